@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs every compiled test file under dist/test with node's test runner, from an explicit file list
+// (Node 20's --test does not glob). Fails when the list is empty. Usage:
+//   node scripts/run-tests.mjs [substring-filter ...]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const testDir = join(root, 'dist', 'test');
+
+function walk(dir) {
+  const out = [];
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries.sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...walk(full));
+    else if (name.endsWith('.test.js')) out.push(full);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = walk(testDir)
+  .map((f) => relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+if (files.length === 0) {
+  console.error(
+    `run-tests: no test files found under ${relative(root, testDir) || testDir} — did the build run?`,
+  );
+  process.exit(1);
+}
+console.log(`run-tests: ${files.length} test files`);
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, SHARDLINE_TEST: '1' } },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,2 @@
+// Public API of `shardline/codec`: pure codecs, bytes in / values out. Re-exports only.
+export { CodecError, DecompressError } from '../errors.js';
