@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { ShardlineError } from '../errors.js';
+
+/** Bad command-line usage: the CLI prints the one-line reason and the usage, then exits 2. */
+export class UsageError extends ShardlineError {
+  declare readonly code: 'CLI_USAGE';
+  constructor(message: string) {
+    super('CLI_USAGE', message);
+  }
+}
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the user asks to stop (Ctrl-C); commands race their work against it. */
+  interrupted: Promise<void>;
+}
+
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+export type FlagValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/** `parseArgs` in strict mode, with its errors turned into one-line `UsageError`s. */
+export function parseFlags(argv: readonly string[], options: FlagSpec): { values: FlagValues } {
+  try {
+    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    return { values: values as FlagValues };
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    throw new UsageError(message.replace(/\. To specify a positional argument.*$/, ''));
+  }
+}
+
+/** An integer flag: `undefined` when absent, else a whole number within [min, max]. */
+export function intFlag(
+  name: string,
+  raw: string | undefined,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new UsageError(`--${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A flag restricted to a fixed set of words. */
+export function choiceFlag<const C extends readonly string[]>(
+  name: string,
+  raw: string | undefined,
+  choices: C,
+): C[number] | undefined {
+  if (raw === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(raw))
+    throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+  return raw as C[number];
+}
+
+/** A shard range such as `0-7`, `3` or `0,2,4-6` → sorted unique ids. */
+export function rangeFlag(name: string, raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const ids = new Set<number>();
+  for (const part of raw.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new UsageError(`--${name} must look like 0-7 or 0,2,4-6, got '${raw}'`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) throw new UsageError(`--${name}: range ${part.trim()} runs backwards`);
+    if (to - from > 100_000) throw new UsageError(`--${name}: range ${part.trim()} is too large`);
+    for (let i = from; i <= to; i++) ids.add(i);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
