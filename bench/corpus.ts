@@ -199,7 +199,7 @@ function activity(g: Gen): Record<string, unknown> {
     type: 0,
     timestamps: { start: 1_748_000_000_000 + g.int(0, 9_999_999) },
     name: g.pick(['Minecraft', 'Visual Studio Code', 'League of Legends', 'Counter-Strike 2', 'Factorio']),
-    id: g.hash().slice(0, 16),
+    id: `e${g.hash().slice(-15)}`,
     created_at: 1_748_000_000_000 + g.int(0, 9_999_999),
     application_id: g.snowflake(),
   };
@@ -616,7 +616,7 @@ export function createCorpus(options: CorpusOptions = {}): Corpus {
   };
 }
 
-const SNOWFLAKE_RE = /^\d{15,20}$/;
+const SNOWFLAKE_RE = /^\d{17,20}$/;
 const SNOWFLAKE_ARRAY_KEYS = new Set(['roles', 'mention_roles', 'applied_tags']);
 
 function isSnowflakeKey(key: string): boolean {
