@@ -1,2 +1,18 @@
 // Public API of `shardline/codec`: pure codecs, bytes in / values out. Re-exports only.
 export { CodecError, DecompressError } from '../errors.js';
+export {
+  DEFAULT_ZLIB_STREAM_DECODER_OPTIONS,
+  DEFAULT_ZLIB_STREAM_ENCODER_OPTIONS,
+  type ResolvedZlibEngine,
+  type ResolvedZlibStreamDecoderOptions,
+  type ResolvedZlibStreamEncoderOptions,
+  resolveZlibStreamDecoderOptions,
+  resolveZlibStreamEncoderOptions,
+  ZLIB_ENGINES,
+  ZLIB_SUFFIX,
+  type ZlibEngine,
+  ZlibStreamDecoder,
+  type ZlibStreamDecoderOptions,
+  ZlibStreamEncoder,
+  type ZlibStreamEncoderOptions,
+} from './zlib-stream.js';
