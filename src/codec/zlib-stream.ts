@@ -13,6 +13,12 @@
  *   which only emits back-references into bytes the peer's inflate window holds, so the chunks form one
  *   valid zlib stream (header prepended to the first chunk; no final block, as Discord's never-ending stream).
  * `'auto'` (default) picks `'handle'` when it passed its self-test.
+ *
+ * Limits of the protocol itself (shared with every zlib-stream client): a message is recognised by its last
+ * four bytes only, so compressed bytes that happen to end a frame with `00 00 ff ff` mid-message are taken
+ * as a message end; and zlib cannot tell a message cut inside a block from a complete one, so truncation
+ * shows up as `ZLIB_INVALID` when zlib notices, as `ZLIB_TRUNCATED` from `end()` when a partial message is
+ * pending, or as a payload the JSON/ETF decoder then rejects.
  */
 import zlib from 'node:zlib';
 import { ConfigError, DecompressError, type DecompressErrorCode } from '../errors.js';
