@@ -1,2 +1,11 @@
 // Public API of `shardline/codec`: pure codecs, bytes in / values out. Re-exports only.
 export { CodecError, DecompressError } from '../errors.js';
+export type { ZstdStreamDecoderOptions, ZstdStreamEncoderOptions } from './zstd-stream.js';
+export {
+  createZstdStreamEncoder,
+  DEFAULT_ZSTD_DECODER_OPTIONS,
+  resolveZstdDecoderOptions,
+  ZstdStreamDecoder,
+  ZstdStreamEncoder,
+  zstdReady,
+} from './zstd-stream.js';
