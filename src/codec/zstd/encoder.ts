@@ -257,7 +257,7 @@ export class ZstdEncoderCore {
     const hash = this.#hash;
     for (let i = 0; i < hash.length; i++) {
       const v = hash[i]! - shift;
-      hash[i] = v > 0 ? v : 0;
+      hash[i] = Math.max(v, 0);
     }
   }
 
