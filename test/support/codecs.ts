@@ -1,19 +1,19 @@
-/** The codecs the raw test client decodes with: our shared codecs, reached from one place. */
-import { decodeEtfTerm, encodeEtfTerm } from '../../src/simulator/etf-adapter.js';
+/** The codecs the raw test client uses: our shared codecs (src/codec), never the simulator's framing. */
+import { decodeEtf, encodeEtf } from '../../src/codec/etf/index.js';
+import { ZstdStreamDecoder } from '../../src/codec/zstd-stream.js';
 
 export interface ZstdLike {
   push(frame: Uint8Array): Uint8Array | null;
 }
 
 export function decodeClientTerm(bytes: Uint8Array): unknown {
-  return decodeEtfTerm(bytes);
+  return decodeEtf(bytes);
 }
 
 export function encodeClientTerm(value: unknown): Uint8Array {
-  return encodeEtfTerm(value);
+  return encodeEtf(value);
 }
 
-/** A zstd-stream decoder, or an error when the shared one is not available. */
 export async function newZstdDecoder(): Promise<ZstdLike> {
-  throw new Error('zstd-stream decoder not available yet');
+  return new ZstdStreamDecoder();
 }

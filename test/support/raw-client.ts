@@ -45,6 +45,8 @@ export class RawClient {
   readonly received: Payload[] = [];
   /** WebSocket messages received. */
   messages = 0;
+  /** Decompressed bytes of the last payloads (up to 64), oldest first, for byte-level assertions. */
+  readonly rawPayloads: Buffer[] = [];
   /** Decoding failures (corrupt frames and the like). */
   readonly errors: Error[] = [];
   readonly closed: Promise<CloseInfo>;
@@ -148,6 +150,8 @@ export class RawClient {
   }
 
   #decode(bytes: Buffer, binary: boolean): void {
+    this.rawPayloads.push(bytes);
+    if (this.rawPayloads.length > 64) this.rawPayloads.shift();
     let value: unknown;
     if (this.encoding === 'etf') {
       if (!binary && this.compress === 'none') throw new Error('text frame on an etf connection');
