@@ -153,6 +153,7 @@ export class ZstdDecoderCore {
 
   // Unconsumed input (an incomplete header or block).
   #leftover: Uint8Array | null = null;
+  #leftoverLength = 0;
 
   // Entropy state carried between blocks of a frame.
   readonly #llTable = new FseDecodeTable(LL_MAX_LOG);
@@ -191,13 +192,14 @@ export class ZstdDecoderCore {
 
   /** Bytes of input waiting for the rest of a header or block. */
   get bufferedInputBytes(): number {
-    return this.#leftover?.length ?? 0;
+    return this.#leftoverLength;
   }
 
   reset(): void {
     this.#state = 'header';
     this.#skipRemaining = 0;
     this.#leftover = null;
+    this.#leftoverLength = 0;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#blocksSinceReturn = 0;
@@ -215,11 +217,21 @@ export class ZstdDecoderCore {
 
   push(chunk: Uint8Array): Uint8Array | null {
     let input = chunk;
-    if (this.#leftover) {
-      input = new Uint8Array(this.#leftover.length + chunk.length);
-      input.set(this.#leftover);
-      input.set(chunk, this.#leftover.length);
-      this.#leftover = null;
+    const fromStore = this.#leftoverLength > 0;
+    if (fromStore) {
+      // Append to the held-back input; the buffer grows by doubling, so a block dribbled in byte by
+      // byte costs linear, not quadratic, copying.
+      const held = this.#leftoverLength;
+      let store = this.#leftover!;
+      if (held + chunk.length > store.length) {
+        const grown = new Uint8Array(Math.max(held + chunk.length, 2 * store.length));
+        grown.set(store.subarray(0, held));
+        store = grown;
+        this.#leftover = grown;
+      }
+      store.set(chunk, held);
+      input = store.subarray(0, held + chunk.length);
+      this.#leftoverLength = 0;
     }
     const end = input.length;
     let p = 0;
@@ -266,7 +278,15 @@ export class ZstdDecoderCore {
       }
     }
     if (p < end) {
-      this.#leftover = input.slice(p);
+      const rest = end - p;
+      if (fromStore) {
+        this.#leftover!.copyWithin(0, p, end);
+      } else {
+        if (!this.#leftover || this.#leftover.length < rest)
+          this.#leftover = new Uint8Array(Math.max(rest, 1024));
+        this.#leftover.set(input.subarray(p, end));
+      }
+      this.#leftoverLength = rest;
       return null;
     }
     if (this.#blocksSinceReturn === 0) return null;
