@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../util/clock.js';
 import type { Compression, TransportCompressor } from './compression.js';
@@ -25,6 +26,9 @@ const CLOSE_HANDSHAKE_MS = 2000;
 
 let nextConnectionId = 1;
 
+/** A frame to send: a string (text), bytes (binary) or UTF-8 bytes to send as text. */
+type Frame = string | Uint8Array | { readonly text: string | Uint8Array };
+
 /** One client WebSocket: decodes and polices what it sends, frames what it receives. */
 export class SimConnection {
   readonly id = nextConnectionId++;
@@ -42,9 +46,10 @@ export class SimConnection {
   #heartbeatTimer: TimerHandle | undefined;
   #zombie = false;
   #delayUntil = 0;
-  #delayed: Array<string | Uint8Array> = [];
+  #delayed: Frame[] = [];
   #delayTimer: TimerHandle | undefined;
   #splitNext = 0;
+  #corked = false;
   #reconnectTimer: TimerHandle | undefined;
   /** Set once we decided to close: the code we sent (1006 for a drop). */
   #serverClose: number | undefined;
@@ -95,25 +100,44 @@ export class SimConnection {
 
   sendDispatch(dispatch: Dispatch, variant: Variant, seq: number): void {
     if (!this.open) return;
-    this.#write(
-      this.#compressor
-        ? this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor)
-        : this.#encoder.dispatch(dispatch, variant, seq),
-    );
+    if (this.#compressor)
+      this.#write(this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor));
+    else this.#write(this.#encoder.dispatch(dispatch, variant, seq), this.#encoder.textBytes);
     this.core.countDispatchSent(this);
   }
 
-  #write(frame: string | Uint8Array): void {
-    if (this.#delayed.length > 0 || this.core.options.clock.now() < this.#delayUntil) {
-      this.#delayed.push(frame);
+  /** Queues or sends a frame; `text` sends bytes as a TEXT frame (pre-encoded JSON). */
+  #write(frame: string | Uint8Array, text = false): void {
+    const f = text ? { text: frame } : frame;
+    if (
+      this.#delayed.length > 0 ||
+      (this.#delayUntil > 0 && this.core.options.clock.now() < this.#delayUntil)
+    ) {
+      this.#delayed.push(f);
       return;
     }
-    this.#raw(frame);
+    this.#raw(f);
   }
 
-  #raw(frame: string | Uint8Array): void {
+  /** Corks the socket until the current tick ends, so a burst of frames leaves in one writev. */
+  #cork(): void {
+    if (this.#corked) return;
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
+  }
+
+  #raw(f: Frame): void {
     if (this.ws.readyState !== 1) return;
-    const binary = typeof frame !== 'string';
+    this.#cork();
+    const isText = typeof f === 'object' && 'text' in f;
+    const frame = isText ? f.text : f;
+    const binary = !isText && typeof frame !== 'string';
     if (this.#splitNext > 1) {
       const parts = this.#splitNext;
       this.#splitNext = 0;
