@@ -13,8 +13,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
-  /** Resolves when the user asks to stop (Ctrl-C); commands race their work against it. */
-  interrupted: Promise<void>;
+  /** Aborted when the user asks to stop (Ctrl-C, SIGTERM). */
+  signal: AbortSignal;
 }
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;

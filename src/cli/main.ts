@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * `shardline <command> [flags]` — the command-line entry. Each command lives in commands/<name>.ts,
+ * loaded on demand, and exports `run(argv, io) → exit code`. Bad usage exits 2 with a one-line reason.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ShardlineError } from '../errors.js';
+import { type CliIo, UsageError } from './args.js';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+type CommandLoader = () => Promise<Command>;
+
+export const COMMANDS: Record<string, CommandLoader> = {
+  simulate: async () => {
+    const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
+    return {
+      summary: 'run the local gateway simulator (REST + gateway) for your own bot to connect to',
+      usage: SIMULATE_USAGE,
+      run: (argv, io) => runSimulate(argv, io),
+    };
+  },
+};
+
+export function mainUsage(): string {
+  const names = Object.keys(COMMANDS);
+  return [
+    'usage: shardline <command> [flags]   (shardline <command> --help for its flags)',
+    '',
+    `commands: ${names.join(', ')}`,
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${mainUsage()}\n`);
+    for (const [cmd, load] of Object.entries(COMMANDS))
+      io.stdout.write(`  ${cmd.padEnd(10)} ${(await load()).summary}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const loader = COMMANDS[name];
+  if (!loader) {
+    io.stderr.write(`shardline: unknown command '${name}'\n${mainUsage()}\n`);
+    return 2;
+  }
+  const command = await loader();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`shardline ${name}: ${err.message}\n${command.usage}\n`);
+      return 2;
+    }
+    if (err instanceof ShardlineError) {
+      io.stderr.write(`shardline ${name}: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: stop.signal,
+  })
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(
+        `shardline: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    });
+}
