@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZstdStreamDecoder, ZstdStreamEncoder } from '../src/codec/zstd-stream.js';
+import { nativeZstdAvailable, ZstdStreamDecoder, ZstdStreamEncoder } from '../src/codec/zstd-stream.js';
 import { createCorpus } from './corpus.js';
 import { type BenchTask, runGroup } from './harness.js';
 import { loadFzstd } from './peers.js';
@@ -72,9 +72,18 @@ console.log(
 type SessionDecoder = () => (frame: Uint8Array) => Uint8Array;
 
 const ours: SessionDecoder = () => {
-  const d = new ZstdStreamDecoder();
+  const d = new ZstdStreamDecoder({ implementation: 'typescript' });
   return (frame) => d.push(frame)!;
 };
+const oursNative: SessionDecoder | undefined = nativeZstdAvailable
+  ? () => {
+      const d = new ZstdStreamDecoder({ implementation: 'native' });
+      return (frame) => d.push(frame)!;
+    }
+  : undefined;
+console.log(
+  `Node ${process.versions.node}: node:zlib zstd ${nativeZstdAvailable ? 'available (ZstdStreamDecoder default)' : 'absent (ZstdStreamDecoder uses the TypeScript decoder)'}`,
+);
 
 const napiDecoder: SessionDecoder | undefined = napi
   ? () => {
@@ -109,6 +118,7 @@ const fzstdDecoder: SessionDecoder | undefined = fzstd
 // Outputs agree?
 for (const [name, make] of [
   ['shardline', ours],
+  ['shardline native', oursNative],
   ['zstd-napi', napiDecoder],
   ['fzstd', fzstdDecoder],
 ] as const) {
@@ -132,6 +142,7 @@ const session = (make: SessionDecoder | undefined) =>
 
 const tasks: BenchTask[] = [
   { name: 'shardline ZstdStreamDecoder (TS)', fn: session(ours) },
+  { name: 'shardline ZstdStreamDecoder (node:zlib)', fn: session(oursNative) },
   { name: 'zstd-napi DCtx (native)', fn: session(napiDecoder) },
   { name: 'fzstd Decompress (JS)', fn: session(fzstdDecoder) },
 ];
@@ -150,11 +161,7 @@ for (const r of result.rows) {
 
 // Small messages alone (the common case: dispatch events after READY), per message.
 const eventFrames = frames.slice(3);
-const eventTasks: BenchTask[] = [
-  { name: 'shardline', fn: undefined },
-  { name: 'zstd-napi', fn: undefined },
-  { name: 'fzstd', fn: undefined },
-];
+const eventTasks: BenchTask[] = [];
 {
   // Prime each context with the first three messages so the window is warm, then time 1,000 events.
   const primed = (make: SessionDecoder | undefined) => {
@@ -165,9 +172,12 @@ const eventTasks: BenchTask[] = [
       for (let i = 0; i < 1000; i++) push(eventFrames[i]!);
     };
   };
-  eventTasks[0] = { name: 'shardline', fn: primed(ours) };
-  eventTasks[1] = { name: 'zstd-napi', fn: primed(napiDecoder) };
-  eventTasks[2] = { name: 'fzstd', fn: primed(fzstdDecoder) };
+  eventTasks.push(
+    { name: 'shardline (TS)', fn: primed(ours) },
+    { name: 'shardline (node:zlib)', fn: primed(oursNative) },
+    { name: 'zstd-napi', fn: primed(napiDecoder) },
+    { name: 'fzstd', fn: primed(fzstdDecoder) },
+  );
 }
 runGroup('zstd-stream decode: fresh context + READY/GUILD_CREATEs + 1,000 small events per op', eventTasks, {
   baseline: napiDecoder ? 'zstd-napi' : 'shardline',
@@ -176,7 +186,7 @@ runGroup('zstd-stream decode: fresh context + READY/GUILD_CREATEs + 1,000 small 
 // ---- memory per context: N live contexts, each after the first 200 messages of the session.
 function memoryPerContext(name: string, make: SessionDecoder | undefined): void {
   if (!make) return;
-  const n = 100;
+  const n = 200;
   globalThis.gc?.();
   const before = process.memoryUsage();
   const live: ((f: Uint8Array) => Uint8Array)[] = [];
@@ -187,22 +197,20 @@ function memoryPerContext(name: string, make: SessionDecoder | undefined): void 
   }
   globalThis.gc?.();
   const after = process.memoryUsage();
-  const kib = (a: number, b: number) => ((a - b) / n / 1024).toFixed(0);
-  console.log(
-    `| ${name} | ${kib(after.rss, before.rss)} | ${kib(after.heapUsed + after.external, before.heapUsed + before.external)} |`,
-  );
+  console.log(`| ${name} | ${((after.rss - before.rss) / n / 1024).toFixed(0)} |`);
   live.length = 0;
 }
 console.log(
-  `\nmemory per live context (100 contexts, after 200 messages; ${globalThis.gc ? 'with' : 'WITHOUT --expose-gc, noisy'}):`,
+  `\nmemory per live context (RSS growth over 200 contexts, each after 200 messages; ${globalThis.gc ? 'after gc()' : 'WITHOUT --expose-gc'}; noisy, run alone for a clean figure):`,
 );
-console.log('| decoder | KiB RSS / context | KiB heap+external / context |');
-console.log('|:--|--:|--:|');
-memoryPerContext('shardline', ours);
+console.log('| decoder | KiB RSS / context |');
+console.log('|:--|--:|');
+memoryPerContext('shardline (TS)', ours);
+memoryPerContext('shardline (node:zlib)', oursNative);
 memoryPerContext('zstd-napi', napiDecoder);
 memoryPerContext('fzstd', fzstdDecoder);
 {
-  const d = new ZstdStreamDecoder();
+  const d = new ZstdStreamDecoder({ implementation: 'typescript' });
   for (const f of frames) d.push(f);
   console.log(`shardline retainedBytes after the whole session: ${(d.retainedBytes / 1024).toFixed(0)} KiB`);
 }
