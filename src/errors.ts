@@ -90,3 +90,83 @@ export class ConfigError extends ShardlineError {
     this.option = option;
   }
 }
+
+export const REST_ERROR_CODES = [
+  'REST_UNAUTHORIZED',
+  'REST_HTTP_ERROR',
+  'REST_NETWORK_ERROR',
+  'REST_BAD_RESPONSE',
+] as const;
+export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
+
+/** A REST call (e.g. `GET /gateway/bot`) failed. `status` is the HTTP status, or 0 when none arrived. */
+export class RestError extends ShardlineError {
+  declare readonly code: RestErrorCode;
+  readonly status: number;
+  readonly route: string;
+  constructor(code: RestErrorCode, route: string, status: number, message: string, options?: ErrorOptions) {
+    super(code, `${route}: ${message}`, options);
+    this.status = status;
+    this.route = route;
+  }
+}
+
+export const MANAGER_ERROR_CODES = [
+  'SESSION_LIMIT_EXHAUSTED',
+  'MEMBER_REQUEST_TIMEOUT',
+  'MEMBER_REQUEST_ABORTED',
+  'SHARD_NOT_MANAGED',
+  'MANAGER_NOT_CONNECTED',
+  'MANAGER_DESTROYED',
+  'RESHARD_IN_PROGRESS',
+  'RESHARD_FAILED',
+  'IDENTIFY_ABORTED',
+  'SESSION_STORE_FAILED',
+] as const;
+export type ManagerErrorCode = (typeof MANAGER_ERROR_CODES)[number];
+
+/** The shard manager refused or failed an operation. `shardId` names the shard involved, when one is. */
+export class ManagerError extends ShardlineError {
+  declare readonly code: ManagerErrorCode;
+  readonly shardId: number | undefined;
+  constructor(
+    code: ManagerErrorCode,
+    message: string,
+    details: { shardId?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.shardId = details.shardId;
+  }
+}
+
+/**
+ * The daily identify budget (`session_start_limit`) cannot cover the shards asked for. Starting anyway would
+ * risk a token reset, so the manager refuses; `resetAt` says when the budget refills.
+ */
+export class SessionLimitError extends ManagerError {
+  readonly needed: number;
+  readonly remaining: number;
+  readonly total: number;
+  readonly resetAfterMs: number;
+  readonly resetAt: Date;
+  constructor(details: {
+    needed: number;
+    remaining: number;
+    total: number;
+    resetAfterMs: number;
+    now?: number;
+  }) {
+    const resetAt = new Date((details.now ?? Date.now()) + details.resetAfterMs);
+    super(
+      'SESSION_LIMIT_EXHAUSTED',
+      `session_start_limit: ${details.needed} identifies needed but only ${details.remaining} of ${details.total} remain; ` +
+        `the budget resets in ${Math.ceil(details.resetAfterMs / 1000)} s (at ${resetAt.toISOString()})`,
+    );
+    this.needed = details.needed;
+    this.remaining = details.remaining;
+    this.total = details.total;
+    this.resetAfterMs = details.resetAfterMs;
+    this.resetAt = resetAt;
+  }
+}
