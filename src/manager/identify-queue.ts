@@ -6,6 +6,7 @@
  */
 import { ConfigError, ManagerError } from '../errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import type { IdentifyQueue } from './shard-contract.js';
 
 export const IDENTIFY_WINDOW_MS = 5_000;
 
@@ -65,7 +66,7 @@ function nonNegative(option: string, value: unknown): number {
   return value;
 }
 
-export class BucketIdentifyQueue {
+export class BucketIdentifyQueue implements IdentifyQueue {
   readonly #clock: Clock;
   readonly #windowMs: number;
   readonly #marginMs: number;
@@ -133,6 +134,16 @@ export class BucketIdentifyQueue {
       bucket.waiters.push(waiter);
       this.#pump(key, bucket);
     });
+  }
+
+  /** The shard's `IdentifyQueue` contract: resolves when the shard may identify; rejects with `signal.reason`. */
+  waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
+    return this.acquire(shardId, signal).then(
+      () => undefined,
+      (err: unknown) => {
+        throw signal.aborted ? signal.reason : err;
+      },
+    );
   }
 
   /**

@@ -1,41 +1,34 @@
 /**
- * Where shard sessions live between connections and between processes. A stored session lets a restarted
- * process RESUME instead of IDENTIFY — Identify costs one unit of the daily budget, Resume costs nothing.
+ * Session persistence for the manager. A stored session lets a restarted process RESUME instead of
+ * IDENTIFY — Identify costs one unit of the daily budget, Resume costs nothing.
  *
- * Sessions are keyed by `[shardId, shardCount]`, so an old and a new shard set can coexist during a
- * reshard. Sequence numbers change on every dispatch; stores keep them in memory and the file store writes
- * them in batches (at most one file write per `flushIntervalMs`), never one write per event.
+ * `FileSessionStore` implements the shard's `SessionStore` (load/save) and adds `updateSequence`, which the
+ * manager calls for every dispatch: it only touches memory. The file is written in batches — at most one
+ * atomic write (temp file + rename) per `flushIntervalMs` — and once more on `close()`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, ManagerError } from '../errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import type { SessionInfo, SessionStore } from './shard-contract.js';
 
-export interface StoredSession {
-  readonly shardId: number;
-  readonly shardCount: number;
-  readonly sessionId: string;
-  /** Last sequence number seen; may lag the live value by up to one flush interval after a crash. */
-  readonly sequence: number;
-  readonly resumeGatewayUrl: string;
-}
-
-export interface SessionStore {
-  get(shardId: number, shardCount: number): Promise<StoredSession | undefined>;
-  set(session: StoredSession): Promise<void>;
-  /** Cheap hot-path update of the sequence number only (batched by persistent stores). */
-  setSequence(shardId: number, shardCount: number, sequence: number): void;
-  delete(shardId: number, shardCount: number): Promise<void>;
-  /** Persists pending writes now (a no-op for memory stores). */
+/** A store that can take hot-path sequence updates cheaply (memory only; persisted in batches). */
+export interface SequenceAwareSessionStore extends SessionStore {
+  updateSequence(shardId: number, shardCount: number, sequence: number): void;
+  /** Persists pending changes now. */
   flush(): Promise<void>;
 }
 
-export function sessionKey(shardId: number, shardCount: number): string {
-  return `${shardId}/${shardCount}`;
+export function isSequenceAware(store: SessionStore | undefined): store is SequenceAwareSessionStore {
+  return (
+    store !== undefined &&
+    typeof (store as Partial<SequenceAwareSessionStore>).updateSequence === 'function' &&
+    typeof (store as Partial<SequenceAwareSessionStore>).flush === 'function'
+  );
 }
 
-function isSession(value: unknown): value is StoredSession {
+export function isSessionInfo(value: unknown): value is SessionInfo {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
@@ -43,38 +36,29 @@ function isSession(value: unknown): value is StoredSession {
     Number.isInteger(v.shardCount) &&
     typeof v.sessionId === 'string' &&
     Number.isInteger(v.sequence) &&
-    typeof v.resumeGatewayUrl === 'string'
+    typeof v.resumeUrl === 'string'
   );
 }
 
-export class MemorySessionStore implements SessionStore {
-  protected readonly sessions = new Map<string, StoredSession>();
-
-  async get(shardId: number, shardCount: number): Promise<StoredSession | undefined> {
-    return this.sessions.get(sessionKey(shardId, shardCount));
-  }
-  async set(session: StoredSession): Promise<void> {
-    if (!isSession(session)) throw new ConfigError('session', 'not a valid stored session');
-    this.sessions.set(sessionKey(session.shardId, session.shardCount), { ...session });
-    this.changed();
-  }
-  setSequence(shardId: number, shardCount: number, sequence: number): void {
-    const key = sessionKey(shardId, shardCount);
-    const s = this.sessions.get(key);
-    if (!s || s.sequence === sequence) return;
-    this.sessions.set(key, { ...s, sequence });
-    this.changed();
-  }
-  async delete(shardId: number, shardCount: number): Promise<void> {
-    if (this.sessions.delete(sessionKey(shardId, shardCount))) this.changed();
-  }
-  async flush(): Promise<void> {}
-  /** Snapshot of every stored session (for status views and tests). */
-  entries(): StoredSession[] {
-    return [...this.sessions.values()];
-  }
-  /** Hook for persistent subclasses. */
-  protected changed(): void {}
+/**
+ * A view of `store` for one shard set of `shardCount` shards: it loads only sessions of that count and
+ * never deletes another count's session. During a reshard the old and the new set share one store without
+ * resuming each other's sessions.
+ */
+export function scopedSessionStore(store: SessionStore, shardCount: number): SessionStore {
+  return {
+    async load(shardId) {
+      const s = await store.load(shardId);
+      return s && s.shardCount === shardCount ? s : null;
+    },
+    async save(shardId, session) {
+      if (session === null) {
+        const current = await store.load(shardId);
+        if (current && current.shardCount !== shardCount) return;
+      }
+      await store.save(shardId, session);
+    },
+  };
 }
 
 export interface FileSessionStoreOptions {
@@ -86,16 +70,13 @@ export interface FileSessionStoreOptions {
 
 interface FileShape {
   version: 1;
-  sessions: StoredSession[];
+  sessions: SessionInfo[];
 }
 
-/**
- * A JSON file holding every session. Writes are atomic (temp file + rename) and batched: changes mark the
- * store dirty and one write happens at most every `flushIntervalMs`. Call `close()` (the manager does on
- * `destroy()`) to write the final sequence numbers. Call `load()` once before use, or let `get()` do it.
- */
-export class FileSessionStore extends MemorySessionStore {
+/** A JSON file holding the session of every shard; see the module comment. */
+export class FileSessionStore implements SequenceAwareSessionStore {
   readonly path: string;
+  readonly #sessions = new Map<number, SessionInfo>();
   readonly #flushIntervalMs: number;
   readonly #clock: Clock;
   #loaded: Promise<void> | undefined;
@@ -106,8 +87,7 @@ export class FileSessionStore extends MemorySessionStore {
   #closed = false;
 
   constructor(options: FileSessionStoreOptions) {
-    super();
-    if (typeof options.path !== 'string' || options.path.length === 0) {
+    if (typeof options?.path !== 'string' || options.path.length === 0) {
       throw new ConfigError('path', 'expected a file path');
     }
     const interval = options.flushIntervalMs ?? 1000;
@@ -130,40 +110,44 @@ export class FileSessionStore extends MemorySessionStore {
   }
 
   /** Reads the file once; a missing file is an empty store, a corrupt one is `SESSION_STORE_FAILED`. */
-  load(): Promise<void> {
+  ready(): Promise<void> {
     this.#loaded ??= this.#read();
     return this.#loaded;
   }
 
-  override async get(shardId: number, shardCount: number): Promise<StoredSession | undefined> {
-    await this.load();
-    return super.get(shardId, shardCount);
-  }
-  override async set(session: StoredSession): Promise<void> {
-    await this.load();
-    return super.set(session);
-  }
-  override async delete(shardId: number, shardCount: number): Promise<void> {
-    await this.load();
-    return super.delete(shardId, shardCount);
+  async load(shardId: number): Promise<SessionInfo | null> {
+    await this.ready();
+    return this.#sessions.get(shardId) ?? null;
   }
 
-  protected override changed(): void {
-    if (this.#closed) return;
-    this.#dirty = true;
-    if (this.#timer === undefined && this.#writing === undefined) {
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = undefined;
-        if (!this.#dirty) return;
-        void this.#write().catch(() => {
-          // Reported on the next flush()/close(); a background write must never crash the process.
-        });
-      }, this.#flushIntervalMs);
+  async save(shardId: number, session: SessionInfo | null): Promise<void> {
+    await this.ready();
+    if (session === null) {
+      if (this.#sessions.delete(shardId)) this.#changed();
+      return;
     }
+    if (!isSessionInfo(session) || session.shardId !== shardId) {
+      throw new ConfigError('session', `not a valid session of shard ${shardId}`);
+    }
+    this.#sessions.set(shardId, { ...session });
+    this.#changed();
   }
 
-  override async flush(): Promise<void> {
-    await this.load();
+  /** Memory only: the new sequence reaches the file with the next batched write. */
+  updateSequence(shardId: number, shardCount: number, sequence: number): void {
+    const s = this.#sessions.get(shardId);
+    if (!s || s.shardCount !== shardCount || s.sequence >= sequence) return;
+    this.#sessions.set(shardId, { ...s, sequence });
+    this.#changed();
+  }
+
+  /** Every stored session, by shard id. */
+  entries(): SessionInfo[] {
+    return [...this.#sessions.values()].sort((a, b) => a.shardId - b.shardId);
+  }
+
+  async flush(): Promise<void> {
+    await this.ready();
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#writing) await this.#writing.catch(() => {});
@@ -174,6 +158,20 @@ export class FileSessionStore extends MemorySessionStore {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+  }
+
+  #changed(): void {
+    if (this.#closed) return;
+    this.#dirty = true;
+    if (this.#timer === undefined && this.#writing === undefined) {
+      this.#timer = this.#clock.setTimeout(() => {
+        this.#timer = undefined;
+        if (!this.#dirty) return;
+        void this.#write().catch(() => {
+          // Retried on the next change, flush() or close(); a background write must never crash the process.
+        });
+      }, this.#flushIntervalMs);
+    }
   }
 
   async #read(): Promise<void> {
@@ -197,9 +195,7 @@ export class FileSessionStore extends MemorySessionStore {
         `${this.path} is not a shardline session file (version 1)`,
       );
     }
-    for (const s of shape.sessions) {
-      if (isSession(s)) this.sessions.set(sessionKey(s.shardId, s.shardCount), s);
-    }
+    for (const s of shape.sessions) if (isSessionInfo(s)) this.#sessions.set(s.shardId, s);
   }
 
   #write(): Promise<void> {
@@ -220,7 +216,7 @@ export class FileSessionStore extends MemorySessionStore {
     };
     const p = run().finally(() => {
       this.#writing = undefined;
-      if (this.#dirty && !this.#closed) this.changed();
+      if (this.#dirty && !this.#closed) this.#changed();
     });
     this.#writing = p;
     return p;

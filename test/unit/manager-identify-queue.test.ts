@@ -162,3 +162,14 @@ test('the startup bound is ceil(N / max_concurrency) windows', () => {
   assert.equal(startupBoundMs(17, 4, 5000), 25_000);
   assert.equal(startupBoundMs(1, 16), 5000);
 });
+
+test('waitForIdentify rejects with the abort reason, as the shard contract says', async () => {
+  const clock = new ManualClock();
+  const queue = new BucketIdentifyQueue({ maxConcurrency: 1, clock });
+  await queue.waitForIdentify(0, new AbortController().signal);
+  const controller = new AbortController();
+  const waiting = queue.waitForIdentify(1, controller.signal);
+  const reason = new Error('shard destroyed');
+  controller.abort(reason);
+  await assert.rejects(waiting, (err) => err === reason);
+});
