@@ -170,3 +170,80 @@ export class SessionLimitError extends ManagerError {
     this.resetAt = resetAt;
   }
 }
+
+// ---- shard (issue #5) ----
+
+/** What a gateway close code means for the shard: resume the session, start a new one, or stop for good. */
+export type CloseAction = 'resume' | 'reidentify' | 'fatal';
+
+/** The gateway closed the connection with a code the shard cannot recover from (4004, 4010–4014). */
+export class GatewayCloseError extends ShardlineError {
+  declare readonly code: 'GATEWAY_CLOSED';
+  readonly closeCode: number;
+  readonly kind: CloseAction;
+  readonly reason: string;
+  constructor(
+    closeCode: number,
+    kind: CloseAction,
+    description: string,
+    reason = '',
+    options?: ErrorOptions,
+  ) {
+    super(
+      'GATEWAY_CLOSED',
+      `gateway closed the connection with ${closeCode} (${description})${reason ? `: ${reason}` : ''}`,
+      options,
+    );
+    this.closeCode = closeCode;
+    this.kind = kind;
+    this.reason = reason;
+  }
+}
+
+export const SHARD_ERROR_CODES = [
+  'SHARD_DESTROYED',
+  'SHARD_ALREADY_STARTED',
+  'SEQUENCE_GAP',
+  'SESSION_STORE_FAILED',
+  'IDENTIFY_QUEUE_FAILED',
+  'SOCKET_ERROR',
+  'PROTOCOL_VIOLATION',
+] as const;
+export type ShardErrorCode = (typeof SHARD_ERROR_CODES)[number];
+
+/** A shard-level failure that is not a gateway close: a sequence gap, a failing store hook, a socket error. */
+export class ShardError extends ShardlineError {
+  declare readonly code: ShardErrorCode;
+  constructor(code: ShardErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export const SEND_ERROR_CODES = [
+  'PAYLOAD_TOO_LARGE_SEND',
+  'SEND_QUEUE_FULL',
+  'SEND_INVALID',
+  'SHARD_DESTROYED',
+] as const;
+export type SendErrorCode = (typeof SEND_ERROR_CODES)[number];
+
+/** A payload the caller asked the shard to send was rejected (too large, queue full, shard destroyed). */
+export class SendError extends ShardlineError {
+  declare readonly code: SendErrorCode;
+  constructor(code: SendErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export const TIMEOUT_ERROR_CODES = ['OPEN_TIMEOUT', 'HELLO_TIMEOUT', 'READY_TIMEOUT'] as const;
+export type TimeoutErrorCode = (typeof TIMEOUT_ERROR_CODES)[number];
+
+/** A connection step did not finish in time; the shard closes that connection and reconnects. */
+export class TimeoutError extends ShardlineError {
+  declare readonly code: TimeoutErrorCode;
+  readonly timeoutMs: number;
+  constructor(code: TimeoutErrorCode, message: string, timeoutMs: number, options?: ErrorOptions) {
+    super(code, message, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
