@@ -105,8 +105,9 @@ export class BucketIdentifyQueue implements IdentifyQueue {
   }
 
   /**
-   * Resolves with a lease when `shardId` may identify. Waiters of one bucket are served in request order;
-   * different buckets never wait for each other. Rejects with `IDENTIFY_ABORTED` on abort or `destroy()`.
+   * Resolves with a lease when `shardId` may identify. Waiters of one bucket are served lowest shard id
+   * first (so buckets start in order: shards 0…c−1, then c…2c−1, …), equal ids in request order; different
+   * buckets never wait for each other. Rejects with `IDENTIFY_ABORTED` on abort or `destroy()`.
    */
   acquire(shardId: number, signal?: AbortSignal): Promise<IdentifyLease> {
     if (typeof shardId !== 'number' || !Number.isInteger(shardId) || shardId < 0) {
@@ -131,7 +132,7 @@ export class BucketIdentifyQueue implements IdentifyQueue {
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
       const key = this.bucketOf(shardId);
       const bucket = this.#bucket(key);
-      bucket.waiters.push(waiter);
+      insertByShard(bucket.waiters, waiter);
       this.#pump(key, bucket);
     });
   }
@@ -164,7 +165,7 @@ export class BucketIdentifyQueue implements IdentifyQueue {
     this.#maxConcurrency = n;
     this.#buckets = new Map();
     for (let key = 0; key < n; key++) this.#bucket(key).nextAt = latest;
-    for (const w of waiters) this.#bucket(this.bucketOf(w.shardId)).waiters.push(w);
+    for (const w of waiters) insertByShard(this.#bucket(this.bucketOf(w.shardId)).waiters, w);
     const heads = [...this.#buckets].filter(([, b]) => b.waiters.length > 0);
     heads.sort(([, a], [, b]) => a.waiters[0]!.seq - b.waiters[0]!.seq);
     for (const [key, b] of heads) this.#pump(key, b);
@@ -245,6 +246,12 @@ export class BucketIdentifyQueue implements IdentifyQueue {
     waiter.resolve(lease);
     if (bucket.waiters.length > 0) this.#pump(key, bucket);
   }
+}
+
+function insertByShard(waiters: Waiter[], waiter: Waiter): void {
+  let i = waiters.length;
+  while (i > 0 && waiters[i - 1]!.shardId > waiter.shardId) i--;
+  waiters.splice(i, 0, waiter);
 }
 
 /** The startup bound of issue #6: `ceil(shards / maxConcurrency)` identify windows. */

@@ -7,20 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SHARD_STATUSES } from '../shard/events.js';
 
 export const METRICS_PREFIX = 'shardline_';
 
 /** Shard states reported as a 0/1 gauge per state (states first seen at run time are added). */
-export const KNOWN_SHARD_STATES = [
-  'idle',
-  'connecting',
-  'awaiting-hello',
-  'identifying',
-  'resuming',
-  'ready',
-  'backoff',
-  'closed',
-] as const;
+export const KNOWN_SHARD_STATES: readonly string[] = SHARD_STATUSES;
 
 export class ManagerMetrics {
   readonly registry = new Registry();

@@ -59,18 +59,19 @@ test('never grants two leases of one bucket less than a window plus margin apart
   }
 });
 
-test('serves the shards of one bucket in request order', async () => {
+test('serves the waiting shards of one bucket lowest id first', async () => {
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 2, windowMs: 100, marginMs: 0, clock });
-  const grants = recorder(queue, clock, [6, 2, 4, 0]);
-  for (let i = 0; i < 5; i++) {
+  await queue.acquire(8);
+  const grants = recorder(queue, clock, [6, 2, 4, 0, 2]);
+  for (let i = 0; i < 7; i++) {
     await flush();
     clock.advance(100);
   }
   await flush();
   assert.deepEqual(
     grants.map((g) => g.shardId),
-    [6, 2, 4, 0],
+    [0, 2, 2, 4, 6],
   );
 });
 
