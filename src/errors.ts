@@ -36,6 +36,7 @@ export const CODEC_ERROR_CODES = [
   'ETF_INVALID',
   'ETF_UNENCODABLE',
   'JSON_INVALID',
+  'CODEC_CLOSED',
 ] as const;
 export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];
 
@@ -70,6 +71,7 @@ export const DECOMPRESS_ERROR_CODES = [
   'ZSTD_UNSUPPORTED',
   'DECOMPRESSOR_FAILED',
   'PAYLOAD_TOO_LARGE',
+  'COMPRESSOR_FAILED',
 ] as const;
 export type DecompressErrorCode = (typeof DECOMPRESS_ERROR_CODES)[number];
 
@@ -245,5 +247,20 @@ export class TimeoutError extends ShardlineError {
   constructor(code: TimeoutErrorCode, message: string, timeoutMs: number, options?: ErrorOptions) {
     super(code, message, options);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+export const SIMULATOR_ERROR_CODES = [
+  'SIMULATOR_FAULT_INVALID',
+  'SIMULATOR_EVENT_INVALID',
+  'SIMULATOR_CLOSED',
+] as const;
+export type SimulatorErrorCode = (typeof SIMULATOR_ERROR_CODES)[number];
+
+/** The gateway simulator refused a request (a malformed fault, an event it cannot route, use after close). */
+export class SimulatorError extends ShardlineError {
+  declare readonly code: SimulatorErrorCode;
+  constructor(code: SimulatorErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }
