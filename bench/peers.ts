@@ -1,0 +1,76 @@
+/**
+ * Optional native peers for benchmarks, installed separately with `npm --prefix bench install` so the
+ * library itself never needs a compiler. Each loader returns undefined (and says so once) when missing.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Compiled to dist/bench/peers.js; the peers live in <root>/bench/node_modules.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const requireFromBench = createRequire(join(root, 'bench', 'package.json'));
+
+const cache = new Map<string, unknown>();
+
+function load<T>(name: string): T | undefined {
+  if (cache.has(name)) return cache.get(name) as T | undefined;
+  let mod: T | undefined;
+  try {
+    mod = requireFromBench(name) as T;
+  } catch (err) {
+    const reason = (err as { code?: string }).code ?? String(err);
+    console.log(`peer ${name} not installed (${reason}): run npm --prefix bench install`);
+    mod = undefined;
+  }
+  cache.set(name, mod);
+  return mod;
+}
+
+/** discord/erlpack: `pack(value) → Buffer`, `unpack(buffer) → value`. */
+export interface ErlpackPeer {
+  pack(value: unknown): Buffer;
+  unpack(data: Uint8Array): unknown;
+}
+
+/** zlib-sync: a streaming `Inflate` like pako's. */
+export interface ZlibSyncInflate {
+  push(data: Uint8Array, flush?: number | boolean): boolean;
+  readonly result: Buffer | string | undefined;
+  readonly err: number;
+  readonly msg: string | undefined;
+}
+export interface ZlibSyncPeer {
+  Inflate: new (options?: { chunkSize?: number; windowBits?: number; to?: string }) => ZlibSyncInflate;
+  Z_SYNC_FLUSH: number;
+}
+
+/** zstd-napi: streaming `Compressor` / `Decompressor` and one-shot helpers. */
+export interface ZstdNapiPeer {
+  compress(data: Uint8Array, params?: Record<string, number>): Buffer;
+  decompress(data: Uint8Array): Buffer;
+  Compressor: new () => {
+    setParameters(params: Record<string, number>): void;
+    compressStream(input: Uint8Array): Buffer;
+    flushStream?(): Buffer;
+  };
+  Decompressor: new () => {
+    decompressStream?(input: Uint8Array): Buffer;
+  };
+  [key: string]: unknown;
+}
+
+/** fzstd (pure JS): `decompress` and a streaming `Decompress` class. */
+export interface FzstdPeer {
+  decompress(data: Uint8Array, out?: Uint8Array): Uint8Array;
+  Decompress: new (
+    ondata?: (data: Uint8Array, final: boolean) => void,
+  ) => {
+    push(chunk: Uint8Array, final?: boolean): void;
+    ondata: (data: Uint8Array, final: boolean) => void;
+  };
+}
+
+export const loadErlpack = (): ErlpackPeer | undefined => load<ErlpackPeer>('erlpack');
+export const loadZlibSync = (): ZlibSyncPeer | undefined => load<ZlibSyncPeer>('zlib-sync');
+export const loadZstdNapi = (): ZstdNapiPeer | undefined => load<ZstdNapiPeer>('zstd-napi');
+export const loadFzstd = (): FzstdPeer | undefined => load<FzstdPeer>('fzstd');

@@ -1,0 +1,500 @@
+/**
+ * ETF decoder: bytes (version 131 + one term) → plain JS values shaped like the JSON form of the payload.
+ *
+ * Mapping: integers → numbers; bignums → number when within ±(2^53−1), otherwise a decimal string (or a
+ * BigInt for every bignum with `bigint: 'bigint'`); floats → numbers; atoms `true`/`false` → booleans,
+ * `nil`/`null` → null, other atoms → their name; BINARY → UTF-8 string (a leading U+FEFF is kept);
+ * tuples, lists → arrays; NIL → []; STRING_EXT → array of byte numbers (as erlpack); MAP → object with
+ * string keys (any key term is stringified; a `__proto__` key becomes an own property, never a prototype);
+ * BIT_BINARY → ETF_INVALID (Discord never sends bitstrings); COMPRESSED → inflated, only as the top-level term.
+ *
+ * Limits are on by default: `maxDepth` nesting, `maxBytes` input (and inflated) size; every container length
+ * is checked against the bytes left before anything is allocated. Every failure is a `CodecError`.
+ */
+import { Buffer } from 'node:buffer';
+import { inflateSync } from 'node:zlib';
+import { CodecError, type CodecErrorCode } from '../../errors.js';
+import { ETF_VERSION, FLOAT_EXT_BYTES, Tag, tagName } from './tags.js';
+
+export interface EtfDecodeOptions {
+  /** How bignums (SMALL_BIG/LARGE_BIG) decode: `'string'` (default: number if safe, else decimal string) or `'bigint'`. */
+  readonly bigint?: 'string' | 'bigint';
+  /** Maximum nesting of containers (default 256). */
+  readonly maxDepth?: number;
+  /** Maximum input size, and maximum inflated size of a COMPRESSED term, in bytes (default 64 MiB). */
+  readonly maxBytes?: number;
+  /** Maximum digit bytes of one bignum (default 1024, i.e. 8192 bits); bigger → ETF_TOO_LARGE. */
+  readonly maxBigBytes?: number;
+}
+
+export const DEFAULT_ETF_DECODE_OPTIONS = {
+  bigint: 'string',
+  maxDepth: 256,
+  maxBytes: 64 * 1024 * 1024,
+  maxBigBytes: 1024,
+} as const satisfies Required<EtfDecodeOptions>;
+
+// ---- decoder state (module level: decoding is synchronous; COMPRESSED saves and restores it) ----
+let bytes: Uint8Array = new Uint8Array(0);
+let pos = 0;
+let end = 0;
+let maxDepth = 256;
+let bigAsBigInt = false;
+let maxBigBytes = 1024;
+let maxBytes = 64 * 1024 * 1024;
+let nodeBuf: Buffer | undefined;
+let floatView: DataView | undefined;
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const TWO_32 = 4294967296;
+
+function fail(code: CodecErrorCode, message: string, at: number): never {
+  throw new CodecError(code, message, { offset: at, bytes });
+}
+
+function truncated(at: number, what: string): never {
+  fail('ETF_TRUNCATED', `input ends inside ${what}`, at);
+}
+
+// ---- strings ----
+
+/** Interned short ASCII strings (map keys and atoms), keyed by a hash of their bytes. */
+const INTERN_SIZE = 4096;
+const INTERN_MASK = INTERN_SIZE - 1;
+const INTERN_MAX_LEN = 32;
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
+
+const SHORT_STRING = 24;
+
+interface Utf8SliceBuffer {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+function buffer(): Utf8SliceBuffer {
+  if (nodeBuf === undefined) nodeBuf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return nodeBuf as unknown as Utf8SliceBuffer;
+}
+
+/** UTF-8 text of bytes[start, start+len). Short ASCII is built by hand, the rest natively. */
+function utf8(start: number, len: number): string {
+  if (len <= SHORT_STRING) {
+    let s = '';
+    const stop = start + len;
+    for (let i = start; i < stop; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) return buffer().utf8Slice(start, stop);
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
+  return buffer().utf8Slice(start, start + len);
+}
+
+/**
+ * A map key or atom: short ASCII names come from the intern table (already-internalized strings make
+ * property stores cheap); anything else is decoded normally. `latin1` selects Latin-1 decoding for
+ * ATOM_EXT/SMALL_ATOM_EXT.
+ */
+function internedText(start: number, len: number, latin1: boolean): string {
+  if (len <= INTERN_MAX_LEN) {
+    let h = len;
+    const stop = start + len;
+    let ascii = true;
+    for (let i = start; i < stop; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) {
+        ascii = false;
+        break;
+      }
+      h = (Math.imul(h, 31) + b) | 0;
+    }
+    if (ascii) {
+      const slot = (h ^ (h >>> 12)) & INTERN_MASK;
+      const cached = internTable[slot];
+      if (cached !== undefined && cached.length === len) {
+        let same = true;
+        for (let i = 0; i < len; i++) {
+          if (cached.charCodeAt(i) !== bytes[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return cached;
+      }
+      let s = '';
+      for (let i = start; i < stop; i++) s += String.fromCharCode(bytes[i]!);
+      internTable[slot] = s;
+      return s;
+    }
+  }
+  return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
+}
+
+function atomValue(start: number, len: number, latin1: boolean): string | boolean | null {
+  if (len === 4) {
+    const b0 = bytes[start];
+    if (b0 === 0x74 && bytes[start + 1] === 0x72 && bytes[start + 2] === 0x75 && bytes[start + 3] === 0x65)
+      return true;
+    if (b0 === 0x6e && bytes[start + 1] === 0x75 && bytes[start + 2] === 0x6c && bytes[start + 3] === 0x6c)
+      return null;
+  } else if (len === 5) {
+    if (
+      bytes[start] === 0x66 &&
+      bytes[start + 1] === 0x61 &&
+      bytes[start + 2] === 0x6c &&
+      bytes[start + 3] === 0x73 &&
+      bytes[start + 4] === 0x65
+    )
+      return false;
+  } else if (len === 3) {
+    if (bytes[start] === 0x6e && bytes[start + 1] === 0x69 && bytes[start + 2] === 0x6c) return null;
+  }
+  return internedText(start, len, latin1);
+}
+
+// ---- numbers ----
+
+function u32(at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+function pad6(n: number): string {
+  const s = `${n}`;
+  return s.length >= 6 ? s : '000000'.slice(s.length) + s;
+}
+
+/** Magnitude hi·2^32+lo (hi, lo < 2^32) as a decimal string, without BigInt. */
+function uint64ToDecimal(hi: number, lo: number): string {
+  const D = 1_000_000;
+  const rHi = hi % D;
+  const qHi = (hi - rHi) / D;
+  const rest = rHi * TWO_32 + lo; // < 1e6·2^32 < 2^53: exact
+  let qLo = Math.floor(rest / D);
+  let r = rest - qLo * D;
+  if (r < 0) {
+    qLo -= 1;
+    r += D;
+  } else if (r >= D) {
+    qLo += 1;
+    r -= D;
+  }
+  const q = qHi * TWO_32 + qLo; // < 2^45: exact
+  return q === 0 ? `${r}` : `${q}${pad6(r)}`;
+}
+
+function readBig(start: number, n: number, negative: boolean): number | string | bigint {
+  if (n > maxBigBytes)
+    fail('ETF_TOO_LARGE', `bignum of ${n} bytes exceeds maxBigBytes ${maxBigBytes}`, start);
+  if (n <= 8 && !bigAsBigInt) {
+    let lo = 0;
+    let hi = 0;
+    const loBytes = Math.min(n, 4);
+    for (let i = loBytes - 1; i >= 0; i--) lo = lo * 256 + bytes[start + i]!;
+    for (let i = n - 1; i >= 4; i--) hi = hi * 256 + bytes[start + i]!;
+    if (hi < 0x200000) {
+      const v = hi * TWO_32 + lo;
+      if (v <= MAX_SAFE) return negative ? (v === 0 ? 0 : -v) : v;
+    }
+    const s = uint64ToDecimal(hi, lo);
+    return negative ? `-${s}` : s;
+  }
+  let hex = '';
+  for (let i = start + n - 1; i >= start; i--) {
+    const b = bytes[i]!;
+    hex += (b < 16 ? '0' : '') + b.toString(16);
+  }
+  const big = n === 0 ? 0n : BigInt(`0x${hex}`);
+  const value = negative ? -big : big;
+  if (bigAsBigInt) return value;
+  if (value <= 9007199254740991n && value >= -9007199254740991n) return Number(value);
+  return value.toString();
+}
+
+function legacyFloat(at: number): number {
+  let text = '';
+  for (let i = at; i < at + FLOAT_EXT_BYTES; i++) {
+    const b = bytes[i]!;
+    if (b === 0) break;
+    text += String.fromCharCode(b);
+  }
+  const trimmed = text.trim();
+  const value = Number(trimmed);
+  if (trimmed === '' || !Number.isFinite(value))
+    fail('ETF_INVALID', `FLOAT_EXT text ${JSON.stringify(text)} is not a finite number`, at);
+  return value;
+}
+
+// ---- terms ----
+
+function readMap(depth: number, at: number): Record<string, unknown> {
+  if (pos + 4 > end) truncated(at, 'MAP_EXT header');
+  const arity = u32(pos);
+  pos += 4;
+  if (arity * 2 > end - pos)
+    fail('ETF_TRUNCATED', `MAP_EXT claims ${arity} pairs but only ${end - pos} bytes remain`, at);
+  if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
+  const obj: Record<string, unknown> = {};
+  for (let i = 0; i < arity; i++) {
+    const keyAt = pos;
+    if (pos + 1 > end) truncated(pos, 'MAP_EXT key');
+    const kt = bytes[pos]!;
+    let key: string;
+    if (kt === Tag.BINARY) {
+      if (pos + 5 > end) truncated(keyAt, 'BINARY_EXT header');
+      const len = u32(pos + 1);
+      pos += 5;
+      if (len > end - pos) truncated(keyAt, 'BINARY_EXT key');
+      key = internedText(pos, len, false);
+      pos += len;
+    } else if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
+      if (pos + 2 > end) truncated(keyAt, 'atom header');
+      const len = bytes[pos + 1]!;
+      pos += 2;
+      if (len > end - pos) truncated(keyAt, 'atom key');
+      key = internedText(pos, len, kt === Tag.SMALL_ATOM);
+      pos += len;
+    } else {
+      key = keyString(readTerm(depth + 1));
+    }
+    const value = readTerm(depth + 1);
+    if (key === '__proto__') {
+      Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+    } else {
+      obj[key] = value;
+    }
+  }
+  return obj;
+}
+
+function keyString(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean') return `${key}`;
+  if (key === null) return 'null';
+  return JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+function readList(depth: number, at: number, count: number, what: string, withTail: boolean): unknown[] {
+  // Each element takes at least one byte (plus one for the tail of a LIST_EXT).
+  if (count + (withTail ? 1 : 0) > end - pos)
+    fail('ETF_TRUNCATED', `${what} claims ${count} elements but only ${end - pos} bytes remain`, at);
+  if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
+  const arr: unknown[] = new Array(count);
+  for (let i = 0; i < count; i++) arr[i] = readTerm(depth + 1);
+  if (withTail) {
+    if (pos >= end) truncated(pos, 'LIST_EXT tail');
+    if (bytes[pos] !== Tag.NIL) fail('ETF_IMPROPER_LIST', 'improper list (tail is not NIL_EXT)', pos);
+    pos++;
+  }
+  return arr;
+}
+
+function readTerm(depth: number): unknown {
+  const at = pos;
+  if (at >= end) truncated(at, 'a term (no tag byte)');
+  const tag = bytes[at]!;
+  pos = at + 1;
+  switch (tag) {
+    case Tag.BINARY: {
+      if (pos + 4 > end) truncated(at, 'BINARY_EXT header');
+      const len = u32(pos);
+      pos += 4;
+      if (len > end - pos) truncated(at, `BINARY_EXT of ${len} bytes`);
+      const s = utf8(pos, len);
+      pos += len;
+      return s;
+    }
+    case Tag.MAP:
+      return readMap(depth, at);
+    case Tag.SMALL_INTEGER:
+      if (pos + 1 > end) truncated(at, 'SMALL_INTEGER_EXT');
+      return bytes[pos++]!;
+    case Tag.INTEGER: {
+      if (pos + 4 > end) truncated(at, 'INTEGER_EXT');
+      const v = (bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
+      pos += 4;
+      return v;
+    }
+    case Tag.SMALL_ATOM_UTF8:
+    case Tag.SMALL_ATOM: {
+      if (pos + 1 > end) truncated(at, 'atom header');
+      const len = bytes[pos]!;
+      pos += 1;
+      if (len > end - pos) truncated(at, 'atom');
+      const v = atomValue(pos, len, tag === Tag.SMALL_ATOM);
+      pos += len;
+      return v;
+    }
+    case Tag.ATOM_UTF8:
+    case Tag.ATOM: {
+      if (pos + 2 > end) truncated(at, 'atom header');
+      const len = (bytes[pos]! << 8) | bytes[pos + 1]!;
+      pos += 2;
+      if (len > end - pos) truncated(at, 'atom');
+      const v = atomValue(pos, len, tag === Tag.ATOM);
+      pos += len;
+      return v;
+    }
+    case Tag.NIL:
+      return [];
+    case Tag.LIST: {
+      if (pos + 4 > end) truncated(at, 'LIST_EXT header');
+      const count = u32(pos);
+      pos += 4;
+      return readList(depth, at, count, 'LIST_EXT', true);
+    }
+    case Tag.SMALL_BIG: {
+      if (pos + 2 > end) truncated(at, 'SMALL_BIG_EXT header');
+      const n = bytes[pos]!;
+      const sign = bytes[pos + 1]!;
+      pos += 2;
+      if (n > end - pos) truncated(at, 'SMALL_BIG_EXT digits');
+      const v = readBig(pos, n, sign !== 0);
+      pos += n;
+      return v;
+    }
+    case Tag.LARGE_BIG: {
+      if (pos + 5 > end) truncated(at, 'LARGE_BIG_EXT header');
+      const n = u32(pos);
+      const sign = bytes[pos + 4]!;
+      pos += 5;
+      if (n > end - pos) truncated(at, 'LARGE_BIG_EXT digits');
+      const v = readBig(pos, n, sign !== 0);
+      pos += n;
+      return v;
+    }
+    case Tag.NEW_FLOAT: {
+      if (pos + 8 > end) truncated(at, 'NEW_FLOAT_EXT');
+      if (floatView === undefined) floatView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const v = floatView.getFloat64(pos, false);
+      pos += 8;
+      return v;
+    }
+    case Tag.SMALL_TUPLE: {
+      if (pos + 1 > end) truncated(at, 'SMALL_TUPLE_EXT header');
+      const count = bytes[pos]!;
+      pos += 1;
+      return readList(depth, at, count, 'SMALL_TUPLE_EXT', false);
+    }
+    case Tag.LARGE_TUPLE: {
+      if (pos + 4 > end) truncated(at, 'LARGE_TUPLE_EXT header');
+      const count = u32(pos);
+      pos += 4;
+      return readList(depth, at, count, 'LARGE_TUPLE_EXT', false);
+    }
+    case Tag.STRING: {
+      if (pos + 2 > end) truncated(at, 'STRING_EXT header');
+      const len = (bytes[pos]! << 8) | bytes[pos + 1]!;
+      pos += 2;
+      if (len > end - pos) truncated(at, 'STRING_EXT');
+      const arr: number[] = new Array(len);
+      for (let i = 0; i < len; i++) arr[i] = bytes[pos + i]!;
+      pos += len;
+      return arr;
+    }
+    case Tag.FLOAT: {
+      if (pos + FLOAT_EXT_BYTES > end) truncated(at, 'FLOAT_EXT');
+      const v = legacyFloat(pos);
+      pos += FLOAT_EXT_BYTES;
+      return v;
+    }
+    case Tag.BIT_BINARY:
+      return fail('ETF_INVALID', 'BIT_BINARY_EXT (a bitstring) is not supported: Discord never sends it', at);
+    case Tag.COMPRESSED:
+      return fail('ETF_INVALID', 'COMPRESSED term is only allowed as the whole document', at);
+    default:
+      return fail('ETF_UNKNOWN_TAG', `unknown or unsupported ${tagName(tag)}`, at);
+  }
+}
+
+function readCompressed(): unknown {
+  const at = pos;
+  if (pos + 5 > end) truncated(at, 'COMPRESSED header');
+  const size = u32(pos + 1);
+  pos += 5;
+  if (size > maxBytes)
+    fail('ETF_TOO_LARGE', `COMPRESSED term declares ${size} bytes, over maxBytes ${maxBytes}`, at);
+  let inflated: Uint8Array;
+  try {
+    inflated = inflateSync(bytes.subarray(pos, end), { maxOutputLength: Math.max(1, size) });
+  } catch (cause) {
+    const tooBig =
+      (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || cause instanceof RangeError;
+    throw new CodecError(
+      tooBig ? 'ETF_TOO_LARGE' : 'ETF_INVALID',
+      tooBig
+        ? `COMPRESSED term inflates beyond its declared ${size} bytes`
+        : 'COMPRESSED term is not valid zlib data',
+      { offset: at, bytes },
+      { cause },
+    );
+  }
+  if (inflated.length !== size)
+    fail('ETF_INVALID', `COMPRESSED term inflated to ${inflated.length} bytes, declared ${size}`, at);
+  const outer = bytes;
+  bytes = inflated;
+  pos = 0;
+  end = inflated.length;
+  nodeBuf = undefined;
+  floatView = undefined;
+  let value: unknown;
+  try {
+    value = readTerm(0);
+    if (pos !== end) fail('ETF_TRAILING_BYTES', `${end - pos} bytes after the term inside COMPRESSED`, pos);
+  } catch (err) {
+    if (err instanceof CodecError)
+      throw new CodecError(
+        err.code,
+        `inside COMPRESSED term: ${err.message}`,
+        { offset: at, bytes: outer },
+        { cause: err },
+      );
+    throw err;
+  }
+  bytes = outer;
+  pos = end = outer.length;
+  return value;
+}
+
+/**
+ * Decodes one ETF document (version byte 131 followed by exactly one term).
+ * @throws CodecError with `offset` and a hex excerpt on malformed, truncated or oversized input.
+ */
+export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknown {
+  if (!(input instanceof Uint8Array)) throw new CodecError('ETF_INVALID', 'decodeEtf expects a Uint8Array');
+  const o = options ?? DEFAULT_ETF_DECODE_OPTIONS;
+  maxDepth = o.maxDepth ?? DEFAULT_ETF_DECODE_OPTIONS.maxDepth;
+  maxBytes = o.maxBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBytes;
+  maxBigBytes = o.maxBigBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBigBytes;
+  bigAsBigInt = o.bigint === 'bigint';
+  bytes = input;
+  pos = 0;
+  end = input.length;
+  nodeBuf = undefined;
+  floatView = undefined;
+  try {
+    if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
+    if (end === 0) truncated(0, 'the version byte (empty input)');
+    if (input[0] !== ETF_VERSION) fail('ETF_BAD_VERSION', `expected version byte 131, got ${input[0]}`, 0);
+    pos = 1;
+    const value = pos < end && input[pos] === Tag.COMPRESSED ? readCompressed() : readTerm(0);
+    if (pos !== end) fail('ETF_TRAILING_BYTES', `${end - pos} bytes after the term`, pos);
+    return value;
+  } catch (err) {
+    if (err instanceof CodecError) throw err;
+    // Safety net (e.g. a stack overflow under a huge custom maxDepth): never leak a RangeError.
+    const code: CodecErrorCode = err instanceof RangeError ? 'ETF_DEPTH_EXCEEDED' : 'ETF_INVALID';
+    throw new CodecError(
+      code,
+      `cannot decode: ${(err as Error).message}`,
+      { offset: pos, bytes: input },
+      { cause: err },
+    );
+  } finally {
+    bytes = EMPTY;
+    nodeBuf = undefined;
+    floatView = undefined;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
