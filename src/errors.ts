@@ -70,6 +70,7 @@ export const DECOMPRESS_ERROR_CODES = [
   'ZSTD_UNSUPPORTED',
   'DECOMPRESSOR_FAILED',
   'PAYLOAD_TOO_LARGE',
+  'COMPRESSOR_FAILED',
 ] as const;
 export type DecompressErrorCode = (typeof DECOMPRESS_ERROR_CODES)[number];
 

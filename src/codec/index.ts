@@ -2,3 +2,19 @@
 export { CodecError, DecompressError } from '../errors.js';
 export * from './etf/index.js';
 export { decodeJson, encodeJson } from './json.js';
+export {
+  DEFAULT_ZLIB_STREAM_DECODER_OPTIONS,
+  DEFAULT_ZLIB_STREAM_ENCODER_OPTIONS,
+  type ResolvedZlibEngine,
+  type ResolvedZlibStreamDecoderOptions,
+  type ResolvedZlibStreamEncoderOptions,
+  resolveZlibStreamDecoderOptions,
+  resolveZlibStreamEncoderOptions,
+  ZLIB_ENGINES,
+  ZLIB_SUFFIX,
+  type ZlibEngine,
+  ZlibStreamDecoder,
+  type ZlibStreamDecoderOptions,
+  ZlibStreamEncoder,
+  type ZlibStreamEncoderOptions,
+} from './zlib-stream.js';
