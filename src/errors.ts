@@ -36,6 +36,7 @@ export const CODEC_ERROR_CODES = [
   'ETF_INVALID',
   'ETF_UNENCODABLE',
   'JSON_INVALID',
+  'CODEC_CLOSED',
 ] as const;
 export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];
 

@@ -18,3 +18,12 @@ export {
   ZlibStreamEncoder,
   type ZlibStreamEncoderOptions,
 } from './zlib-stream.js';
+export type { ZstdStreamDecoderOptions, ZstdStreamEncoderOptions } from './zstd-stream.js';
+export {
+  createZstdStreamEncoder,
+  DEFAULT_ZSTD_DECODER_OPTIONS,
+  resolveZstdDecoderOptions,
+  ZstdStreamDecoder,
+  ZstdStreamEncoder,
+  zstdReady,
+} from './zstd-stream.js';

@@ -1,0 +1,148 @@
+/**
+ * Discord `zstd-stream` transport compression. The server keeps ONE zstd frame open for the whole
+ * connection and flushes it after every payload, so each WebSocket message is a run of complete blocks
+ * of a frame that never ends; back-references reach into earlier messages (the window spans messages).
+ *
+ * `ZstdStreamDecoder` decodes with our own TypeScript zstd decoder (./zstd/decoder.ts): no native addon,
+ * no WebAssembly, synchronous, one context per connection. `ZstdStreamEncoder` (used by the simulator)
+ * produces such a stream. See docs in bench/zstd.bench.ts for the measured alternatives.
+ */
+import { CodecError, ConfigError, DecompressError, ShardlineError } from '../errors.js';
+import { ZstdDecoderCore } from './zstd/decoder.js';
+import { ZstdEncoderCore } from './zstd/encoder.js';
+
+export interface ZstdStreamDecoderOptions {
+  /** Largest decompressed message accepted; a larger one fails with `PAYLOAD_TOO_LARGE`. */
+  maxMessageBytes?: number;
+  /** Largest window a frame may declare (bounds memory per connection); larger → `ZSTD_UNSUPPORTED`. */
+  maxWindowBytes?: number;
+}
+
+export const DEFAULT_ZSTD_DECODER_OPTIONS = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxWindowBytes: 8 * 1024 * 1024,
+} as const satisfies Required<ZstdStreamDecoderOptions>;
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new ConfigError(option, `must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+export function resolveZstdDecoderOptions(
+  options: ZstdStreamDecoderOptions = {},
+): Readonly<Required<ZstdStreamDecoderOptions>> {
+  return Object.freeze({
+    maxMessageBytes: positiveInteger(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxMessageBytes,
+    ),
+    maxWindowBytes: positiveInteger(
+      'maxWindowBytes',
+      options.maxWindowBytes ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxWindowBytes,
+    ),
+  });
+}
+
+type DecoderStatus = 'open' | 'failed' | 'closed';
+
+/**
+ * One zstd decompression context for one connection. `push()` takes each WebSocket message and returns
+ * the decompressed payload, or `null` when the message ended inside a header or block (more input
+ * needed; Discord never does this, but a split is handled). After any error the context is unusable
+ * until `reset()`; `reset()` for each new connection; `close()` releases the window.
+ */
+export class ZstdStreamDecoder {
+  readonly options: Readonly<Required<ZstdStreamDecoderOptions>>;
+  readonly #core: ZstdDecoderCore;
+  #status: DecoderStatus = 'open';
+
+  constructor(options: ZstdStreamDecoderOptions = {}) {
+    this.options = resolveZstdDecoderOptions(options);
+    this.#core = new ZstdDecoderCore(this.options);
+  }
+
+  /** Bytes this context keeps between messages (window buffer, tables, buffered input). */
+  get retainedBytes(): number {
+    return this.#core.retainedBytes;
+  }
+
+  push(frame: Uint8Array): Uint8Array | null {
+    if (this.#status !== 'open')
+      throw new DecompressError(
+        'DECOMPRESSOR_FAILED',
+        this.#status === 'closed'
+          ? 'zstd: decoder is closed'
+          : 'zstd: decoder failed earlier; reset() it for a new connection',
+      );
+    try {
+      return this.#core.push(frame);
+    } catch (err) {
+      this.#status = 'failed';
+      if (err instanceof ShardlineError) throw err;
+      // Anything else is a bug in the decoder met by hostile input: still a typed error.
+      throw new DecompressError('DECOMPRESSOR_FAILED', 'zstd: decoder failed unexpectedly', {
+        cause: err,
+      });
+    }
+  }
+
+  reset(): void {
+    this.#core.reset();
+    this.#status = 'open';
+  }
+
+  close(): void {
+    this.#core.release();
+    this.#status = 'closed';
+  }
+}
+
+export interface ZstdStreamEncoderOptions {
+  /** log2 of the window the frame declares and the matcher uses (10..23). Discord uses 18 (256 KiB). */
+  windowLog?: number;
+}
+
+/**
+ * Produces a `zstd-stream`: the first `encode()` starts a frame (no content size, no checksum) and every
+ * call returns complete blocks ending at the message boundary, never the last block, so the frame stays
+ * open and later messages may refer back into earlier ones. Synchronous; no async init is needed.
+ */
+export class ZstdStreamEncoder {
+  readonly #windowLog: number;
+  #core: ZstdEncoderCore;
+  #closed = false;
+
+  constructor(options: ZstdStreamEncoderOptions = {}) {
+    const windowLog = options.windowLog ?? 18;
+    if (!Number.isInteger(windowLog) || windowLog < 10 || windowLog > 23)
+      throw new ConfigError('windowLog', `must be an integer in 10..23, got ${String(windowLog)}`);
+    this.#windowLog = windowLog;
+    this.#core = new ZstdEncoderCore(windowLog);
+  }
+
+  encode(message: Uint8Array): Uint8Array {
+    if (this.#closed) throw new CodecError('CODEC_CLOSED', 'zstd: encoder is closed');
+    return this.#core.encode(message);
+  }
+
+  /** Starts a new frame on the next `encode()` (a new connection). */
+  reset(): void {
+    this.#core = new ZstdEncoderCore(this.#windowLog);
+    this.#closed = false;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
+
+/** For symmetry with WASM-backed codecs: the TypeScript encoder needs no initialisation. */
+export async function createZstdStreamEncoder(
+  options: ZstdStreamEncoderOptions = {},
+): Promise<ZstdStreamEncoder> {
+  return new ZstdStreamEncoder(options);
+}
+
+/** Resolves immediately: the zstd codecs are pure TypeScript and need no async initialisation. */
+export async function zstdReady(): Promise<void> {}

@@ -1,0 +1,716 @@
+/**
+ * A streaming Zstandard decompressor in plain TypeScript (RFC 8878), built for Discord's `zstd-stream`:
+ * one context per connection, one frame that never ends, each message a flushed run of complete blocks.
+ * The window lives in one growing-then-sliding buffer, so back-references reach across messages and a
+ * message costs no copy of the window (the slide moves at most one window per window of output).
+ * Written from the specification; no code taken from other projects.
+ */
+import { DecompressError } from '../../errors.js';
+import {
+  BLOCK_SIZE_MAX,
+  buildFseDecodeTable,
+  buildRleTable,
+  corrupt,
+  FseDecodeTable,
+  highBit,
+  LL_BASE,
+  LL_BITS,
+  LL_DEFAULT_LOG,
+  LL_DEFAULT_NORM,
+  LL_MAX_LOG,
+  LL_MAX_SYMBOL,
+  ML_BASE,
+  ML_BITS,
+  ML_DEFAULT_LOG,
+  ML_DEFAULT_NORM,
+  ML_MAX_LOG,
+  ML_MAX_SYMBOL,
+  OF_DEFAULT_LOG,
+  OF_DEFAULT_NORM,
+  OF_MAX_LOG,
+  OF_MAX_SYMBOL,
+  predefinedTable,
+  readFseDescription,
+  ZSTD_MAGIC,
+} from './tables.js';
+
+const LL_PREDEFINED = predefinedTable(LL_DEFAULT_NORM, LL_DEFAULT_LOG);
+const ML_PREDEFINED = predefinedTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG);
+const OF_PREDEFINED = predefinedTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG);
+
+const HUF_MAX_BITS = 11;
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+
+export interface ZstdDecoderLimits {
+  readonly maxMessageBytes: number;
+  readonly maxWindowBytes: number;
+}
+
+type FrameState = 'header' | 'block' | 'checksum' | 'skip';
+
+/** Backward bit reader over `[start, end)`: the last byte holds a 1-bit end marker (RFC 8878 §4.1). */
+class BackwardBits {
+  src: Uint8Array = new Uint8Array(0);
+  start = 0;
+  /** Bits still unread below the read position. Negative once the stream is overread. */
+  pos = 0;
+
+  init(src: Uint8Array, start: number, end: number): void {
+    if (end <= start) throw corrupt('empty bitstream');
+    const last = src[end - 1]!;
+    if (last === 0) throw corrupt('bitstream without end marker');
+    this.src = src;
+    this.start = start;
+    this.pos = (end - start - 1) * 8 + highBit(last);
+  }
+
+  read(n: number): number {
+    if (n === 0) return 0;
+    const p = this.pos - n;
+    this.pos = p;
+    if (p >= 0 && n <= 24) {
+      const s = this.src;
+      const i = this.start + (p >>> 3);
+      const v = (s[i]! | (s[i + 1]! << 8) | (s[i + 2]! << 16) | (s[i + 3]! << 24)) >>> (p & 7);
+      return v & ((1 << n) - 1);
+    }
+    return this.readSlow(p, n);
+  }
+
+  private readSlow(p: number, n: number): number {
+    if (p + n <= 0) return 0;
+    if (p < 0) return this.bitsAt(0, n + p) * 2 ** -p;
+    return this.bitsAt(p, n);
+  }
+
+  /** n ≤ 32 bits at bit position p ≥ 0, as a non-negative number; bytes past the array read as 0. */
+  private bitsAt(p: number, n: number): number {
+    if (n > 24) return this.bitsAt(p + 16, n - 16) * 65536 + this.bitsAt(p, 16);
+    const s = this.src;
+    const i = this.start + (p >>> 3);
+    const v =
+      ((s[i] ?? 0) | ((s[i + 1] ?? 0) << 8) | ((s[i + 2] ?? 0) << 16) | ((s[i + 3] ?? 0) << 24)) >>> (p & 7);
+    return v & ((1 << n) - 1);
+  }
+}
+
+/** Decodes one Huffman-coded stream of `count` literals into `out` at `o` (table entry = sym << 4 | bits). */
+function decodeHuffmanStream(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  table: Uint16Array,
+  maxBits: number,
+  out: Uint8Array,
+  o: number,
+  count: number,
+): void {
+  if (end <= start) throw corrupt('empty Huffman stream');
+  const last = src[end - 1]!;
+  if (last === 0) throw corrupt('Huffman stream without end marker');
+  let pos = (end - start - 1) * 8 + highBit(last);
+  const mask = (1 << maxBits) - 1;
+  const stop = o + count;
+  while (o < stop) {
+    const p = pos - maxBits;
+    let idx: number;
+    if (p >= 0) {
+      const i = start + (p >>> 3);
+      idx = ((src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16)) >>> (p & 7)) & mask;
+    } else {
+      if (pos <= 0) throw corrupt('Huffman stream overread');
+      const v = (src[start]! | ((src[start + 1] ?? 0) << 8)) & ((1 << pos) - 1);
+      idx = v << -p;
+    }
+    const e = table[idx]!;
+    out[o++] = e >>> 4;
+    pos -= e & 15;
+  }
+  if (pos !== 0) throw corrupt('Huffman stream size mismatch');
+}
+
+export class ZstdDecoderCore {
+  readonly #limits: ZstdDecoderLimits;
+
+  // Frame state.
+  #state: FrameState = 'header';
+  #skipRemaining = 0;
+  #checksumFlag = false;
+  #windowSize = 0;
+  #blockMax = BLOCK_SIZE_MAX;
+  readonly #rep = new Int32Array(3);
+
+  // Window / output buffer: history of the frame in [#histStart, #pos), unreturned output in [#msgStart, #pos).
+  #buf: Uint8Array = new Uint8Array(0);
+  #pos = 0;
+  #histStart = 0;
+  #msgStart = 0;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #blocksSinceReturn = 0;
+
+  // Unconsumed input (an incomplete header or block).
+  #leftover: Uint8Array | null = null;
+
+  // Entropy state carried between blocks of a frame.
+  readonly #llTable = new FseDecodeTable(LL_MAX_LOG);
+  readonly #mlTable = new FseDecodeTable(ML_MAX_LOG);
+  readonly #ofTable = new FseDecodeTable(OF_MAX_LOG);
+  #llCurrent: FseDecodeTable | null = null;
+  #mlCurrent: FseDecodeTable | null = null;
+  #ofCurrent: FseDecodeTable | null = null;
+  readonly #huf = new Uint16Array(1 << HUF_MAX_BITS);
+  #hufBits = 0; // 0 = no table yet
+
+  // Scratch.
+  readonly #lits = new Uint8Array(BLOCK_SIZE_MAX);
+  readonly #norm = new Int16Array(256);
+  readonly #descr = new Int32Array(3);
+  readonly #weights = new Uint8Array(256);
+  readonly #bits = new BackwardBits();
+  readonly #weightTable = new FseDecodeTable(6);
+
+  constructor(limits: ZstdDecoderLimits) {
+    this.#limits = limits;
+  }
+
+  /** Bytes held by this context (window buffer, tables, scratch), for memory reporting. */
+  get retainedBytes(): number {
+    return (
+      this.#buf.byteLength +
+      this.#lits.byteLength +
+      this.#huf.byteLength +
+      (this.#leftover?.byteLength ?? 0) +
+      this.#pendingBytes +
+      3 * 512 * 4 +
+      256 * 4 * 2
+    );
+  }
+
+  /** Bytes of input waiting for the rest of a header or block. */
+  get bufferedInputBytes(): number {
+    return this.#leftover?.length ?? 0;
+  }
+
+  reset(): void {
+    this.#state = 'header';
+    this.#skipRemaining = 0;
+    this.#leftover = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#blocksSinceReturn = 0;
+    this.#pos = 0;
+    this.#histStart = 0;
+    this.#msgStart = 0;
+    // Keep a small buffer; drop a large one so a reset bounds memory again.
+    if (this.#buf.length > 4 * INITIAL_BUFFER_BYTES) this.#buf = new Uint8Array(0);
+  }
+
+  release(): void {
+    this.reset();
+    this.#buf = new Uint8Array(0);
+  }
+
+  push(chunk: Uint8Array): Uint8Array | null {
+    let input = chunk;
+    if (this.#leftover) {
+      input = new Uint8Array(this.#leftover.length + chunk.length);
+      input.set(this.#leftover);
+      input.set(chunk, this.#leftover.length);
+      this.#leftover = null;
+    }
+    const end = input.length;
+    let p = 0;
+    while (p < end) {
+      const state = this.#state;
+      if (state === 'block') {
+        if (end - p < 3) break;
+        const h = input[p]! | (input[p + 1]! << 8) | (input[p + 2]! << 16);
+        const last = h & 1;
+        const type = (h >>> 1) & 3;
+        const size = h >>> 3;
+        if (type === 3) throw corrupt('reserved block type');
+        if (size > this.#blockMax) throw corrupt(`block size ${size} exceeds ${this.#blockMax}`);
+        const contentBytes = type === 1 ? 1 : size;
+        if (end - p - 3 < contentBytes) break;
+        const start = p + 3;
+        this.#beginBlock(type === 2 ? this.#blockMax : size);
+        if (type === 0) {
+          this.#buf.set(input.subarray(start, start + size), this.#pos);
+          this.#pos += size;
+        } else if (type === 1) {
+          this.#buf.fill(input[start]!, this.#pos, this.#pos + size);
+          this.#pos += size;
+        } else {
+          this.#decodeCompressedBlock(input, start, start + size);
+        }
+        p = start + contentBytes;
+        this.#blocksSinceReturn++;
+        this.#checkMessageSize();
+        if (last) this.#state = this.#checksumFlag ? 'checksum' : 'header';
+      } else if (state === 'header') {
+        const used = this.#readFrameHeader(input, p, end);
+        if (used === 0) break;
+        p += used;
+      } else if (state === 'checksum') {
+        if (end - p < 4) break;
+        p += 4; // The content checksum (XXH64) is informative; it is not verified.
+        this.#state = 'header';
+      } else {
+        const n = Math.min(this.#skipRemaining, end - p);
+        p += n;
+        this.#skipRemaining -= n;
+        if (this.#skipRemaining === 0) this.#state = 'header';
+      }
+    }
+    if (p < end) {
+      this.#leftover = input.slice(p);
+      return null;
+    }
+    if (this.#blocksSinceReturn === 0) return null;
+    return this.#takeMessage();
+  }
+
+  #takeMessage(): Uint8Array {
+    this.#blocksSinceReturn = 0;
+    const tail = this.#buf.slice(this.#msgStart, this.#pos);
+    this.#msgStart = this.#pos;
+    if (this.#pending.length === 0) return tail;
+    const out = new Uint8Array(this.#pendingBytes + tail.length);
+    let o = 0;
+    for (const part of this.#pending) {
+      out.set(part, o);
+      o += part.length;
+    }
+    out.set(tail, o);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return out;
+  }
+
+  #checkMessageSize(): void {
+    const bytes = this.#pendingBytes + (this.#pos - this.#msgStart);
+    if (bytes > this.#limits.maxMessageBytes)
+      throw new DecompressError(
+        'PAYLOAD_TOO_LARGE',
+        `zstd: message inflates past maxMessageBytes (${this.#limits.maxMessageBytes})`,
+      );
+  }
+
+  /** Returns the number of bytes consumed, or 0 when more input is needed. */
+  #readFrameHeader(src: Uint8Array, p: number, end: number): number {
+    if (end - p < 4) return 0;
+    const magic = (src[p]! | (src[p + 1]! << 8) | (src[p + 2]! << 16) | (src[p + 3]! << 24)) >>> 0;
+    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
+      if (end - p < 8) return 0;
+      this.#skipRemaining =
+        (src[p + 4]! | (src[p + 5]! << 8) | (src[p + 6]! << 16) | (src[p + 7]! << 24)) >>> 0;
+      this.#state = this.#skipRemaining > 0 ? 'skip' : 'header';
+      return 8;
+    }
+    if (magic !== ZSTD_MAGIC) throw corrupt(`bad frame magic 0x${magic.toString(16)}`);
+    if (end - p < 5) return 0;
+    const fhd = src[p + 4]!;
+    const fcsFlag = fhd >>> 6;
+    const singleSegment = (fhd >>> 5) & 1;
+    if (fhd & 8) throw corrupt('reserved frame header bit set');
+    const dictFlag = fhd & 3;
+    const dictBytes = dictFlag === 3 ? 4 : dictFlag;
+    const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+    const headerBytes = 5 + (singleSegment ? 0 : 1) + dictBytes + fcsBytes;
+    if (end - p < headerBytes) return 0;
+    let q = p + 5;
+    let windowSize = 0;
+    if (!singleSegment) {
+      const wd = src[q++]!;
+      const windowLog = 10 + (wd >>> 3);
+      const base = 2 ** windowLog;
+      windowSize = base + (base / 8) * (wd & 7);
+    }
+    let dictId = 0;
+    for (let i = 0; i < dictBytes; i++) dictId += src[q++]! * 2 ** (8 * i);
+    if (dictId !== 0) throw new DecompressError('ZSTD_UNSUPPORTED', `zstd: frame needs dictionary ${dictId}`);
+    let contentSize = 0;
+    for (let i = 0; i < fcsBytes; i++) contentSize += src[q++]! * 2 ** (8 * i);
+    if (fcsBytes === 2) contentSize += 256;
+    if (singleSegment) windowSize = contentSize;
+    if (windowSize > this.#limits.maxWindowBytes)
+      throw new DecompressError(
+        'ZSTD_UNSUPPORTED',
+        `zstd: window of ${windowSize} bytes exceeds maxWindowBytes (${this.#limits.maxWindowBytes})`,
+      );
+    this.#windowSize = windowSize;
+    this.#blockMax = Math.min(windowSize, BLOCK_SIZE_MAX);
+    this.#checksumFlag = ((fhd >>> 2) & 1) === 1;
+    this.#state = 'block';
+    // A new frame starts with no history and fresh entropy state.
+    this.#histStart = this.#pos;
+    this.#rep[0] = 1;
+    this.#rep[1] = 4;
+    this.#rep[2] = 8;
+    this.#llCurrent = this.#mlCurrent = this.#ofCurrent = null;
+    this.#hufBits = 0;
+    return headerBytes;
+  }
+
+  /** Makes room for `n` more output bytes, keeping one window of history. */
+  #beginBlock(n: number): void {
+    const need = this.#pos + n;
+    if (need <= this.#buf.length) return;
+    const keep = Math.min(this.#pos - this.#histStart, this.#windowSize);
+    const cap = 2 * this.#windowSize + this.#blockMax;
+    // Grow while the whole history still fits under the cap; otherwise slide.
+    if (need <= cap) {
+      const size = Math.min(cap, Math.max(need, this.#buf.length * 2, INITIAL_BUFFER_BYTES));
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, this.#pos));
+      this.#buf = grown;
+      return;
+    }
+    if (this.#msgStart < this.#pos) {
+      const part = this.#buf.slice(this.#msgStart, this.#pos);
+      this.#pending.push(part);
+      this.#pendingBytes += part.length;
+    }
+    if (keep + n > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(keep + n, cap));
+      grown.set(this.#buf.subarray(this.#pos - keep, this.#pos));
+      this.#buf = grown;
+    } else {
+      this.#buf.copyWithin(0, this.#pos - keep, this.#pos);
+    }
+    this.#pos = keep;
+    this.#histStart = 0;
+    this.#msgStart = keep;
+  }
+
+  #decodeCompressedBlock(src: Uint8Array, start: number, end: number): void {
+    // Literals section.
+    const b0 = src[start]!;
+    const litType = b0 & 3;
+    const sizeFormat = (b0 >>> 2) & 3;
+    let p = start;
+    let litSrc: Uint8Array;
+    let litPos: number;
+    let litSize: number;
+    if (litType < 2) {
+      let headerBytes: number;
+      if ((sizeFormat & 1) === 0) {
+        litSize = b0 >>> 3;
+        headerBytes = 1;
+      } else if (sizeFormat === 1) {
+        if (end - p < 2) throw corrupt('truncated literals header');
+        litSize = (b0 >>> 4) | (src[p + 1]! << 4);
+        headerBytes = 2;
+      } else {
+        if (end - p < 3) throw corrupt('truncated literals header');
+        litSize = (b0 >>> 4) | (src[p + 1]! << 4) | (src[p + 2]! << 12);
+        headerBytes = 3;
+      }
+      if (litSize > this.#blockMax) throw corrupt('literals exceed the block size');
+      p += headerBytes;
+      if (litType === 0) {
+        if (end - p < litSize) throw corrupt('truncated raw literals');
+        litSrc = src;
+        litPos = p;
+        p += litSize;
+      } else {
+        if (end - p < 1) throw corrupt('truncated RLE literals');
+        litSrc = this.#lits;
+        litSrc.fill(src[p]!, 0, litSize);
+        litPos = 0;
+        p += 1;
+      }
+    } else {
+      let headerBytes: number;
+      let compSize: number;
+      let streams = 4;
+      if (end - p < 5) throw corrupt('truncated literals header');
+      const b1 = src[p + 1]!;
+      const b2 = src[p + 2]!;
+      if (sizeFormat < 2) {
+        if (sizeFormat === 0) streams = 1;
+        litSize = (b0 >>> 4) | ((b1 & 0x3f) << 4);
+        compSize = (b1 >>> 6) | (b2 << 2);
+        headerBytes = 3;
+      } else if (sizeFormat === 2) {
+        const b3 = src[p + 3]!;
+        litSize = (b0 >>> 4) | (b1 << 4) | ((b2 & 3) << 12);
+        compSize = (b2 >>> 2) | (b3 << 6);
+        headerBytes = 4;
+      } else {
+        const b3 = src[p + 3]!;
+        const b4 = src[p + 4]!;
+        litSize = (b0 >>> 4) | (b1 << 4) | ((b2 & 0x3f) << 12);
+        compSize = (b2 >>> 6) | (b3 << 2) | (b4 << 10);
+        headerBytes = 5;
+      }
+      if (litSize > this.#blockMax) throw corrupt('literals exceed the block size');
+      p += headerBytes;
+      const litEnd = p + compSize;
+      if (litEnd > end) throw corrupt('truncated compressed literals');
+      if (litType === 2) p = this.#readHuffmanTable(src, p, litEnd);
+      else if (this.#hufBits === 0) throw corrupt('treeless literals without a previous Huffman table');
+      litSrc = this.#lits;
+      litPos = 0;
+      const table = this.#huf;
+      const maxBits = this.#hufBits;
+      if (streams === 1) {
+        decodeHuffmanStream(src, p, litEnd, table, maxBits, litSrc, 0, litSize);
+      } else {
+        if (litEnd - p < 10) throw corrupt('truncated Huffman jump table');
+        const s1 = src[p]! | (src[p + 1]! << 8);
+        const s2 = src[p + 2]! | (src[p + 3]! << 8);
+        const s3 = src[p + 4]! | (src[p + 5]! << 8);
+        const a = p + 6;
+        const b = a + s1;
+        const c = b + s2;
+        const d = c + s3;
+        if (d > litEnd) throw corrupt('Huffman jump table exceeds the literals');
+        const seg = (litSize + 3) >>> 2;
+        if (3 * seg > litSize) throw corrupt('too few literals for four streams');
+        decodeHuffmanStream(src, a, b, table, maxBits, litSrc, 0, seg);
+        decodeHuffmanStream(src, b, c, table, maxBits, litSrc, seg, seg);
+        decodeHuffmanStream(src, c, d, table, maxBits, litSrc, 2 * seg, seg);
+        decodeHuffmanStream(src, d, litEnd, table, maxBits, litSrc, 3 * seg, litSize - 3 * seg);
+      }
+      p = litEnd;
+    }
+
+    // Sequences section.
+    if (p >= end) throw corrupt('missing sequences section');
+    let nbSeq = src[p++]!;
+    if (nbSeq >= 128) {
+      if (nbSeq < 255) {
+        if (p >= end) throw corrupt('truncated sequences header');
+        nbSeq = ((nbSeq - 128) << 8) + src[p++]!;
+      } else {
+        if (end - p < 2) throw corrupt('truncated sequences header');
+        nbSeq = src[p]! + (src[p + 1]! << 8) + 0x7f00;
+        p += 2;
+      }
+    }
+    const limit = this.#pos + this.#blockMax;
+    if (nbSeq === 0) {
+      if (p !== end) throw corrupt('trailing bytes after literals-only block');
+      this.#copyLiterals(litSrc, litPos, litSize, limit);
+      return;
+    }
+    if (p >= end) throw corrupt('truncated sequences header');
+    const modes = src[p++]!;
+    if (modes & 3) throw corrupt('reserved sequence mode bits set');
+    p = this.#readTable(src, p, end, modes >>> 6, 'll');
+    p = this.#readTable(src, p, end, (modes >>> 4) & 3, 'of');
+    p = this.#readTable(src, p, end, (modes >>> 2) & 3, 'ml');
+    this.#executeSequences(src, p, end, nbSeq, litSrc, litPos, litSize, limit);
+  }
+
+  #copyLiterals(lits: Uint8Array, from: number, count: number, limit: number): void {
+    if (this.#pos + count > limit) throw corrupt('block decompresses past the block size');
+    if (count < 32) {
+      const buf = this.#buf;
+      let o = this.#pos;
+      for (let i = 0; i < count; i++) buf[o++] = lits[from + i]!;
+    } else this.#buf.set(lits.subarray(from, from + count), this.#pos);
+    this.#pos += count;
+  }
+
+  #readTable(src: Uint8Array, p: number, end: number, mode: number, kind: 'll' | 'of' | 'ml'): number {
+    const own = kind === 'll' ? this.#llTable : kind === 'of' ? this.#ofTable : this.#mlTable;
+    let table: FseDecodeTable | null;
+    if (mode === 0) {
+      table = kind === 'll' ? LL_PREDEFINED : kind === 'of' ? OF_PREDEFINED : ML_PREDEFINED;
+    } else if (mode === 1) {
+      if (p >= end) throw corrupt('truncated RLE sequence table');
+      const sym = src[p++]!;
+      const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
+      if (sym > maxSym) throw corrupt('RLE sequence symbol out of range');
+      buildRleTable(sym, own);
+      table = own;
+    } else if (mode === 2) {
+      const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
+      const maxLog = kind === 'll' ? LL_MAX_LOG : kind === 'of' ? OF_MAX_LOG : ML_MAX_LOG;
+      readFseDescription(src, p, end, maxSym, maxLog, this.#norm, this.#descr);
+      buildFseDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, own);
+      p += this.#descr[0]!;
+      table = own;
+    } else {
+      table = kind === 'll' ? this.#llCurrent : kind === 'of' ? this.#ofCurrent : this.#mlCurrent;
+      if (!table) throw corrupt('repeat sequence table without a previous table');
+    }
+    if (kind === 'll') this.#llCurrent = table;
+    else if (kind === 'of') this.#ofCurrent = table;
+    else this.#mlCurrent = table;
+    return p;
+  }
+
+  #executeSequences(
+    src: Uint8Array,
+    start: number,
+    end: number,
+    nbSeq: number,
+    lits: Uint8Array,
+    litPos: number,
+    litSize: number,
+    limit: number,
+  ): void {
+    const br = this.#bits;
+    br.init(src, start, end);
+    const ll = this.#llCurrent!;
+    const of = this.#ofCurrent!;
+    const ml = this.#mlCurrent!;
+    const llSym = ll.symbol;
+    const llNb = ll.nbBits;
+    const llNext = ll.next;
+    const ofSym = of.symbol;
+    const ofNb = of.nbBits;
+    const ofNext = of.next;
+    const mlSym = ml.symbol;
+    const mlNb = ml.nbBits;
+    const mlNext = ml.next;
+    let llState = br.read(ll.log);
+    let ofState = br.read(of.log);
+    let mlState = br.read(ml.log);
+    const rep = this.#rep;
+    let rep0 = rep[0]!;
+    let rep1 = rep[1]!;
+    let rep2 = rep[2]!;
+    const buf = this.#buf;
+    let o = this.#pos;
+    const histStart = this.#histStart;
+    const litEnd = litPos + litSize;
+    for (let n = 0; n < nbSeq; n++) {
+      const ofCode = ofSym[ofState]!;
+      const mlCode = mlSym[mlState]!;
+      const llCode = llSym[llState]!;
+      if (ofCode > 31 || mlCode > ML_MAX_SYMBOL || llCode > LL_MAX_SYMBOL)
+        throw corrupt('sequence code out of range');
+      const ofValue = ofCode < 31 ? (1 << ofCode) + br.read(ofCode) : 2 ** 31 + br.read(31);
+      const matchLen = ML_BASE[mlCode]! + br.read(ML_BITS[mlCode]!);
+      const litLen = LL_BASE[llCode]! + br.read(LL_BITS[llCode]!);
+      let offset: number;
+      if (ofValue > 3) {
+        offset = ofValue - 3;
+        rep2 = rep1;
+        rep1 = rep0;
+        rep0 = offset;
+      } else {
+        const idx = litLen === 0 ? ofValue : ofValue - 1;
+        if (idx === 0) offset = rep0;
+        else if (idx === 1) {
+          offset = rep1;
+          rep1 = rep0;
+          rep0 = offset;
+        } else {
+          offset = idx === 2 ? rep2 : rep0 - 1;
+          rep2 = rep1;
+          rep1 = rep0;
+          rep0 = offset;
+        }
+      }
+      if (n + 1 < nbSeq) {
+        llState = llNext[llState]! + br.read(llNb[llState]!);
+        mlState = mlNext[mlState]! + br.read(mlNb[mlState]!);
+        ofState = ofNext[ofState]! + br.read(ofNb[ofState]!);
+      }
+      // Execute: literals, then the match.
+      if (litPos + litLen > litEnd) throw corrupt('sequence uses more literals than decoded');
+      if (o + litLen + matchLen > limit) throw corrupt('block decompresses past the block size');
+      if (litLen < 16) {
+        for (let i = 0; i < litLen; i++) buf[o++] = lits[litPos++]!;
+      } else {
+        buf.set(lits.subarray(litPos, litPos + litLen), o);
+        o += litLen;
+        litPos += litLen;
+      }
+      if (offset > o - histStart || offset <= 0) throw corrupt(`match offset ${offset} beyond the window`);
+      let from = o - offset;
+      if (offset >= matchLen && matchLen >= 32) {
+        buf.copyWithin(o, from, from + matchLen);
+        o += matchLen;
+      } else {
+        const stop = o + matchLen;
+        while (o < stop) buf[o++] = buf[from++]!;
+      }
+    }
+    if (br.pos !== 0) throw corrupt('sequence bitstream size mismatch');
+    rep[0] = rep0;
+    rep[1] = rep1;
+    rep[2] = rep2;
+    this.#pos = o;
+    this.#copyLiterals(lits, litPos, litEnd - litPos, limit);
+  }
+
+  /** Reads a Huffman tree description; returns the position after it. */
+  #readHuffmanTable(src: Uint8Array, p: number, end: number): number {
+    if (p >= end) throw corrupt('missing Huffman tree description');
+    const header = src[p++]!;
+    const weights = this.#weights;
+    let count: number;
+    if (header >= 128) {
+      count = header - 127;
+      const bytes = (count + 1) >>> 1;
+      if (end - p < bytes) throw corrupt('truncated Huffman weights');
+      for (let i = 0; i < count; i++) {
+        const b = src[p + (i >>> 1)]!;
+        weights[i] = i & 1 ? b & 15 : b >>> 4;
+      }
+      p += bytes;
+    } else {
+      const stop = p + header;
+      if (header === 0 || stop > end) throw corrupt('truncated Huffman weights');
+      readFseDescription(src, p, stop, 255, 6, this.#norm, this.#descr);
+      const table = this.#weightTable;
+      buildFseDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, table);
+      const br = this.#bits;
+      br.init(src, p + this.#descr[0]!, stop);
+      let s1 = br.read(table.log);
+      let s2 = br.read(table.log);
+      count = 0;
+      for (;;) {
+        if (count > 253) throw corrupt('too many Huffman weights');
+        weights[count++] = table.symbol[s1]!;
+        s1 = table.next[s1]! + br.read(table.nbBits[s1]!);
+        if (br.pos < 0) {
+          weights[count++] = table.symbol[s2]!;
+          break;
+        }
+        weights[count++] = table.symbol[s2]!;
+        s2 = table.next[s2]! + br.read(table.nbBits[s2]!);
+        if (br.pos < 0) {
+          weights[count++] = table.symbol[s1]!;
+          break;
+        }
+      }
+      p = stop;
+    }
+    // Total weight, implied last weight, max bits.
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const w = weights[i]!;
+      if (w > HUF_MAX_BITS) throw corrupt('Huffman weight out of range');
+      if (w) total += 1 << (w - 1);
+    }
+    if (total === 0) throw corrupt('empty Huffman weights');
+    const maxBits = highBit(total) + 1;
+    if (maxBits > HUF_MAX_BITS) throw corrupt('Huffman table too deep');
+    const rest = (1 << maxBits) - total;
+    if (rest & (rest - 1)) throw corrupt('Huffman weights do not complete a tree');
+    if (count > 255) throw corrupt('too many Huffman weights');
+    weights[count++] = highBit(rest) + 1;
+    const table = this.#huf;
+    let pos = 0;
+    for (let w = 1; w <= maxBits; w++) {
+      const span = 1 << (w - 1);
+      const entry = maxBits + 1 - w;
+      for (let s = 0; s < count; s++) {
+        if (weights[s] !== w) continue;
+        table.fill((s << 4) | entry, pos, pos + span);
+        pos += span;
+      }
+    }
+    if (pos !== 1 << maxBits) throw corrupt('Huffman table incomplete');
+    this.#hufBits = maxBits;
+    return p;
+  }
+}
