@@ -170,3 +170,17 @@ export class TimeoutError extends ShardlineError {
     this.timeoutMs = timeoutMs;
   }
 }
+export const SIMULATOR_ERROR_CODES = [
+  'SIMULATOR_FAULT_INVALID',
+  'SIMULATOR_EVENT_INVALID',
+  'SIMULATOR_CLOSED',
+] as const;
+export type SimulatorErrorCode = (typeof SIMULATOR_ERROR_CODES)[number];
+
+/** The gateway simulator refused a request (a malformed fault, an event it cannot route, use after close). */
+export class SimulatorError extends ShardlineError {
+  declare readonly code: SimulatorErrorCode;
+  constructor(code: SimulatorErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,331 @@
+import type { WebSocket } from 'ws';
+import type { TimerHandle } from '../util/clock.js';
+import type { Compression, TransportCompressor } from './compression.js';
+import { createCompressor } from './compression.js';
+import type { Dispatch, Variant } from './dispatch.js';
+import type { ClientPayload, Encoding, WireEncoder } from './encoding.js';
+import { frameBytes } from './encoding.js';
+import type { Fault } from './faults.js';
+import {
+  CLIENT_OPCODES,
+  OPCODES,
+  SESSION_ENDING_CLOSE_CODES,
+  SendWindow,
+  type ViolationKind,
+} from './rules.js';
+import type { Session } from './session.js';
+import type { SimulatorCore } from './simulator.js';
+
+export type ConnectionState = 'awaiting-auth' | 'identified' | 'closed';
+
+/** Close codes the client may send to end its session at once. */
+const SESSION_ENDING_CLIENT_CODES: ReadonlySet<number> = new Set([1000, 1001]);
+/** How long a closing connection may take to answer our close frame before we destroy it. */
+const CLOSE_HANDSHAKE_MS = 2000;
+
+let nextConnectionId = 1;
+
+/** One client WebSocket: decodes and polices what it sends, frames what it receives. */
+export class SimConnection {
+  readonly id = nextConnectionId++;
+  readonly ws: WebSocket;
+  readonly core: SimulatorCore;
+  readonly encoding: Encoding;
+  readonly compression: Compression;
+  readonly viaResumeUrl: boolean;
+  state: ConnectionState = 'awaiting-auth';
+  session: Session | undefined;
+  readonly #encoder: WireEncoder;
+  readonly #compressor: TransportCompressor | undefined;
+  readonly #sendWindow: SendWindow;
+  #lastHeartbeatAt: number;
+  #heartbeatTimer: TimerHandle | undefined;
+  #zombie = false;
+  #delayUntil = 0;
+  #delayed: Array<string | Uint8Array> = [];
+  #delayTimer: TimerHandle | undefined;
+  #splitNext = 0;
+  #reconnectTimer: TimerHandle | undefined;
+  /** Set once we decided to close: the code we sent (1006 for a drop). */
+  #serverClose: number | undefined;
+
+  constructor(init: {
+    ws: WebSocket;
+    core: SimulatorCore;
+    encoding: Encoding;
+    compression: Compression;
+    encoder: WireEncoder;
+    viaResumeUrl: boolean;
+  }) {
+    this.ws = init.ws;
+    this.core = init.core;
+    this.encoding = init.encoding;
+    this.compression = init.compression;
+    this.viaResumeUrl = init.viaResumeUrl;
+    this.#encoder = init.encoder;
+    this.#compressor = createCompressor(init.compression);
+    const o = init.core.options;
+    this.#sendWindow = new SendWindow(o.sendLimit, o.sendWindowMs);
+    this.#lastHeartbeatAt = o.clock.now();
+    this.ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    this.ws.on('close', (code) => this.#onClose(code));
+  }
+
+  get open(): boolean {
+    return this.state !== 'closed' && this.#serverClose === undefined;
+  }
+
+  /** Sends Hello and starts watching heartbeats. */
+  start(): void {
+    const o = this.core.options;
+    this.sendPayload(OPCODES.HELLO, {
+      heartbeat_interval: o.heartbeatIntervalMs,
+      _trace: [`["shardline-simulator",{"micros":0.0}]`],
+    });
+    this.#scheduleHeartbeatCheck(o.heartbeatIntervalMs + o.heartbeatGraceMs);
+  }
+
+  // ── outgoing ────────────────────────────────────────────────────────────────────────────────────
+
+  sendPayload(op: number, d: unknown): void {
+    if (!this.open) return;
+    const frame = this.#encoder.payload(op, d);
+    this.#write(this.#compressor ? this.#compressor.message(frameBytes(frame)) : frame);
+  }
+
+  sendDispatch(dispatch: Dispatch, variant: Variant, seq: number): void {
+    if (!this.open) return;
+    this.#write(
+      this.#compressor
+        ? this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor)
+        : this.#encoder.dispatch(dispatch, variant, seq),
+    );
+    this.core.countDispatchSent(this);
+  }
+
+  #write(frame: string | Uint8Array): void {
+    if (this.#delayed.length > 0 || this.core.options.clock.now() < this.#delayUntil) {
+      this.#delayed.push(frame);
+      return;
+    }
+    this.#raw(frame);
+  }
+
+  #raw(frame: string | Uint8Array): void {
+    if (this.ws.readyState !== 1) return;
+    const binary = typeof frame !== 'string';
+    if (this.#splitNext > 1) {
+      const parts = this.#splitNext;
+      this.#splitNext = 0;
+      const bytes = frameBytes(frame);
+      const size = Math.max(1, Math.ceil(bytes.length / parts));
+      const separateMessages = this.compression === 'zlib-stream';
+      for (let at = 0; at < bytes.length; at += size) {
+        const chunk = bytes.subarray(at, at + size);
+        const last = at + size >= bytes.length;
+        if (separateMessages) this.ws.send(chunk, { binary: true, compress: false });
+        else this.ws.send(chunk, { binary, compress: false, fin: last });
+      }
+      return;
+    }
+    this.ws.send(frame, { binary, compress: false });
+  }
+
+  #flushDelayed(): void {
+    this.#delayTimer = undefined;
+    const now = this.core.options.clock.now();
+    if (now < this.#delayUntil) {
+      this.#delayTimer = this.core.options.clock.setTimeout(
+        () => this.#flushDelayed(),
+        this.#delayUntil - now,
+      );
+      return;
+    }
+    const frames = this.#delayed;
+    this.#delayed = [];
+    for (const f of frames) this.#raw(f);
+  }
+
+  /** Closes with `code`; ends the session when the code does not allow resuming (or `resumable` is false). */
+  closeWith(code: number, reason: string, violation?: ViolationKind, resumable?: boolean): void {
+    if (!this.open) return;
+    if (violation) this.core.countViolation(violation);
+    this.#serverClose = code;
+    this.core.countServerClose(code);
+    const endSession = resumable === undefined ? SESSION_ENDING_CLOSE_CODES.has(code) : !resumable;
+    if (this.session && endSession) this.core.endSession(this.session);
+    this.#stopTimers();
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+  }
+
+  /** Destroys the TCP connection without a close frame. The session stays resumable. */
+  drop(): void {
+    if (!this.open) return;
+    this.#serverClose = 1006;
+    this.#stopTimers();
+    this.ws.terminate();
+  }
+
+  invalidSession(resumable: boolean): void {
+    this.core.countInvalidSession();
+    if (!resumable && this.session) {
+      this.core.endSession(this.session);
+      this.session = undefined;
+      this.state = 'awaiting-auth';
+    }
+    this.sendPayload(OPCODES.INVALID_SESSION, resumable);
+  }
+
+  applyFault(fault: Fault): void {
+    const clock = this.core.options.clock;
+    switch (fault.kind) {
+      case 'close':
+        this.closeWith(fault.code ?? 4000, 'fault injected', undefined, fault.resumable);
+        break;
+      case 'drop':
+        this.drop();
+        break;
+      case 'reconnect':
+        this.sendPayload(OPCODES.RECONNECT, null);
+        if (fault.ms !== undefined) {
+          clock.clearTimeout(this.#reconnectTimer);
+          this.#reconnectTimer = clock.setTimeout(
+            () => this.closeWith(4000, 'reconnect requested', undefined, true),
+            fault.ms,
+          );
+        }
+        break;
+      case 'invalid-session':
+        this.invalidSession(fault.resumable ?? false);
+        break;
+      case 'zombie':
+        this.#zombie = true;
+        break;
+      case 'delay': {
+        this.#delayUntil = Math.max(this.#delayUntil, clock.now() + (fault.ms ?? 1000));
+        clock.clearTimeout(this.#delayTimer);
+        this.#delayTimer = clock.setTimeout(() => this.#flushDelayed(), this.#delayUntil - clock.now());
+        break;
+      }
+      case 'split':
+        this.#splitNext = fault.parts ?? 3;
+        break;
+      case 'corrupt':
+        this.#write(this.#corruptFrame());
+        break;
+      case 'request-heartbeat':
+        this.sendPayload(OPCODES.HEARTBEAT, null);
+        break;
+    }
+  }
+
+  #corruptFrame(): string | Uint8Array {
+    if (this.compression === 'zlib-stream') {
+      // A stored-block header claiming LEN=0x0001 with a wrong NLEN, ended like a flushed message.
+      return Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x00, 0x41, 0x00, 0x00, 0xff, 0xff);
+    }
+    if (this.compression === 'zstd-stream') return Uint8Array.of(0x07, 0x00, 0x00, 0xde, 0xad);
+    if (this.encoding === 'etf') return Uint8Array.of(131, 0xff, 0x00, 0x01);
+    return '{"t":null,"s":null,"op":11,"d":';
+  }
+
+  // ── incoming ────────────────────────────────────────────────────────────────────────────────────
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (!this.open) return;
+    const o = this.core.options;
+    const now = o.clock.now();
+    this.core.countClientPayload();
+    if (data.length > o.maxPayloadBytes) {
+      this.closeWith(4002, `payload larger than ${o.maxPayloadBytes} bytes`, 'payload-size');
+      return;
+    }
+    if (!this.#sendWindow.admit(now)) {
+      this.closeWith(4008, 'rate limited', 'send-rate');
+      return;
+    }
+    let payload: ClientPayload;
+    try {
+      payload = this.#encoder.decode(data, isBinary);
+    } catch {
+      this.closeWith(4002, 'decode error', 'decode');
+      return;
+    }
+    const op = payload.op;
+    if (typeof op !== 'number' || !CLIENT_OPCODES.has(op)) {
+      this.closeWith(4001, 'unknown opcode', 'unknown-opcode');
+      return;
+    }
+    switch (op) {
+      case OPCODES.HEARTBEAT:
+        this.#onHeartbeat(payload.d, now);
+        return;
+      case OPCODES.IDENTIFY:
+        if (this.state === 'identified')
+          this.closeWith(4005, 'already authenticated', 'already-authenticated');
+        else this.core.identify(this, payload.d);
+        return;
+      case OPCODES.RESUME:
+        if (this.state === 'identified')
+          this.closeWith(4005, 'already authenticated', 'already-authenticated');
+        else this.core.resume(this, payload.d);
+        return;
+    }
+    if (this.state !== 'identified' || !this.session) {
+      this.closeWith(4003, 'not authenticated', 'not-authenticated');
+      return;
+    }
+    this.core.command(this, this.session, op, payload.d);
+  }
+
+  #onHeartbeat(d: unknown, now: number): void {
+    if (d !== null && d !== undefined && !(typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
+      this.closeWith(4001, 'invalid heartbeat', 'invalid-payload');
+      return;
+    }
+    this.#lastHeartbeatAt = now;
+    this.core.countHeartbeat(!this.#zombie);
+    if (!this.#zombie) this.sendPayload(OPCODES.HEARTBEAT_ACK, null);
+  }
+
+  #scheduleHeartbeatCheck(ms: number): void {
+    const o = this.core.options;
+    this.#heartbeatTimer = o.clock.setTimeout(() => {
+      this.#heartbeatTimer = undefined;
+      if (!this.open) return;
+      const deadline = this.#lastHeartbeatAt + o.heartbeatIntervalMs + o.heartbeatGraceMs;
+      const now = o.clock.now();
+      if (now >= deadline) this.closeWith(4009, 'heartbeat timed out', 'heartbeat-timeout');
+      else this.#scheduleHeartbeatCheck(deadline - now);
+    }, ms);
+  }
+
+  #stopTimers(): void {
+    const clock = this.core.options.clock;
+    clock.clearTimeout(this.#heartbeatTimer);
+    clock.clearTimeout(this.#reconnectTimer);
+    this.#heartbeatTimer = undefined;
+    this.#reconnectTimer = undefined;
+  }
+
+  #onClose(code: number): void {
+    if (this.state === 'closed') return;
+    const clientInitiated = this.#serverClose === undefined;
+    this.state = 'closed';
+    this.#stopTimers();
+    this.core.options.clock.clearTimeout(this.#delayTimer);
+    this.#delayed = [];
+    const session = this.session;
+    this.session = undefined;
+    if (session && session.connection === this) {
+      if (clientInitiated && SESSION_ENDING_CLIENT_CODES.has(code)) this.core.endSession(session);
+      else this.core.detach(session);
+    }
+    this.core.connectionClosed(this, clientInitiated ? code : (this.#serverClose ?? code));
+  }
+}

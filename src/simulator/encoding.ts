@@ -1,0 +1,122 @@
+import type { TransportCompressor } from './compression.js';
+import { deflateSegment } from './compression.js';
+import {
+  type Dispatch,
+  SLOT_JSON_BODY,
+  SLOT_JSON_TEXT,
+  SLOT_ZLIB_ETF,
+  SLOT_ZLIB_JSON,
+  type Variant,
+} from './dispatch.js';
+import { decodeEtfPayload, etfBody, etfDispatch, etfDispatchPrefix, etfPayload } from './etf-wire.js';
+
+export const ENCODINGS = ['json', 'etf'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+/** A gateway payload as the client sent it, after decoding. */
+export interface ClientPayload {
+  readonly op: unknown;
+  readonly d: unknown;
+}
+
+/** Settings of the ETF output (see `SimulatorOptions.etfAtomKeys` / `etfBigintSnowflakes`). */
+export interface EtfOutputOptions {
+  readonly atomKeys: boolean;
+  readonly bigintSnowflakes: boolean;
+}
+
+/**
+ * Turns server payloads into frames for one encoding: a string is a text frame, bytes a binary frame.
+ * Dispatch bodies are encoded (and compressed) once per dispatch and shared by every session.
+ */
+export interface WireEncoder {
+  readonly encoding: Encoding;
+  dispatch(dispatch: Dispatch, variant: Variant, seq: number): string | Uint8Array;
+  dispatchCompressed(dispatch: Dispatch, variant: Variant, seq: number, c: TransportCompressor): Uint8Array;
+  /** A non-dispatch payload: `s` and `t` are null. */
+  payload(op: number, d: unknown): string | Uint8Array;
+  /** Decodes one client frame; throws on undecodable input (the caller closes with 4002). */
+  decode(frame: Buffer, isBinary: boolean): ClientPayload;
+}
+
+const utf8 = new TextEncoder();
+
+function jsonText(dispatch: Dispatch, variant: Variant): string {
+  const slot = SLOT_JSON_TEXT + variant;
+  let s = dispatch.cache[slot] as string | undefined;
+  if (s === undefined) {
+    s = JSON.stringify(dispatch.data(variant)) ?? 'null';
+    dispatch.cache[slot] = s;
+  }
+  return s;
+}
+
+function jsonBody(dispatch: Dispatch, variant: Variant): Uint8Array {
+  const slot = SLOT_JSON_BODY + variant;
+  let b = dispatch.cache[slot] as Uint8Array | undefined;
+  if (b === undefined) {
+    b = utf8.encode(`${jsonText(dispatch, variant)}}`);
+    dispatch.cache[slot] = b;
+  }
+  return b;
+}
+
+function cachedDeflate(dispatch: Dispatch, slot: number, body: Uint8Array): Uint8Array {
+  let b = dispatch.cache[slot] as Uint8Array | undefined;
+  if (b === undefined) {
+    b = deflateSegment(body);
+    dispatch.cache[slot] = b;
+  }
+  return b;
+}
+
+function jsonPrefix(dispatch: Dispatch, seq: number): string {
+  return `{"t":${JSON.stringify(dispatch.t)},"s":${seq},"op":0,"d":`;
+}
+
+export const jsonEncoder: WireEncoder = {
+  encoding: 'json',
+  dispatch(dispatch, variant, seq) {
+    return `${jsonPrefix(dispatch, seq)}${jsonText(dispatch, variant)}}`;
+  },
+  dispatchCompressed(dispatch, variant, seq, c) {
+    const body = jsonBody(dispatch, variant);
+    return c.parts(utf8.encode(jsonPrefix(dispatch, seq)), body, () =>
+      cachedDeflate(dispatch, SLOT_ZLIB_JSON + variant, body),
+    );
+  },
+  payload(op, d) {
+    return `{"t":null,"s":null,"op":${op},"d":${JSON.stringify(d) ?? 'null'}}`;
+  },
+  decode(frame) {
+    // Text and binary frames both carry UTF-8 JSON for encoding=json.
+    const value: unknown = JSON.parse(frame.toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new TypeError('a gateway payload is a JSON object');
+    }
+    return value as ClientPayload;
+  },
+};
+
+export function etfEncoder(options: EtfOutputOptions): WireEncoder {
+  return {
+    encoding: 'etf',
+    dispatch: (dispatch, variant, seq) => etfDispatch(dispatch, variant, seq, options),
+    dispatchCompressed(dispatch, variant, seq, c) {
+      const body = etfBody(dispatch, variant, options);
+      return c.parts(etfDispatchPrefix(dispatch, seq, options), body, () =>
+        cachedDeflate(dispatch, SLOT_ZLIB_ETF + variant, body),
+      );
+    },
+    payload: (op, d) => etfPayload(op, d, options),
+    decode(frame, isBinary) {
+      if (!isBinary) throw new TypeError('encoding=etf expects binary frames');
+      return decodeEtfPayload(frame);
+    },
+  };
+}
+
+/** Bytes of a frame produced by an encoder (text frames as UTF-8). */
+export function frameBytes(frame: string | Uint8Array): Uint8Array {
+  return typeof frame === 'string' ? utf8.encode(frame) : frame;
+}

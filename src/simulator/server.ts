@@ -1,0 +1,140 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Compression } from './compression.js';
+import { COMPRESSIONS } from './compression.js';
+import { SimConnection } from './connection.js';
+import { ENCODINGS, type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
+import type { Fault } from './faults.js';
+import type { ResolvedSimulatorOptions, SimulatorOptions } from './options.js';
+import { resolveSimulatorOptions } from './options.js';
+import { handleHttp } from './rest.js';
+import { type EmitTarget, SimulatorCore, type SimulatorStats } from './simulator.js';
+import type { World } from './world.js';
+
+/** Largest frame `ws` accepts before our own size rule runs (bigger frames get ws's close 1009). */
+const WS_MAX_PAYLOAD = 1 << 20;
+
+/** A running simulator. */
+export interface Simulator {
+  /** REST base, e.g. `http://127.0.0.1:PORT/api/v10` (`GET {restUrl}/gateway/bot`). */
+  readonly restUrl: string;
+  /** Origin of the HTTP server, e.g. `http://127.0.0.1:PORT` (control routes live under `/_simulator/`). */
+  readonly httpUrl: string;
+  /** Bootstrap gateway URL (`url` of `/gateway/bot`), e.g. `ws://127.0.0.1:PORT`. */
+  readonly gatewayUrl: string;
+  /** `resume_gateway_url` given in READY, e.g. `ws://127.0.0.1:PORT/resume`. */
+  readonly resumeGatewayUrl: string;
+  readonly port: number;
+  /** Tokens the simulator accepts (the first one is the default). */
+  readonly tokens: readonly string[];
+  readonly options: ResolvedSimulatorOptions;
+  readonly world: World;
+  stats(): SimulatorStats;
+  /** Applies a fault; returns how many connections it hit. Throws `SimulatorError` on a malformed fault. */
+  inject(fault: Fault): number;
+  /** Sends dispatch `t` with data `d` to the sessions it routes to; returns how many sessions got it. */
+  emitEvent(t: string, d: unknown, target?: EmitTarget): number;
+  /** Emits `count` random world events now; returns how many deliveries happened. */
+  emitRandomEvents(count: number): number;
+  setEventsPerSecond(n: number): void;
+  /** Destroys every connection (clients see 1006) and stops the server. */
+  close(): Promise<void>;
+}
+
+/** Starts a simulator listening on `host:port` (127.0.0.1, a free port by default). */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const o = resolveSimulatorOptions(options);
+  const core = new SimulatorCore(o);
+  const json = jsonEncoder;
+  const etf = etfEncoder({ atomKeys: o.etfAtomKeys, bigintSnowflakes: o.etfBigintSnowflakes });
+  const encoders: Record<Encoding, WireEncoder> = { json, etf };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false });
+  const server: Server = createServer((req, res) => handleHttp(core, req, res));
+  server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    socket.on('error', () => socket.destroy());
+    if (core.closed) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate());
+      const url = new URL(req.url ?? '/', 'ws://simulator.invalid');
+      const path = url.pathname.replace(/\/+$/, '');
+      const q = url.searchParams;
+      const v = q.get('v');
+      const encoding = q.get('encoding') ?? 'json';
+      const compress = q.get('compress') ?? 'none';
+      if (v !== '10' && v !== '9') {
+        core.countViolation('invalid-api-version');
+        core.countServerClose(4012);
+        ws.close(4012, 'invalid api version');
+        return;
+      }
+      if (
+        !(ENCODINGS as readonly string[]).includes(encoding) ||
+        !(COMPRESSIONS as readonly string[]).includes(compress)
+      ) {
+        core.countViolation('decode');
+        core.countServerClose(4002);
+        ws.close(4002, 'invalid encoding or compression');
+        return;
+      }
+      const conn = new SimConnection({
+        ws,
+        core,
+        encoding: encoding as Encoding,
+        compression: compress as Compression,
+        encoder: encoders[encoding as Encoding],
+        viaResumeUrl: path === o.resumePath,
+      });
+      core.connectionOpened(conn);
+      conn.start();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const httpUrl = `http://${host}:${port}`;
+  core.gatewayUrl = `ws://${host}:${port}`;
+  core.resumeGatewayUrl = `ws://${host}:${port}${o.resumePath}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    restUrl: `${httpUrl}/api/v10`,
+    httpUrl,
+    gatewayUrl: core.gatewayUrl,
+    resumeGatewayUrl: core.resumeGatewayUrl,
+    port,
+    tokens: o.tokens,
+    options: o,
+    world: core.world,
+    stats: () => core.stats(),
+    inject: (fault) => core.inject(fault),
+    emitEvent: (t, d, target) => core.emitEvent(t, d, target),
+    emitRandomEvents: (count) => core.emitRandomEvents(count),
+    setEventsPerSecond: (n) => core.setEventsPerSecond(n),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        core.shutdown();
+        for (const c of core.connections) c.ws.terminate();
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeEtf } from '../../src/codec/etf/index.js';
+import { RawClient } from '../support/raw-client.js';
+import { data, identified, simulator, until } from '../support/sim-helpers.js';
+
+const SMALL_ATOM_EXT = 115;
+
+for (const encoding of ['json', 'etf'] as const) {
+  for (const compress of ['none', 'zlib-stream', 'zstd-stream'] as const) {
+    test(`${encoding} with compress=${compress}: identify, events, heartbeat, split frames and resume`, async (t) => {
+      const sim = await simulator(t, { guilds: 3 });
+      const options = { encoding, compress };
+      const first = await identified(t, sim, {}, options);
+      assert.equal(first.ready.s, 1);
+      assert.match(first.sessionId, /^[0-9a-f]{32}$/);
+      const guilds = sim.world.guilds;
+      for (let i = 0; i < guilds.length; i++) {
+        const gc = await first.client.nextOp(0, 'GUILD_CREATE');
+        assert.equal(data(gc).id, guilds[i]!.id);
+        assert.equal(gc.s, 2 + i);
+      }
+      first.client.heartbeat();
+      await first.client.nextOp(11);
+
+      const g = guilds[1]!;
+      const channel = g.channels[1]!.id;
+      sim.emitEvent('MESSAGE_CREATE', { id: g.id, channel_id: channel, guild_id: g.id, content: 'héllo ✓' });
+      const msg = await first.client.nextOp(0, 'MESSAGE_CREATE');
+      assert.equal(msg.s, 5);
+      assert.equal(data(msg).guild_id, g.id);
+      assert.equal(data(msg).content, '', 'no MESSAGE_CONTENT intent: content stripped');
+      if (encoding === 'etf') {
+        const raw = first.client.rawPayloads.at(-1)!;
+        assert.equal(raw[0], 131);
+        assert.equal(raw[6], SMALL_ATOM_EXT, 'envelope keys are atoms');
+        const big = decodeEtf(raw, { bigint: 'bigint' }) as { d: { guild_id: unknown } };
+        assert.equal(big.d.guild_id, BigInt(g.id), 'snowflakes are 64-bit integers');
+      }
+
+      sim.inject({ kind: 'split', parts: 4 });
+      sim.emitEvent('TYPING_START', { channel_id: channel, guild_id: g.id, user_id: g.id, timestamp: 1 });
+      sim.emitEvent('GUILD_UPDATE', { id: g.id, guild_id: g.id, name: 'x'.repeat(300) });
+      const update = await first.client.nextOp(0, 'GUILD_UPDATE');
+      assert.equal(
+        update.s,
+        6,
+        'TYPING_START is filtered by intents; GUILD_UPDATE arrives whole after the split',
+      );
+      assert.equal(data(update).name, 'x'.repeat(300));
+
+      await first.client.terminate();
+      await until(() => sim.stats().sessions[0]?.connected === false);
+      sim.emitEvent('GUILD_UPDATE', { id: g.id, guild_id: g.id, name: 'while away' });
+      const second = await RawClient.connect(sim.resumeGatewayUrl, options);
+      t.after(() => second.terminate());
+      await second.nextOp(10);
+      second.resume(sim.tokens[0]!, first.sessionId, 6);
+      const replay = await second.nextOp(0);
+      assert.deepEqual([replay.t, replay.s, data(replay).name], ['GUILD_UPDATE', 7, 'while away']);
+      assert.equal((await second.nextOp(0)).t, 'RESUMED');
+      assert.deepEqual(first.client.errors, []);
+      assert.deepEqual(second.errors, []);
+    });
+  }
+}
