@@ -210,6 +210,7 @@ export const SHARD_ERROR_CODES = [
   'IDENTIFY_QUEUE_FAILED',
   'SOCKET_ERROR',
   'PROTOCOL_VIOLATION',
+  'LISTENER_FAILED',
 ] as const;
 export type ShardErrorCode = (typeof SHARD_ERROR_CODES)[number];
 

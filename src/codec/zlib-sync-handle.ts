@@ -145,11 +145,13 @@ export class SyncZlibHandle {
     const handle = this.#handle;
     if (handle === null) throw new Error('zlib handle used after close()');
     if (this.#error !== null) return false;
+    // Written so that NaN, negatives and overflows all fail; the native side truncates to uint32, which
+    // only makes in-bounds ranges smaller.
     if (
-      !(input instanceof Uint8Array) ||
-      !(out instanceof Uint8Array) ||
-      !inBounds(inOff, inLen, input.byteLength) ||
-      !inBounds(outOff, outLen, out.byteLength)
+      !(inOff >= 0 && inLen >= 0 && inOff + inLen <= input.byteLength) ||
+      !(outOff >= 0 && outLen >= 0 && outOff + outLen <= out.byteLength) ||
+      !ArrayBuffer.isView(input) ||
+      !ArrayBuffer.isView(out)
     ) {
       throw new RangeError('zlib handle write out of bounds');
     }
@@ -163,10 +165,6 @@ export class SyncZlibHandle {
     this.#handle = null;
     if (handle !== null) handle.close();
   }
-}
-
-function inBounds(off: number, len: number, size: number): boolean {
-  return Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0 && off + len <= size;
 }
 
 function isNativeHandle(value: unknown): value is NativeHandle {

@@ -12,6 +12,7 @@ import {
   type ShardlineError,
   TimeoutError,
 } from '../errors.js';
+import type { GatewayEnvelope } from '../transport/envelope.js';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.js';
 import { clientCloseEndsSession, closeCodeInfo, RESUMABLE_CLIENT_CLOSE_CODE } from './close-codes.js';
 import type { ShardEvent, ShardStatus } from './events.js';
@@ -135,14 +136,8 @@ export function initialState(config: MachineConfig): ShardState {
 
 // ---------------------------------------------------------------------------------------------- inputs
 
-/** A decoded gateway payload. `skipped` dispatches had their `d` left undecoded by the filter. */
-export interface Envelope {
-  readonly op: number;
-  readonly d: unknown;
-  readonly s: number | null;
-  readonly t: string | null;
-  readonly skipped?: boolean;
-}
+/** A decoded gateway payload (from the transport). `skipped` dispatches had their `d` left undecoded. */
+export type Envelope = GatewayEnvelope;
 
 export type TimerName = 'open' | 'hello' | 'ready' | 'heartbeat' | 'reconnect' | 'drain';
 
@@ -155,6 +150,8 @@ export type Input =
   | { readonly type: 'timer'; readonly name: TimerName }
   | { readonly type: 'identify-slot'; readonly conn: number }
   | { readonly type: 'send'; readonly id: number; readonly data: string | Uint8Array }
+  /** A caller payload could not be written (the socket closed under it): it goes back to the queue front. */
+  | { readonly type: 'send-failed'; readonly id: number; readonly data: string | Uint8Array }
   | { readonly type: 'destroy'; readonly code: number; readonly reason: string };
 
 /** Every input carries the time and one random float in [0, 1), so the transition stays pure. */
@@ -783,6 +780,18 @@ export function transition(state: ShardState, input: MachineInput): TransitionRe
       if (state.ctx.outbox.length === 0) flushOutbox(step);
       break;
     }
+
+    case 'send-failed':
+      if (status === 'closed') {
+        step.fx({
+          type: 'reject-send',
+          id: input.id,
+          error: new SendError('SHARD_DESTROYED', 'the shard closed before this payload was sent'),
+        });
+        break;
+      }
+      step.set({ outbox: [{ id: input.id, data: input.data }, ...state.ctx.outbox] });
+      break;
 
     case 'destroy': {
       if (status === 'closed') {

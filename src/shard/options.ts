@@ -2,7 +2,7 @@ import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'disco
 import { ConfigError } from '../errors.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
-import { Secret } from '../util/redact.js';
+import { redact, Secret } from '../util/redact.js';
 import { type IdentifyQueue, MemoryIdentifyQueue } from './identify-queue.js';
 import type { MachineConfig } from './machine.js';
 import { DEFAULT_SEND_LIMIT, type SendLimit } from './send-limiter.js';
@@ -165,6 +165,21 @@ export function resolveShardOptions(options: ShardOptions): ResolvedShardOptions
   }
   const rawToken: unknown = options.token;
   const tokenValue = rawToken instanceof Secret ? rawToken.reveal() : rawToken;
+  try {
+    return resolveChecked(options, tokenValue);
+  } catch (err) {
+    // Any option may echo its bad value; make sure none of them echoes the token.
+    if (err instanceof ConfigError && typeof tokenValue === 'string' && tokenValue.length > 0) {
+      const message = err.message.slice(err.option.length + 2);
+      if (message.includes(tokenValue) || err.option.includes(tokenValue)) {
+        throw new ConfigError(err.option, redact(message, tokenValue));
+      }
+    }
+    throw err;
+  }
+}
+
+function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedShardOptions {
   if (typeof tokenValue !== 'string' || tokenValue.trim().length === 0) {
     throw new ConfigError('token', 'must be a non-empty string (the bot token, without "Bot ")');
   }

@@ -2,7 +2,8 @@
  * ETF encoder: JS values → bytes (version 131 + one term), in the shape Discord's gateway accepts.
  *
  * Mapping: strings → BINARY_EXT (UTF-8); integers by size → SMALL_INTEGER_EXT (0–255), INTEGER_EXT (int32),
- * SMALL_BIG_EXT beyond (never a float for an integer-valued number); other finite numbers → NEW_FLOAT_EXT;
+ * SMALL_BIG_EXT up to ±2^53 (never a float for a safe integer); other finite numbers (fractions, and
+ * doubles beyond ±2^53, which are not exact integers) → NEW_FLOAT_EXT, so decode(encode(x)) is x;
  * BigInt → SMALL_BIG_EXT / LARGE_BIG_EXT; true/false → atoms, null and undefined → atom `nil`; arrays →
  * LIST_EXT (NIL_EXT when empty); plain objects (prototype Object.prototype or null) → MAP_EXT with BINARY_EXT
  * keys, or atom keys with `atomKeys: true`; Uint8Array (and Buffer) → BINARY_EXT of its bytes.
@@ -174,10 +175,8 @@ function writeNumber(v: number): void {
       pos = at + n;
       return;
     }
-    writeBigInt(BigInt(v));
-    return;
-  }
-  if (!Number.isFinite(v)) unencodable(`${v} has no ETF representation`);
+    // Above 2^53 a double is no longer an exact integer: it stays a float (pass a BigInt for exact values).
+  } else if (!Number.isFinite(v)) unencodable(`${v} has no ETF representation`);
   b[pos] = Tag.NEW_FLOAT;
   view.setFloat64(pos + 1, v, false);
   pos += 9;
