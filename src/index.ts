@@ -1,6 +1,8 @@
 // Public API of `shardline`. Re-exports only.
 export * from './codec/index.js';
 export * from './errors.js';
+// Shard manager (issue #6).
+export * from './manager/index.js';
 // Shard client (issue #5).
 export type { CloseCodeInfo } from './shard/close-codes.js';
 export {

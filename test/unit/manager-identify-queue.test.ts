@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/util/clock.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
-function recorder(queue: BucketIdentifyQueue, clock: ManualClock, shardIds: number[]) {
+function recorder(queue: BucketIdentifyQueue, shardIds: number[]) {
   const grants: { shardId: number; at: number; lease: IdentifyLease }[] = [];
   for (const id of shardIds) {
     void queue.acquire(id).then((lease) => grants.push({ shardId: id, at: lease.grantedAt, lease }));
@@ -19,7 +19,6 @@ test('grants one identify per bucket per window and runs all buckets in parallel
   const queue = new BucketIdentifyQueue({ maxConcurrency: 4, windowMs: 5000, marginMs: 0, clock });
   const grants = recorder(
     queue,
-    clock,
     Array.from({ length: 16 }, (_, i) => i),
   );
   await flush();
@@ -46,7 +45,7 @@ test('never grants two leases of one bucket less than a window plus margin apart
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 3, windowMs: 1000, marginMs: 50, clock });
   const ids = [5, 0, 7, 3, 1, 2, 4, 8, 6, 9, 10, 11];
-  const grants = recorder(queue, clock, ids);
+  const grants = recorder(queue, ids);
   for (let i = 0; i < 20; i++) {
     clock.advance(250);
     await flush();
@@ -63,7 +62,7 @@ test('serves the waiting shards of one bucket lowest id first', async () => {
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 2, windowMs: 100, marginMs: 0, clock });
   await queue.acquire(8);
-  const grants = recorder(queue, clock, [6, 2, 4, 0, 2]);
+  const grants = recorder(queue, [6, 2, 4, 0, 2]);
   for (let i = 0; i < 7; i++) {
     await flush();
     clock.advance(100);
@@ -78,7 +77,7 @@ test('serves the waiting shards of one bucket lowest id first', async () => {
 test('a released lease frees its bucket at once for the next shard', async () => {
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 1, windowMs: 5000, clock });
-  const grants = recorder(queue, clock, [0, 1]);
+  const grants = recorder(queue, [0, 1]);
   await flush();
   assert.equal(grants.length, 1);
   clock.advance(10);
@@ -94,7 +93,7 @@ test('a released lease frees its bucket at once for the next shard', async () =>
 test('a release after the next lease was granted does not reopen the bucket', async () => {
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 1, windowMs: 1000, marginMs: 0, clock });
-  const grants = recorder(queue, clock, [0, 1, 2]);
+  const grants = recorder(queue, [0, 1, 2]);
   await flush();
   clock.advance(1000);
   await flush();
@@ -136,7 +135,7 @@ test('destroy rejects every waiter and refuses new requests', async () => {
 test('re-keying to a new max_concurrency keeps order and waits for the old windows', async () => {
   const clock = new ManualClock();
   const queue = new BucketIdentifyQueue({ maxConcurrency: 1, windowMs: 1000, marginMs: 0, clock });
-  const grants = recorder(queue, clock, [0, 1, 2, 3]);
+  const grants = recorder(queue, [0, 1, 2, 3]);
   await flush();
   assert.equal(grants.length, 1);
   queue.setMaxConcurrency(2);
