@@ -273,6 +273,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
    * (or RESUMED from the session store).
    */
   async connect(): Promise<void> {
+    if (this.#state === 'destroyed') throw new ManagerError('MANAGER_DESTROYED', 'the manager was destroyed');
     if (this.#state !== 'idle') {
       throw new ManagerError('MANAGER_NOT_CONNECTED', `connect() called while ${this.#state}`);
     }
@@ -300,7 +301,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       this.emit('allReady');
     } catch (err) {
       if (this.#state === 'connecting') {
-        await this.#destroySets(1000);
+        // Resumable close: sessions that did start stay in the store for the next attempt.
+        await this.#destroySets(4000);
         this.#state = 'idle';
       }
       throw err;

@@ -246,22 +246,48 @@ test('resharding 4 → 8 under a live event stream loses and duplicates nothing'
   assert.equal(s.stats().violations['identify-concurrency'], 0);
 });
 
-test('the metrics endpoint serves shard status, events and the identify budget', async (t) => {
+test('status and the metrics endpoint report state, latency, events, reconnects and the budget', async (t) => {
   const h = await harness(t, { shards: 2, maxConcurrency: 2, guilds: 4 });
-  const s = h.sim;
   const m = h.manager();
   await m.connect();
-  s.emitRandomEvents(10);
+  h.sim.emitRandomEvents(20);
+  h.sim.inject({ kind: 'request-heartbeat' });
+  h.sim.inject({ kind: 'close', shard: 0, code: 4000 });
+  const resumed = new Promise<number>((resolve) => m.once('resumed', resolve));
+  assert.equal(await resumed, 0);
+  await until(() => m.status().shards.every((x) => x.latencyMs !== null), 'heartbeat ACKs');
+  const status = m.status();
+  assert.equal(status.state, 'ready');
+  assert.deepEqual(
+    status.shards.map((x) => [x.id, x.state, x.reconnects]),
+    [
+      [0, 'ready', 1],
+      [1, 'ready', 0],
+    ],
+  );
+  assert.equal(
+    status.shards.reduce((n, x) => n + x.guilds, 0),
+    4,
+  );
+  for (const x of status.shards) {
+    assert.ok((x.lastSequence ?? 0) > 0);
+    assert.ok(x.eventsPerSecond > 0);
+  }
+
   const server = await serveMetrics(m, { port: 0 });
   t.after(() => server.close());
   const res = await fetch(server.url);
+  assert.equal(res.status, 200);
   const parsed = parsePrometheus(await res.text());
   assert.equal(sampleValue(parsed, 'shardline_shard_status', { shard: '0', status: 'ready' }), 1);
+  assert.equal(sampleValue(parsed, 'shardline_shard_status', { shard: '0', status: 'backoff' }), 0);
   assert.equal(sampleValue(parsed, 'shardline_shard_status', { shard: '1', status: 'ready' }), 1);
   assert.equal(sampleValue(parsed, 'shardline_identifies_remaining'), 998);
+  assert.equal(sampleValue(parsed, 'shardline_reconnects_total', { reason: '4000' }), 1);
   assert.ok((sampleValue(parsed, 'shardline_events_total', { type: 'GUILD_CREATE' }) ?? 0) >= 4);
+  assert.ok((sampleValue(parsed, 'shardline_heartbeat_latency_seconds_count', { shard: '1' }) ?? 0) >= 1);
   assert.equal(parsed.types.get('shardline_heartbeat_latency_seconds'), 'histogram');
-  assert.ok(sampleValue(parsed, 'shardline_event_loop_lag_seconds') !== undefined);
+  assert.ok((sampleValue(parsed, 'shardline_event_loop_lag_seconds') ?? -1) >= 0);
 });
 
 test('automatic resharding follows the recommended shard count on its interval', async (t) => {
