@@ -17,7 +17,7 @@ import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 const INTENTS = 1 | 2 | 256 | 512 | 4096;
 const WINDOW_MS = 150;
 // Generous: the simulator timestamps an identify when its (shared, loaded) event loop gets to it.
-const MARGIN_MS = 150;
+const MARGIN_MS = 250;
 const WAIT_MS = 30_000;
 
 type After = { after(fn: () => Promise<void> | void): void };
