@@ -5,7 +5,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { GatewayDispatchPayload, GatewayPresenceUpdateData } from 'discord-api-types/v10';
-import { ConfigError, ManagerError, SessionLimitError, ShardlineError } from '../errors.js';
+import {
+  ConfigError,
+  GatewayCloseError,
+  ManagerError,
+  SessionLimitError,
+  ShardlineError,
+} from '../errors.js';
 import type { CloseInfo, ShardStatus } from '../shard/events.js';
 import type { Compression, Encoding, ShardOptionalOptions } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
@@ -131,6 +137,8 @@ export interface ShardManagerEventMap {
 }
 
 const EVENT_RATE_WINDOW_S = 10;
+/** connect() attempts when the gateway answers 4011 (sharding required) and autoReshard is on. */
+const MAX_CONNECT_ATTEMPTS_ON_4011 = 3;
 
 interface ManagedShard {
   readonly id: number;
@@ -278,35 +286,63 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       throw new ManagerError('MANAGER_NOT_CONNECTED', `connect() called while ${this.#state}`);
     }
     this.#state = 'connecting';
-    try {
-      const info = await this.#fetchInfo();
-      const count =
-        this.#options.shardCount === undefined || this.#options.shardCount === 'auto'
-          ? info.shards
-          : this.#options.shardCount;
-      const ids = this.#options.shardIds ? [...this.#options.shardIds].sort((a, b) => a - b) : range(count);
-      const resumable = await this.#countResumable(ids, count);
-      this.#checkBudget(ids.length - resumable);
-      this.#setupQueue(info);
-      if (this.#state !== 'connecting')
-        throw new ManagerError('MANAGER_DESTROYED', 'destroyed while connecting');
-      const set = this.#createSet(count, ids, 'active');
-      this.#active = set;
-      this.#startSet(set);
-      await set.ready;
-      if (this.#state !== 'connecting')
-        throw new ManagerError('MANAGER_DESTROYED', 'destroyed while connecting');
-      this.#state = 'ready';
-      this.#startAutoReshard();
-      this.emit('allReady');
-    } catch (err) {
-      if (this.#state === 'connecting') {
-        // Resumable close: sessions that did start stay in the store for the next attempt.
-        await this.#destroySets(4000);
-        this.#state = 'idle';
+    let count: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#connectOnce(count);
+        this.#state = 'ready';
+        this.#startAutoReshard();
+        this.emit('allReady');
+        return;
+      } catch (err) {
+        const failedCount = this.#active?.count;
+        const still = this.#state === 'connecting';
+        if (still) {
+          // Resumable close: sessions that did start stay in the store for the next attempt.
+          await this.#destroySets(4000);
+          this.#active = undefined;
+        }
+        if (
+          still &&
+          attempt < MAX_CONNECT_ATTEMPTS_ON_4011 &&
+          this.#options.autoReshard &&
+          !this.#options.shardIds &&
+          failedCount !== undefined &&
+          err instanceof GatewayCloseError &&
+          err.closeCode === 4011
+        ) {
+          // Sharding required: too many guilds per shard. Start over with more shards.
+          count = Math.max(this.#info?.shards ?? 0, failedCount * 2);
+          this.#debug(`close 4011 with ${failedCount} shards: starting again with ${count}`, null);
+          continue;
+        }
+        if (still) this.#state = 'idle';
+        throw err;
       }
-      throw err;
     }
+  }
+
+  async #connectOnce(countOverride: number | undefined): Promise<void> {
+    const info = await this.#fetchInfo();
+    const explicit = this.#options.shardCount;
+    const count =
+      countOverride !== undefined
+        ? Math.max(countOverride, info.shards)
+        : explicit === undefined || explicit === 'auto'
+          ? info.shards
+          : explicit;
+    const ids = this.#options.shardIds ? [...this.#options.shardIds].sort((a, b) => a - b) : range(count);
+    const resumable = await this.#countResumable(ids, count);
+    this.#checkBudget(ids.length - resumable);
+    this.#setupQueue(info);
+    if (this.#state !== 'connecting')
+      throw new ManagerError('MANAGER_DESTROYED', 'destroyed while connecting');
+    const set = this.#createSet(count, ids, 'active');
+    this.#active = set;
+    this.#startSet(set);
+    await set.ready;
+    if (this.#state !== 'connecting')
+      throw new ManagerError('MANAGER_DESTROYED', 'destroyed while connecting');
   }
 
   /** Sends a payload on one shard of the serving set. */
@@ -645,13 +681,6 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       if (status === 'ready') {
         m.readyOnce = true;
         this.#checkSetReady(m.set);
-      }
-      if (status === 'closed' && !m.set.settled && !m.set.closing) {
-        this.#fail(
-          m.set,
-          m,
-          new ManagerError('RESHARD_FAILED', `shard ${m.id} stopped before READY`, { shardId: m.id }),
-        );
       }
       if (m.set.role === 'active') this.emit('status', m.id, status, previous);
     });

@@ -136,13 +136,21 @@ test('a restarted process resumes every shard from the session file instead of i
   const path = join(dir, 'sessions.json');
   const h = await harness(t, { shards: 4, maxConcurrency: 4, guilds: 8 });
   const s = h.sim;
-  const first = h.manager({ sessionStore: new FileSessionStore({ path, flushIntervalMs: 50 }) });
+  const store = new FileSessionStore({ path, flushIntervalMs: 1_000 });
+  const first = h.manager({ sessionStore: store });
+  let dispatches = 0;
+  first.on('dispatch', () => dispatches++);
   await first.connect();
-  for (let i = 0; i < 20; i++) s.emitRandomEvents(1);
-  const seen = new Map<number, number>();
-  first.on('dispatch', (p, id) => seen.set(id, p.s));
+  for (let i = 0; i < 40; i++) s.emitRandomEvents(1);
   await until(() => first.status().shards.every((x) => (x.lastSequence ?? 0) > 0), 'sequences');
+  const lastSequences = first.status().shards.map((x) => x.lastSequence);
   await first.destroy();
+  assert.ok(store.writes < dispatches / 4, `${store.writes} file writes for ${dispatches} dispatches`);
+  assert.deepEqual(
+    store.entries().map((x) => x.sequence),
+    lastSequences,
+    'destroy() flushed the final sequence numbers',
+  );
   const identifies = s.stats().identifies;
   assert.equal(identifies, 4);
 
@@ -332,4 +340,18 @@ test('routes by guild, broadcasts to every shard, and never reveals the token', 
   const err = await m.send(7, { op: 3, d: {} }).catch((e: unknown) => e as Error);
   assert.ok(!inspect(err).includes(token));
   assert.ok(!(await m.collectMetrics()).includes(token));
+});
+
+test('close 4011 at startup fails connect(), or with autoReshard starts again with more shards', async (t) => {
+  const h = await harness(t, { shards: 4, maxConcurrency: 4, guilds: 16, maxGuildsPerShard: 8 });
+  const plain = h.manager({ shardCount: 1 });
+  await assert.rejects(plain.connect(), { code: 'GATEWAY_CLOSED', closeCode: 4011 });
+  assert.equal(plain.status().state, 'idle');
+  const auto = h.manager({ shardCount: 1, autoReshard: {} });
+  await auto.connect();
+  assert.equal(auto.shardCount, 4);
+  assert.equal(
+    auto.status().shards.reduce((n, x) => n + x.guilds, 0),
+    16,
+  );
 });
