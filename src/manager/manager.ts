@@ -217,6 +217,9 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   #retiring: ShardSet | undefined;
   #reshard: Reshard | undefined;
   #autoTimer: TimerHandle | undefined;
+  #reshardStarting = false;
+  /** The drain after a reshard switch (old set still open); cut short by destroy(). */
+  #drain: { timer: TimerHandle; resolve(): void } | undefined;
 
   constructor(options: ShardManagerOptions) {
     super();
@@ -429,11 +432,18 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         'a manager running a subset of shards (shardIds) cannot reshard alone',
       );
     }
+    if (this.#reshardStarting) throw new ManagerError('RESHARD_IN_PROGRESS', 'a reshard is starting');
     const from = this.#active.count;
     const plan = planReshard(from, newCount);
-    const info = await this.#fetchInfo();
-    this.#checkBudget(plan.shardIds.length);
-    this.#setupQueue(info);
+    this.#reshardStarting = true;
+    try {
+      const info = await this.#fetchInfo();
+      this.#checkBudget(plan.shardIds.length);
+      this.#setupQueue(info);
+    } finally {
+      this.#reshardStarting = false;
+    }
+    if (this.#state !== 'ready') throw new ManagerError('MANAGER_DESTROYED', 'destroyed during reshard');
     const next = this.#createSet(plan.to, plan.shardIds, 'joining');
     const reshard: Reshard = {
       from,
@@ -497,8 +507,13 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.emit('allReady');
     // Drain: the old set keeps running one dedupe window so late copies are matched, then closes.
     await new Promise<void>((resolve) => {
-      this.#clock.setTimeout(resolve, this.#dedupeWindowMs);
+      const timer = this.#clock.setTimeout(() => {
+        this.#drain = undefined;
+        resolve();
+      }, this.#dedupeWindowMs);
+      this.#drain = { timer, resolve };
     });
+    if (this.#state !== 'ready') return;
     await this.#destroySet(old, 1000);
     for (const id of old.shards.keys()) if (!next.shards.has(id)) this.#metrics.removeShard(id);
     this.#retiring = undefined;
@@ -516,6 +531,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.#state = 'destroyed';
     this.#clock.clearTimeout(this.#autoTimer);
     this.#autoTimer = undefined;
+    if (this.#drain) {
+      this.#clock.clearTimeout(this.#drain.timer);
+      this.#drain.resolve();
+      this.#drain = undefined;
+    }
     this.#members.destroy();
     await this.#destroySets(options.resumable === false ? 1000 : 4000);
     this.#ownQueue?.destroy();
