@@ -170,7 +170,8 @@ export class Transport {
       bytes = this.#decompressor.push(bytes);
       if (bytes === null) return undefined;
     }
-    if (this.#options.encoding === 'etf') return toEnvelope(decodeEtfBytes(bytes));
+    if (this.#options.encoding === 'etf')
+      return toEnvelope(decodeEtfBytes(bytes, this.#options.maxPayloadBytes));
     const text = bytesToText(bytes);
     const want = this.#options.wantDispatch;
     if (want) {
