@@ -45,7 +45,8 @@ export function shardOptions(sim: Simulator, extra: Partial<ShardOptions> = {}):
     intents: 513,
     gatewayUrl: sim.gatewayUrl,
     compression: 'none',
-    identifyQueue: new MemoryIdentifyQueue({ windowMs: IDENTIFY_WINDOW_MS + 20 }),
+    // Same reasoning as SEND_MARGIN_MS: the simulator stamps an Identify when it processes it.
+    identifyQueue: new MemoryIdentifyQueue({ windowMs: IDENTIFY_WINDOW_MS + 200 }),
     sendLimit: { perWindow: 120, windowMs: SEND_WINDOW_MS, marginMs: SEND_MARGIN_MS },
     reconnectBackoff: { baseMs: 20, maxMs: 200 },
     invalidSessionDelayMs: [10, 50],
