@@ -64,7 +64,10 @@ const INTERN_MASK = INTERN_SIZE - 1;
 const INTERN_MAX_LEN = 32;
 const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
 
-const SHORT_STRING = 24;
+/** Strings up to this many bytes go through the intern table too (ids of statuses, locales, names…). */
+const SHORT_STRING = 16;
+/** Intern-table slot of the string `internedText` just returned, or -1 when it was not interned. */
+let lastSlot = -1;
 
 interface Utf8SliceBuffer {
   utf8Slice(start: number, end: number): string;
@@ -78,16 +81,7 @@ function buffer(): Utf8SliceBuffer {
 
 /** UTF-8 text of bytes[start, start+len). Short ASCII is built by hand, the rest natively. */
 function utf8(start: number, len: number): string {
-  if (len <= SHORT_STRING) {
-    let s = '';
-    const stop = start + len;
-    for (let i = start; i < stop; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) return buffer().utf8Slice(start, stop);
-      s += String.fromCharCode(b);
-    }
-    return s;
-  }
+  if (len <= SHORT_STRING) return internedText(start, len, false);
   return buffer().utf8Slice(start, start + len);
 }
 
@@ -97,36 +91,37 @@ function utf8(start: number, len: number): string {
  * ATOM_EXT/SMALL_ATOM_EXT.
  */
 function internedText(start: number, len: number, latin1: boolean): string {
-  if (len <= INTERN_MAX_LEN) {
-    let h = len;
-    const stop = start + len;
-    let ascii = true;
-    for (let i = start; i < stop; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) {
-        ascii = false;
-        break;
+  lastSlot = -1;
+  if (len <= INTERN_MAX_LEN && len > 0) {
+    // Cheap hash of a few bytes (first two, middle, last two); the full comparison follows.
+    const last = start + len - 1;
+    const h =
+      (len * 0x9e3779b1) ^
+      (bytes[start]! << 3) ^
+      (bytes[start + (len >> 1)]! << 7) ^
+      (bytes[last]! << 11) ^
+      (bytes[start + 1 < last ? start + 1 : start]! << 15) ^
+      (bytes[last - 1 > start ? last - 1 : last]! << 19);
+    const slot = (h ^ (h >>> 13)) & INTERN_MASK;
+    const cached = internTable[slot];
+    if (cached !== undefined && cached.length === len) {
+      let i = 0;
+      while (i < len && cached.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === len) {
+        lastSlot = slot;
+        return cached;
       }
-      h = (Math.imul(h, 31) + b) | 0;
     }
-    if (ascii) {
-      const slot = (h ^ (h >>> 12)) & INTERN_MASK;
-      const cached = internTable[slot];
-      if (cached !== undefined && cached.length === len) {
-        let same = true;
-        for (let i = 0; i < len; i++) {
-          if (cached.charCodeAt(i) !== bytes[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return cached;
-      }
-      let s = '';
-      for (let i = start; i < stop; i++) s += String.fromCharCode(bytes[i]!);
-      internTable[slot] = s;
-      return s;
+    let s = '';
+    for (let i = start; i <= last; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x80)
+        return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
+      s += String.fromCharCode(c);
     }
+    internTable[slot] = s;
+    lastSlot = slot;
+    return s;
   }
   return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
 }
@@ -183,6 +178,14 @@ function uint64ToDecimal(hi: number, lo: number): string {
   return q === 0 ? `${r}` : `${q}${pad6(r)}`;
 }
 
+// Recently decoded 64-bit bignums (snowflakes repeat: guild, channel and user ids) and their decimal strings.
+const BIG_CACHE_BITS = 10;
+const BIG_CACHE_SHIFT = 32 - BIG_CACHE_BITS;
+const bigCacheLo = new Float64Array(1 << BIG_CACHE_BITS).fill(-1);
+const bigCacheHi = new Float64Array(1 << BIG_CACHE_BITS);
+const bigCacheNeg = new Uint8Array(1 << BIG_CACHE_BITS);
+const bigCacheStr: string[] = new Array<string>(1 << BIG_CACHE_BITS).fill('');
+
 function readBig(start: number, n: number, negative: boolean): number | string | bigint {
   if (n > maxBigBytes)
     fail('ETF_TOO_LARGE', `bignum of ${n} bytes exceeds maxBigBytes ${maxBigBytes}`, start);
@@ -196,8 +199,17 @@ function readBig(start: number, n: number, negative: boolean): number | string |
       const v = hi * TWO_32 + lo;
       if (v <= MAX_SAFE) return negative ? (v === 0 ? 0 : -v) : v;
     }
-    const s = uint64ToDecimal(hi, lo);
-    return negative ? `-${s}` : s;
+    const slot = (Math.imul(lo, 0x9e3779b1) ^ hi) >>> BIG_CACHE_SHIFT;
+    if (bigCacheLo[slot] === lo && bigCacheHi[slot] === hi && bigCacheNeg[slot] === (negative ? 1 : 0)) {
+      return bigCacheStr[slot]!;
+    }
+    const digits = uint64ToDecimal(hi, lo);
+    const s = negative ? `-${digits}` : digits;
+    bigCacheLo[slot] = lo;
+    bigCacheHi[slot] = hi;
+    bigCacheNeg[slot] = negative ? 1 : 0;
+    bigCacheStr[slot] = s;
+    return s;
   }
   let hex = '';
   for (let i = start + n - 1; i >= start; i--) {
@@ -227,6 +239,74 @@ function legacyFloat(at: number): number {
 
 // ---- terms ----
 
+// ---- maps ----
+//
+// Objects are built through per-shape factories: for a key sequence seen before (all keys interned), a tiny
+// generated function returns an object literal `{ "k0": v[b], "k1": v[b + 1], … }`. Literal creation clones a
+// boilerplate with the final hidden class at once, instead of one megamorphic keyed store and map transition
+// per property (the dominant cost otherwise). Keys are embedded with JSON.stringify; `__proto__` never takes
+// this path.
+
+type ObjectFactory = (values: unknown[], base: number) => Record<string, unknown>;
+
+interface Shape {
+  readonly keys: string[];
+  hits: number;
+  factory: ObjectFactory | undefined;
+}
+
+const SHAPE_TABLE_SIZE = 4096;
+const SHAPE_MASK = SHAPE_TABLE_SIZE - 1;
+const MAX_SHAPE_KEYS = 64;
+/** A factory is generated the second time a shape is seen, so one-off shapes cost no compilation. */
+const SHAPE_HITS_BEFORE_FACTORY = 1;
+const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
+
+// Scratch stacks of keys and values of the maps being read (nested maps push above their parent).
+const scratchKeys: string[] = [];
+const scratchValues: unknown[] = [];
+let scratchTop = 0;
+
+function makeFactory(keys: readonly string[]): ObjectFactory {
+  const fields = keys.map((k, i) => `${JSON.stringify(k)}: v[b + ${i}]`).join(', ');
+  return new Function('v', 'b', `return { ${fields} };`) as ObjectFactory;
+}
+
+function readKey(depth: number): string {
+  const keyAt = pos;
+  if (pos + 1 > end) truncated(pos, 'MAP_EXT key');
+  const kt = bytes[pos]!;
+  if (kt === Tag.BINARY) {
+    if (pos + 5 > end) truncated(keyAt, 'BINARY_EXT header');
+    const len = u32(pos + 1);
+    pos += 5;
+    if (len > end - pos) truncated(keyAt, 'BINARY_EXT key');
+    const key = internedText(pos, len, false);
+    pos += len;
+    return key;
+  }
+  if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
+    if (pos + 2 > end) truncated(keyAt, 'atom header');
+    const len = bytes[pos + 1]!;
+    pos += 2;
+    if (len > end - pos) truncated(keyAt, 'atom key');
+    const key = internedText(pos, len, kt === Tag.SMALL_ATOM);
+    pos += len;
+    return key;
+  }
+  const key = keyString(readTerm(depth + 1));
+  lastSlot = -1;
+  return key;
+}
+
+function setProperty(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    obj[key] = value;
+  }
+}
+
 function readMap(depth: number, at: number): Record<string, unknown> {
   if (pos + 4 > end) truncated(at, 'MAP_EXT header');
   const arity = u32(pos);
@@ -234,36 +314,53 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   if (arity * 2 > end - pos)
     fail('ETF_TRUNCATED', `MAP_EXT claims ${arity} pairs but only ${end - pos} bytes remain`, at);
   if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
-  const obj: Record<string, unknown> = {};
-  for (let i = 0; i < arity; i++) {
-    const keyAt = pos;
-    if (pos + 1 > end) truncated(pos, 'MAP_EXT key');
-    const kt = bytes[pos]!;
-    let key: string;
-    if (kt === Tag.BINARY) {
-      if (pos + 5 > end) truncated(keyAt, 'BINARY_EXT header');
-      const len = u32(pos + 1);
-      pos += 5;
-      if (len > end - pos) truncated(keyAt, 'BINARY_EXT key');
-      key = internedText(pos, len, false);
-      pos += len;
-    } else if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
-      if (pos + 2 > end) truncated(keyAt, 'atom header');
-      const len = bytes[pos + 1]!;
-      pos += 2;
-      if (len > end - pos) truncated(keyAt, 'atom key');
-      key = internedText(pos, len, kt === Tag.SMALL_ATOM);
-      pos += len;
-    } else {
-      key = keyString(readTerm(depth + 1));
+  if (arity > MAX_SHAPE_KEYS) {
+    const obj: Record<string, unknown> = {};
+    for (let i = 0; i < arity; i++) {
+      const key = readKey(depth);
+      setProperty(obj, key, readTerm(depth + 1));
     }
-    const value = readTerm(depth + 1);
-    if (key === '__proto__') {
-      Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+    return obj;
+  }
+  const base = scratchTop;
+  scratchTop = base + arity;
+  let h = arity;
+  let shaped = true;
+  for (let i = 0; i < arity; i++) {
+    const key = readKey(depth);
+    if (lastSlot < 0 || key === '__proto__') shaped = false;
+    else h = (Math.imul(h, 31) + lastSlot) | 0;
+    scratchKeys[base + i] = key;
+    scratchValues[base + i] = readTerm(depth + 1);
+  }
+  scratchTop = base;
+  let obj: Record<string, unknown> | undefined;
+  if (shaped) {
+    const idx = (h ^ (h >>> 12)) & SHAPE_MASK;
+    const shape = shapeTable[idx];
+    let same = shape !== undefined && shape.keys.length === arity;
+    if (same) {
+      const keys = shape!.keys;
+      for (let i = 0; i < arity; i++) {
+        if (keys[i] !== scratchKeys[base + i]) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (same) {
+      const factory = shape!.factory;
+      if (factory !== undefined) obj = factory(scratchValues, base);
+      else if (++shape!.hits >= SHAPE_HITS_BEFORE_FACTORY) shape!.factory = makeFactory(shape!.keys);
     } else {
-      obj[key] = value;
+      shapeTable[idx] = { keys: scratchKeys.slice(base, base + arity), hits: 0, factory: undefined };
     }
   }
+  if (obj === undefined) {
+    obj = {};
+    for (let i = 0; i < arity; i++) setProperty(obj, scratchKeys[base + i]!, scratchValues[base + i]);
+  }
+  for (let i = 0; i < arity; i++) scratchValues[base + i] = undefined;
   return obj;
 }
 
@@ -470,6 +567,7 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   bytes = input;
   pos = 0;
   end = input.length;
+  scratchTop = 0;
   nodeBuf = undefined;
   floatView = undefined;
   try {
