@@ -63,6 +63,14 @@ const INTERN_SIZE = 4096;
 const INTERN_MASK = INTERN_SIZE - 1;
 const INTERN_MAX_LEN = 32;
 const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
+const internLen = new Uint8Array(INTERN_SIZE).fill(0xff);
+const internBytes = new Uint8Array(INTERN_SIZE * INTERN_MAX_LEN);
+
+function shortAscii(start: number, len: number): string {
+  let s = '';
+  for (let i = start; i < start + len; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
 
 /** Strings up to this many bytes go through the intern table too (ids of statuses, locales, names…). */
 const SHORT_STRING = 16;
@@ -103,23 +111,25 @@ function internedText(start: number, len: number, latin1: boolean): string {
       (bytes[start + 1 < last ? start + 1 : start]! << 15) ^
       (bytes[last - 1 > start ? last - 1 : last]! << 19);
     const slot = (h ^ (h >>> 13)) & INTERN_MASK;
-    const cached = internTable[slot];
-    if (cached !== undefined && cached.length === len) {
-      let i = 0;
-      while (i < len && cached.charCodeAt(i) === bytes[start + i]) i++;
-      if (i === len) {
+    if (internLen[slot] === len) {
+      // Compare against the bytes kept for the slot (typed-array loads, no string access).
+      const off = slot * INTERN_MAX_LEN - start;
+      let i = start;
+      while (i <= last && internBytes[off + i] === bytes[i]) i++;
+      if (i > last) {
         lastSlot = slot;
-        return cached;
+        return internTable[slot]!;
       }
     }
-    let s = '';
     for (let i = start; i <= last; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x80)
+      if (bytes[i]! >= 0x80) {
         return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
-      s += String.fromCharCode(c);
+      }
     }
+    const s = len < 8 ? shortAscii(start, len) : buffer().latin1Slice(start, start + len);
     internTable[slot] = s;
+    internLen[slot] = len;
+    internBytes.set(bytes.subarray(start, start + len), slot * INTERN_MAX_LEN);
     lastSlot = slot;
     return s;
   }
