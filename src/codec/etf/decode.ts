@@ -43,7 +43,7 @@ let bigAsBigInt = false;
 let maxBigBytes = 1024;
 let maxBytes = 64 * 1024 * 1024;
 let nodeBuf: Buffer | undefined;
-let floatView: DataView | undefined;
+let inputView: DataView | undefined;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 4294967296;
@@ -251,30 +251,36 @@ function legacyFloat(at: number): number {
 
 // ---- maps ----
 //
-// Objects are built through per-shape factories: for a key sequence seen before (all keys interned), a tiny
-// generated function returns an object literal `{ "k0": v[b], "k1": v[b + 1], … }`. Literal creation clones a
-// boilerplate with the final hidden class at once, instead of one megamorphic keyed store and map transition
-// per property (the dominant cost otherwise). Keys are embedded with JSON.stringify; `__proto__` never takes
-// this path.
+// Two tricks make maps cheap:
+// 1. Shape prediction. A shape is a key sequence, remembered with the exact encoded bytes of its keys (tag,
+//    length, text) and keyed by (first key, arity). After reading a map's first key, the predicted shape's
+//    remaining keys are checked by one byte comparison each — no header parsing, hashing or lookups.
+// 2. Per-shape factories: once a shape repeats, a tiny generated function returns an object literal
+//    `{ "k0": v[b], "k1": v[b + 1], … }`, which clones a boilerplate with the final hidden class at once instead
+//    of one megamorphic keyed store and map transition per property. Keys are embedded with JSON.stringify;
+//    only short ASCII keys qualify, and `__proto__` never takes this path.
 
 type ObjectFactory = (values: unknown[], base: number) => Record<string, unknown>;
 
 interface Shape {
   readonly keys: string[];
-  hits: number;
+  /** Encoded bytes of every key (tag + length + text), concatenated. */
+  readonly keyBytes: Uint8Array;
+  /** Offsets into keyBytes: key i spans [keyOffsets[i], keyOffsets[i + 1]). */
+  readonly keyOffsets: Int32Array;
+  readonly keyView: DataView;
   factory: ObjectFactory | undefined;
 }
 
-const SHAPE_TABLE_SIZE = 4096;
+const SHAPE_TABLE_SIZE = 8192;
 const SHAPE_MASK = SHAPE_TABLE_SIZE - 1;
 const MAX_SHAPE_KEYS = 64;
-/** A factory is generated the second time a shape is seen, so one-off shapes cost no compilation. */
-const SHAPE_HITS_BEFORE_FACTORY = 1;
 const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
 
-// Scratch stacks of keys and values of the maps being read (nested maps push above their parent).
+// Scratch stacks of the maps being read (nested maps push above their parent): keys, values, key positions.
 const scratchKeys: string[] = [];
 const scratchValues: unknown[] = [];
+let scratchKeyStart = new Int32Array(1024);
 let scratchTop = 0;
 
 function makeFactory(keys: readonly string[]): ObjectFactory {
@@ -324,6 +330,7 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   if (arity * 2 > end - pos)
     fail('ETF_TRUNCATED', `MAP_EXT claims ${arity} pairs but only ${end - pos} bytes remain`, at);
   if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
+  if (arity === 0) return {};
   if (arity > MAX_SHAPE_KEYS) {
     const obj: Record<string, unknown> = {};
     for (let i = 0; i < arity; i++) {
@@ -334,44 +341,102 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   }
   const base = scratchTop;
   scratchTop = base + arity;
-  let h = arity;
-  let shaped = true;
-  for (let i = 0; i < arity; i++) {
+  if (scratchTop + 1 > scratchKeyStart.length) {
+    const grown = new Int32Array(scratchKeyStart.length * 2 + arity);
+    grown.set(scratchKeyStart);
+    scratchKeyStart = grown;
+  }
+  // First key, read normally; it selects the predicted shape.
+  scratchKeyStart[base] = pos;
+  const key0 = readKey(depth);
+  let shaped = lastSlot >= 0 && key0 !== '__proto__';
+  const slotIdx = shaped ? (lastSlot * 67 + arity) & SHAPE_MASK : 0;
+  scratchKeys[base] = key0;
+  scratchValues[base] = readTerm(depth + 1);
+  let i = 1;
+  const shape = shaped ? shapeTable[slotIdx] : undefined;
+  if (shape !== undefined && shape.keys.length === arity && shape.keys[0] === key0) {
+    const kb = shape.keyBytes;
+    const kv = shape.keyView;
+    const iv = inputView!;
+    const offs = shape.keyOffsets;
+    for (; i < arity; i++) {
+      const ks = offs[i]!;
+      const n = offs[i + 1]! - ks;
+      if (n > end - pos) break;
+      const d = ks - pos;
+      let j = pos;
+      const stop = pos + n;
+      // Four bytes at a time, then the tail.
+      while (j + 4 <= stop && iv.getInt32(j, true) === kv.getInt32(d + j, true)) j += 4;
+      while (j < stop && kb[d + j] === bytes[j]) j++;
+      if (j !== stop) break;
+      pos = stop;
+      scratchValues[base + i] = readTerm(depth + 1);
+    }
+    if (i === arity) {
+      scratchTop = base;
+      let obj: Record<string, unknown>;
+      const factory = shape.factory;
+      if (factory !== undefined) {
+        obj = factory(scratchValues, base);
+      } else {
+        shape.factory = makeFactory(shape.keys);
+        obj = {};
+        const keys = shape.keys;
+        for (let k = 0; k < arity; k++) obj[keys[k]!] = scratchValues[base + k];
+      }
+      for (let k = 0; k < arity; k++) scratchValues[base + k] = undefined;
+      return obj;
+    }
+    // Mispredicted at key i: the keys before it are the shape's.
+    for (let k = 1; k < i; k++) {
+      scratchKeys[base + k] = shape.keys[k]!;
+      scratchKeyStart[base + k] = offs[k]!; // marks "unknown position"; this map is not recorded
+    }
+    shaped = false;
+  }
+  for (; i < arity; i++) {
+    scratchKeyStart[base + i] = pos;
     const key = readKey(depth);
     if (lastSlot < 0 || key === '__proto__') shaped = false;
-    else h = (Math.imul(h, 31) + lastSlot) | 0;
     scratchKeys[base + i] = key;
     scratchValues[base + i] = readTerm(depth + 1);
   }
   scratchTop = base;
-  let obj: Record<string, unknown> | undefined;
-  if (shaped) {
-    const idx = (h ^ (h >>> 12)) & SHAPE_MASK;
-    const shape = shapeTable[idx];
-    let same = shape !== undefined && shape.keys.length === arity;
-    if (same) {
-      const keys = shape!.keys;
-      for (let i = 0; i < arity; i++) {
-        if (keys[i] !== scratchKeys[base + i]) {
-          same = false;
-          break;
-        }
-      }
-    }
-    if (same) {
-      const factory = shape!.factory;
-      if (factory !== undefined) obj = factory(scratchValues, base);
-      else if (++shape!.hits >= SHAPE_HITS_BEFORE_FACTORY) shape!.factory = makeFactory(shape!.keys);
-    } else {
-      shapeTable[idx] = { keys: scratchKeys.slice(base, base + arity), hits: 0, factory: undefined };
-    }
-  }
-  if (obj === undefined) {
-    obj = {};
-    for (let i = 0; i < arity; i++) setProperty(obj, scratchKeys[base + i]!, scratchValues[base + i]);
-  }
-  for (let i = 0; i < arity; i++) scratchValues[base + i] = undefined;
+  const obj: Record<string, unknown> = {};
+  for (let k = 0; k < arity; k++) setProperty(obj, scratchKeys[base + k]!, scratchValues[base + k]);
+  for (let k = 0; k < arity; k++) scratchValues[base + k] = undefined;
+  if (shaped) recordShape(slotIdx, base, arity);
   return obj;
+}
+
+/** Remembers the key sequence just read (keys at scratchKeyStart positions of the current input). */
+function recordShape(slotIdx: number, base: number, arity: number): void {
+  const offsets = new Int32Array(arity + 1);
+  let total = 0;
+  for (let k = 0; k < arity; k++) {
+    offsets[k] = total;
+    total += keyEncodedLength(scratchKeyStart[base + k]!);
+  }
+  offsets[arity] = total;
+  const keyBytes = new Uint8Array(total);
+  for (let k = 0; k < arity; k++) {
+    const from = scratchKeyStart[base + k]!;
+    keyBytes.set(bytes.subarray(from, from + (offsets[k + 1]! - offsets[k]!)), offsets[k]!);
+  }
+  shapeTable[slotIdx] = {
+    keys: scratchKeys.slice(base, base + arity),
+    keyBytes,
+    keyOffsets: offsets,
+    keyView: new DataView(keyBytes.buffer),
+    factory: undefined,
+  };
+}
+
+/** Encoded length of the (already validated) BINARY or SMALL_ATOM key at `at`. */
+function keyEncodedLength(at: number): number {
+  return bytes[at] === Tag.BINARY ? 5 + u32(at + 1) : 2 + bytes[at + 1]!;
 }
 
 function keyString(key: unknown): string {
@@ -472,8 +537,7 @@ function readTerm(depth: number): unknown {
     }
     case Tag.NEW_FLOAT: {
       if (pos + 8 > end) truncated(at, 'NEW_FLOAT_EXT');
-      if (floatView === undefined) floatView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const v = floatView.getFloat64(pos, false);
+      const v = inputView!.getFloat64(pos, false);
       pos += 8;
       return v;
     }
@@ -543,7 +607,7 @@ function readCompressed(): unknown {
   pos = 0;
   end = inflated.length;
   nodeBuf = undefined;
-  floatView = undefined;
+  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value: unknown;
   try {
     value = readTerm(0);
@@ -579,7 +643,7 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   end = input.length;
   scratchTop = 0;
   nodeBuf = undefined;
-  floatView = undefined;
+  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
     if (end === 0) truncated(0, 'the version byte (empty input)');
@@ -601,7 +665,7 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   } finally {
     bytes = EMPTY;
     nodeBuf = undefined;
-    floatView = undefined;
+    inputView = undefined;
   }
 }
 
