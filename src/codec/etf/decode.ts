@@ -42,7 +42,6 @@ let maxDepth = 256;
 let bigAsBigInt = false;
 let maxBigBytes = 1024;
 let maxBytes = 64 * 1024 * 1024;
-let nodeBuf: Buffer | undefined;
 let inputView: DataView | undefined;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -77,20 +76,15 @@ const SHORT_STRING = 16;
 /** Intern-table slot of the string `internedText` just returned, or -1 when it was not interned. */
 let lastSlot = -1;
 
-interface Utf8SliceBuffer {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
-}
-
-function buffer(): Utf8SliceBuffer {
-  if (nodeBuf === undefined) nodeBuf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return nodeBuf as unknown as Utf8SliceBuffer;
-}
+// Node's native Buffer slicers work on any Uint8Array receiver, so no Buffer view is created per document.
+type Slicer = (this: Uint8Array, start: number, end: number) => string;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;
 
 /** UTF-8 text of bytes[start, start+len). Short ASCII is built by hand, the rest natively. */
 function utf8(start: number, len: number): string {
   if (len <= SHORT_STRING) return internedText(start, len, false);
-  return buffer().utf8Slice(start, start + len);
+  return utf8Slice.call(bytes, start, start + len);
 }
 
 /**
@@ -123,17 +117,19 @@ function internedText(start: number, len: number, latin1: boolean): string {
     }
     for (let i = start; i <= last; i++) {
       if (bytes[i]! >= 0x80) {
-        return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
+        return latin1
+          ? latin1Slice.call(bytes, start, start + len)
+          : utf8Slice.call(bytes, start, start + len);
       }
     }
-    const s = len < 8 ? shortAscii(start, len) : buffer().latin1Slice(start, start + len);
+    const s = len < 8 ? shortAscii(start, len) : latin1Slice.call(bytes, start, start + len);
     internTable[slot] = s;
     internLen[slot] = len;
     internBytes.set(bytes.subarray(start, start + len), slot * INTERN_MAX_LEN);
     lastSlot = slot;
     return s;
   }
-  return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
+  return latin1 ? latin1Slice.call(bytes, start, start + len) : utf8Slice.call(bytes, start, start + len);
 }
 
 function atomValue(start: number, len: number, latin1: boolean): string | boolean | null {
@@ -606,7 +602,6 @@ function readCompressed(): unknown {
   bytes = inflated;
   pos = 0;
   end = inflated.length;
-  nodeBuf = undefined;
   inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value: unknown;
   try {
@@ -642,7 +637,6 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   pos = 0;
   end = input.length;
   scratchTop = 0;
-  nodeBuf = undefined;
   inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
@@ -664,7 +658,6 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
     );
   } finally {
     bytes = EMPTY;
-    nodeBuf = undefined;
     inputView = undefined;
   }
 }
