@@ -399,7 +399,7 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
     // Safety net (e.g. a stack overflow under a huge custom maxDepth).
     throw new CodecError('ETF_UNENCODABLE', `cannot encode: ${(err as Error).message}`, {}, { cause: err });
   }
-  const out = buf.subarray(start, pos);
+  const out = new Uint8Array(buf.buffer, buf.byteOffset + start, pos - start);
   if (buf.length > SLAB_BYTES) {
     // A slab grown for a big document is left to that document alone.
     buf = newSlab(SLAB_BYTES);
