@@ -13,7 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
-import { CodecError, type CodecErrorCode } from '../../errors.js';
+import { CodecError, type CodecErrorCode, ConfigError } from '../../errors.js';
 import { ETF_VERSION, FLOAT_EXT_BYTES, Tag, tagName } from './tags.js';
 
 export interface EtfDecodeOptions {
@@ -629,6 +629,7 @@ function readCompressed(): unknown {
 export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknown {
   if (!(input instanceof Uint8Array)) throw new CodecError('ETF_INVALID', 'decodeEtf expects a Uint8Array');
   const o = options ?? DEFAULT_ETF_DECODE_OPTIONS;
+  if (options !== undefined) checkDecodeOptions(options);
   maxDepth = o.maxDepth ?? DEFAULT_ETF_DECODE_OPTIONS.maxDepth;
   maxBytes = o.maxBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBytes;
   maxBigBytes = o.maxBigBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBigBytes;
@@ -663,3 +664,13 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
 }
 
 const EMPTY = new Uint8Array(0);
+
+function checkDecodeOptions(o: EtfDecodeOptions): void {
+  for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes'] as const) {
+    const v = o[name];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
+  }
+  if (o.bigint !== undefined && o.bigint !== 'string' && o.bigint !== 'bigint')
+    throw new ConfigError('bigint', `must be 'string' or 'bigint', got ${String(o.bigint)}`);
+}

@@ -17,7 +17,7 @@
  * `ETF_DEPTH_EXCEEDED`. No partial output is ever returned.
  */
 import { Buffer } from 'node:buffer';
-import { CodecError } from '../../errors.js';
+import { CodecError, ConfigError } from '../../errors.js';
 import { ETF_VERSION, Tag } from './tags.js';
 
 export interface EtfEncodeOptions {
@@ -382,6 +382,8 @@ function describe(v: object): string {
 export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Array {
   atomKeys = options?.atomKeys === true;
   maxDepth = options?.maxDepth ?? DEFAULT_ETF_ENCODE_OPTIONS.maxDepth;
+  if (!(Number.isInteger(maxDepth) && maxDepth > 0))
+    throw new ConfigError('maxDepth', `must be a positive integer, got ${String(options?.maxDepth)}`);
   if (buf.length - pos < SLAB_MIN_FREE) {
     buf = newSlab(SLAB_BYTES);
     view = new DataView(buf.buffer);
