@@ -203,8 +203,39 @@ async function compare(
       .map((r) => `${r.name} ${(avg / r.medianUs).toFixed(1)}`)
       .join(' · ')}`,
   );
+  await cpuCrossCheck(chunks, base ? baseline : undefined);
   const jsonPath = benchFlag('json');
   if (jsonPath) appendFileSync(jsonPath, `${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Cross-check less sensitive to a loaded machine: CPU time (process.cpuUsage, all threads) of whole-stream
+ * passes with a fresh context, min and median over up to 15 passes (at least 3, about 2 s per peer).
+ */
+async function cpuCrossCheck(chunks: readonly Buffer[], baseline: string | undefined): Promise<void> {
+  const figures = new Map<string, { min: number; median: number }>();
+  for (const peer of PEERS) {
+    const open = peer.open;
+    if (!open) continue;
+    const runs: number[] = [];
+    const started = Date.now();
+    while (runs.length < 15 && (runs.length < 3 || Date.now() - started < 2000)) {
+      const t0 = process.cpuUsage();
+      const ctx = open();
+      for (const c of chunks) await ctx.push(c);
+      ctx.close();
+      const used = process.cpuUsage(t0);
+      runs.push((used.user + used.system) / chunks.length);
+    }
+    runs.sort((a, b) => a - b);
+    figures.set(peer.name, { min: runs[0]!, median: runs[runs.length >> 1]! });
+  }
+  const base = baseline === undefined ? undefined : figures.get(baseline);
+  const parts = [...figures].map(([name, f]) => {
+    const ratio = base ? ` (${(base.min / f.min).toFixed(2)}× by min)` : '';
+    return `${name} ${f.min.toFixed(2)}/${f.median.toFixed(2)}${ratio}`;
+  });
+  console.log(`CPU µs per message, min/median of whole-stream passes: ${parts.join(' · ')}`);
 }
 
 const MEMORY_CONTEXTS = 1000;

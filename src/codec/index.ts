@@ -22,6 +22,7 @@ export type { ZstdStreamDecoderOptions, ZstdStreamEncoderOptions } from './zstd-
 export {
   createZstdStreamEncoder,
   DEFAULT_ZSTD_DECODER_OPTIONS,
+  nativeZstdAvailable,
   resolveZstdDecoderOptions,
   ZstdStreamDecoder,
   ZstdStreamEncoder,

@@ -13,6 +13,12 @@
  *   which only emits back-references into bytes the peer's inflate window holds, so the chunks form one
  *   valid zlib stream (header prepended to the first chunk; no final block, as Discord's never-ending stream).
  * `'auto'` (default) picks `'handle'` when it passed its self-test.
+ *
+ * Limits of the protocol itself (shared with every zlib-stream client): a message is recognised by its last
+ * four bytes only, so compressed bytes that happen to end a frame with `00 00 ff ff` mid-message are taken
+ * as a message end; and zlib cannot tell a message cut inside a block from a complete one, so truncation
+ * shows up as `ZLIB_INVALID` when zlib notices, as `ZLIB_TRUNCATED` from `end()` when a partial message is
+ * pending, or as a payload the JSON/ETF decoder then rejects.
  */
 import zlib from 'node:zlib';
 import { ConfigError, DecompressError, type DecompressErrorCode } from '../errors.js';
@@ -115,8 +121,25 @@ export function resolveZlibStreamEncoderOptions(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Output buffer shared by every context of this thread: push()/encode() are synchronous and never nest, and
-// each result is copied out before returning, so contexts hold no output buffer of their own.
+// Output memory shared by every context of this thread (push()/encode() are synchronous and never nest), so
+// contexts hold no output buffer of their own:
+// - the decoder inflates small messages straight into a shared slab and hands out views of it, like Node's
+//   Buffer pool: no copy; a slab is replaced once less than SLAB_MIN_FREE bytes remain;
+// - the encoder deflates into a shared scratch buffer and copies each chunk out.
+
+const SLAB_BYTES = 64 * 1024;
+const SLAB_MIN_FREE = 16 * 1024;
+let slab: Buffer | null = null;
+let slabOffset = 0;
+
+/** A slab with at least SLAB_MIN_FREE bytes free from `slabOffset`. */
+function currentSlab(): Buffer {
+  if (slab === null || slab.length - slabOffset < SLAB_MIN_FREE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  return slab;
+}
 
 const SCRATCH_BYTES = 64 * 1024;
 let scratch: Buffer | null = null;
@@ -128,7 +151,7 @@ function sharedScratch(): Buffer {
 
 /** Copies `used` bytes of `buf` into an exactly sized result, or hands out a view when little is wasted. */
 function takeOutput(buf: Buffer, used: number): Buffer {
-  if (buf !== scratch && buf.length - used <= used >>> 3) return buf.subarray(0, used);
+  if (buf !== scratch && buf.length - used <= used >>> 2) return buf.subarray(0, used);
   const out = Buffer.allocUnsafe(used);
   buf.copy(out, 0, 0, used);
   return out;
@@ -163,8 +186,13 @@ interface Inflater {
   close(): void;
 }
 
+/** Inputs at least this large inflate straight into a buffer sized from the expected ratio (no scratch). */
+const LARGE_INPUT_BYTES = 8 * 1024;
+
 class HandleInflater implements Inflater {
   #z: SyncZlibHandle | null = null;
+  /** Output/input ratio of the last large message, to size the next one's buffer (JSON ≈ 7, ETF less). */
+  #ratio = 8;
 
   inflate(input: Uint8Array, maxBytes: number): Uint8Array {
     // windowBits 0: the window size comes from the zlib header, so a small-window stream costs less.
@@ -172,8 +200,12 @@ class HandleInflater implements Inflater {
     const z = this.#z;
     if (z === null)
       throw decompressError('DECOMPRESSOR_FAILED', 'the synchronous zlib handle could not open');
-    let out = sharedScratch();
-    let outOff = 0;
+    const large = input.byteLength >= LARGE_INPUT_BYTES;
+    let out = large
+      ? Buffer.allocUnsafe(Math.min(Math.ceil(input.byteLength * this.#ratio * 1.0625) + 4096, maxBytes + 1))
+      : currentSlab();
+    let start = large ? 0 : slabOffset; // output of this message is out[start, outOff)
+    let outOff = start;
     let inOff = 0;
     let inLen = input.byteLength;
     for (;;) {
@@ -187,18 +219,24 @@ class HandleInflater implements Inflater {
       outOff += outLen - availOut;
       inOff += inLen - availIn;
       inLen = availIn;
-      if (outOff > maxBytes) throw tooLarge(maxBytes);
+      const used = outOff - start;
+      if (used > maxBytes) throw tooLarge(maxBytes);
       if (availOut !== 0) {
         // Output space left but input unread: inflate stopped at the end of the zlib stream.
         if (availIn !== 0) throw afterEnd();
-        return takeOutput(out, outOff);
+        if (out === slab) {
+          slabOffset = (outOff + 7) & ~7; // hand out [start, outOff); the next message starts aligned
+          return out.subarray(start, outOff);
+        }
+        if (large) this.#ratio = Math.max(1, used / input.byteLength);
+        return takeOutput(out, used);
       }
       // Output full: grow geometrically, never past maxBytes + 1 (enough to detect an oversize message).
-      const grown = Buffer.allocUnsafe(
-        Math.min(Math.max(out.length * 2, input.byteLength * 8), maxBytes + 1),
-      );
-      out.copy(grown, 0, 0, outOff);
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(used * 2, input.byteLength * 8), maxBytes + 1));
+      out.copy(grown, 0, start, outOff);
       out = grown;
+      start = 0;
+      outOff = used;
     }
   }
 
@@ -327,6 +365,10 @@ export class ZlibStreamDecoder {
     return this.#pendingBytes;
   }
 
+  /**
+   * Feeds one WebSocket frame. Returns the complete message, or null while more frames are needed. A small
+   * message may be a view into a shared 64 KiB slab (as Node's Buffer pool does): copy it to keep it long.
+   */
   push(frame: Uint8Array): Uint8Array | null {
     if (this.#failure !== null) {
       throw new DecompressError(

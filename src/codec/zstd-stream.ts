@@ -3,24 +3,35 @@
  * connection and flushes it after every payload, so each WebSocket message is a run of complete blocks
  * of a frame that never ends; back-references reach into earlier messages (the window spans messages).
  *
- * `ZstdStreamDecoder` decodes with our own TypeScript zstd decoder (./zstd/decoder.ts): no native addon,
+ * `ZstdStreamDecoder` decodes with node:zlib's zstd where Node has it (≥ 22.15, driven synchronously, see
+ * ./zstd/native.ts), otherwise with our own TypeScript zstd decoder (./zstd/decoder.ts): no native addon,
  * no WebAssembly, synchronous, one context per connection. `ZstdStreamEncoder` (used by the simulator)
  * produces such a stream. See docs in bench/zstd.bench.ts for the measured alternatives.
  */
 import { CodecError, ConfigError, DecompressError, ShardlineError } from '../errors.js';
 import { ZstdDecoderCore } from './zstd/decoder.js';
 import { ZstdEncoderCore } from './zstd/encoder.js';
+import { NativeZstdDecoder, nativeZstdAvailable } from './zstd/native.js';
+
+export { nativeZstdAvailable };
 
 export interface ZstdStreamDecoderOptions {
   /** Largest decompressed message accepted; a larger one fails with `PAYLOAD_TOO_LARGE`. */
   maxMessageBytes?: number;
   /** Largest window a frame may declare (bounds memory per connection); larger → `ZSTD_UNSUPPORTED`. */
   maxWindowBytes?: number;
+  /**
+   * `'auto'` (default): node:zlib's zstd when this Node has it (≥ 22.15) and its synchronous path passed
+   * the load-time self-test, else our TypeScript decoder. `'typescript'` forces ours; `'native'` requires
+   * node:zlib (ConfigError otherwise).
+   */
+  implementation?: 'auto' | 'native' | 'typescript';
 }
 
 export const DEFAULT_ZSTD_DECODER_OPTIONS = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxWindowBytes: 8 * 1024 * 1024,
+  implementation: 'auto',
 } as const satisfies Required<ZstdStreamDecoderOptions>;
 
 function positiveInteger(option: string, value: number): number {
@@ -41,7 +52,22 @@ export function resolveZstdDecoderOptions(
       'maxWindowBytes',
       options.maxWindowBytes ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxWindowBytes,
     ),
+    implementation: resolveImplementation(options.implementation),
   });
+}
+
+function resolveImplementation(
+  value: ZstdStreamDecoderOptions['implementation'],
+): 'auto' | 'native' | 'typescript' {
+  const v = value ?? DEFAULT_ZSTD_DECODER_OPTIONS.implementation;
+  if (v !== 'auto' && v !== 'native' && v !== 'typescript')
+    throw new ConfigError('implementation', `must be 'auto', 'native' or 'typescript', got ${String(v)}`);
+  if (v === 'native' && !nativeZstdAvailable)
+    throw new ConfigError(
+      'implementation',
+      `'native' needs zstd in node:zlib (Node >= 22.15); this is Node ${process.versions.node}`,
+    );
+  return v;
 }
 
 type DecoderStatus = 'open' | 'failed' | 'closed';
@@ -54,12 +80,22 @@ type DecoderStatus = 'open' | 'failed' | 'closed';
  */
 export class ZstdStreamDecoder {
   readonly options: Readonly<Required<ZstdStreamDecoderOptions>>;
-  readonly #core: ZstdDecoderCore;
+  /** Which decoder this context runs: node:zlib's zstd or our TypeScript one. */
+  readonly implementation: 'native' | 'typescript';
+  #core: ZstdDecoderCore | NativeZstdDecoder;
   #status: DecoderStatus = 'open';
 
   constructor(options: ZstdStreamDecoderOptions = {}) {
     this.options = resolveZstdDecoderOptions(options);
-    this.#core = new ZstdDecoderCore(this.options);
+    this.implementation =
+      this.options.implementation === 'typescript' || !nativeZstdAvailable ? 'typescript' : 'native';
+    this.#core = this.#create();
+  }
+
+  #create(): ZstdDecoderCore | NativeZstdDecoder {
+    return this.implementation === 'native'
+      ? new NativeZstdDecoder(this.options)
+      : new ZstdDecoderCore(this.options);
   }
 
   /** Bytes this context keeps between messages (window buffer, tables, buffered input). */
@@ -88,12 +124,17 @@ export class ZstdStreamDecoder {
   }
 
   reset(): void {
-    this.#core.reset();
+    if (this.#core instanceof ZstdDecoderCore) this.#core.reset();
+    else {
+      this.#core.close();
+      this.#core = this.#create();
+    }
     this.#status = 'open';
   }
 
   close(): void {
-    this.#core.release();
+    if (this.#core instanceof ZstdDecoderCore) this.#core.release();
+    else this.#core.close();
     this.#status = 'closed';
   }
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../util/clock.js';
 import type { Compression, TransportCompressor } from './compression.js';
@@ -25,6 +26,32 @@ const CLOSE_HANDSHAKE_MS = 2000;
 
 let nextConnectionId = 1;
 
+/**
+ * One unmasked, unfragmented server WebSocket frame (RFC 6455 §5.2) holding `payload`, in one buffer. Used
+ * for the hot path instead of `ws.send` (permessage-deflate is off, so `ws` never queues frames and direct
+ * writes keep their order with the frames `ws` itself writes).
+ */
+function wsFrame(payload: Uint8Array, binary: boolean): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + len);
+  out[0] = binary ? 0x82 : 0x81;
+  if (head === 2) out[1] = len;
+  else if (head === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  out.set(payload, head);
+  return out;
+}
+
+/** A frame to send: a string (text), bytes (binary) or UTF-8 bytes to send as text. */
+type Frame = string | Uint8Array | { readonly text: string | Uint8Array };
+
 /** One client WebSocket: decodes and polices what it sends, frames what it receives. */
 export class SimConnection {
   readonly id = nextConnectionId++;
@@ -42,9 +69,10 @@ export class SimConnection {
   #heartbeatTimer: TimerHandle | undefined;
   #zombie = false;
   #delayUntil = 0;
-  #delayed: Array<string | Uint8Array> = [];
+  #delayed: Frame[] = [];
   #delayTimer: TimerHandle | undefined;
   #splitNext = 0;
+  #corked = false;
   #reconnectTimer: TimerHandle | undefined;
   /** Set once we decided to close: the code we sent (1006 for a drop). */
   #serverClose: number | undefined;
@@ -95,25 +123,44 @@ export class SimConnection {
 
   sendDispatch(dispatch: Dispatch, variant: Variant, seq: number): void {
     if (!this.open) return;
-    this.#write(
-      this.#compressor
-        ? this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor)
-        : this.#encoder.dispatch(dispatch, variant, seq),
-    );
+    if (this.#compressor)
+      this.#write(this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor));
+    else this.#write(this.#encoder.dispatch(dispatch, variant, seq), this.#encoder.textBytes);
     this.core.countDispatchSent(this);
   }
 
-  #write(frame: string | Uint8Array): void {
-    if (this.#delayed.length > 0 || this.core.options.clock.now() < this.#delayUntil) {
-      this.#delayed.push(frame);
+  /** Queues or sends a frame; `text` sends bytes as a TEXT frame (pre-encoded JSON). */
+  #write(frame: string | Uint8Array, text = false): void {
+    const f = text ? { text: frame } : frame;
+    if (
+      this.#delayed.length > 0 ||
+      (this.#delayUntil > 0 && this.core.options.clock.now() < this.#delayUntil)
+    ) {
+      this.#delayed.push(f);
       return;
     }
-    this.#raw(frame);
+    this.#raw(f);
   }
 
-  #raw(frame: string | Uint8Array): void {
+  /** Corks the socket until the current tick ends, so a burst of frames leaves in one writev. */
+  #cork(): void {
+    if (this.#corked) return;
+    const socket = this.#socket();
+    if (!socket) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
+  }
+
+  #raw(f: Frame): void {
     if (this.ws.readyState !== 1) return;
-    const binary = typeof frame !== 'string';
+    this.#cork();
+    const isText = typeof f === 'object' && 'text' in f;
+    const frame = isText ? f.text : f;
+    const binary = !isText && typeof frame !== 'string';
     if (this.#splitNext > 1) {
       const parts = this.#splitNext;
       this.#splitNext = 0;
@@ -128,7 +175,18 @@ export class SimConnection {
       }
       return;
     }
+    if (typeof frame !== 'string') {
+      const socket = this.#socket();
+      if (socket) {
+        socket.write(wsFrame(frame, binary));
+        return;
+      }
+    }
     this.ws.send(frame, { binary, compress: false });
+  }
+
+  #socket(): Socket | undefined {
+    return (this.ws as unknown as { _socket?: Socket })._socket;
   }
 
   #flushDelayed(): void {

@@ -32,6 +32,7 @@ export class Dispatch {
   readonly cache: unknown[] = [];
 
   constructor(t: string, d: unknown, guildId: string | undefined, intent?: number) {
+    if (!/^[A-Z0-9_]{1,64}$/.test(t)) throw new TypeError(`dispatch name must match [A-Z0-9_]{1,64}`);
     this.t = t;
     this.d = d;
     this.guildId = guildId;

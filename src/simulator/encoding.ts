@@ -33,6 +33,8 @@ export interface WireEncoder {
   readonly encoding: Encoding;
   dispatch(dispatch: Dispatch, variant: Variant, seq: number): string | Uint8Array;
   dispatchCompressed(dispatch: Dispatch, variant: Variant, seq: number, c: TransportCompressor): Uint8Array;
+  /** JSON dispatches come back as UTF-8 bytes to send in a TEXT frame (`textBytes` is true). */
+  readonly textBytes: boolean;
   /** A non-dispatch payload: `s` and `t` are null. */
   payload(op: number, d: unknown): string | Uint8Array;
   /** Decodes one client frame; throws on undecodable input (the caller closes with 4002). */
@@ -71,13 +73,21 @@ function cachedDeflate(dispatch: Dispatch, slot: number, body: Uint8Array): Uint
 }
 
 function jsonPrefix(dispatch: Dispatch, seq: number): string {
-  return `{"t":${JSON.stringify(dispatch.t)},"s":${seq},"op":0,"d":`;
+  return `{"t":"${dispatch.t}","s":${seq},"op":0,"d":`;
 }
 
 export const jsonEncoder: WireEncoder = {
   encoding: 'json',
+  textBytes: true,
   dispatch(dispatch, variant, seq) {
-    return `${jsonPrefix(dispatch, seq)}${jsonText(dispatch, variant)}}`;
+    // The envelope prefix is ASCII (event names are [A-Z0-9_]); the body bytes are cached per dispatch,
+    // so a frame costs one small write and one memcpy, with no per-frame string building.
+    const prefix = jsonPrefix(dispatch, seq);
+    const body = jsonBody(dispatch, variant);
+    const out = Buffer.allocUnsafe(prefix.length + body.length);
+    out.write(prefix, 0, 'latin1');
+    out.set(body, prefix.length);
+    return out;
   },
   dispatchCompressed(dispatch, variant, seq, c) {
     const body = jsonBody(dispatch, variant);
@@ -101,6 +111,7 @@ export const jsonEncoder: WireEncoder = {
 export function etfEncoder(options: EtfOutputOptions): WireEncoder {
   return {
     encoding: 'etf',
+    textBytes: false,
     dispatch: (dispatch, variant, seq) => etfDispatch(dispatch, variant, seq, options),
     dispatchCompressed(dispatch, variant, seq, c) {
       const body = etfBody(dispatch, variant, options);

@@ -36,8 +36,11 @@ export interface Simulator {
   inject(fault: Fault): number;
   /** Sends dispatch `t` with data `d` to the sessions it routes to; returns how many sessions got it. */
   emitEvent(t: string, d: unknown, target?: EmitTarget): number;
-  /** Emits `count` random world events now; returns how many deliveries happened. */
-  emitRandomEvents(count: number): number;
+  /**
+   * Emits `count` random world events now; returns how many deliveries happened. `pool: n` cycles through
+   * n pre-generated, pre-encoded events instead (load tests).
+   */
+  emitRandomEvents(count: number, options?: { pool?: number }): number;
   setEventsPerSecond(n: number): void;
   /** Destroys every connection (clients see 1006) and stops the server. */
   close(): Promise<void>;
@@ -123,7 +126,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     stats: () => core.stats(),
     inject: (fault) => core.inject(fault),
     emitEvent: (t, d, target) => core.emitEvent(t, d, target),
-    emitRandomEvents: (count) => core.emitRandomEvents(count),
+    emitRandomEvents: (count, options) => core.emitRandomEvents(count, options),
     setEventsPerSecond: (n) => core.setEventsPerSecond(n),
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -21,6 +21,8 @@ export class Session {
   connection: SimConnection | undefined;
   ended = false;
   expiry: TimerHandle | undefined;
+  /** The per-shard stats counter of this session (cached by the core). */
+  counter: { dispatchesSent: number; lastSeq: number } | undefined;
   readonly #buffer: Dispatch[] = [];
   readonly #capacity: number;
 

@@ -66,6 +66,8 @@ export interface SimulatorStats {
   readonly dispatchesSent: number;
   readonly eventsEmitted: number;
   readonly faultsInjected: number;
+  /** Bytes queued in userland on all sockets (a slow reader makes this grow). */
+  readonly outboundBufferedBytes: number;
   /** Close codes of ended connections: the code we sent, the client's code, or 1006 for a drop. */
   readonly closesByCode: Readonly<Record<string, number>>;
   /** Close codes the simulator sent. */
@@ -113,6 +115,8 @@ export class SimulatorCore {
   readonly #memberRequests: MemberRequestLimiter;
   readonly #shardCounters = new Map<string, ShardCounter>();
   #eventTimer: TimerHandle | undefined;
+  readonly #pool: Dispatch[] = [];
+  #poolAt = 0;
   #eventsPerSecond = 0;
   #eventCarry = 0;
   #lastTick = 0;
@@ -175,7 +179,9 @@ export class SimulatorCore {
   countDispatchSent(conn: SimConnection): void {
     this.#counts.dispatchesSent++;
     const s = conn.session;
-    if (s) this.#shardCounter(s.shard).dispatchesSent++;
+    if (!s) return;
+    s.counter ??= this.#shardCounter(s.shard);
+    s.counter.dispatchesSent++;
   }
 
   #shardCounter(shard: readonly [number, number]): ShardCounter {
@@ -265,7 +271,8 @@ export class SimulatorCore {
     const variant = dispatch.variantFor(session.intents);
     if (variant === undefined) return false;
     const seq = session.push(dispatch);
-    const counter = this.#shardCounter(session.shard);
+    session.counter ??= this.#shardCounter(session.shard);
+    const counter = session.counter;
     if (seq > counter.lastSeq) counter.lastSeq = seq;
     const conn = session.connection;
     if (conn) conn.sendDispatch(dispatch, variant, seq);
@@ -680,9 +687,24 @@ export class SimulatorCore {
     return n;
   }
 
-  /** Emits `count` random world events now. Returns how many deliveries happened. */
-  emitRandomEvents(count: number): number {
+  /**
+   * Emits `count` random world events now; returns how many deliveries happened. With `pool`, the events
+   * come round-robin from a pool of that many pre-generated (hence pre-encoded) dispatches: for load tests.
+   */
+  emitRandomEvents(count: number, options: { pool?: number } = {}): number {
     let n = 0;
+    const poolSize = options.pool;
+    if (poolSize !== undefined && poolSize > 0) {
+      while (this.#pool.length < poolSize) {
+        const e = this.world.randomEvent();
+        this.#pool.push(new Dispatch(e.t, e.d, e.guildId));
+      }
+      for (let i = 0; i < count; i++) {
+        this.#poolAt = (this.#poolAt + 1) % poolSize;
+        n += this.#fanOut(this.#pool[this.#poolAt]!, {});
+      }
+      return n;
+    }
     for (let i = 0; i < count; i++) {
       const e = this.world.randomEvent();
       n += this.#fanOut(new Dispatch(e.t, e.d, e.guildId), {});
@@ -757,9 +779,14 @@ export class SimulatorCore {
 
   stats(): SimulatorStats {
     let open = 0;
-    for (const c of this.connections) if (c.state !== 'closed') open++;
+    let buffered = 0;
+    for (const c of this.connections) {
+      if (c.state !== 'closed') open++;
+      buffered += c.ws.bufferedAmount;
+    }
     return {
       connectionsOpen: open,
+      outboundBufferedBytes: buffered,
       ...this.#counts,
       closesByCode: { ...this.#closes },
       serverClosesByCode: { ...this.#serverCloses },

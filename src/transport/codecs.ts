@@ -2,7 +2,11 @@
  * The one place the client reaches the codecs: payload encode/decode per encoding and one stream
  * decompressor per connection. Everything else in transport/ and shard/ goes through these functions.
  */
-import { ConfigError, ShardError } from '../errors.js';
+import { Buffer } from 'node:buffer';
+import { decodeEtf, encodeEtf } from '../codec/etf/index.js';
+import { decodeJson, encodeJson } from '../codec/json.js';
+import { ZlibStreamDecoder } from '../codec/zlib-stream.js';
+import { ZstdStreamDecoder } from '../codec/zstd-stream.js';
 
 export type Encoding = 'json' | 'etf';
 export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
@@ -14,34 +18,31 @@ export interface StreamDecompressor {
   close(): void;
 }
 
+/** A fresh decompressor for a new connection, or null for `none`. */
 export function createDecompressor(
   compression: Compression,
-  _maxMessageBytes: number,
+  maxMessageBytes: number,
 ): StreamDecompressor | null {
-  if (compression === 'none') return null;
-  throw new ConfigError('compression', `${compression} is not available in this build yet`);
+  if (compression === 'zlib-stream') return new ZlibStreamDecoder({ maxMessageBytes });
+  if (compression === 'zstd-stream') return new ZstdStreamDecoder({ maxMessageBytes });
+  return null;
 }
-
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export function bytesToText(bytes: Uint8Array): string {
-  return textDecoder.decode(bytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/** Parses JSON text; throws `CodecError('JSON_INVALID')`. */
 export function decodeJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new ShardError('PROTOCOL_VIOLATION', 'the gateway sent invalid JSON', { cause });
-  }
+  return decodeJson(text);
 }
 
-export function decodeEtfBytes(_bytes: Uint8Array): unknown {
-  throw new ConfigError('encoding', 'etf is not available in this build yet');
+/** Decodes one ETF term; snowflakes beyond 2^53 become decimal strings. Throws `CodecError`. */
+export function decodeEtfBytes(bytes: Uint8Array, maxBytes: number): unknown {
+  return decodeEtf(bytes, { bigint: 'string', maxBytes });
 }
 
-/** Serializes a payload for the wire: JSON text or ETF bytes. */
+/** Serializes a payload for the wire: JSON text or ETF bytes (string keys, as the gateway requires). */
 export function encodePayload(encoding: Encoding, value: unknown): string | Uint8Array {
-  if (encoding === 'etf') throw new ConfigError('encoding', 'etf is not available in this build yet');
-  return JSON.stringify(value);
+  return encoding === 'etf' ? encodeEtf(value) : encodeJson(value);
 }

@@ -6,17 +6,9 @@
  */
 import WebSocket from 'ws';
 import { ShardError, type ShardlineError } from '../errors.js';
-import {
-  bytesToText,
-  type Compression,
-  createDecompressor,
-  decodeEtfBytes,
-  decodeJsonText,
-  type Encoding,
-  type StreamDecompressor,
-} from './codecs.js';
+import type { Compression, Encoding } from './codecs.js';
 import type { GatewayEnvelope } from './envelope.js';
-import { peekJsonEnvelope } from './json-peek.js';
+import { FrameDecoder } from './frame-decoder.js';
 
 export const GATEWAY_API_VERSION = 10;
 
@@ -50,18 +42,6 @@ export function gatewayConnectUrl(url: string, encoding: Encoding, compression: 
   return u.toString();
 }
 
-function toEnvelope(value: unknown): GatewayEnvelope {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ShardError('PROTOCOL_VIOLATION', 'gateway payload is not an object');
-  }
-  const v = value as Record<string, unknown>;
-  if (typeof v.op !== 'number' || !Number.isInteger(v.op)) {
-    throw new ShardError('PROTOCOL_VIOLATION', 'gateway payload has no integer op');
-  }
-  const s = typeof v.s === 'number' ? v.s : typeof v.s === 'string' && /^\d+$/.test(v.s) ? Number(v.s) : null;
-  return { op: v.op, d: v.d ?? null, s, t: typeof v.t === 'string' ? v.t : null };
-}
-
 function bytesOf(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -73,7 +53,7 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #handlers: TransportHandlers;
   readonly #ws: WebSocket;
-  readonly #decompressor: StreamDecompressor | null;
+  readonly #decoder: FrameDecoder;
   #closed = false;
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #closedPromise: Promise<void>;
@@ -86,7 +66,7 @@ export class Transport {
       this.#resolveClosed = resolve;
     });
     this.url = gatewayConnectUrl(options.url, options.encoding, options.compression);
-    this.#decompressor = createDecompressor(options.compression, options.maxPayloadBytes);
+    this.#decoder = new FrameDecoder(options);
     this.#ws = new WebSocket(this.url, {
       perMessageDeflate: false,
       maxPayload: options.maxPayloadBytes,
@@ -151,7 +131,7 @@ export class Transport {
     if (this.#closed) return;
     let payload: GatewayEnvelope | undefined;
     try {
-      payload = this.#decode(data, isBinary);
+      payload = this.#decoder.decode(bytesOf(data), isBinary);
     } catch (err) {
       const error =
         err instanceof Error && 'code' in err
@@ -163,32 +143,10 @@ export class Transport {
     if (payload) this.#handlers.onPayload(payload);
   }
 
-  #decode(data: WebSocket.RawData, isBinary: boolean): GatewayEnvelope | undefined {
-    let bytes: Uint8Array | null = bytesOf(data);
-    if (this.#decompressor) {
-      if (!isBinary) throw new ShardError('PROTOCOL_VIOLATION', 'text frame on a compressed connection');
-      bytes = this.#decompressor.push(bytes);
-      if (bytes === null) return undefined;
-    }
-    if (this.#options.encoding === 'etf') return toEnvelope(decodeEtfBytes(bytes));
-    const text = bytesToText(bytes);
-    const want = this.#options.wantDispatch;
-    if (want) {
-      const peek = peekJsonEnvelope(text);
-      if (peek && peek.op === 0 && peek.t !== null && !want(peek.t)) {
-        return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
-      }
-    }
-    return toEnvelope(decodeJsonText(text));
-  }
-
   #finish(code: number, reason: string): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
-    this.#decompressor?.close();
-    if (this.#closed) {
-      this.#resolveClosed();
-      return;
-    }
+    this.#decoder.close();
+    if (this.#closed) return;
     this.#closed = true;
     this.#resolveClosed();
     this.#handlers.onClose(code, reason);

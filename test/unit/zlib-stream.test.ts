@@ -179,6 +179,29 @@ for (const engine of ENGINES) {
       assert.throws(() => decoder.push(extra), isDecompressError('ZLIB_INVALID'));
     });
 
+    test('answers randomly corrupted streams with messages or a DecompressError, never anything else', async () => {
+      const chunks = await syncFlushChunks(SMALL_MESSAGES);
+      const random = seededRandom(7);
+      const decoder = new ZlibStreamDecoder({ engine, maxMessageBytes: 64 * 1024 });
+      for (let round = 0; round < 300; round++) {
+        decoder.reset();
+        const frames = chunks.map((c) => Buffer.from(c));
+        const flips = 1 + Math.floor(random() * 4);
+        for (let f = 0; f < flips; f++) {
+          const frame = frames[Math.floor(random() * frames.length)]!;
+          frame[Math.floor(random() * frame.length)] = Math.floor(random() * 256);
+        }
+        try {
+          for (const frame of frames) {
+            const message = decoder.push(frame);
+            if (message !== null) assert.ok(message.byteLength <= 64 * 1024);
+          }
+        } catch (err) {
+          assert.ok(err instanceof DecompressError, `round ${round}: ${String(err)}`);
+        }
+      }
+    });
+
     test('stops a decompression bomb with PAYLOAD_TOO_LARGE', async () => {
       const [bomb] = await syncFlushChunks([Buffer.alloc(64 * 1024 * 1024)]);
       assert.ok(bomb!.length < 100_000);

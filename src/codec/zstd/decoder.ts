@@ -5,6 +5,7 @@
  * message costs no copy of the window (the slide moves at most one window per window of output).
  * Written from the specification; no code taken from other projects.
  */
+import { Buffer } from 'node:buffer';
 import { DecompressError } from '../../errors.js';
 import {
   BLOCK_SIZE_MAX,
@@ -39,6 +40,7 @@ const ML_PREDEFINED = predefinedTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG);
 const OF_PREDEFINED = predefinedTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG);
 
 const HUF_MAX_BITS = 11;
+const SHARED_LITERALS = new Uint8Array(BLOCK_SIZE_MAX);
 const INITIAL_BUFFER_BYTES = 64 * 1024;
 
 export interface ZstdDecoderLimits {
@@ -151,6 +153,7 @@ export class ZstdDecoderCore {
 
   // Unconsumed input (an incomplete header or block).
   #leftover: Uint8Array | null = null;
+  #leftoverLength = 0;
 
   // Entropy state carried between blocks of a frame.
   readonly #llTable = new FseDecodeTable(LL_MAX_LOG);
@@ -162,11 +165,12 @@ export class ZstdDecoderCore {
   readonly #huf = new Uint16Array(1 << HUF_MAX_BITS);
   #hufBits = 0; // 0 = no table yet
 
-  // Scratch.
-  readonly #lits = new Uint8Array(BLOCK_SIZE_MAX);
+  // Scratch, shared by every context (decoding is synchronous and nothing in it outlives a block).
+  readonly #lits = SHARED_LITERALS;
   readonly #norm = new Int16Array(256);
   readonly #descr = new Int32Array(3);
   readonly #weights = new Uint8Array(256);
+  readonly #rankStart = new Int32Array(HUF_MAX_BITS + 2);
   readonly #bits = new BackwardBits();
   readonly #weightTable = new FseDecodeTable(6);
 
@@ -178,7 +182,6 @@ export class ZstdDecoderCore {
   get retainedBytes(): number {
     return (
       this.#buf.byteLength +
-      this.#lits.byteLength +
       this.#huf.byteLength +
       (this.#leftover?.byteLength ?? 0) +
       this.#pendingBytes +
@@ -189,13 +192,14 @@ export class ZstdDecoderCore {
 
   /** Bytes of input waiting for the rest of a header or block. */
   get bufferedInputBytes(): number {
-    return this.#leftover?.length ?? 0;
+    return this.#leftoverLength;
   }
 
   reset(): void {
     this.#state = 'header';
     this.#skipRemaining = 0;
     this.#leftover = null;
+    this.#leftoverLength = 0;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#blocksSinceReturn = 0;
@@ -213,11 +217,21 @@ export class ZstdDecoderCore {
 
   push(chunk: Uint8Array): Uint8Array | null {
     let input = chunk;
-    if (this.#leftover) {
-      input = new Uint8Array(this.#leftover.length + chunk.length);
-      input.set(this.#leftover);
-      input.set(chunk, this.#leftover.length);
-      this.#leftover = null;
+    const fromStore = this.#leftoverLength > 0;
+    if (fromStore) {
+      // Append to the held-back input; the buffer grows by doubling, so a block dribbled in byte by
+      // byte costs linear, not quadratic, copying.
+      const held = this.#leftoverLength;
+      let store = this.#leftover!;
+      if (held + chunk.length > store.length) {
+        const grown = new Uint8Array(Math.max(held + chunk.length, 2 * store.length));
+        grown.set(store.subarray(0, held));
+        store = grown;
+        this.#leftover = grown;
+      }
+      store.set(chunk, held);
+      input = store.subarray(0, held + chunk.length);
+      this.#leftoverLength = 0;
     }
     const end = input.length;
     let p = 0;
@@ -264,7 +278,15 @@ export class ZstdDecoderCore {
       }
     }
     if (p < end) {
-      this.#leftover = input.slice(p);
+      const rest = end - p;
+      if (fromStore) {
+        this.#leftover!.copyWithin(0, p, end);
+      } else {
+        if (!this.#leftover || this.#leftover.length < rest)
+          this.#leftover = new Uint8Array(Math.max(rest, 1024));
+        this.#leftover.set(input.subarray(p, end));
+      }
+      this.#leftoverLength = rest;
       return null;
     }
     if (this.#blocksSinceReturn === 0) return null;
@@ -273,10 +295,18 @@ export class ZstdDecoderCore {
 
   #takeMessage(): Uint8Array {
     this.#blocksSinceReturn = 0;
-    const tail = this.#buf.slice(this.#msgStart, this.#pos);
+    const tail = this.#buf.subarray(this.#msgStart, this.#pos);
     this.#msgStart = this.#pos;
-    if (this.#pending.length === 0) return tail;
-    const out = new Uint8Array(this.#pendingBytes + tail.length);
+    // Buffer.allocUnsafe: no zero-fill, and small messages come from Node's pool (much cheaper than
+    // slice(), which allocates a zeroed ArrayBuffer per message). Every byte is overwritten below.
+    // The result is a plain Uint8Array view; a small one may share its ArrayBuffer with other messages.
+    const length = this.#pendingBytes + tail.length;
+    const pooled = Buffer.allocUnsafe(length);
+    const out = new Uint8Array(pooled.buffer, pooled.byteOffset, length);
+    if (this.#pending.length === 0) {
+      out.set(tail);
+      return out;
+    }
     let o = 0;
     for (const part of this.#pending) {
       out.set(part, o);
@@ -358,7 +388,8 @@ export class ZstdDecoderCore {
     const need = this.#pos + n;
     if (need <= this.#buf.length) return;
     const keep = Math.min(this.#pos - this.#histStart, this.#windowSize);
-    const cap = 2 * this.#windowSize + this.#blockMax;
+    // Window + two blocks: a slide (one window copied) happens at most once per block of output.
+    const cap = this.#windowSize + 2 * this.#blockMax;
     // Grow while the whole history still fits under the cap; otherwise slide.
     if (need <= cap) {
       const size = Math.min(cap, Math.max(need, this.#buf.length * 2, INITIAL_BUFFER_BYTES));
@@ -554,6 +585,9 @@ export class ZstdDecoderCore {
     litSize: number,
     limit: number,
   ): void {
+    // The backward bitstream is read inline (hot loop): `bp` = bits left below the read position; a read
+    // of n ≤ 24 bits at bit p loads 4 bytes from byte p >> 3. Reads that run below the start (bp < 0) go
+    // through the slow reader, which yields zeros there, and fail the final `bp === 0` check.
     const br = this.#bits;
     br.init(src, start, end);
     const ll = this.#llCurrent!;
@@ -571,6 +605,7 @@ export class ZstdDecoderCore {
     let llState = br.read(ll.log);
     let ofState = br.read(of.log);
     let mlState = br.read(ml.log);
+    let bp = br.pos;
     const rep = this.#rep;
     let rep0 = rep[0]!;
     let rep1 = rep[1]!;
@@ -585,9 +620,37 @@ export class ZstdDecoderCore {
       const llCode = llSym[llState]!;
       if (ofCode > 31 || mlCode > ML_MAX_SYMBOL || llCode > LL_MAX_SYMBOL)
         throw corrupt('sequence code out of range');
-      const ofValue = ofCode < 31 ? (1 << ofCode) + br.read(ofCode) : 2 ** 31 + br.read(31);
-      const matchLen = ML_BASE[mlCode]! + br.read(ML_BITS[mlCode]!);
-      const litLen = LL_BASE[llCode]! + br.read(LL_BITS[llCode]!);
+      // Offset bits (up to 31), then match-length bits, then literal-length bits (≤ 16 each).
+      let ofValue: number;
+      if (ofCode <= 24 && bp >= ofCode) {
+        bp -= ofCode;
+        const i = start + (bp >>> 3);
+        const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
+        ofValue = (1 << ofCode) + (v & ((1 << ofCode) - 1));
+      } else {
+        br.pos = bp;
+        ofValue = 2 ** ofCode + br.read(ofCode);
+        bp = br.pos;
+      }
+      let matchLen = ML_BASE[mlCode]!;
+      let litLen = LL_BASE[llCode]!;
+      const mlBits = ML_BITS[mlCode]!;
+      const llBits = LL_BITS[llCode]!;
+      const extra = mlBits + llBits;
+      if (extra > 0) {
+        if (bp >= extra && extra <= 24) {
+          bp -= extra;
+          const i = start + (bp >>> 3);
+          const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
+          litLen += v & ((1 << llBits) - 1);
+          matchLen += (v >>> llBits) & ((1 << mlBits) - 1);
+        } else {
+          br.pos = bp;
+          matchLen += br.read(mlBits);
+          litLen += br.read(llBits);
+          bp = br.pos;
+        }
+      }
       let offset: number;
       if (ofValue > 3) {
         offset = ofValue - 3;
@@ -609,9 +672,28 @@ export class ZstdDecoderCore {
         }
       }
       if (n + 1 < nbSeq) {
-        llState = llNext[llState]! + br.read(llNb[llState]!);
-        mlState = mlNext[mlState]! + br.read(mlNb[mlState]!);
-        ofState = ofNext[ofState]! + br.read(ofNb[ofState]!);
+        // State updates: literal length, match length, offset (≤ 9 + 9 + 8 bits).
+        const lb = llNb[llState]!;
+        const mb = mlNb[mlState]!;
+        const ob = ofNb[ofState]!;
+        const total = lb + mb + ob;
+        if (bp >= total) {
+          bp -= total;
+          const i = start + (bp >>> 3);
+          const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
+          const lo = v & ((1 << ob) - 1);
+          const mid = (v >>> ob) & ((1 << mb) - 1);
+          const hi = (v >>> (ob + mb)) & ((1 << lb) - 1);
+          llState = llNext[llState]! + hi;
+          mlState = mlNext[mlState]! + mid;
+          ofState = ofNext[ofState]! + lo;
+        } else {
+          br.pos = bp;
+          llState = llNext[llState]! + br.read(lb);
+          mlState = mlNext[mlState]! + br.read(mb);
+          ofState = ofNext[ofState]! + br.read(ob);
+          bp = br.pos;
+        }
       }
       // Execute: literals, then the match.
       if (litPos + litLen > litEnd) throw corrupt('sequence uses more literals than decoded');
@@ -625,7 +707,7 @@ export class ZstdDecoderCore {
       }
       if (offset > o - histStart || offset <= 0) throw corrupt(`match offset ${offset} beyond the window`);
       let from = o - offset;
-      if (offset >= matchLen && matchLen >= 32) {
+      if (matchLen >= 16 && offset >= matchLen) {
         buf.copyWithin(o, from, from + matchLen);
         o += matchLen;
       } else {
@@ -633,7 +715,7 @@ export class ZstdDecoderCore {
         while (o < stop) buf[o++] = buf[from++]!;
       }
     }
-    if (br.pos !== 0) throw corrupt('sequence bitstream size mismatch');
+    if (bp !== 0) throw corrupt('sequence bitstream size mismatch');
     rep[0] = rep0;
     rep[1] = rep1;
     rep[2] = rep2;
@@ -698,18 +780,25 @@ export class ZstdDecoderCore {
     if (rest & (rest - 1)) throw corrupt('Huffman weights do not complete a tree');
     if (count > 255) throw corrupt('too many Huffman weights');
     weights[count++] = highBit(rest) + 1;
+    // Start of each weight's range: lower weights (longer codes) first, symbols in order within a weight.
     const table = this.#huf;
-    let pos = 0;
-    for (let w = 1; w <= maxBits; w++) {
-      const span = 1 << (w - 1);
-      const entry = maxBits + 1 - w;
-      for (let s = 0; s < count; s++) {
-        if (weights[s] !== w) continue;
-        table.fill((s << 4) | entry, pos, pos + span);
-        pos += span;
-      }
+    const rankStart = this.#rankStart;
+    rankStart.fill(0);
+    for (let i = 0; i < count; i++) {
+      const w = weights[i]!;
+      if (w) rankStart[w + 1]! += 1 << (w - 1);
     }
-    if (pos !== 1 << maxBits) throw corrupt('Huffman table incomplete');
+    for (let w = 2; w <= maxBits + 1; w++) rankStart[w]! += rankStart[w - 1]!;
+    if (rankStart[maxBits + 1]! !== 1 << maxBits) throw corrupt('Huffman table incomplete');
+    for (let sym = 0; sym < count; sym++) {
+      const w = weights[sym]!;
+      if (w === 0) continue;
+      const entry = (sym << 4) | (maxBits + 1 - w);
+      let at = rankStart[w]!;
+      const stop = at + (1 << (w - 1));
+      rankStart[w] = stop;
+      while (at < stop) table[at++] = entry;
+    }
     this.#hufBits = maxBits;
     return p;
   }

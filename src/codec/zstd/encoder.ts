@@ -243,7 +243,7 @@ export class ZstdEncoderCore {
 
   #makeRoom(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    const cap = 2 * this.#windowSize + this.#blockMax;
+    const cap = this.#windowSize + 2 * this.#blockMax; // window + two blocks, as the decoder
     if (this.#buf.length < cap) {
       const grown = new Uint8Array(Math.min(cap, Math.max(this.#pos + n, this.#buf.length * 2, 65536)));
       grown.set(this.#buf.subarray(0, this.#pos));

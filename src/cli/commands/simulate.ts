@@ -1,0 +1,126 @@
+/**
+ * `shardline simulate`: runs the local gateway simulator until interrupted. The first stdout line is
+ * `simulator listening on http://HOST:PORT`; when no `--token` was given the next line prints the token.
+ */
+import { parseArgs } from 'node:util';
+import { ShardlineError } from '../../errors.js';
+import { parseIntentList, type SimulatorOptions, startSimulator } from '../../simulator/index.js';
+
+export interface CommandIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  /** Stops the simulator when aborted; default: SIGINT / SIGTERM of this process. */
+  readonly signal?: AbortSignal;
+}
+
+export const SIMULATE_USAGE =
+  'usage: shardline simulate [--port N] [--host H] [--token T ...] [--guilds N] [--members-per-guild N] ' +
+  '[--shards N] [--max-concurrency N] [--session-start-total N] [--heartbeat-interval MS] ' +
+  '[--identify-window MS] [--session-timeout MS] [--events-per-second N] [--seed N] [--privileged-intents LIST]';
+
+const INT_FLAGS = {
+  port: 'port',
+  guilds: 'guilds',
+  'members-per-guild': 'membersPerGuild',
+  shards: 'shards',
+  'max-concurrency': 'maxConcurrency',
+  'session-start-total': 'sessionStartTotal',
+  'heartbeat-interval': 'heartbeatIntervalMs',
+  'identify-window': 'identifyWindowMs',
+  'session-timeout': 'sessionTimeoutMs',
+  seed: 'seed',
+} as const satisfies Record<string, keyof SimulatorOptions>;
+
+class UsageError extends Error {}
+
+/** Parses `simulate` arguments into simulator options; throws `UsageError` with a one-line reason. */
+export function parseSimulateArgs(argv: readonly string[]): SimulatorOptions {
+  const stringFlags = [...Object.keys(INT_FLAGS), 'host', 'token', 'events-per-second', 'privileged-intents'];
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(
+        stringFlags.map((f) => [f, f === 'token' ? { type: 'string', multiple: true } : { type: 'string' }]),
+      ),
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values as Record<string, string | string[] | undefined>;
+  const options: { -readonly [K in keyof SimulatorOptions]: SimulatorOptions[K] } = {};
+  for (const [flag, key] of Object.entries(INT_FLAGS)) {
+    const raw = v[flag];
+    if (raw === undefined) continue;
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+      throw new UsageError(`--${flag} expects a non-negative integer, got '${String(raw)}'`);
+    (options as Record<string, number>)[key] = Number(raw);
+  }
+  if (typeof v.host === 'string') options.host = v.host;
+  if (Array.isArray(v.token)) {
+    if (v.token.some((t) => t === '')) throw new UsageError('--token expects a non-empty token');
+    options.tokens = v.token;
+  }
+  if (typeof v['events-per-second'] === 'string') {
+    const n = Number(v['events-per-second']);
+    if (!Number.isFinite(n) || n < 0)
+      throw new UsageError(`--events-per-second expects a number ≥ 0, got '${v['events-per-second']}'`);
+    options.eventsPerSecond = n;
+  }
+  if (typeof v['privileged-intents'] === 'string') {
+    const bits = parseIntentList(v['privileged-intents']);
+    if (bits === undefined) {
+      throw new UsageError(
+        `--privileged-intents expects a comma list of GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT (or all, none), got '${v['privileged-intents']}'`,
+      );
+    }
+    options.privilegedIntents = bits;
+  }
+  return options;
+}
+
+/** Runs the simulator until the signal aborts (or SIGINT/SIGTERM). Returns the exit code (2 = bad usage). */
+export async function runSimulate(argv: readonly string[], io: CommandIo): Promise<number> {
+  let options: SimulatorOptions;
+  try {
+    options = parseSimulateArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`shardline simulate: ${err.message}\n${SIMULATE_USAGE}\n`);
+    return 2;
+  }
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  try {
+    sim = await startSimulator(options);
+  } catch (err) {
+    if (err instanceof ShardlineError && err.code === 'CONFIG_INVALID') {
+      io.stderr.write(`shardline simulate: ${err.message}\n${SIMULATE_USAGE}\n`);
+      return 2;
+    }
+    io.stderr.write(`shardline simulate: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.stdout.write(`simulator listening on ${sim.httpUrl}\n`);
+  if (options.tokens === undefined) io.stdout.write(`token: ${sim.tokens[0]}\n`);
+  io.stdout.write(
+    `gateway ${sim.gatewayUrl} · REST ${sim.restUrl} · ${sim.world.guilds.length} guilds · ${sim.options.shards} recommended shard(s)\n`,
+  );
+  await new Promise<void>((resolve) => {
+    if (io.signal) {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sim.close();
+  return 0;
+}
