@@ -2,7 +2,7 @@
  * A tiny wrapper over tinybench: run a group of tasks side by side and print one table with the median,
  * min and max time per operation, operations per second and the speed ratio against a named baseline.
  *
- * Every bench file calls `runGroup()` once per group. Command-line flags understood by every bench:
+ * Every bench file calls `runGroup()` once per group. Fast operations are batched (see `GroupOptions.batch`). Command-line flags understood by every bench:
  *   --time <ms>      time budget per task (default 1000)
  *   --json <path>    also append the results as JSON lines to <path>
  */
@@ -35,6 +35,27 @@ export interface GroupOptions {
   /** Time budget per task in milliseconds (the `--time` flag overrides the default, not this). */
   readonly timeMs?: number;
   readonly warmupMs?: number;
+  /**
+   * Operations per timed sample. By default calibrated so one sample takes ≥ ~200 µs, which keeps the timer's
+   * own cost out of sub-microsecond operations; min/max are then per-op averages over one sample.
+   */
+  readonly batch?: number;
+}
+
+const SAMPLE_TARGET_MS = 0.2;
+
+/** How many calls of `fn` make one sample of at least SAMPLE_TARGET_MS (also warms the function up). */
+function calibrateBatch(fn: () => unknown): number {
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < 20 && calls < 1_000_000) {
+    fn();
+    calls++;
+    elapsed = performance.now() - start;
+  }
+  const perCall = elapsed / calls;
+  return Math.max(1, Math.ceil(SAMPLE_TARGET_MS / Math.max(perCall, 1e-6)));
 }
 
 /** A task: a name and a synchronous function performing one operation. Undefined `fn` = skipped peer. */
@@ -67,19 +88,33 @@ export function runGroup(
     iterations: 16,
   });
   const active = tasks.filter((t) => t.fn !== undefined);
-  for (const t of active) bench.add(t.name, t.fn as () => unknown);
+  const batches = new Map<string, number>();
+  for (const t of active) {
+    const fn = t.fn as () => unknown;
+    const batch = options.batch ?? calibrateBatch(fn);
+    batches.set(t.name, batch);
+    bench.add(
+      t.name,
+      batch === 1
+        ? fn
+        : () => {
+            for (let i = 0; i < batch; i++) fn();
+          },
+    );
+  }
   bench.runSync();
 
   const raw = new Map<string, Omit<BenchRow, 'speedup'>>();
   for (const task of bench.tasks) {
     const r = task.result;
+    const batch = batches.get(task.name) ?? 1;
     if ('latency' in r) {
-      const medianMs = r.latency.p50;
+      const medianMs = r.latency.p50 / batch;
       raw.set(task.name, {
         name: task.name,
         medianUs: medianMs * 1000,
-        minUs: r.latency.min * 1000,
-        maxUs: r.latency.max * 1000,
+        minUs: (r.latency.min / batch) * 1000,
+        maxUs: (r.latency.max / batch) * 1000,
         opsPerSec: medianMs > 0 ? 1000 / medianMs : Number.POSITIVE_INFINITY,
         samples: r.latency.samplesCount,
       });

@@ -60,7 +60,6 @@ async function idle(connections: number): Promise<void> {
   console.log(
     `| ${connections} | ${s.connectionsOpen} | ${s.identifies} | ${s.heartbeatAcks} | ${JSON.stringify(s.closesByCode)} | ${(openMs / 1000).toFixed(1)} s | ${mib(rssBefore)} MiB | ${mib(rssAfter)} MiB | ${((rssAfter - rssBefore) / Math.max(1, ready) / 1024).toFixed(1)} KiB |`,
   );
-  await ask(clients, { cmd: 'exit' }).catch(() => {});
   clients.kill();
   await sim.close();
 }
@@ -111,7 +110,6 @@ async function throughput(
     await sleep(20);
   }
   const elapsed = (performance.now() - start) / 1000;
-  await ask(clients, { cmd: 'exit' }).catch(() => {});
   clients.kill();
   await sim.close();
   return `| ${compress} | ${shards} | ${sent} | ${received} | ${elapsed.toFixed(2)} s | ${Math.round(received / elapsed).toLocaleString('en-US')} |`;

@@ -93,6 +93,164 @@ export class ConfigError extends ShardlineError {
   }
 }
 
+export const REST_ERROR_CODES = [
+  'REST_UNAUTHORIZED',
+  'REST_HTTP_ERROR',
+  'REST_NETWORK_ERROR',
+  'REST_BAD_RESPONSE',
+] as const;
+export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
+
+/** A REST call (e.g. `GET /gateway/bot`) failed. `status` is the HTTP status, or 0 when none arrived. */
+export class RestError extends ShardlineError {
+  declare readonly code: RestErrorCode;
+  readonly status: number;
+  readonly route: string;
+  constructor(code: RestErrorCode, route: string, status: number, message: string, options?: ErrorOptions) {
+    super(code, `${route}: ${message}`, options);
+    this.status = status;
+    this.route = route;
+  }
+}
+
+export const MANAGER_ERROR_CODES = [
+  'SESSION_LIMIT_EXHAUSTED',
+  'MEMBER_REQUEST_TIMEOUT',
+  'MEMBER_REQUEST_ABORTED',
+  'SHARD_NOT_MANAGED',
+  'MANAGER_NOT_CONNECTED',
+  'MANAGER_DESTROYED',
+  'RESHARD_IN_PROGRESS',
+  'RESHARD_FAILED',
+  'IDENTIFY_ABORTED',
+  'SESSION_STORE_FAILED',
+] as const;
+export type ManagerErrorCode = (typeof MANAGER_ERROR_CODES)[number];
+
+/** The shard manager refused or failed an operation. `shardId` names the shard involved, when one is. */
+export class ManagerError extends ShardlineError {
+  declare readonly code: ManagerErrorCode;
+  readonly shardId: number | undefined;
+  constructor(
+    code: ManagerErrorCode,
+    message: string,
+    details: { shardId?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.shardId = details.shardId;
+  }
+}
+
+/**
+ * The daily identify budget (`session_start_limit`) cannot cover the shards asked for. Starting anyway would
+ * risk a token reset, so the manager refuses; `resetAt` says when the budget refills.
+ */
+export class SessionLimitError extends ManagerError {
+  readonly needed: number;
+  readonly remaining: number;
+  readonly total: number;
+  readonly resetAfterMs: number;
+  readonly resetAt: Date;
+  constructor(details: {
+    needed: number;
+    remaining: number;
+    total: number;
+    resetAfterMs: number;
+    now?: number;
+  }) {
+    const resetAt = new Date((details.now ?? Date.now()) + details.resetAfterMs);
+    super(
+      'SESSION_LIMIT_EXHAUSTED',
+      `session_start_limit: ${details.needed} identifies needed but only ${details.remaining} of ${details.total} remain; ` +
+        `the budget resets in ${Math.ceil(details.resetAfterMs / 1000)} s (at ${resetAt.toISOString()})`,
+    );
+    this.needed = details.needed;
+    this.remaining = details.remaining;
+    this.total = details.total;
+    this.resetAfterMs = details.resetAfterMs;
+    this.resetAt = resetAt;
+  }
+}
+
+// ---- shard (issue #5) ----
+
+/** What a gateway close code means for the shard: resume the session, start a new one, or stop for good. */
+export type CloseAction = 'resume' | 'reidentify' | 'fatal';
+
+/** The gateway closed the connection with a code the shard cannot recover from (4004, 4010–4014). */
+export class GatewayCloseError extends ShardlineError {
+  declare readonly code: 'GATEWAY_CLOSED';
+  readonly closeCode: number;
+  readonly kind: CloseAction;
+  readonly reason: string;
+  constructor(
+    closeCode: number,
+    kind: CloseAction,
+    description: string,
+    reason = '',
+    options?: ErrorOptions,
+  ) {
+    super(
+      'GATEWAY_CLOSED',
+      `gateway closed the connection with ${closeCode} (${description})${reason ? `: ${reason}` : ''}`,
+      options,
+    );
+    this.closeCode = closeCode;
+    this.kind = kind;
+    this.reason = reason;
+  }
+}
+
+export const SHARD_ERROR_CODES = [
+  'SHARD_DESTROYED',
+  'SHARD_ALREADY_STARTED',
+  'SEQUENCE_GAP',
+  'SESSION_STORE_FAILED',
+  'IDENTIFY_QUEUE_FAILED',
+  'SOCKET_ERROR',
+  'PROTOCOL_VIOLATION',
+  'LISTENER_FAILED',
+] as const;
+export type ShardErrorCode = (typeof SHARD_ERROR_CODES)[number];
+
+/** A shard-level failure that is not a gateway close: a sequence gap, a failing store hook, a socket error. */
+export class ShardError extends ShardlineError {
+  declare readonly code: ShardErrorCode;
+  constructor(code: ShardErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export const SEND_ERROR_CODES = [
+  'PAYLOAD_TOO_LARGE_SEND',
+  'SEND_QUEUE_FULL',
+  'SEND_INVALID',
+  'SHARD_DESTROYED',
+] as const;
+export type SendErrorCode = (typeof SEND_ERROR_CODES)[number];
+
+/** A payload the caller asked the shard to send was rejected (too large, queue full, shard destroyed). */
+export class SendError extends ShardlineError {
+  declare readonly code: SendErrorCode;
+  constructor(code: SendErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export const TIMEOUT_ERROR_CODES = ['OPEN_TIMEOUT', 'HELLO_TIMEOUT', 'READY_TIMEOUT'] as const;
+export type TimeoutErrorCode = (typeof TIMEOUT_ERROR_CODES)[number];
+
+/** A connection step did not finish in time; the shard closes that connection and reconnects. */
+export class TimeoutError extends ShardlineError {
+  declare readonly code: TimeoutErrorCode;
+  readonly timeoutMs: number;
+  constructor(code: TimeoutErrorCode, message: string, timeoutMs: number, options?: ErrorOptions) {
+    super(code, message, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 export const SIMULATOR_ERROR_CODES = [
   'SIMULATOR_FAULT_INVALID',
   'SIMULATOR_EVENT_INVALID',

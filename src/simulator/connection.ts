@@ -26,6 +26,29 @@ const CLOSE_HANDSHAKE_MS = 2000;
 
 let nextConnectionId = 1;
 
+/**
+ * One unmasked, unfragmented server WebSocket frame (RFC 6455 §5.2) holding `payload`, in one buffer. Used
+ * for the hot path instead of `ws.send` (permessage-deflate is off, so `ws` never queues frames and direct
+ * writes keep their order with the frames `ws` itself writes).
+ */
+function wsFrame(payload: Uint8Array, binary: boolean): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + len);
+  out[0] = binary ? 0x82 : 0x81;
+  if (head === 2) out[1] = len;
+  else if (head === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  out.set(payload, head);
+  return out;
+}
+
 /** A frame to send: a string (text), bytes (binary) or UTF-8 bytes to send as text. */
 type Frame = string | Uint8Array | { readonly text: string | Uint8Array };
 
@@ -122,7 +145,7 @@ export class SimConnection {
   /** Corks the socket until the current tick ends, so a burst of frames leaves in one writev. */
   #cork(): void {
     if (this.#corked) return;
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    const socket = this.#socket();
     if (!socket) return;
     this.#corked = true;
     socket.cork();
@@ -152,7 +175,18 @@ export class SimConnection {
       }
       return;
     }
+    if (typeof frame !== 'string') {
+      const socket = this.#socket();
+      if (socket) {
+        socket.write(wsFrame(frame, binary));
+        return;
+      }
+    }
     this.ws.send(frame, { binary, compress: false });
+  }
+
+  #socket(): Socket | undefined {
+    return (this.ws as unknown as { _socket?: Socket })._socket;
   }
 
   #flushDelayed(): void {

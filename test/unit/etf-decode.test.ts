@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeEtf } from '../../src/codec/index.js';
-import { CodecError, type CodecErrorCode } from '../../src/errors.js';
+import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
+import { CodecError, type CodecErrorCode, ConfigError } from '../../src/errors.js';
 
 // Reference bytes produced by Erlang/OTP 25 `term_to_binary/1,2` (see each comment).
 const b = (...bytes: number[]) => Uint8Array.from(bytes);
@@ -313,4 +313,23 @@ test('decodes from a Uint8Array view with a non-zero byteOffset', () => {
   backing.set([97, 1], 7 + 17 + 30);
   const view = backing.subarray(7, 7 + 17 + 30 + 2);
   assert.deepEqual(decodeEtf(view), [1.5, 'é'.repeat(15), 1]);
+});
+
+test('rejects invalid options with a ConfigError naming the option', () => {
+  assert.throws(
+    () => decodeEtf(b(131, 97, 1), { maxDepth: 0 }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'maxDepth',
+  );
+  assert.throws(
+    () => decodeEtf(b(131, 97, 1), { maxBytes: -1 }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'maxBytes',
+  );
+  assert.throws(
+    () => decodeEtf(b(131, 97, 1), { bigint: 'number' as 'string' }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'bigint',
+  );
+  assert.throws(
+    () => encodeEtf(1, { maxDepth: 1.5 }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'maxDepth',
+  );
 });

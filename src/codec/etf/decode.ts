@@ -13,7 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
-import { CodecError, type CodecErrorCode } from '../../errors.js';
+import { CodecError, type CodecErrorCode, ConfigError } from '../../errors.js';
 import { ETF_VERSION, FLOAT_EXT_BYTES, Tag, tagName } from './tags.js';
 
 export interface EtfDecodeOptions {
@@ -42,8 +42,7 @@ let maxDepth = 256;
 let bigAsBigInt = false;
 let maxBigBytes = 1024;
 let maxBytes = 64 * 1024 * 1024;
-let nodeBuf: Buffer | undefined;
-let floatView: DataView | undefined;
+let inputView: DataView | undefined;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 4294967296;
@@ -63,32 +62,29 @@ const INTERN_SIZE = 4096;
 const INTERN_MASK = INTERN_SIZE - 1;
 const INTERN_MAX_LEN = 32;
 const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
+const internLen = new Uint8Array(INTERN_SIZE).fill(0xff);
+const internBytes = new Uint8Array(INTERN_SIZE * INTERN_MAX_LEN);
 
-const SHORT_STRING = 24;
-
-interface Utf8SliceBuffer {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
+function shortAscii(start: number, len: number): string {
+  let s = '';
+  for (let i = start; i < start + len; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
 }
 
-function buffer(): Utf8SliceBuffer {
-  if (nodeBuf === undefined) nodeBuf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return nodeBuf as unknown as Utf8SliceBuffer;
-}
+/** Strings up to this many bytes go through the intern table too (ids of statuses, locales, names…). */
+const SHORT_STRING = 16;
+/** Intern-table slot of the string `internedText` just returned, or -1 when it was not interned. */
+let lastSlot = -1;
+
+// Node's native Buffer slicers work on any Uint8Array receiver, so no Buffer view is created per document.
+type Slicer = (this: Uint8Array, start: number, end: number) => string;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;
 
 /** UTF-8 text of bytes[start, start+len). Short ASCII is built by hand, the rest natively. */
 function utf8(start: number, len: number): string {
-  if (len <= SHORT_STRING) {
-    let s = '';
-    const stop = start + len;
-    for (let i = start; i < stop; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) return buffer().utf8Slice(start, stop);
-      s += String.fromCharCode(b);
-    }
-    return s;
-  }
-  return buffer().utf8Slice(start, start + len);
+  if (len <= SHORT_STRING) return internedText(start, len, false);
+  return utf8Slice.call(bytes, start, start + len);
 }
 
 /**
@@ -97,38 +93,43 @@ function utf8(start: number, len: number): string {
  * ATOM_EXT/SMALL_ATOM_EXT.
  */
 function internedText(start: number, len: number, latin1: boolean): string {
-  if (len <= INTERN_MAX_LEN) {
-    let h = len;
-    const stop = start + len;
-    let ascii = true;
-    for (let i = start; i < stop; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) {
-        ascii = false;
-        break;
+  lastSlot = -1;
+  if (len <= INTERN_MAX_LEN && len > 0) {
+    // Cheap hash of a few bytes (first two, middle, last two); the full comparison follows.
+    const last = start + len - 1;
+    const h =
+      (len * 0x9e3779b1) ^
+      (bytes[start]! << 3) ^
+      (bytes[start + (len >> 1)]! << 7) ^
+      (bytes[last]! << 11) ^
+      (bytes[start + 1 < last ? start + 1 : start]! << 15) ^
+      (bytes[last - 1 > start ? last - 1 : last]! << 19);
+    const slot = (h ^ (h >>> 13)) & INTERN_MASK;
+    if (internLen[slot] === len) {
+      // Compare against the bytes kept for the slot (typed-array loads, no string access).
+      const off = slot * INTERN_MAX_LEN - start;
+      let i = start;
+      while (i <= last && internBytes[off + i] === bytes[i]) i++;
+      if (i > last) {
+        lastSlot = slot;
+        return internTable[slot]!;
       }
-      h = (Math.imul(h, 31) + b) | 0;
     }
-    if (ascii) {
-      const slot = (h ^ (h >>> 12)) & INTERN_MASK;
-      const cached = internTable[slot];
-      if (cached !== undefined && cached.length === len) {
-        let same = true;
-        for (let i = 0; i < len; i++) {
-          if (cached.charCodeAt(i) !== bytes[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return cached;
+    for (let i = start; i <= last; i++) {
+      if (bytes[i]! >= 0x80) {
+        return latin1
+          ? latin1Slice.call(bytes, start, start + len)
+          : utf8Slice.call(bytes, start, start + len);
       }
-      let s = '';
-      for (let i = start; i < stop; i++) s += String.fromCharCode(bytes[i]!);
-      internTable[slot] = s;
-      return s;
     }
+    const s = len < 8 ? shortAscii(start, len) : latin1Slice.call(bytes, start, start + len);
+    internTable[slot] = s;
+    internLen[slot] = len;
+    internBytes.set(bytes.subarray(start, start + len), slot * INTERN_MAX_LEN);
+    lastSlot = slot;
+    return s;
   }
-  return latin1 ? buffer().latin1Slice(start, start + len) : buffer().utf8Slice(start, start + len);
+  return latin1 ? latin1Slice.call(bytes, start, start + len) : utf8Slice.call(bytes, start, start + len);
 }
 
 function atomValue(start: number, len: number, latin1: boolean): string | boolean | null {
@@ -183,6 +184,14 @@ function uint64ToDecimal(hi: number, lo: number): string {
   return q === 0 ? `${r}` : `${q}${pad6(r)}`;
 }
 
+// Recently decoded 64-bit bignums (snowflakes repeat: guild, channel and user ids) and their decimal strings.
+const BIG_CACHE_BITS = 10;
+const BIG_CACHE_SHIFT = 32 - BIG_CACHE_BITS;
+const bigCacheLo = new Float64Array(1 << BIG_CACHE_BITS).fill(-1);
+const bigCacheHi = new Float64Array(1 << BIG_CACHE_BITS);
+const bigCacheNeg = new Uint8Array(1 << BIG_CACHE_BITS);
+const bigCacheStr: string[] = new Array<string>(1 << BIG_CACHE_BITS).fill('');
+
 function readBig(start: number, n: number, negative: boolean): number | string | bigint {
   if (n > maxBigBytes)
     fail('ETF_TOO_LARGE', `bignum of ${n} bytes exceeds maxBigBytes ${maxBigBytes}`, start);
@@ -196,8 +205,17 @@ function readBig(start: number, n: number, negative: boolean): number | string |
       const v = hi * TWO_32 + lo;
       if (v <= MAX_SAFE) return negative ? (v === 0 ? 0 : -v) : v;
     }
-    const s = uint64ToDecimal(hi, lo);
-    return negative ? `-${s}` : s;
+    const slot = (Math.imul(lo, 0x9e3779b1) ^ hi) >>> BIG_CACHE_SHIFT;
+    if (bigCacheLo[slot] === lo && bigCacheHi[slot] === hi && bigCacheNeg[slot] === (negative ? 1 : 0)) {
+      return bigCacheStr[slot]!;
+    }
+    const digits = uint64ToDecimal(hi, lo);
+    const s = negative ? `-${digits}` : digits;
+    bigCacheLo[slot] = lo;
+    bigCacheHi[slot] = hi;
+    bigCacheNeg[slot] = negative ? 1 : 0;
+    bigCacheStr[slot] = s;
+    return s;
   }
   let hex = '';
   for (let i = start + n - 1; i >= start; i--) {
@@ -227,6 +245,80 @@ function legacyFloat(at: number): number {
 
 // ---- terms ----
 
+// ---- maps ----
+//
+// Two tricks make maps cheap:
+// 1. Shape prediction. A shape is a key sequence, remembered with the exact encoded bytes of its keys (tag,
+//    length, text) and keyed by (first key, arity). After reading a map's first key, the predicted shape's
+//    remaining keys are checked by one byte comparison each — no header parsing, hashing or lookups.
+// 2. Per-shape factories: once a shape repeats, a tiny generated function returns an object literal
+//    `{ "k0": v[b], "k1": v[b + 1], … }`, which clones a boilerplate with the final hidden class at once instead
+//    of one megamorphic keyed store and map transition per property. Keys are embedded with JSON.stringify;
+//    only short ASCII keys qualify, and `__proto__` never takes this path.
+
+type ObjectFactory = (values: unknown[], base: number) => Record<string, unknown>;
+
+interface Shape {
+  readonly keys: string[];
+  /** Encoded bytes of every key (tag + length + text), concatenated. */
+  readonly keyBytes: Uint8Array;
+  /** Offsets into keyBytes: key i spans [keyOffsets[i], keyOffsets[i + 1]). */
+  readonly keyOffsets: Int32Array;
+  readonly keyView: DataView;
+  factory: ObjectFactory | undefined;
+}
+
+const SHAPE_TABLE_SIZE = 8192;
+const SHAPE_MASK = SHAPE_TABLE_SIZE - 1;
+const MAX_SHAPE_KEYS = 64;
+const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
+
+// Scratch stacks of the maps being read (nested maps push above their parent): keys, values, key positions.
+const scratchKeys: string[] = [];
+const scratchValues: unknown[] = [];
+let scratchKeyStart = new Int32Array(1024);
+let scratchTop = 0;
+
+function makeFactory(keys: readonly string[]): ObjectFactory {
+  const fields = keys.map((k, i) => `${JSON.stringify(k)}: v[b + ${i}]`).join(', ');
+  return new Function('v', 'b', `return { ${fields} };`) as ObjectFactory;
+}
+
+function readKey(depth: number): string {
+  const keyAt = pos;
+  if (pos + 1 > end) truncated(pos, 'MAP_EXT key');
+  const kt = bytes[pos]!;
+  if (kt === Tag.BINARY) {
+    if (pos + 5 > end) truncated(keyAt, 'BINARY_EXT header');
+    const len = u32(pos + 1);
+    pos += 5;
+    if (len > end - pos) truncated(keyAt, 'BINARY_EXT key');
+    const key = internedText(pos, len, false);
+    pos += len;
+    return key;
+  }
+  if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
+    if (pos + 2 > end) truncated(keyAt, 'atom header');
+    const len = bytes[pos + 1]!;
+    pos += 2;
+    if (len > end - pos) truncated(keyAt, 'atom key');
+    const key = internedText(pos, len, kt === Tag.SMALL_ATOM);
+    pos += len;
+    return key;
+  }
+  const key = keyString(readTerm(depth + 1));
+  lastSlot = -1;
+  return key;
+}
+
+function setProperty(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    obj[key] = value;
+  }
+}
+
 function readMap(depth: number, at: number): Record<string, unknown> {
   if (pos + 4 > end) truncated(at, 'MAP_EXT header');
   const arity = u32(pos);
@@ -234,37 +326,113 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   if (arity * 2 > end - pos)
     fail('ETF_TRUNCATED', `MAP_EXT claims ${arity} pairs but only ${end - pos} bytes remain`, at);
   if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
-  const obj: Record<string, unknown> = {};
-  for (let i = 0; i < arity; i++) {
-    const keyAt = pos;
-    if (pos + 1 > end) truncated(pos, 'MAP_EXT key');
-    const kt = bytes[pos]!;
-    let key: string;
-    if (kt === Tag.BINARY) {
-      if (pos + 5 > end) truncated(keyAt, 'BINARY_EXT header');
-      const len = u32(pos + 1);
-      pos += 5;
-      if (len > end - pos) truncated(keyAt, 'BINARY_EXT key');
-      key = internedText(pos, len, false);
-      pos += len;
-    } else if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
-      if (pos + 2 > end) truncated(keyAt, 'atom header');
-      const len = bytes[pos + 1]!;
-      pos += 2;
-      if (len > end - pos) truncated(keyAt, 'atom key');
-      key = internedText(pos, len, kt === Tag.SMALL_ATOM);
-      pos += len;
-    } else {
-      key = keyString(readTerm(depth + 1));
+  if (arity === 0) return {};
+  if (arity > MAX_SHAPE_KEYS) {
+    const obj: Record<string, unknown> = {};
+    for (let i = 0; i < arity; i++) {
+      const key = readKey(depth);
+      setProperty(obj, key, readTerm(depth + 1));
     }
-    const value = readTerm(depth + 1);
-    if (key === '__proto__') {
-      Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-    } else {
-      obj[key] = value;
-    }
+    return obj;
   }
+  const base = scratchTop;
+  scratchTop = base + arity;
+  if (scratchTop + 1 > scratchKeyStart.length) {
+    const grown = new Int32Array(scratchKeyStart.length * 2 + arity);
+    grown.set(scratchKeyStart);
+    scratchKeyStart = grown;
+  }
+  // First key, read normally; it selects the predicted shape.
+  scratchKeyStart[base] = pos;
+  const key0 = readKey(depth);
+  let shaped = lastSlot >= 0 && key0 !== '__proto__';
+  const slotIdx = shaped ? (lastSlot * 67 + arity) & SHAPE_MASK : 0;
+  scratchKeys[base] = key0;
+  scratchValues[base] = readTerm(depth + 1);
+  let i = 1;
+  const shape = shaped ? shapeTable[slotIdx] : undefined;
+  if (shape !== undefined && shape.keys.length === arity && shape.keys[0] === key0) {
+    const kb = shape.keyBytes;
+    const kv = shape.keyView;
+    const iv = inputView!;
+    const offs = shape.keyOffsets;
+    for (; i < arity; i++) {
+      const ks = offs[i]!;
+      const n = offs[i + 1]! - ks;
+      if (n > end - pos) break;
+      const d = ks - pos;
+      let j = pos;
+      const stop = pos + n;
+      // Four bytes at a time, then the tail.
+      while (j + 4 <= stop && iv.getInt32(j, true) === kv.getInt32(d + j, true)) j += 4;
+      while (j < stop && kb[d + j] === bytes[j]) j++;
+      if (j !== stop) break;
+      pos = stop;
+      scratchValues[base + i] = readTerm(depth + 1);
+    }
+    if (i === arity) {
+      scratchTop = base;
+      let obj: Record<string, unknown>;
+      const factory = shape.factory;
+      if (factory !== undefined) {
+        obj = factory(scratchValues, base);
+      } else {
+        shape.factory = makeFactory(shape.keys);
+        obj = {};
+        const keys = shape.keys;
+        for (let k = 0; k < arity; k++) obj[keys[k]!] = scratchValues[base + k];
+      }
+      for (let k = 0; k < arity; k++) scratchValues[base + k] = undefined;
+      return obj;
+    }
+    // Mispredicted at key i: the keys before it are the shape's.
+    for (let k = 1; k < i; k++) {
+      scratchKeys[base + k] = shape.keys[k]!;
+      scratchKeyStart[base + k] = offs[k]!; // marks "unknown position"; this map is not recorded
+    }
+    shaped = false;
+  }
+  for (; i < arity; i++) {
+    scratchKeyStart[base + i] = pos;
+    const key = readKey(depth);
+    if (lastSlot < 0 || key === '__proto__') shaped = false;
+    scratchKeys[base + i] = key;
+    scratchValues[base + i] = readTerm(depth + 1);
+  }
+  scratchTop = base;
+  const obj: Record<string, unknown> = {};
+  for (let k = 0; k < arity; k++) setProperty(obj, scratchKeys[base + k]!, scratchValues[base + k]);
+  for (let k = 0; k < arity; k++) scratchValues[base + k] = undefined;
+  if (shaped) recordShape(slotIdx, base, arity);
   return obj;
+}
+
+/** Remembers the key sequence just read (keys at scratchKeyStart positions of the current input). */
+function recordShape(slotIdx: number, base: number, arity: number): void {
+  const offsets = new Int32Array(arity + 1);
+  let total = 0;
+  for (let k = 0; k < arity; k++) {
+    offsets[k] = total;
+    total += keyEncodedLength(scratchKeyStart[base + k]!);
+  }
+  offsets[arity] = total;
+  const keyBytes = new Uint8Array(total);
+  for (let k = 0; k < arity; k++) {
+    const from = scratchKeyStart[base + k]!;
+    keyBytes.set(bytes.subarray(from, from + (offsets[k + 1]! - offsets[k]!)), offsets[k]!);
+  }
+  shapeTable[slotIdx] = {
+    keys: scratchKeys.slice(base, base + arity),
+    keyBytes,
+    keyOffsets: offsets,
+    keyView: new DataView(keyBytes.buffer),
+    factory: undefined,
+  };
+}
+
+/** Encoded length of the (already validated) BINARY or SMALL_ATOM key at `at`. */
+function keyEncodedLength(at: number): number {
+  return bytes[at] === Tag.BINARY ? 5 + u32(at + 1) : 2 + bytes[at + 1]!;
 }
 
 function keyString(key: unknown): string {
@@ -365,8 +533,7 @@ function readTerm(depth: number): unknown {
     }
     case Tag.NEW_FLOAT: {
       if (pos + 8 > end) truncated(at, 'NEW_FLOAT_EXT');
-      if (floatView === undefined) floatView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const v = floatView.getFloat64(pos, false);
+      const v = inputView!.getFloat64(pos, false);
       pos += 8;
       return v;
     }
@@ -435,8 +602,7 @@ function readCompressed(): unknown {
   bytes = inflated;
   pos = 0;
   end = inflated.length;
-  nodeBuf = undefined;
-  floatView = undefined;
+  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value: unknown;
   try {
     value = readTerm(0);
@@ -463,6 +629,7 @@ function readCompressed(): unknown {
 export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknown {
   if (!(input instanceof Uint8Array)) throw new CodecError('ETF_INVALID', 'decodeEtf expects a Uint8Array');
   const o = options ?? DEFAULT_ETF_DECODE_OPTIONS;
+  if (options !== undefined) checkDecodeOptions(options);
   maxDepth = o.maxDepth ?? DEFAULT_ETF_DECODE_OPTIONS.maxDepth;
   maxBytes = o.maxBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBytes;
   maxBigBytes = o.maxBigBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBigBytes;
@@ -470,8 +637,8 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   bytes = input;
   pos = 0;
   end = input.length;
-  nodeBuf = undefined;
-  floatView = undefined;
+  scratchTop = 0;
+  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
     if (end === 0) truncated(0, 'the version byte (empty input)');
@@ -492,9 +659,18 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
     );
   } finally {
     bytes = EMPTY;
-    nodeBuf = undefined;
-    floatView = undefined;
+    inputView = undefined;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+function checkDecodeOptions(o: EtfDecodeOptions): void {
+  for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes'] as const) {
+    const v = o[name];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
+  }
+  if (o.bigint !== undefined && o.bigint !== 'string' && o.bigint !== 'bigint')
+    throw new ConfigError('bigint', `must be 'string' or 'bigint', got ${String(o.bigint)}`);
+}

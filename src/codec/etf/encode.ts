@@ -16,7 +16,8 @@
  * longer than 255 characters) throw CodecError `ETF_UNENCODABLE`; nesting beyond `maxDepth` throws
  * `ETF_DEPTH_EXCEEDED`. No partial output is ever returned.
  */
-import { CodecError } from '../../errors.js';
+import { Buffer } from 'node:buffer';
+import { CodecError, ConfigError } from '../../errors.js';
 import { ETF_VERSION, Tag } from './tags.js';
 
 export interface EtfEncodeOptions {
@@ -34,26 +35,50 @@ export const DEFAULT_ETF_ENCODE_OPTIONS = {
   maxDepth: 256,
 } as const satisfies Required<EtfEncodeOptions>;
 
-const INITIAL_CAPACITY = 64 * 1024;
-/** Above this the scratch buffer is not kept between calls, so one huge payload does not pin memory. */
-const KEEP_CAPACITY = 4 * 1024 * 1024;
+/**
+ * Output is written straight into a slab and returned as a subarray of it (no copy), like Node's Buffer pool:
+ * consecutive results share one ArrayBuffer until the slab is used up.
+ */
+const SLAB_BYTES = 64 * 1024;
+/** A new slab is started when less than this is left. */
+const SLAB_MIN_FREE = 1024;
 
-let buf = new Uint8Array(INITIAL_CAPACITY);
+let buf = newSlab(SLAB_BYTES);
 let view = new DataView(buf.buffer);
+/** Where the document being encoded starts in `buf`. */
+let start = 0;
 let pos = 0;
 let atomKeys = false;
+/** Whether Object.prototype has enumerable properties (polluted), so for-in needs an own-property check. */
+let inheritedKeys = false;
+
+function hasEnumerable(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 let maxDepth = 256;
 const stack: unknown[] = [];
 
-const textEncoder = new TextEncoder();
+interface Utf8WriteBuffer extends Uint8Array {
+  utf8Write(s: string, offset: number, length: number): number;
+}
 
+/** Slabs are Node Buffers so long strings can use the native `utf8Write`. */
+function newSlab(size: number): Utf8WriteBuffer {
+  return Buffer.allocUnsafeSlow(size) as unknown as Utf8WriteBuffer;
+}
+
+/** Moves the document being written to a new slab with room for `need` more bytes. Offsets shift by -start. */
 function grow(need: number): void {
-  let cap = buf.length * 2;
-  while (cap < pos + need) cap *= 2;
-  const next = new Uint8Array(cap);
-  next.set(buf.subarray(0, pos));
+  const used = pos - start;
+  let cap = SLAB_BYTES;
+  while (cap < used + need + SLAB_MIN_FREE) cap *= 2;
+  const next = newSlab(cap);
+  next.set(buf.subarray(start, pos));
   buf = next;
   view = new DataView(buf.buffer);
+  start = 0;
+  pos = used;
 }
 
 function unencodable(message: string): never {
@@ -63,20 +88,17 @@ function unencodable(message: string): never {
 /** Writes UTF-8 of `s` at `pos` (capacity for 3 bytes per UTF-16 unit must be ensured). Returns byte length. */
 function writeUtf8(s: string): number {
   const len = s.length;
-  const start = pos;
-  if (len < 64) {
+  const at = pos;
+  if (len < 24) {
     const b = buf;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        const r = textEncoder.encodeInto(i === 0 ? s : s.slice(i), b.subarray(start + i));
-        return i + r.written;
-      }
-      b[start + i] = c;
+      if (c >= 0x80) return buf.utf8Write(s, at, buf.length - at);
+      b[at + i] = c;
     }
     return len;
   }
-  return textEncoder.encodeInto(s, buf.subarray(start)).written;
+  return buf.utf8Write(s, at, buf.length - at);
 }
 
 function writeString(s: string): void {
@@ -281,21 +303,21 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
   if (depth >= maxDepth) tooDeep(v, depth);
   stack[depth] = v;
   if (pos + 5 > buf.length) grow(5);
-  const headerAt = pos;
+  // Relative to `start`: the slab may move while the children are written.
+  const headerRel = pos - start;
   buf[pos] = Tag.MAP;
   pos += 5;
   let count = 0;
-  const keys = Object.keys(v);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  for (const key in v) {
     const value = v[key];
-    if (value === undefined) continue;
+    if (value === undefined || (inheritedKeys && !Object.hasOwn(v, key))) continue;
     if (atomKeys) writeAtom(key);
     else writeString(key);
     writeValue(value, depth + 1);
     count++;
   }
   const b = buf;
+  const headerAt = start + headerRel;
   b[headerAt + 1] = count >>> 24;
   b[headerAt + 2] = (count >>> 16) & 0xff;
   b[headerAt + 3] = (count >>> 8) & 0xff;
@@ -360,20 +382,33 @@ function describe(v: object): string {
 export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Array {
   atomKeys = options?.atomKeys === true;
   maxDepth = options?.maxDepth ?? DEFAULT_ETF_ENCODE_OPTIONS.maxDepth;
-  pos = 0;
+  if (!(Number.isInteger(maxDepth) && maxDepth > 0))
+    throw new ConfigError('maxDepth', `must be a positive integer, got ${String(options?.maxDepth)}`);
+  if (buf.length - pos < SLAB_MIN_FREE) {
+    buf = newSlab(SLAB_BYTES);
+    view = new DataView(buf.buffer);
+    pos = 0;
+  }
+  start = pos;
+  inheritedKeys = hasEnumerable(Object.prototype);
   buf[pos++] = ETF_VERSION;
   try {
     writeValue(value, 0);
   } catch (err) {
     stack.length = 0;
+    pos = start;
     if (err instanceof CodecError) throw err;
     // Safety net (e.g. a stack overflow under a huge custom maxDepth).
     throw new CodecError('ETF_UNENCODABLE', `cannot encode: ${(err as Error).message}`, {}, { cause: err });
   }
-  const out = buf.slice(0, pos);
-  if (buf.length > KEEP_CAPACITY) {
-    buf = new Uint8Array(INITIAL_CAPACITY);
+  const out = new Uint8Array(buf.buffer, buf.byteOffset + start, pos - start);
+  if (buf.length > SLAB_BYTES) {
+    // A slab grown for a big document is left to that document alone.
+    buf = newSlab(SLAB_BYTES);
     view = new DataView(buf.buffer);
+    pos = 0;
+  } else {
+    pos = Math.min(buf.length, (pos + 7) & ~7); // 8-byte aligned start for the next document
   }
   return out;
 }

@@ -1,0 +1,39 @@
+// Public API of the shard manager. Re-exports only.
+export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
+export { FileIdentifyQueue } from './file-identify-queue.js';
+export type { BucketIdentifyQueueOptions, IdentifyLease } from './identify-queue.js';
+export { BucketIdentifyQueue, IDENTIFY_WINDOW_MS, startupBoundMs } from './identify-queue.js';
+export type {
+  AutoReshardOptions,
+  ManagerStatus,
+  ReshardEvent,
+  ReshardPhase,
+  ShardManagerEventMap,
+  ShardManagerOptions,
+  ShardRole,
+  ShardSnapshot,
+} from './manager.js';
+export { ShardManager } from './manager.js';
+export type {
+  GuildMembersChunk,
+  MemberChunkCollectorOptions,
+  MemberRequestOptions,
+  MemberRequestResult,
+  RequestGuildMembersPayload,
+} from './member-chunks.js';
+export { buildMemberRequest, MemberChunkCollector, NONCE_MAX_BYTES } from './member-chunks.js';
+export type { MetricsServer } from './metrics.js';
+export { ManagerMetrics, METRICS_PREFIX, serveMetrics } from './metrics.js';
+export type { DispatchLike, ReshardPlan, SwitchoverDeduperOptions } from './reshard.js';
+export {
+  DEFAULT_DEDUPE_WINDOW_MS,
+  dispatchFingerprint,
+  guildOfDispatch,
+  planReshard,
+  SwitchoverDeduper,
+  shardForGuild,
+} from './reshard.js';
+export type { GatewayBotInfo, RestOptions, SessionStartLimit } from './rest.js';
+export { API_VERSION, apiUrl, DEFAULT_API_BASE_URL, fetchGatewayBot, parseGatewayBot } from './rest.js';
+export type { FileSessionStoreOptions, SequenceAwareSessionStore } from './session-store.js';
+export { FileSessionStore, isSequenceAware, isSessionInfo, scopedSessionStore } from './session-store.js';

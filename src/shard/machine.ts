@@ -1,0 +1,823 @@
+/**
+ * The shard's protocol logic as one pure function: `transition(state, input) → { state, effects }`.
+ * No sockets, no timers, no randomness of its own: every input carries the clock's `now` and one
+ * `random` float, and every side effect is returned as data for `Shard` to execute.
+ */
+import type { GatewayDispatchPayload, GatewayReadyDispatchData } from 'discord-api-types/v10';
+import {
+  type CloseAction,
+  GatewayCloseError,
+  SendError,
+  ShardError,
+  type ShardlineError,
+  TimeoutError,
+} from '../errors.js';
+import type { GatewayEnvelope } from '../transport/envelope.js';
+import { type BackoffOptions, backoffDelay } from '../util/backoff.js';
+import { clientCloseEndsSession, closeCodeInfo, RESUMABLE_CLIENT_CLOSE_CODE } from './close-codes.js';
+import type { ShardEvent, ShardStatus } from './events.js';
+import {
+  ackReceived,
+  beatSent,
+  firstBeatDelay,
+  type HeartbeatState,
+  isZombie,
+  startHeartbeat,
+} from './heartbeat.js';
+import {
+  available,
+  emptyWindow,
+  nextSlotAt,
+  recordSend,
+  reservedSlots,
+  type SendLimit,
+  type SendWindow,
+} from './send-limiter.js';
+import type { SessionInfo } from './session-store.js';
+
+// ---------------------------------------------------------------------------------------------- config
+
+export interface MachineConfig {
+  readonly gatewayUrl: string;
+  readonly shardId: number;
+  readonly shardCount: number;
+  readonly openTimeoutMs: number;
+  readonly helloTimeoutMs: number;
+  readonly readyTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+  /** Random wait before identifying again after op 9 `d:false`, `[min, max]` ms. */
+  readonly invalidSessionDelayMs: readonly [number, number];
+  readonly maxQueuedSends: number;
+  readonly sendLimit: SendLimit;
+  /** Dispatch types the caller wants; null = all. READY and RESUMED are always processed. */
+  readonly dispatchFilter: ReadonlySet<string> | null;
+}
+
+// ---------------------------------------------------------------------------------------------- state
+
+export type ConnectMode = 'identify' | 'resume';
+
+export type Phase =
+  | { readonly status: 'idle' }
+  | { readonly status: 'connecting'; readonly mode: ConnectMode }
+  | { readonly status: 'awaiting-hello'; readonly mode: ConnectMode }
+  | { readonly status: 'waiting-identify-slot' }
+  | { readonly status: 'identifying' }
+  | { readonly status: 'resuming'; readonly replayed: number }
+  | { readonly status: 'ready' }
+  | { readonly status: 'backoff'; readonly mode: ConnectMode; readonly delayMs: number }
+  | { readonly status: 'closed'; readonly error: ShardlineError | null };
+
+/** States in which a socket exists (opening or open). */
+const LIVE: ReadonlySet<ShardStatus> = new Set([
+  'connecting',
+  'awaiting-hello',
+  'waiting-identify-slot',
+  'identifying',
+  'resuming',
+  'ready',
+]);
+
+/** States in which Hello was received, so heartbeats run. */
+const BEATING: ReadonlySet<ShardStatus> = new Set([
+  'waiting-identify-slot',
+  'identifying',
+  'resuming',
+  'ready',
+]);
+
+export interface Session {
+  readonly sessionId: string;
+  readonly resumeUrl: string;
+}
+
+export interface OutboxEntry {
+  readonly id: number;
+  readonly data: string | Uint8Array;
+}
+
+export interface Context {
+  readonly config: MachineConfig;
+  /** Id of the current (or last) connection; inputs from other connections are stale and ignored. */
+  readonly conn: number;
+  readonly session: Session | null;
+  /** Last dispatch sequence delivered in this session; 0 before any. */
+  readonly seq: number;
+  /** Reconnects since the last READY/RESUMED (drives the backoff). */
+  readonly attempt: number;
+  /** Resumes that failed in a row; at 2 the shard identifies instead. */
+  readonly resumeFailures: number;
+  readonly window: SendWindow;
+  readonly hb: HeartbeatState | null;
+  readonly outbox: readonly OutboxEntry[];
+}
+
+export interface ShardState {
+  readonly phase: Phase;
+  readonly ctx: Context;
+}
+
+export function initialState(config: MachineConfig): ShardState {
+  return {
+    phase: { status: 'idle' },
+    ctx: {
+      config,
+      conn: 0,
+      session: null,
+      seq: 0,
+      attempt: 0,
+      resumeFailures: 0,
+      window: emptyWindow(),
+      hb: null,
+      outbox: [],
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- inputs
+
+/** A decoded gateway payload (from the transport). `skipped` dispatches had their `d` left undecoded. */
+export type Envelope = GatewayEnvelope;
+
+export type TimerName = 'open' | 'hello' | 'ready' | 'heartbeat' | 'reconnect' | 'drain';
+
+export type Input =
+  | { readonly type: 'start'; readonly session: SessionInfo | null }
+  | { readonly type: 'socket-open'; readonly conn: number }
+  | { readonly type: 'socket-payload'; readonly conn: number; readonly payload: Envelope }
+  | { readonly type: 'socket-close'; readonly conn: number; readonly code: number; readonly reason: string }
+  | { readonly type: 'socket-error'; readonly conn: number; readonly error: ShardlineError }
+  | { readonly type: 'timer'; readonly name: TimerName }
+  | { readonly type: 'identify-slot'; readonly conn: number }
+  | { readonly type: 'send'; readonly id: number; readonly data: string | Uint8Array }
+  /** A caller payload could not be written (the socket closed under it): it goes back to the queue front. */
+  | { readonly type: 'send-failed'; readonly id: number; readonly data: string | Uint8Array }
+  | { readonly type: 'destroy'; readonly code: number; readonly reason: string };
+
+/** Every input carries the time and one random float in [0, 1), so the transition stays pure. */
+export type MachineInput = Input & { readonly now: number; readonly random: number };
+
+// ---------------------------------------------------------------------------------------------- effects
+
+export type Effect =
+  | { readonly type: 'open'; readonly conn: number; readonly url: string }
+  | { readonly type: 'close'; readonly conn: number; readonly code: number; readonly reason: string }
+  | { readonly type: 'heartbeat'; readonly conn: number; readonly seq: number | null }
+  | { readonly type: 'identify'; readonly conn: number }
+  | {
+      readonly type: 'resume';
+      readonly conn: number;
+      readonly sessionId: string;
+      readonly seq: number;
+    }
+  | { readonly type: 'send'; readonly conn: number; readonly id: number; readonly data: string | Uint8Array }
+  | { readonly type: 'reject-send'; readonly id: number; readonly error: SendError }
+  | { readonly type: 'start-timer'; readonly name: TimerName; readonly ms: number }
+  | { readonly type: 'cancel-timer'; readonly name: TimerName }
+  | { readonly type: 'request-identify-slot'; readonly conn: number }
+  | { readonly type: 'cancel-identify-slot' }
+  | { readonly type: 'persist-session'; readonly session: SessionInfo | null }
+  | { readonly type: 'emit'; readonly event: ShardEvent }
+  /** The shard reached `closed`: settle `connect()` / `destroy()`; `error` is set for a fatal stop. */
+  | { readonly type: 'stopped'; readonly error: ShardlineError | null };
+
+export interface TransitionResult {
+  readonly state: ShardState;
+  readonly effects: readonly Effect[];
+}
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+/** Mutable scratch used inside one transition; never escapes. */
+class Step {
+  phase: Phase;
+  ctx: Context;
+  readonly effects: Effect[] = [];
+  readonly now: number;
+  readonly random: number;
+  readonly #initialStatus: ShardStatus;
+  readonly #initial: ShardState;
+
+  constructor(state: ShardState, input: MachineInput) {
+    this.#initial = state;
+    this.phase = state.phase;
+    this.ctx = state.ctx;
+    this.now = input.now;
+    this.random = input.random;
+    this.#initialStatus = state.phase.status;
+  }
+
+  set(ctx: Partial<Context>): void {
+    this.ctx = { ...this.ctx, ...ctx };
+  }
+
+  go(phase: Phase): void {
+    this.phase = phase;
+  }
+
+  fx(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  emit(event: ShardEvent): void {
+    this.effects.push({ type: 'emit', event });
+  }
+
+  debug(message: string): void {
+    this.emit({ name: 'debug', args: [message] });
+  }
+
+  error(error: ShardlineError): void {
+    this.emit({ name: 'error', args: [error] });
+  }
+
+  timer(name: TimerName, ms: number): void {
+    this.effects.push({ type: 'start-timer', name, ms: Math.max(0, Math.round(ms)) });
+  }
+
+  cancel(...names: TimerName[]): void {
+    for (const name of names) this.effects.push({ type: 'cancel-timer', name });
+  }
+
+  finish(): TransitionResult {
+    const status = this.phase.status;
+    if (status !== this.#initialStatus) {
+      // The status event goes first so listeners see `ready` after `status: ready`.
+      this.effects.unshift({ type: 'emit', event: { name: 'status', args: [status, this.#initialStatus] } });
+    }
+    const unchanged = this.phase === this.#initial.phase && this.ctx === this.#initial.ctx;
+    return { state: unchanged ? this.#initial : { phase: this.phase, ctx: this.ctx }, effects: this.effects };
+  }
+}
+
+function sessionInfo(ctx: Context): SessionInfo | null {
+  if (!ctx.session) return null;
+  return {
+    sessionId: ctx.session.sessionId,
+    sequence: ctx.seq,
+    resumeUrl: ctx.session.resumeUrl,
+    shardId: ctx.config.shardId,
+    shardCount: ctx.config.shardCount,
+  };
+}
+
+function persist(step: Step): void {
+  step.fx({ type: 'persist-session', session: sessionInfo(step.ctx) });
+}
+
+function forgetSession(step: Step): void {
+  const had = step.ctx.session !== null;
+  step.set({ session: null, seq: 0, resumeFailures: 0 });
+  if (had) step.fx({ type: 'persist-session', session: null });
+}
+
+function openConnection(step: Step, mode: ConnectMode): void {
+  const session = step.ctx.session;
+  const resume = mode === 'resume' && session !== null;
+  const conn = step.ctx.conn + 1;
+  const url = resume ? session.resumeUrl : step.ctx.config.gatewayUrl;
+  step.set({ conn, hb: null, window: emptyWindow() });
+  step.go({ status: 'connecting', mode: resume ? 'resume' : 'identify' });
+  step.fx({ type: 'open', conn, url });
+  step.timer('open', step.ctx.config.openTimeoutMs);
+  step.debug(
+    `connection ${conn}: opening ${resume ? 'resume' : 'gateway'} URL to ${resume ? 'resume' : 'identify'}`,
+  );
+}
+
+/** Cancels everything tied to the current connection. */
+function cancelConnectionWork(step: Step): void {
+  step.cancel('open', 'hello', 'ready', 'heartbeat', 'drain');
+  if (step.phase.status === 'waiting-identify-slot') step.fx({ type: 'cancel-identify-slot' });
+}
+
+function rejectOutbox(step: Step, error: SendError): void {
+  for (const entry of step.ctx.outbox) step.fx({ type: 'reject-send', id: entry.id, error });
+  step.set({ outbox: [] });
+}
+
+function wasResuming(phase: Phase): boolean {
+  return (
+    phase.status === 'resuming' ||
+    ((phase.status === 'connecting' || phase.status === 'awaiting-hello') && phase.mode === 'resume')
+  );
+}
+
+interface Drop {
+  readonly code: number;
+  readonly reason: string;
+  /** True when we close the socket ourselves (a `close` effect is produced). */
+  readonly byClient: boolean;
+  readonly action: CloseAction;
+  /** Orderly reconnects (op 7, zombie, op 9 resumable) skip the backoff on their first attempt. */
+  readonly orderly: boolean;
+  /** Fixed delay instead of the backoff (op 9 `d:false`). */
+  readonly delayMs?: number;
+  readonly description?: string;
+}
+
+/** The current connection is gone (or being closed by us): decide resume / identify / stop. */
+function dropConnection(step: Step, drop: Drop): void {
+  const resumingBefore = wasResuming(step.phase);
+  cancelConnectionWork(step);
+  if (drop.byClient) step.fx({ type: 'close', conn: step.ctx.conn, code: drop.code, reason: drop.reason });
+  step.emit({
+    name: 'close',
+    args: [{ code: drop.code, reason: drop.reason, byClient: drop.byClient, action: drop.action }],
+  });
+  step.set({ hb: null });
+
+  if (drop.action === 'fatal') {
+    const error = new GatewayCloseError(drop.code, 'fatal', drop.description ?? 'fatal', drop.reason);
+    forgetSession(step);
+    rejectOutbox(step, new SendError('SHARD_DESTROYED', `shard stopped: ${error.message}`));
+    step.go({ status: 'closed', error });
+    step.cancel('reconnect');
+    step.error(error);
+    step.fx({ type: 'stopped', error });
+    return;
+  }
+
+  if (drop.action === 'reidentify') {
+    if (step.ctx.session) step.debug(`close ${drop.code} invalidated the session; identifying next`);
+    forgetSession(step);
+  } else if (step.ctx.session) {
+    if (resumingBefore) {
+      const failures = step.ctx.resumeFailures + 1;
+      step.set({ resumeFailures: failures });
+      if (failures >= 2) {
+        step.debug(`resume failed ${failures} times; identifying on the gateway URL instead`);
+        forgetSession(step);
+      } else persist(step);
+    } else persist(step);
+  }
+  scheduleReconnect(step, drop.orderly, drop.delayMs);
+}
+
+function scheduleReconnect(step: Step, orderly: boolean, delayMs?: number): void {
+  const attempt = step.ctx.attempt;
+  const delay =
+    delayMs ?? (orderly && attempt === 0 ? 0 : backoffDelay(attempt, step.random, step.ctx.config.backoff));
+  const mode: ConnectMode = step.ctx.session ? 'resume' : 'identify';
+  step.set({ attempt: attempt + 1 });
+  step.go({ status: 'backoff', mode, delayMs: delay });
+  step.timer('reconnect', delay);
+  step.debug(`reconnecting to ${mode} in ${delay} ms (attempt ${attempt + 1})`);
+}
+
+function sendHeartbeat(step: Step): void {
+  const hb = step.ctx.hb;
+  if (!hb) return;
+  const { sendLimit } = step.ctx.config;
+  step.set({ hb: beatSent(hb, step.now), window: recordSend(step.ctx.window, step.now, sendLimit) });
+  step.fx({ type: 'heartbeat', conn: step.ctx.conn, seq: step.ctx.seq > 0 ? step.ctx.seq : null });
+}
+
+/** Sends queued caller payloads while the window allows; schedules a drain for the rest. */
+function flushOutbox(step: Step): void {
+  if (step.phase.status !== 'ready') return;
+  const { sendLimit } = step.ctx.config;
+  let window = step.ctx.window;
+  let i = 0;
+  const outbox = step.ctx.outbox;
+  while (i < outbox.length && available(window, step.now, 'user', sendLimit) > 0) {
+    const entry = outbox[i]!;
+    step.fx({ type: 'send', conn: step.ctx.conn, id: entry.id, data: entry.data });
+    window = recordSend(window, step.now, sendLimit);
+    i++;
+  }
+  step.set({ window, outbox: i === 0 ? outbox : outbox.slice(i) });
+  if (step.ctx.outbox.length > 0) {
+    step.timer('drain', nextSlotAt(window, step.now, 'user', sendLimit) - step.now);
+  }
+}
+
+function becomeReady(step: Step): void {
+  step.cancel('ready');
+  step.set({ attempt: 0, resumeFailures: 0 });
+  step.go({ status: 'ready' });
+  persist(step);
+  flushOutbox(step);
+}
+
+// ---------------------------------------------------------------------------------------------- payloads
+
+function onPayload(step: Step, payload: Envelope): void {
+  switch (payload.op) {
+    case 10:
+      onHello(step, payload);
+      return;
+    case 11: {
+      const hb = step.ctx.hb;
+      if (!hb) return;
+      const next = ackReceived(hb, step.now);
+      step.set({ hb: next });
+      if (next.latencyMs !== null && hb.acked === false) {
+        step.emit({ name: 'heartbeat', args: [{ latencyMs: next.latencyMs }] });
+      }
+      return;
+    }
+    case 1:
+      if (!BEATING.has(step.phase.status)) {
+        step.debug('server requested a heartbeat before Hello; ignored');
+        return;
+      }
+      step.debug('server requested a heartbeat');
+      sendHeartbeat(step);
+      return;
+    case 7:
+      step.debug('server requested a reconnect (op 7)');
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: 'reconnect requested',
+        byClient: true,
+        action: 'resume',
+        orderly: true,
+      });
+      return;
+    case 9:
+      onInvalidSession(step, payload.d === true);
+      return;
+    case 0:
+      onDispatch(step, payload);
+      return;
+    default:
+      step.debug(`ignored payload with unknown op ${payload.op}`);
+  }
+}
+
+function onHello(step: Step, payload: Envelope): void {
+  const phase = step.phase;
+  if (phase.status !== 'awaiting-hello') {
+    step.debug(`ignored Hello in state ${phase.status}`);
+    return;
+  }
+  const d = payload.d as { heartbeat_interval?: unknown } | null;
+  const interval = d && typeof d === 'object' ? d.heartbeat_interval : undefined;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
+    step.error(new ShardError('PROTOCOL_VIOLATION', 'Hello without a valid heartbeat_interval'));
+    dropConnection(step, {
+      code: RESUMABLE_CLIENT_CLOSE_CODE,
+      reason: 'invalid hello',
+      byClient: true,
+      action: 'resume',
+      orderly: false,
+    });
+    return;
+  }
+  const { config } = step.ctx;
+  step.cancel('hello');
+  step.set({
+    hb: startHeartbeat(interval),
+    window: { stamps: step.ctx.window.stamps, reserved: reservedSlots(interval, config.sendLimit) },
+  });
+  step.timer('heartbeat', firstBeatDelay(interval, step.random));
+  const session = step.ctx.session;
+  if (phase.mode === 'resume' && session) {
+    step.set({ window: recordSend(step.ctx.window, step.now, config.sendLimit) });
+    step.fx({ type: 'resume', conn: step.ctx.conn, sessionId: session.sessionId, seq: step.ctx.seq });
+    step.go({ status: 'resuming', replayed: 0 });
+    step.timer('ready', config.readyTimeoutMs);
+  } else {
+    step.go({ status: 'waiting-identify-slot' });
+    step.fx({ type: 'request-identify-slot', conn: step.ctx.conn });
+  }
+}
+
+function onInvalidSession(step: Step, resumable: boolean): void {
+  if (resumable && step.ctx.session) {
+    step.debug('invalid session (resumable); reconnecting to resume');
+    dropConnection(step, {
+      code: RESUMABLE_CLIENT_CLOSE_CODE,
+      reason: 'invalid session (resumable)',
+      byClient: true,
+      action: 'resume',
+      orderly: true,
+    });
+    return;
+  }
+  const [min, max] = step.ctx.config.invalidSessionDelayMs;
+  const delayMs = Math.round(min + (max - min) * step.random);
+  step.debug(`invalid session; identifying again in ${delayMs} ms`);
+  forgetSession(step);
+  dropConnection(step, {
+    code: RESUMABLE_CLIENT_CLOSE_CODE,
+    reason: 'invalid session',
+    byClient: true,
+    action: 'reidentify',
+    orderly: false,
+    delayMs,
+  });
+}
+
+function onDispatch(step: Step, payload: Envelope): void {
+  const status = step.phase.status;
+  const t = payload.t;
+  const s = payload.s;
+  if (t === 'READY') {
+    if (status !== 'identifying') {
+      step.debug(`ignored READY in state ${status}`);
+      return;
+    }
+    const d = payload.d as Partial<GatewayReadyDispatchData> | null;
+    if (!d || typeof d !== 'object' || typeof d.session_id !== 'string') {
+      step.error(new ShardError('PROTOCOL_VIOLATION', 'READY without a session_id'));
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: 'invalid ready',
+        byClient: true,
+        action: 'reidentify',
+        orderly: false,
+      });
+      return;
+    }
+    const resumeUrl =
+      typeof d.resume_gateway_url === 'string' && d.resume_gateway_url.length > 0
+        ? d.resume_gateway_url
+        : step.ctx.config.gatewayUrl;
+    step.set({ session: { sessionId: d.session_id, resumeUrl }, seq: typeof s === 'number' ? s : 0 });
+    becomeReady(step);
+    step.emit({ name: 'ready', args: [d as GatewayReadyDispatchData] });
+    deliver(step, payload);
+    return;
+  }
+
+  if (typeof s === 'number' && step.ctx.session) {
+    if (s <= step.ctx.seq) {
+      step.debug(`dropped duplicate dispatch ${t ?? '?'} with seq ${s} (last ${step.ctx.seq})`);
+      if (t === 'RESUMED' && status === 'resuming') onResumed(step);
+      return;
+    }
+    if (s > step.ctx.seq + 1) {
+      step.error(
+        new ShardError(
+          'SEQUENCE_GAP',
+          `dispatch sequence jumped from ${step.ctx.seq} to ${s}: ${s - step.ctx.seq - 1} dispatch(es) missing`,
+        ),
+      );
+    }
+    step.set({ seq: s });
+  }
+
+  if (t === 'RESUMED') {
+    if (status === 'resuming') onResumed(step);
+    else step.debug(`ignored RESUMED in state ${status}`);
+    deliver(step, payload);
+    return;
+  }
+  if (step.phase.status === 'resuming') {
+    step.go({ status: 'resuming', replayed: step.phase.replayed + 1 });
+  }
+  deliver(step, payload);
+}
+
+function onResumed(step: Step): void {
+  const replayed = step.phase.status === 'resuming' ? step.phase.replayed : 0;
+  becomeReady(step);
+  step.emit({ name: 'resumed', args: [{ replayed }] });
+}
+
+function deliver(step: Step, payload: Envelope): void {
+  if (payload.skipped || payload.t === null) return;
+  const filter = step.ctx.config.dispatchFilter;
+  if (filter && !filter.has(payload.t)) return;
+  step.emit({
+    name: 'dispatch',
+    args: [{ op: 0, t: payload.t, s: payload.s, d: payload.d } as GatewayDispatchPayload],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- timers
+
+function onTimer(step: Step, name: TimerName): void {
+  const status = step.phase.status;
+  const { config } = step.ctx;
+  switch (name) {
+    case 'open':
+      if (status !== 'connecting') return;
+      step.error(
+        new TimeoutError(
+          'OPEN_TIMEOUT',
+          `socket did not open within ${config.openTimeoutMs} ms`,
+          config.openTimeoutMs,
+        ),
+      );
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: 'open timeout',
+        byClient: true,
+        action: 'resume',
+        orderly: false,
+      });
+      return;
+    case 'hello':
+      if (status !== 'awaiting-hello') return;
+      step.error(
+        new TimeoutError(
+          'HELLO_TIMEOUT',
+          `no Hello within ${config.helloTimeoutMs} ms`,
+          config.helloTimeoutMs,
+        ),
+      );
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: 'hello timeout',
+        byClient: true,
+        action: 'resume',
+        orderly: false,
+      });
+      return;
+    case 'ready':
+      if (status !== 'identifying' && status !== 'resuming') return;
+      step.error(
+        new TimeoutError(
+          'READY_TIMEOUT',
+          `no ${status === 'resuming' ? 'RESUMED' : 'READY'} within ${config.readyTimeoutMs} ms`,
+          config.readyTimeoutMs,
+        ),
+      );
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: 'ready timeout',
+        byClient: true,
+        action: 'resume',
+        orderly: false,
+      });
+      return;
+    case 'heartbeat': {
+      const hb = step.ctx.hb;
+      if (!hb || !BEATING.has(status)) return;
+      if (isZombie(hb)) {
+        step.debug('heartbeat was not acknowledged before the next one was due: zombie connection');
+        dropConnection(step, {
+          code: RESUMABLE_CLIENT_CLOSE_CODE,
+          reason: 'zombie connection',
+          byClient: true,
+          action: 'resume',
+          orderly: true,
+        });
+        return;
+      }
+      sendHeartbeat(step);
+      step.timer('heartbeat', hb.intervalMs);
+      return;
+    }
+    case 'reconnect':
+      if (step.phase.status !== 'backoff') return;
+      openConnection(step, step.phase.mode);
+      return;
+    case 'drain':
+      flushOutbox(step);
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+/** The shard's whole protocol: given a state and an input, the next state and the effects to run. */
+export function transition(state: ShardState, input: MachineInput): TransitionResult {
+  const step = new Step(state, input);
+  const status = state.phase.status;
+  const live = LIVE.has(status);
+  const current = (conn: number): boolean => live && conn === state.ctx.conn;
+
+  switch (input.type) {
+    case 'start': {
+      if (status !== 'idle' && status !== 'closed') {
+        step.debug(`start ignored in state ${status}`);
+        break;
+      }
+      const s = input.session;
+      const valid =
+        s !== null &&
+        s.shardId === state.ctx.config.shardId &&
+        s.shardCount === state.ctx.config.shardCount &&
+        typeof s.sessionId === 'string' &&
+        s.sessionId.length > 0;
+      step.set({
+        attempt: 0,
+        resumeFailures: 0,
+        session: valid
+          ? { sessionId: s.sessionId, resumeUrl: s.resumeUrl || state.ctx.config.gatewayUrl }
+          : null,
+        seq: valid ? Math.max(0, s.sequence | 0) : 0,
+      });
+      if (s !== null && !valid) step.debug('stored session is for another shard; identifying');
+      openConnection(step, valid ? 'resume' : 'identify');
+      break;
+    }
+
+    case 'socket-open':
+      if (!current(input.conn) || status !== 'connecting') break;
+      step.cancel('open');
+      step.go({ status: 'awaiting-hello', mode: (state.phase as { mode: ConnectMode }).mode });
+      step.timer('hello', state.ctx.config.helloTimeoutMs);
+      break;
+
+    case 'socket-payload':
+      if (!current(input.conn)) break;
+      onPayload(step, input.payload);
+      break;
+
+    case 'socket-close': {
+      if (!current(input.conn)) break;
+      const info = closeCodeInfo(input.code);
+      dropConnection(step, {
+        code: input.code,
+        reason: input.reason,
+        byClient: false,
+        action: info.action,
+        orderly: false,
+        description: info.description,
+      });
+      break;
+    }
+
+    case 'socket-error':
+      if (!current(input.conn)) break;
+      step.error(input.error);
+      dropConnection(step, {
+        code: RESUMABLE_CLIENT_CLOSE_CODE,
+        reason: input.error.code.toLowerCase(),
+        byClient: true,
+        action: 'resume',
+        orderly: false,
+      });
+      break;
+
+    case 'timer':
+      onTimer(step, input.name);
+      break;
+
+    case 'identify-slot':
+      if (!current(input.conn) || status !== 'waiting-identify-slot') break;
+      step.set({ window: recordSend(state.ctx.window, input.now, state.ctx.config.sendLimit) });
+      step.fx({ type: 'identify', conn: state.ctx.conn });
+      step.go({ status: 'identifying' });
+      step.timer('ready', state.ctx.config.readyTimeoutMs);
+      break;
+
+    case 'send': {
+      if (status === 'closed') {
+        step.fx({
+          type: 'reject-send',
+          id: input.id,
+          error: new SendError('SHARD_DESTROYED', 'the shard is closed; call connect() first'),
+        });
+        break;
+      }
+      const { maxQueuedSends } = state.ctx.config;
+      if (state.ctx.outbox.length >= maxQueuedSends) {
+        step.fx({
+          type: 'reject-send',
+          id: input.id,
+          error: new SendError('SEND_QUEUE_FULL', `send queue is full (${maxQueuedSends} payloads waiting)`),
+        });
+        break;
+      }
+      step.set({ outbox: [...state.ctx.outbox, { id: input.id, data: input.data }] });
+      // Only flush when nothing was waiting: a pending drain timer already covers a non-empty queue.
+      if (state.ctx.outbox.length === 0) flushOutbox(step);
+      break;
+    }
+
+    case 'send-failed':
+      if (status === 'closed') {
+        step.fx({
+          type: 'reject-send',
+          id: input.id,
+          error: new SendError('SHARD_DESTROYED', 'the shard closed before this payload was sent'),
+        });
+        break;
+      }
+      step.set({ outbox: [{ id: input.id, data: input.data }, ...state.ctx.outbox] });
+      break;
+
+    case 'destroy': {
+      if (status === 'closed') {
+        step.fx({ type: 'stopped', error: null });
+        break;
+      }
+      cancelConnectionWork(step);
+      step.cancel('reconnect');
+      if (live) {
+        step.fx({ type: 'close', conn: state.ctx.conn, code: input.code, reason: input.reason });
+        step.emit({
+          name: 'close',
+          args: [{ code: input.code, reason: input.reason, byClient: true, action: 'stop' }],
+        });
+      }
+      if (clientCloseEndsSession(input.code)) forgetSession(step);
+      else if (state.ctx.session) persist(step);
+      step.set({ hb: null });
+      rejectOutbox(
+        step,
+        new SendError('SHARD_DESTROYED', 'the shard was destroyed before this payload was sent'),
+      );
+      step.go({ status: 'closed', error: null });
+      step.fx({ type: 'stopped', error: null });
+      break;
+    }
+  }
+  return step.finish();
+}

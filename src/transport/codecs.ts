@@ -1,0 +1,48 @@
+/**
+ * The one place the client reaches the codecs: payload encode/decode per encoding and one stream
+ * decompressor per connection. Everything else in transport/ and shard/ goes through these functions.
+ */
+import { Buffer } from 'node:buffer';
+import { decodeEtf, encodeEtf } from '../codec/etf/index.js';
+import { decodeJson, encodeJson } from '../codec/json.js';
+import { ZlibStreamDecoder } from '../codec/zlib-stream.js';
+import { ZstdStreamDecoder } from '../codec/zstd-stream.js';
+
+export type Encoding = 'json' | 'etf';
+export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
+
+/** One decompression context for the lifetime of one connection. */
+export interface StreamDecompressor {
+  /** Feeds one WebSocket message; returns a whole payload, or null while one is incomplete. */
+  push(frame: Uint8Array): Uint8Array | null;
+  close(): void;
+}
+
+/** A fresh decompressor for a new connection, or null for `none`. */
+export function createDecompressor(
+  compression: Compression,
+  maxMessageBytes: number,
+): StreamDecompressor | null {
+  if (compression === 'zlib-stream') return new ZlibStreamDecoder({ maxMessageBytes });
+  if (compression === 'zstd-stream') return new ZstdStreamDecoder({ maxMessageBytes });
+  return null;
+}
+
+export function bytesToText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** Parses JSON text; throws `CodecError('JSON_INVALID')`. */
+export function decodeJsonText(text: string): unknown {
+  return decodeJson(text);
+}
+
+/** Decodes one ETF term; snowflakes beyond 2^53 become decimal strings. Throws `CodecError`. */
+export function decodeEtfBytes(bytes: Uint8Array, maxBytes: number): unknown {
+  return decodeEtf(bytes, { bigint: 'string', maxBytes });
+}
+
+/** Serializes a payload for the wire: JSON text or ETF bytes (string keys, as the gateway requires). */
+export function encodePayload(encoding: Encoding, value: unknown): string | Uint8Array {
+  return encoding === 'etf' ? encodeEtf(value) : encodeJson(value);
+}

@@ -1,0 +1,77 @@
+/**
+ * The client's receive path for one connection, without the socket: WebSocket message bytes in,
+ * `GatewayEnvelope` out (decompress with the connection's stream context, then decode). Used by
+ * `Transport`, and by the benchmarks to measure the same path end to end.
+ */
+import { ShardError } from '../errors.js';
+import {
+  bytesToText,
+  type Compression,
+  createDecompressor,
+  decodeEtfBytes,
+  decodeJsonText,
+  type Encoding,
+  type StreamDecompressor,
+} from './codecs.js';
+import type { GatewayEnvelope } from './envelope.js';
+import { peekJsonEnvelope } from './json-peek.js';
+
+export interface FrameDecoderOptions {
+  readonly encoding: Encoding;
+  readonly compression: Compression;
+  /** Largest (decompressed) message accepted, in bytes. */
+  readonly maxPayloadBytes: number;
+  /** When set, dispatches whose type it rejects may come back `skipped`, without decoding `d`. */
+  readonly wantDispatch?: ((t: string) => boolean) | undefined;
+}
+
+function toEnvelope(value: unknown): GatewayEnvelope {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ShardError('PROTOCOL_VIOLATION', 'gateway payload is not an object');
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.op !== 'number' || !Number.isInteger(v.op)) {
+    throw new ShardError('PROTOCOL_VIOLATION', 'gateway payload has no integer op');
+  }
+  const s = typeof v.s === 'number' ? v.s : typeof v.s === 'string' && /^\d+$/.test(v.s) ? Number(v.s) : null;
+  return { op: v.op, d: v.d ?? null, s, t: typeof v.t === 'string' ? v.t : null };
+}
+
+export class FrameDecoder {
+  readonly #options: FrameDecoderOptions;
+  readonly #decompressor: StreamDecompressor | null;
+
+  constructor(options: FrameDecoderOptions) {
+    this.#options = options;
+    this.#decompressor = createDecompressor(options.compression, options.maxPayloadBytes);
+  }
+
+  /**
+   * Decodes one WebSocket message. Returns undefined while a compressed payload is still incomplete.
+   * Throws `CodecError` / `DecompressError` / `ShardError('PROTOCOL_VIOLATION')` on bad input.
+   */
+  decode(bytes: Uint8Array, isBinary: boolean): GatewayEnvelope | undefined {
+    let payload: Uint8Array | null = bytes;
+    if (this.#decompressor) {
+      if (!isBinary) throw new ShardError('PROTOCOL_VIOLATION', 'text frame on a compressed connection');
+      payload = this.#decompressor.push(bytes);
+      if (payload === null) return undefined;
+    }
+    if (this.#options.encoding === 'etf') {
+      return toEnvelope(decodeEtfBytes(payload, this.#options.maxPayloadBytes));
+    }
+    const text = bytesToText(payload);
+    const want = this.#options.wantDispatch;
+    if (want) {
+      const peek = peekJsonEnvelope(text);
+      if (peek && peek.op === 0 && peek.t !== null && !want(peek.t)) {
+        return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
+      }
+    }
+    return toEnvelope(decodeJsonText(text));
+  }
+
+  close(): void {
+    this.#decompressor?.close();
+  }
+}
