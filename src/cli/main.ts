@@ -17,6 +17,14 @@ export interface Command {
 type CommandLoader = () => Promise<Command>;
 
 export const COMMANDS: Record<string, CommandLoader> = {
+  demo: async () => {
+    const { runDemo, DEMO_USAGE } = await import('./commands/demo.js');
+    return {
+      summary: 'embedded simulator + shards + live status: watch a sharded bot come alive (no token)',
+      usage: DEMO_USAGE,
+      run: (argv, io) => runDemo(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {

@@ -1,0 +1,154 @@
+/**
+ * Drives the status view of `demo` and `connect` for a running `ShardManager`: redraws it ~4×/s on a TTY,
+ * prints plain lines elsewhere (state changes as they happen, a status line each second), keeps the last
+ * few dispatches, and maps keys to actions (fault injection in the demo).
+ */
+import type { ShardManager } from '../manager/index.js';
+import type { CliIo } from './args.js';
+import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } from './status-view.js';
+
+export interface LiveViewOptions {
+  title: string;
+  /** Total shards this process will run (for the progress bar before every row exists). */
+  expectedShards: number;
+  /** Estimated ms until every shard is READY, from the identify schedule; null when unknown. */
+  startupEta: () => number | null;
+  /** Redraw the screen (TTY) or print plain lines. */
+  tty: boolean;
+  /** Extra lines under the table. */
+  footer?: () => readonly string[];
+  /** Keep this many recent dispatches. */
+  recentEvents?: number;
+  refreshMs?: number;
+}
+
+const CLEAR = '\x1b[H\x1b[2J';
+
+/** A one-word description of a dispatch for the "last events" list. */
+export function summarizeDispatch(t: string, d: unknown): string {
+  if (typeof d !== 'object' || d === null) return '';
+  const o = d as Record<string, unknown>;
+  const guild = typeof o.guild_id === 'string' ? `guild ${o.guild_id}` : '';
+  switch (t) {
+    case 'MESSAGE_CREATE': {
+      const author = (o.author as Record<string, unknown> | undefined)?.username;
+      return `${guild}${typeof author === 'string' ? ` by ${author}` : ''}`;
+    }
+    case 'GUILD_CREATE':
+      return `${typeof o.name === 'string' ? o.name : ''} (${String(o.member_count ?? '?')} members)`;
+    case 'READY':
+      return `session ${typeof o.session_id === 'string' ? o.session_id.slice(0, 8) : '?'}`;
+    default:
+      return guild;
+  }
+}
+
+export class LiveView {
+  readonly #manager: ShardManager;
+  readonly #io: CliIo;
+  readonly #options: LiveViewOptions;
+  readonly #recent: RecentEvent[] = [];
+  readonly #startedAt = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #lastPlain = 0;
+  #dispatches = 0;
+
+  constructor(manager: ShardManager, io: CliIo, options: LiveViewOptions) {
+    this.#manager = manager;
+    this.#io = io;
+    this.#options = options;
+    const keep = options.recentEvents ?? 5;
+    manager.on('dispatch', (payload, shardId) => {
+      this.#dispatches++;
+      if (payload.t === 'GUILD_CREATE' && this.#recent.length >= keep && this.#dispatches % 50 !== 0) return;
+      this.#recent.push({
+        at: Date.now(),
+        shard: shardId,
+        type: payload.t,
+        summary: summarizeDispatch(payload.t, payload.d),
+      });
+      if (this.#recent.length > keep) this.#recent.shift();
+    });
+    if (!options.tty) {
+      manager.on('status', (shardId, status, previous) => {
+        this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
+      });
+      manager.on('close', (shardId, info) => {
+        this.#io.stdout.write(`shard ${shardId}: connection closed ${info.code} (${info.action})\n`);
+      });
+    }
+  }
+
+  /** Dispatches seen since start. */
+  get dispatches(): number {
+    return this.#dispatches;
+  }
+
+  snapshot(): StatusSnapshot {
+    const status = this.#manager.status();
+    return {
+      title: this.#options.title,
+      uptimeMs: Date.now() - this.#startedAt,
+      expectedShards: this.#options.expectedShards,
+      shards: status.shards
+        .filter((s) => s.role !== 'retiring')
+        .map((s) => ({
+          id: s.id,
+          state: s.state,
+          latencyMs: s.latencyMs,
+          eventsPerSecond: s.eventsPerSecond,
+          seq: s.lastSequence ?? 0,
+          guilds: s.guilds,
+          reconnects: s.reconnects,
+        })),
+      startupEtaMs: this.#options.startupEta(),
+      recentEvents: [...this.#recent],
+      ...(this.#options.footer ? { footer: this.#options.footer() } : {}),
+    };
+  }
+
+  start(): void {
+    const refresh = this.#options.refreshMs ?? 250;
+    this.#timer = setInterval(() => this.draw(), refresh);
+    this.#timer.unref();
+    this.draw();
+  }
+
+  draw(): void {
+    const snap = this.snapshot();
+    if (this.#options.tty) {
+      const width = (this.#io.stdout as { columns?: number }).columns ?? 100;
+      this.#io.stdout.write(`${CLEAR}${renderStatus(snap, Math.max(40, width)).join('\n')}\n`);
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#lastPlain >= 1000) {
+      this.#lastPlain = now;
+      this.#io.stdout.write(`${renderPlainLine(snap)}\n`);
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** Resolves after `seconds` (never when undefined) or when the signal aborts, whichever comes first. */
+export function waitForStop(
+  signal: AbortSignal,
+  seconds: number | undefined,
+): Promise<'duration' | 'signal'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve('signal');
+    const timer = seconds === undefined ? undefined : setTimeout(() => resolve('duration'), seconds * 1000);
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (timer) clearTimeout(timer);
+        resolve('signal');
+      },
+      { once: true },
+    );
+  });
+}
