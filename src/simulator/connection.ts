@@ -152,6 +152,8 @@ export class SimConnection {
     process.nextTick(() => {
       this.#corked = false;
       socket.uncork();
+      // What the kernel did not take after the burst is the backlog of a slow reader.
+      if (socket.writableLength > this.core.options.maxBufferedBytes && this.open) this.#slowConsumer();
     });
   }
 
@@ -183,6 +185,12 @@ export class SimConnection {
       }
     }
     this.ws.send(frame, { binary, compress: false });
+  }
+
+  /** The client reads slower than we write: drop it (its session stays resumable), as Discord would. */
+  #slowConsumer(): void {
+    this.core.countSlowConsumer();
+    this.drop();
   }
 
   #socket(): Socket | undefined {

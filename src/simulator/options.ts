@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   maxPayloadBytes?: number;
   /** Max guilds per shard before Identify fails with 4011. Default 2500. */
   maxGuildsPerShard?: number;
+  /** Outgoing bytes a connection may have queued before it is dropped as a slow consumer. Default 64 MiB. */
+  maxBufferedBytes?: number;
   /** Window of the all-members Request Guild Members limit, per guild. Default 30000. */
   memberRequestWindowMs?: number;
   /** Members per GUILD_MEMBERS_CHUNK. Default 1000. */
@@ -83,6 +85,7 @@ export interface ResolvedSimulatorOptions {
   readonly sendWindowMs: number;
   readonly maxPayloadBytes: number;
   readonly maxGuildsPerShard: number;
+  readonly maxBufferedBytes: number;
   readonly memberRequestWindowMs: number;
   readonly memberChunkSize: number;
   readonly eventsPerSecond: number;
@@ -110,6 +113,7 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   sendWindowMs: 60_000,
   maxPayloadBytes: 4096,
   maxGuildsPerShard: 2500,
+  maxBufferedBytes: 64 * 1024 * 1024,
   memberRequestWindowMs: 30_000,
   memberChunkSize: 1000,
   eventsPerSecond: 0,
@@ -204,6 +208,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     sendWindowMs: int('sendWindowMs', options.sendWindowMs, d.sendWindowMs, 1),
     maxPayloadBytes: int('maxPayloadBytes', options.maxPayloadBytes, d.maxPayloadBytes, 16, 1 << 20),
     maxGuildsPerShard: int('maxGuildsPerShard', options.maxGuildsPerShard, d.maxGuildsPerShard, 1),
+    maxBufferedBytes: int('maxBufferedBytes', options.maxBufferedBytes, d.maxBufferedBytes, 1024, 2 ** 40),
     memberRequestWindowMs: int(
       'memberRequestWindowMs',
       options.memberRequestWindowMs,
