@@ -91,7 +91,7 @@ export class SimConnection {
     this.compression = init.compression;
     this.viaResumeUrl = init.viaResumeUrl;
     this.#encoder = init.encoder;
-    this.#compressor = createCompressor(init.compression);
+    this.#compressor = createCompressor(init.compression, init.core.options.zstdCompress);
     const o = init.core.options;
     this.#sendWindow = new SendWindow(o.sendLimit, o.sendWindowMs);
     this.#lastHeartbeatAt = o.clock.now();
