@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RedisError } from '../../src/errors.js';
 import { RedisIdentifyQueue } from '../../src/redis/index.js';
-import { closedPort, extraClient, redisFixture, waitFor } from '../support/redis.js';
+import { extraClient, redisFixture, unreachableClient, waitFor } from '../support/redis.js';
 
 const WINDOW_MS = 300;
 
@@ -142,9 +142,8 @@ test('an aborted waiter rejects with REDIS_ABORTED and leaves the queue', async 
 });
 
 test('never grants while Redis is unreachable, and stops waiting on abort', async (t) => {
-  const port = await closedPort();
   const queue = new RedisIdentifyQueue({
-    redis: extraClient(t, `redis://127.0.0.1:${port}`),
+    redis: await unreachableClient(t),
     maxConcurrency: 1,
     pollIntervalMs: 20,
     waiterTtlMs: 100,

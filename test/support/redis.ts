@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
 import { closeClient, createRedisClient, deleteKeysWithPrefix } from '../../src/redis/index.js';
 
-export const REDIS_URL = process.env['SHARDLINE_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.SHARDLINE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A client on the shared test Redis and a random key prefix; both cleaned up after the test. */
 export async function redisFixture(t: TestContext): Promise<{ redis: Redis; prefix: string }> {
@@ -128,4 +128,12 @@ export async function waitFor(
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** A client pointed at a closed port, retrying its connection every 50 ms (commands fail fast). */
+export async function unreachableClient(t: TestContext): Promise<Redis> {
+  const port = await closedPort();
+  const redis = createRedisClient(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => 50 } });
+  t.after(() => closeClient(redis));
+  return redis;
 }
