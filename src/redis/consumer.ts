@@ -290,6 +290,21 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       }
     }
 
+    const readNew = (): Promise<RawStreams> =>
+      reader.xreadgroup(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'BLOCK',
+        Math.min(blockMs, claimIntervalMs),
+        'STREAMS',
+        ...streams,
+        ...streams.map(() => '>'),
+      ) as Promise<RawStreams>;
+    let prefetched: Promise<RawStreams> | undefined;
+
     // This consumer's own pending entries first (a restart picks up where it stopped).
     const ownCursor = new Map(streams.map((s) => [s, '0']));
     let lastClaim = performance.now();
@@ -329,23 +344,22 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
             batch = await reclaim();
           }
           if (batch.length === 0) {
-            const reply = (await reader.xreadgroup(
-              'GROUP',
-              group,
-              consumer,
-              'COUNT',
-              count,
-              'BLOCK',
-              Math.min(blockMs, claimIntervalMs),
-              'STREAMS',
-              ...streams,
-              ...streams.map(() => '>'),
-            )) as RawStreams;
+            const pending = prefetched ?? readNew();
+            prefetched = undefined;
+            const reply = await pending;
+            let read = 0;
+            for (const [, entries] of reply ?? []) read += entries.length;
+            // a full read means a backlog: fetch the next batch while this one is processed
+            if (read >= count && unacked + read + count <= maxUnacked) {
+              prefetched = readNew();
+              prefetched.catch(() => undefined);
+            }
             for (const [stream, entries] of reply ?? []) batch.push(...(await accept(stream, entries, 1)));
           }
         }
         failures = 0;
       } catch (err) {
+        prefetched = undefined;
         if (signal?.aborted) break;
         await backoff(err);
         continue;

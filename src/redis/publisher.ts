@@ -55,34 +55,52 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
 const PUBLISH = new LuaScript(`
 local n = tonumber(ARGV[2])
 local added, dup = 0, 0
-local stale = {}
+local stale, staleSeen = {}, {}
+local state = {}
 for i = 0, n - 1 do
   local b = 3 + i * 6
   local shard, session, seq, fence = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local fenceField = shard .. ':fence'
-  local current = tonumber(redis.call('HGET', KEYS[2], fenceField) or '0')
-  if fence < current then
-    stale[#stale + 1] = shard
-  else
-    if fence > current then redis.call('HSET', KEYS[2], fenceField, fence) end
-    local fresh = true
+  local st = state[shard]
+  if not st then
+    st = { fence = tonumber(redis.call('HGET', KEYS[2], shard .. ':fence') or '0') }
     local last = redis.call('HGET', KEYS[2], shard)
     if last then
       local ls, lq = string.match(last, '^(.*) (%d+)$')
-      if ls == session and seq <= tonumber(lq) then fresh = false end
+      st.session = ls
+      st.seq = tonumber(lq)
+      st.seqText = lq
     end
-    if fresh then
+    state[shard] = st
+  end
+  if fence < st.fence then
+    if not staleSeen[shard] then
+      staleSeen[shard] = true
+      stale[#stale + 1] = tonumber(shard)
+    end
+  else
+    if fence > st.fence then
+      st.fence = fence
+      st.fenceDirty = true
+    end
+    if st.session == session and seq <= st.seq then
+      dup = dup + 1
+    else
       redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'shard', shard, 'seq', ARGV[b + 2],
         'session', session, 't', ARGV[b + 4], 'd', ARGV[b + 5])
-      redis.call('HSET', KEYS[2], shard, session .. ' ' .. ARGV[b + 2])
+      st.session = session
+      st.seq = seq
+      st.seqText = ARGV[b + 2]
+      st.dirty = true
       added = added + 1
-    else
-      dup = dup + 1
     end
   end
 end
+for shard, st in pairs(state) do
+  if st.dirty then redis.call('HSET', KEYS[2], shard, st.session .. ' ' .. st.seqText) end
+  if st.fenceDirty then redis.call('HSET', KEYS[2], shard .. ':fence', st.fence) end
+end
 local out = {added, dup}
-for _, s in ipairs(stale) do out[#out + 1] = tonumber(s) end
+for _, s in ipairs(stale) do out[#out + 1] = s end
 return out
 `);
 

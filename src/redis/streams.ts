@@ -26,5 +26,10 @@ export function eventStreamKeys(prefix: string, partitions: number): string[] {
 
 /** JSON with BigInt values written as decimal strings (snowflakes decoded as `bigint`). */
 export function encodeData(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    // BigInt values (snowflakes decoded as bigint): the replacer path is slower, so only on demand
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  }
 }
