@@ -8,7 +8,11 @@ import {
   sleep,
   toRedisError,
 } from './client.js';
-import type { IdentifyQueue, IdentifyRelease } from './interfaces.js';
+import type { IdentifyQueue } from './interfaces.js';
+
+/** Gives an identify slot back early; call it only when IDENTIFY was NOT sent (else the window must lapse). */
+export type IdentifyRelease = () => Promise<void>;
+
 import { LuaScript } from './script.js';
 
 /** Discord's identify window: one IDENTIFY per bucket per 5 s. */
@@ -21,6 +25,8 @@ export interface RedisIdentifyQueueOptions extends RedisBaseOptions {
   maxConcurrency: number;
   /** Length of one bucket's window (default 5 000 ms). */
   windowMs?: number;
+  /** Added to every window, against clock drift between Redis and Discord (default 5 % of the window). */
+  marginMs?: number;
   /** How often a waiter polls and proves it is alive (default 200 ms). */
   pollIntervalMs?: number;
   /** A waiter that has not polled for this long is dropped from the queue (default 5 000 ms). */
@@ -140,12 +146,18 @@ export class RedisIdentifyQueue implements IdentifyQueue {
   readonly #prefix: string;
   readonly #pollMs: number;
   readonly #waiterTtlMs: number;
+  readonly #slotMs: number;
 
   constructor(options: RedisIdentifyQueueOptions) {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.maxConcurrency = positiveInt('maxConcurrency', options.maxConcurrency);
     this.windowMs = positiveInt('windowMs', options.windowMs ?? IDENTIFY_WINDOW_MS);
+    const margin = options.marginMs ?? Math.ceil(this.windowMs * 0.05);
+    if (!Number.isInteger(margin) || margin < 0) {
+      throw new ConfigError('marginMs', `must be a non-negative integer, got ${String(margin)}`);
+    }
+    this.#slotMs = this.windowMs + margin;
     this.#pollMs = positiveInt('pollIntervalMs', options.pollIntervalMs ?? 200);
     this.#waiterTtlMs = positiveInt('waiterTtlMs', options.waiterTtlMs ?? 5_000);
     if (this.#waiterTtlMs < this.#pollMs * 3) {
@@ -167,6 +179,21 @@ export class RedisIdentifyQueue implements IdentifyQueue {
     return `${this.#prefix}identify:budget`;
   }
 
+  /** The shard's `IdentifyQueue` contract: resolves when `shardId` may identify; rejects with `signal.reason`. */
+  async waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
+    try {
+      await this.acquire(shardId, signal);
+    } catch (err) {
+      if (signal.aborted && err instanceof RedisError && err.code === 'REDIS_ABORTED') throw signal.reason;
+      throw err;
+    }
+  }
+
+  /**
+   * Waits for an identify slot of `shardId`'s bucket (FIFO across processes) and takes it. The returned
+   * function gives the slot back early — call it only when IDENTIFY was not sent. Rejects with
+   * `REDIS_ABORTED` when `signal` aborts and `IDENTIFY_BUDGET_EXHAUSTED` when the daily budget is spent.
+   */
   async acquire(shardId: number, signal?: AbortSignal): Promise<IdentifyRelease> {
     if (!Number.isInteger(shardId) || shardId < 0) {
       throw new ConfigError('shardId', `must be a non-negative integer, got ${String(shardId)}`);
@@ -174,7 +201,7 @@ export class RedisIdentifyQueue implements IdentifyQueue {
     const k = this.#keys(this.bucketOf(shardId));
     const me = randomUUID();
     const keys = [k.queue, k.alive, k.slot, k.ticket, this.#budgetKey];
-    const args = [me, this.windowMs, this.#waiterTtlMs];
+    const args = [me, this.#slotMs, this.#waiterTtlMs];
     for (;;) {
       if (signal?.aborted) {
         await LEAVE.run(this.#redis, [k.queue, k.alive], [me]).catch(() => undefined);

@@ -28,12 +28,13 @@ export {
 } from './consumer.js';
 export {
   IDENTIFY_WINDOW_MS,
+  type IdentifyRelease,
   RedisIdentifyQueue,
   type RedisIdentifyQueueOptions,
   SESSION_START_RESET_MS,
   type SessionStartLimit,
 } from './identify-queue.js';
-export type { IdentifyQueue, IdentifyRelease, SessionInfo, SessionStore } from './interfaces.js';
+export type { IdentifyQueue, SequenceAwareSessionStore, SessionInfo, SessionStore } from './interfaces.js';
 export { type Lease, ShardLeases, type ShardLeasesOptions } from './leases.js';
 export {
   type DispatchEvent,

@@ -1,31 +1,37 @@
 /**
- * The pluggable interfaces the Redis pieces implement. They mirror the shard client's `IdentifyQueue` and
- * `SessionStore` options; once src/shard/ defines them, these become re-exports of those (same shape).
+ * The shard's pluggable interfaces, copied shape for shape from src/shard/identify-queue.ts and
+ * src/shard/session-store.ts (branch shard) and the manager's `SequenceAwareSessionStore`
+ * (src/manager/session-store.ts), so the Redis pieces plug into both. Once those branches are merged these
+ * become re-exports (`export type { … } from '../shard/…'`); TypeScript's structural typing already makes
+ * them interchangeable.
  */
 
-/** Gives the slot back early; call it only when IDENTIFY was NOT sent (otherwise the window must lapse). */
-export type IdentifyRelease = () => Promise<void>;
-
-/** Grants IDENTIFY slots: at most one per `shard_id % max_concurrency` bucket per window. */
+/** Decides when a shard may send Identify (one per bucket `shard_id % max_concurrency` per window). */
 export interface IdentifyQueue {
-  /** Resolves when `shardId` may send IDENTIFY now; rejects with a typed error when `signal` aborts. */
-  acquire(shardId: number, signal?: AbortSignal): Promise<IdentifyRelease>;
+  /** Resolves when shard `shardId` may identify now. Rejects with `signal.reason` once `signal` aborts. */
+  waitForIdentify(shardId: number, signal: AbortSignal): Promise<void>;
 }
 
 /** What a shard needs to RESUME. */
 export interface SessionInfo {
-  sessionId: string;
-  /** Last dispatch sequence number received. */
-  sequence: number;
-  resumeGatewayUrl: string;
+  readonly sessionId: string;
+  /** Last dispatch sequence number seen (0 before any). */
+  readonly sequence: number;
+  readonly resumeUrl: string;
+  readonly shardId: number;
+  readonly shardCount: number;
 }
 
-/** Persists sessions so a restarted (or another) process can RESUME instead of IDENTIFY. */
 export interface SessionStore {
-  load(shardId: number): Promise<SessionInfo | null>;
-  /** A new session (READY) or a full update: written at once. */
-  save(shardId: number, session: SessionInfo): Promise<void>;
-  /** The sequence moved on: may be written behind (batched); never moves backwards. */
-  updateSequence(shardId: number, sessionId: string, sequence: number): void;
-  clear(shardId: number): Promise<void>;
+  /** The saved session of `shardId`, or null/undefined when there is none. */
+  load(shardId: number): SessionInfo | null | undefined | Promise<SessionInfo | null | undefined>;
+  /** Saves (or with `null`, forgets) the session of `shardId`. */
+  save(shardId: number, session: SessionInfo | null): void | Promise<void>;
+}
+
+/** A store that takes hot-path sequence updates cheaply (memory only; persisted in batches). */
+export interface SequenceAwareSessionStore extends SessionStore {
+  updateSequence(shardId: number, shardCount: number, sequence: number): void;
+  /** Persists pending changes now. */
+  flush(): Promise<void>;
 }

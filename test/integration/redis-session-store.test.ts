@@ -1,20 +1,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RedisError } from '../../src/errors.js';
-import { RedisSessionStore } from '../../src/redis/index.js';
+import { RedisSessionStore, type SessionInfo } from '../../src/redis/index.js';
 import { extraClient, redisFixture, unreachableClient, waitFor } from '../support/redis.js';
 
-const SESSION = { sessionId: 'abc', sequence: 10, resumeGatewayUrl: 'wss://resume.example/' };
+function session(shardId: number, overrides: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    sessionId: 'abc',
+    sequence: 10,
+    resumeUrl: 'wss://resume.example/',
+    shardId,
+    shardCount: 4,
+    ...overrides,
+  };
+}
 
-test('saves and loads a session per shard', async (t) => {
+test('saves, loads and forgets a session per shard', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const store = new RedisSessionStore({ redis, prefix });
   t.after(() => store.close());
   assert.equal(await store.load(3), null);
-  await store.save(3, SESSION);
-  assert.deepEqual(await store.load(3), SESSION);
-  assert.equal(await store.load(4), null);
-  await store.clear(3);
+  await store.save(3, session(3));
+  assert.deepEqual(await store.load(3), session(3));
+  assert.equal(await store.load(2), null);
+  await store.save(3, null);
   assert.equal(await store.load(3), null);
 });
 
@@ -22,11 +31,11 @@ test('batches sequence updates and writes only the latest', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const store = new RedisSessionStore({ redis, prefix, flushIntervalMs: 60_000 });
   t.after(() => store.close());
-  await store.save(0, SESSION);
-  await store.save(1, { ...SESSION, sessionId: 'def' });
+  await store.save(0, session(0));
+  await store.save(1, session(1, { sessionId: 'def' }));
   for (let seq = 11; seq <= 500; seq++) {
-    store.updateSequence(0, 'abc', seq);
-    store.updateSequence(1, 'def', seq * 2);
+    store.updateSequence(0, 4, seq);
+    store.updateSequence(1, 4, seq * 2);
   }
   assert.equal(store.pendingWrites, 2);
   // a reader in this process sees the buffered value …
@@ -44,37 +53,39 @@ test('flushes on its interval without being asked', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const store = new RedisSessionStore({ redis, prefix, flushIntervalMs: 50 });
   t.after(() => store.close());
-  await store.save(2, SESSION);
-  store.updateSequence(2, 'abc', 42);
+  await store.save(2, session(2));
+  store.updateSequence(2, 4, 42);
   await waitFor(
     async () => (await redis.hget(`${prefix}session:2`, 'sequence')) === '42',
     'the write-behind flush',
   );
 });
 
-test('never moves a sequence backwards nor writes another session’s sequence', async (t) => {
+test('never moves a sequence backwards, nor writes it into another session or shard count', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const a = new RedisSessionStore({ redis, prefix });
   const b = new RedisSessionStore({ redis: extraClient(t), prefix });
-  await a.save(0, SESSION);
-  a.updateSequence(0, 'abc', 100);
+  await a.save(0, session(0));
+  a.updateSequence(0, 4, 100);
   await a.flush();
-  b.updateSequence(0, 'abc', 50); // a stale writer
-  b.updateSequence(1, 'zzz', 7); // no such session
+  b.updateSequence(0, 4, 50); // a stale writer
+  b.updateSequence(0, 8, 900); // another shard set (resharding)
+  b.updateSequence(1, 4, 7); // no such session
   await b.flush();
   assert.equal((await a.load(0))?.sequence, 100);
   assert.equal(await a.load(1), null);
-  await a.save(0, { ...SESSION, sessionId: 'new', sequence: 1 }); // a new session starts over
-  b.updateSequence(0, 'abc', 200); // the old session is gone
+  await b.load(0); // b now knows session 'abc'
+  await a.save(0, session(0, { sessionId: 'new', sequence: 1 })); // a new session starts over
+  b.updateSequence(0, 4, 200); // b's update belongs to the old session
   await b.flush();
-  assert.deepEqual(await a.load(0), { ...SESSION, sessionId: 'new', sequence: 1 });
+  assert.deepEqual(await a.load(0), session(0, { sessionId: 'new', sequence: 1 }));
   await a.close();
   await b.close();
 });
 
 test('keeps buffered sequences when Redis is unreachable and says so with REDIS_UNAVAILABLE', async (t) => {
   const store = new RedisSessionStore({ redis: await unreachableClient(t), flushIntervalMs: 60_000 });
-  store.updateSequence(0, 'abc', 5);
+  store.updateSequence(0, 1, 5);
   const err = await store.flush().catch((e: unknown) => e);
   assert.ok(err instanceof RedisError);
   assert.equal(err.code, 'REDIS_UNAVAILABLE');
