@@ -179,6 +179,21 @@ export class ShardLeases {
     return Array.from({ length: total }, (_, i) => i).filter((i) => !owners.has(i));
   }
 
+  /**
+   * `--auto`: takes up to `limit` free shards among `0 … total-1`, lowest ids first, skipping any that
+   * another worker grabs in the meantime. Returns the leases taken.
+   */
+  async claimFree(total: number, limit: number): Promise<Lease[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('limit', `must be an integer ≥ 0`);
+    const taken: Lease[] = [];
+    for (const shardId of await this.freeShards(total)) {
+      if (taken.length >= limit) break;
+      const lease = await this.acquire(shardId);
+      if (lease) taken.push(lease);
+    }
+    return taken;
+  }
+
   /** Renews every held lease once (one pipeline); leases found taken over or past deadline are lost. */
   async renew(): Promise<void> {
     this.#expireOverdue();

@@ -68,15 +68,15 @@ test('renewal keeps a lease alive well past its TTL', async (t) => {
     redis: extraClient(t),
     prefix,
     ownerId: 'owner',
-    ttlMs: 600,
+    ttlMs: 1_000,
     renewIntervalMs: 100,
     onLost: (id) => lost.push(id),
   });
-  const rival = new ShardLeases({ redis: extraClient(t), prefix, ownerId: 'rival', ttlMs: 600 });
+  const rival = new ShardLeases({ redis: extraClient(t), prefix, ownerId: 'rival', ttlMs: 1_000 });
   assert.ok(await owner.acquire(2));
   owner.start();
   t.after(() => owner.close());
-  const until = Date.now() + 1_800;
+  const until = Date.now() + 2_500; // 2.5 TTLs
   while (Date.now() < until) {
     assert.equal(await rival.acquire(2), null);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -125,6 +125,18 @@ test('lists free shards and owners for --auto', async (t) => {
   );
   await a.close();
   assert.deepEqual(await b.freeShards(6), [0, 1, 2, 4, 5]);
+});
+
+test('workers started with --auto split the free shards without overlap', async (t) => {
+  const { prefix } = await redisFixture(t);
+  const workers = [0, 1, 2].map(
+    (i) => new ShardLeases({ redis: extraClient(t), prefix, ownerId: `auto${i}` }),
+  );
+  const claimed = await Promise.all(workers.map((w) => w.claimFree(12, 4)));
+  const all = claimed.flat().map((l) => l.shardId);
+  assert.equal(all.length, 12);
+  assert.equal(new Set(all).size, 12);
+  assert.deepEqual(await workers[0]!.freeShards(12), []);
 });
 
 test('gives its shards up before the TTL when Redis stops answering', async (t) => {
