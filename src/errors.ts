@@ -94,6 +94,7 @@ export class ConfigError extends ShardlineError {
 export const REDIS_ERROR_CODES = [
   'REDIS_UNAVAILABLE',
   'REDIS_SCRIPT_FAILED',
+  'REDIS_REPLY_ERROR',
   'REDIS_BAD_ENTRY',
   'LEASE_LOST',
   'IDENTIFY_BUDGET_EXHAUSTED',

@@ -57,13 +57,25 @@ export async function closeClient(redis: Redis): Promise<void> {
   redis.disconnect(false);
 }
 
-/** Wraps anything thrown by ioredis into a typed `RedisError` (already-typed errors pass through). */
+/** Server replies that mean "not now" rather than "wrong": loading, busy, out of memory, failover. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+/**
+ * Wraps anything thrown by ioredis into a typed error (already-typed errors pass through):
+ * `REDIS_SCRIPT_FAILED` for Lua errors, `REDIS_REPLY_ERROR` for other error replies (NOGROUP, WRONGTYPE…),
+ * `REDIS_UNAVAILABLE` for connection trouble and transient replies (LOADING, OOM, READONLY…).
+ */
 export function toRedisError(err: unknown, shardId?: number): ShardlineError {
   if (err instanceof ShardlineError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const details = shardId === undefined ? {} : { shardId };
   if (/NOSCRIPT|ERR Error (running|compiling) script|user_script/i.test(message)) {
     return new RedisError('REDIS_SCRIPT_FAILED', `Redis script failed: ${message}`, details, { cause: err });
+  }
+  if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) {
+    return new RedisError('REDIS_REPLY_ERROR', `Redis refused a command: ${message}`, details, {
+      cause: err,
+    });
   }
   return new RedisError('REDIS_UNAVAILABLE', `Redis is unavailable: ${message}`, details, { cause: err });
 }

@@ -356,6 +356,9 @@ export async function serveCommands(options: ServeCommandsOptions): Promise<void
         if (signal?.aborted) break;
         claimed = false;
         await fail(err);
+        if (err instanceof Error && err.message.includes('NOGROUP')) {
+          await redis.xgroup('CREATE', stream, OWNER_GROUP, '0', 'MKSTREAM').catch(() => undefined);
+        }
       }
     }
   } finally {

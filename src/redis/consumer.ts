@@ -273,16 +273,20 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
     return out;
   };
 
+  const ensureGroups = async (): Promise<void> => {
+    for (const stream of streams) {
+      try {
+        await redis.xgroup('CREATE', stream, group, options.startId ?? '0', 'MKSTREAM');
+      } catch (err) {
+        if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
+      }
+    }
+  };
+
   try {
     for (;;) {
       try {
-        for (const stream of streams) {
-          try {
-            await redis.xgroup('CREATE', stream, group, options.startId ?? '0', 'MKSTREAM');
-          } catch (err) {
-            if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
-          }
-        }
+        await ensureGroups();
         break;
       } catch (err) {
         if (signal?.aborted) return;
@@ -362,6 +366,9 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         prefetched = undefined;
         if (signal?.aborted) break;
         await backoff(err);
+        // the stream or the group was deleted under us (FLUSHALL, a Redis without persistence restarted)
+        if (err instanceof Error && err.message.includes('NOGROUP'))
+          await ensureGroups().catch(() => undefined);
         continue;
       }
       for (const event of batch) yield event;

@@ -222,7 +222,7 @@ export class RedisIdentifyQueue implements IdentifyQueue {
         }
         // Redis unreachable: keep waiting (our queue entry survives up to waiterTtlMs); never grant blindly.
         const typed = toRedisError(err, shardId);
-        if (typed instanceof RedisError && typed.code === 'REDIS_SCRIPT_FAILED') throw typed;
+        if (typed instanceof RedisError && typed.code !== 'REDIS_UNAVAILABLE') throw typed;
         await sleep(this.#pollMs, signal);
         continue;
       }

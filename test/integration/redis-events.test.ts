@@ -387,3 +387,31 @@ test('stops reading while maxUnacked entries are unacknowledged', async (t) => {
   await next;
   assert.equal(fifth()?.seq, 5);
 });
+
+test('a consumer recreates its group when the stream vanished under it', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const errors: string[] = [];
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  publisher.publish(events(0, 1, 1)[0]!);
+  await publisher.flush();
+  const iter = consume({
+    redis,
+    prefix,
+    group: 'g',
+    consumer: 'c',
+    blockMs: 50,
+    onError: (err) => errors.push(err.code),
+  });
+  t.after(() => iter.return());
+  const [first] = await take(iter, 1);
+  await first!.ack();
+  await redis.del(eventStreamKey(prefix, 0)); // e.g. a Redis without persistence restarted
+  const next = iter.next();
+  await waitFor(() => errors.length > 0, 'the consumer to notice');
+  for (const e of events(0, 2, 3)) publisher.publish(e);
+  await publisher.close();
+  const second = await next;
+  assert.equal(second.done, false);
+  assert.ok((second.value as StreamEvent).seq >= 2);
+  assert.equal(errors[0], 'REDIS_REPLY_ERROR');
+});
