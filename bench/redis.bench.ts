@@ -45,8 +45,9 @@ const message = {
 
 if (process.argv[2] === 'consumer') {
   // child: consume `count` events of `prefix`, then report
-  const [, , , prefix, countText] = process.argv;
+  const [, , , prefix, countText, partitionsText] = process.argv;
   const count = Number(countText);
+  const partitions = Number(partitionsText);
   const redis = createRedisClient(URL);
   const abort = new AbortController();
   let seen = 0;
@@ -56,6 +57,7 @@ if (process.argv[2] === 'consumer') {
     prefix: prefix!,
     group: GROUP,
     consumer: 'c',
+    partitions,
     count: 1_000,
     maxUnacked: 10_000,
     blockMs: 100,
@@ -86,10 +88,14 @@ interface Round {
 let round: Round | undefined;
 let session = 0;
 
-async function startConsumer(n: number): Promise<void> {
+async function startConsumer(n: number, partitions = 1): Promise<void> {
   const prefix = `shardline-bench:${randomBytes(4).toString('hex')}:`;
-  await redis.xgroup('CREATE', eventStreamKey(prefix, 0), GROUP, '0', 'MKSTREAM');
-  const child = fork(fileURLToPath(import.meta.url), ['consumer', prefix, String(n)], { stdio: 'inherit' });
+  for (let p = 0; p < partitions; p++) {
+    await redis.xgroup('CREATE', eventStreamKey(prefix, p), GROUP, '0', 'MKSTREAM');
+  }
+  const child = fork(fileURLToPath(import.meta.url), ['consumer', prefix, String(n), String(partitions)], {
+    stdio: 'inherit',
+  });
   const messages: string[] = [];
   let wake: (() => void) | undefined;
   child.on('message', (m) => {
@@ -113,10 +119,10 @@ async function stopConsumer(): Promise<void> {
   round = undefined;
 }
 
-async function publishRound(batchSize: number, n: number): Promise<void> {
+async function publishRound(batchSize: number, n: number, partitions = 1): Promise<void> {
   const { prefix, done } = round!;
   const sessionId = `s${session++}`;
-  const publisher = new RedisEventPublisher({ redis, prefix, batchSize, highWaterMark: n + 1 });
+  const publisher = new RedisEventPublisher({ redis, prefix, batchSize, partitions, highWaterMark: n + 1 });
   for (let seq = 1; seq <= n; seq++) {
     publisher.publish({ shardId: seq % SHARDS, sessionId, seq, type: 'MESSAGE_CREATE', data: message });
   }
@@ -153,10 +159,18 @@ async function plainXaddRound(n: number): Promise<void> {
   await done;
 }
 
-const hooks = (n: number) => ({ beforeEach: () => startConsumer(n), afterEach: stopConsumer });
+const hooks = (n: number, partitions = 1) => ({
+  beforeEach: () => startConsumer(n, partitions),
+  afterEach: stopConsumer,
+});
 const bench = new Bench({ iterations: 5, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
 bench
   .add(`publisher batch 1000 → consumer process (${N} events)`, () => publishRound(1_000, N), hooks(N))
+  .add(
+    `publisher batch 1000, 4 partitions → consumer process (${N} events)`,
+    () => publishRound(1_000, N, 4),
+    hooks(N, 4),
+  )
   .add(`publisher batch 100 → consumer process (${N} events)`, () => publishRound(100, N), hooks(N))
   .add(`publisher batch 1, no pipelining (${SLOW_N} events)`, () => publishRound(1, SLOW_N), hooks(SLOW_N))
   .add(`baseline: plain pipelined XADD, no dedupe (${N} events)`, () => plainXaddRound(N), hooks(N));
@@ -165,7 +179,7 @@ await bench.run();
 const rows = bench.tasks.map((task, i) => {
   const r = task.result;
   if (r.state !== 'completed') return { task: task.name, state: r.state };
-  const n = i === 2 ? SLOW_N : N;
+  const n = i === 3 ? SLOW_N : N;
   const perSec = (ms: number): number => Math.round(n / (ms / 1000));
   return {
     task: task.name,
@@ -181,7 +195,7 @@ const rate = (i: number): number | undefined => {
   const row = rows[i];
   return row && 'median ev/s' in row ? row['median ev/s'] : undefined;
 };
-const [best, base, slow] = [rate(0), rate(3), rate(2)];
+const [best, base, slow] = [rate(0), rate(4), rate(3)];
 if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
 if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
 await closeClient(redis);

@@ -109,6 +109,17 @@ interface Encoded {
   args: (string | number)[];
 }
 
+/** One partition's buffer and pump. */
+interface Lane {
+  readonly partition: number;
+  readonly keys: readonly [stream: string, last: string];
+  buffer: Encoded[];
+  head: number;
+  pumping: Promise<void> | undefined;
+  retryTimer: NodeJS.Timeout | undefined;
+  wakeRetry: (() => void) | undefined;
+}
+
 function checkInt(option: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {
     throw new ConfigError(option, `must be an integer ≥ ${min}, got ${String(value)}`);
@@ -118,8 +129,9 @@ function checkInt(option: string, value: number, min: number): number {
 
 /**
  * Appends dispatches to the event streams. `publish()` never blocks and never drops: events go to an
- * in-memory buffer that a single pump writes in batches (one Lua call per partition per batch, all in one
- * pipeline). The script appends an event only when its seq is above the last one published for the same
+ * in-memory buffer per partition, and one pump per partition writes them in batches (one Lua call per
+ * batch, one batch in flight per partition, so partitions write in parallel and a shard's events — always
+ * in the same partition — keep their order). The script appends an event only when its seq is above the last one published for the same
  * (shard, session), atomically with the XADD, so retries, worker restarts and RESUME replays never write a
  * duplicate. While Redis is down the pump retries with capped exponential backoff and reports
  * `onStatus('unavailable')`; once the buffer reaches `highWaterMark`, `publish()` returns false and
@@ -136,15 +148,13 @@ export class RedisEventPublisher {
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
   readonly #options: RedisEventPublisherOptions;
-  #buffer: Encoded[] = [];
-  #head = 0;
-  #pumping: Promise<void> | undefined;
+  readonly #lanes: Lane[];
+  #count = 0;
   #full = false;
   #status: PublisherStatus = 'ok';
-  #scriptLoaded = false;
+  readonly #failing = new Set<number>();
+  #scriptLoaded: Promise<void> | undefined;
   #closed = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #wakeRetry: (() => void) | undefined;
   #published = 0;
   #duplicates = 0;
 
@@ -158,11 +168,20 @@ export class RedisEventPublisher {
     this.highWaterMark = checkInt('highWaterMark', options.highWaterMark ?? 10_000, 1);
     this.#retryMinMs = checkInt('retryMinMs', options.retryMinMs ?? 100, 1);
     this.#retryMaxMs = checkInt('retryMaxMs', options.retryMaxMs ?? 5_000, this.#retryMinMs);
+    this.#lanes = Array.from({ length: this.partitions }, (_, p) => ({
+      partition: p,
+      keys: [eventStreamKey(this.#prefix, p), lastPublishedKey(this.#prefix, p)],
+      buffer: [],
+      head: 0,
+      pumping: undefined,
+      retryTimer: undefined,
+      wakeRetry: undefined,
+    }));
   }
 
   /** Events buffered and not yet confirmed by Redis. */
   get buffered(): number {
-    return Math.max(0, this.#buffer.length - this.#head);
+    return this.#count;
   }
 
   /** Whether the buffer is at or above the high-water mark. */
@@ -195,21 +214,27 @@ export class RedisEventPublisher {
       throw new ConfigError('sessionId', 'must be a non-empty string without whitespace');
     }
     const fence = event.fence ?? 0;
-    this.#buffer.push({
+    const lane = this.#lanes[event.shardId % this.partitions]!;
+    lane.buffer.push({
       event,
       args: [event.shardId, event.sessionId, event.seq, fence, String(event.type), encodeData(event.data)],
     });
-    if (!this.#full && this.buffered >= this.highWaterMark) {
+    this.#count++;
+    if (!this.#full && this.#count >= this.highWaterMark) {
       this.#full = true;
       this.#options.onBackpressure?.(true);
     }
-    this.#pumping ??= this.#pump();
+    lane.pumping ??= this.#pump(lane);
     return !this.#full;
   }
 
   /** Resolves when every event buffered so far is in Redis (waits through outages). */
   async flush(): Promise<void> {
-    while (this.#pumping) await this.#pumping;
+    for (;;) {
+      const running = this.#lanes.flatMap((l) => (l.pumping ? [l.pumping] : []));
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
   }
 
   /** Flushes, then refuses further events. */
@@ -221,89 +246,85 @@ export class RedisEventPublisher {
   /** Stops retrying at once; buffered events are abandoned (the gateway replays them on RESUME). */
   abort(): void {
     this.#closed = true;
-    this.#buffer = [];
-    this.#head = 0;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#wakeRetry?.();
+    this.#count = 0;
+    for (const lane of this.#lanes) {
+      lane.buffer = [];
+      lane.head = 0;
+      if (lane.retryTimer) clearTimeout(lane.retryTimer);
+      lane.wakeRetry?.();
+    }
   }
 
-  async #pump(): Promise<void> {
+  #setStatus(partition: number, failed: ShardlineError | undefined): void {
+    if (failed) {
+      this.#failing.add(partition);
+      if (this.#status !== 'unavailable') {
+        this.#status = 'unavailable';
+        this.#options.onStatus?.('unavailable', failed);
+      }
+    } else {
+      this.#failing.delete(partition);
+      if (this.#status !== 'ok' && this.#failing.size === 0) {
+        this.#status = 'ok';
+        this.#options.onStatus?.('ok');
+      }
+    }
+  }
+
+  async #pump(lane: Lane): Promise<void> {
     let failures = 0;
     try {
-      while (this.buffered > 0) {
-        const batch = this.#buffer.slice(this.#head, this.#head + this.batchSize);
+      while (lane.buffer.length > lane.head) {
+        const batch = lane.buffer.slice(lane.head, lane.head + this.batchSize);
         try {
-          await this.#write(batch);
+          await this.#write(lane, batch);
         } catch (err) {
-          if (this.#closed && this.buffered === 0) return;
+          if (this.#closed && lane.buffer.length === 0) return;
           failures++;
-          this.#scriptLoaded = false;
-          const typed = toRedisError(err);
-          if (this.#status !== 'unavailable') {
-            this.#status = 'unavailable';
-            this.#options.onStatus?.('unavailable', typed);
-          }
+          this.#scriptLoaded = undefined;
+          this.#setStatus(lane.partition, toRedisError(err));
           const ms = Math.min(this.#retryMaxMs, this.#retryMinMs * 2 ** Math.min(failures - 1, 16));
           await new Promise<void>((resolve) => {
-            this.#wakeRetry = resolve;
-            this.#retryTimer = setTimeout(resolve, ms * (0.75 + Math.random() * 0.5));
+            lane.wakeRetry = resolve;
+            lane.retryTimer = setTimeout(resolve, ms * (0.75 + Math.random() * 0.5));
           });
-          this.#wakeRetry = undefined;
+          lane.wakeRetry = undefined;
           continue;
         }
+        if (lane.buffer.length === 0) return; // aborted meanwhile
         failures = 0;
-        if (this.#status !== 'ok') {
-          this.#status = 'ok';
-          this.#options.onStatus?.('ok');
+        this.#setStatus(lane.partition, undefined);
+        lane.head += batch.length;
+        this.#count -= batch.length;
+        if (lane.head > 4096 && lane.head * 2 > lane.buffer.length) {
+          lane.buffer = lane.buffer.slice(lane.head);
+          lane.head = 0;
         }
-        this.#head += batch.length;
-        if (this.#head > 4096 && this.#head * 2 > this.#buffer.length) {
-          this.#buffer = this.#buffer.slice(this.#head);
-          this.#head = 0;
-        }
-        if (this.#full && this.buffered <= this.highWaterMark / 2) {
+        if (this.#full && this.#count <= this.highWaterMark / 2) {
           this.#full = false;
           this.#options.onBackpressure?.(false);
         }
       }
     } finally {
-      this.#pumping = undefined;
+      lane.pumping = undefined;
     }
   }
 
-  async #write(batch: Encoded[]): Promise<void> {
-    if (!this.#scriptLoaded) {
-      await PUBLISH.load(this.#redis);
-      this.#scriptLoaded = true;
+  async #write(lane: Lane, batch: Encoded[]): Promise<void> {
+    this.#scriptLoaded ??= PUBLISH.load(this.#redis);
+    await this.#scriptLoaded;
+    const args: (string | number)[] = [this.maxLen, batch.length];
+    for (const e of batch) args.push(...e.args);
+    let reply: number[];
+    try {
+      reply = (await this.#redis.evalsha(PUBLISH.sha, 2, ...lane.keys, ...args)) as number[];
+    } catch (err) {
+      throw toRedisError(err);
     }
-    const byPartition = new Map<number, Encoded[]>();
-    for (const e of batch) {
-      const p = e.event.shardId % this.partitions;
-      let list = byPartition.get(p);
-      if (!list) {
-        list = [];
-        byPartition.set(p, list);
-      }
-      list.push(e);
-    }
-    const pipeline = this.#redis.pipeline();
-    const order: number[] = [];
-    for (const [p, list] of byPartition) {
-      const args: (string | number)[] = [this.maxLen, list.length];
-      for (const e of list) args.push(...e.args);
-      PUBLISH.queue(pipeline, [eventStreamKey(this.#prefix, p), lastPublishedKey(this.#prefix, p)], args);
-      order.push(p);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    if (results.length !== order.length) throw new Error('pipeline returned no results');
-    const stale = new Set<number>();
-    for (const [err, reply] of results) {
-      if (err) throw err;
-      const [added, dup, ...staleShards] = reply as number[];
-      this.#published += added ?? 0;
-      this.#duplicates += dup ?? 0;
-      for (const s of staleShards) stale.add(s);
-    }
+    const [added, dup, ...staleShards] = reply;
+    this.#published += added ?? 0;
+    this.#duplicates += dup ?? 0;
+    const stale = new Set(staleShards);
     const highest = new Map<number, { sessionId: string; seq: number }>();
     for (const { event } of batch) {
       if (stale.has(event.shardId)) continue;
