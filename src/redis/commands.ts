@@ -142,6 +142,8 @@ export class CommandClient {
       }, timeoutMs);
       this.#waiting.set(id, { resolve, reject, timer, shardId });
     });
+    // the timeout may fire while XADD is still on its way; the caller gets the rejection from `return`
+    result.catch(() => undefined);
     try {
       await this.#redis.xadd(
         commandStreamKey(this.#prefix, shardId),
