@@ -265,8 +265,19 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         'COUNT',
         count,
       )) as [string, RawEntry[], string[]?];
-      const deliveryCount = new Map(pending.map(([id, , , d]) => [id, d + 1]));
-      for (const [id, raw] of claimed[1]) {
+      const entries = claimed[1].filter((e): e is RawEntry => Array.isArray(e?.[1]));
+      if (entries.length === 0) continue;
+      // exact delivery counts of what was just claimed (XAUTOCLAIM itself does not report them)
+      const counts = (await redis.xpending(
+        stream,
+        group,
+        entries[0]![0],
+        entries[entries.length - 1]![0],
+        entries.length + unacked,
+        consumer,
+      )) as [string, string, number, number][];
+      const deliveryCount = new Map(counts.map(([id, , , d]) => [id, d]));
+      for (const [id, raw] of entries) {
         out.push(...(await accept(stream, [[id, raw]], deliveryCount.get(id) ?? 2)));
       }
     }

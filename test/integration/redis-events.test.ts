@@ -307,10 +307,12 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   };
   // consumer A takes everything and dies without acknowledging
   const a = consume({ ...opts, consumer: 'a' });
+  t.after(() => a.return());
   assert.equal((await take(a, 3)).length, 3);
   await a.return();
   // consumer B reclaims them (second delivery) and dies too
   const b = consume({ ...opts, consumer: 'b' });
+  t.after(() => b.return());
   const reclaimed = await take(b, 3);
   assert.deepEqual(
     reclaimed.map((e) => [e.seq, e.deliveries]),
@@ -323,6 +325,7 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   await b.return();
   // consumer C acknowledges seq 1 on its (third) delivery; 2 and 3 go on failing
   const c = consume({ ...opts, consumer: 'c' });
+  t.after(() => c.return());
   const third = await take(c, 3);
   assert.deepEqual(
     third.map((e) => e.deliveries),
@@ -333,6 +336,7 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   // D finds 2 and 3 over the limit: they go to the dead-letter stream, not to D
   const abort = new AbortController();
   const d = consume({ ...opts, consumer: 'd', signal: abort.signal });
+  t.after(() => abort.abort());
   const dNext = d.next();
   await waitFor(async () => (await readDeadLetters({ redis, prefix })).length === 2, 'two dead letters');
   abort.abort();
@@ -356,11 +360,13 @@ test('a restarted consumer first re-reads its own unacknowledged entries', async
   await publisher.close();
   const opts = { redis, prefix, group: 'g', consumer: 'same', blockMs: 50 };
   const first = consume(opts);
+  t.after(() => first.return());
   const got = await take(first, 4);
   await got[0]!.ack();
   await got[1]!.ack();
   await first.return();
   const again = consume(opts);
+  t.after(() => again.return());
   assert.deepEqual(
     (await take(again, 2)).map((e) => e.seq),
     [3, 4],
