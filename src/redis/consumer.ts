@@ -55,8 +55,39 @@ export interface ConsumeOptions extends RedisBaseOptions {
   onError?: (err: ShardlineError) => void;
 }
 
-type RawEntry = [id: string, fields: string[]];
+/** A field name or value as read: consumers read Buffers (no UTF-8 decoding of names), others strings. */
+type RawValue = string | Buffer;
+type RawEntry = [id: string, fields: RawValue[]];
 type RawStreams = [stream: string, entries: RawEntry[]][] | null;
+type BufferStreams = [stream: Buffer, entries: [id: Buffer, fields: Buffer[] | null][]][] | null;
+
+/** Buffer reply of XREADGROUP → stream names and ids as strings, fields left as Buffers. */
+function fromBuffers(reply: BufferStreams): RawStreams {
+  if (!reply) return null;
+  return reply.map(([stream, entries]) => [
+    stream.toString(),
+    entries.map(([id, fields]) => [id.toString('latin1'), fields as Buffer[]] as RawEntry),
+  ]);
+}
+
+const text = (v: RawValue): string => (typeof v === 'string' ? v : v.toString());
+
+/** Which event field a name is, without decoding Buffers: shard · seq · session · t · d, else ''. */
+function fieldName(k: RawValue): string {
+  if (typeof k === 'string') return k;
+  switch (k.length) {
+    case 1:
+      return k[0] === 0x64 ? 'd' : k[0] === 0x74 ? 't' : '';
+    case 3:
+      return k[0] === 0x73 && k[1] === 0x65 && k[2] === 0x71 ? 'seq' : '';
+    case 5:
+      return k[0] === 0x73 && k[1] === 0x68 && k[4] === 0x64 ? 'shard' : '';
+    case 7:
+      return k[0] === 0x73 && k[1] === 0x65 && k[6] === 0x6e ? 'session' : '';
+    default:
+      return '';
+  }
+}
 
 function fieldsOf(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -73,19 +104,44 @@ interface Parsed {
 }
 
 /** Parses an entry's fields; undefined when it is not a Shardline event. */
-export function parseEventFields(raw: string[]): Parsed | undefined {
-  const f = fieldsOf(raw);
-  const shardId = Number(f.shard);
-  const seq = Number(f.seq);
-  if (!Number.isInteger(shardId) || !Number.isInteger(seq) || f.session === undefined || f.t === undefined)
+export function parseEventFields(raw: readonly RawValue[]): Parsed | undefined {
+  let shard: RawValue | undefined;
+  let seqValue: RawValue | undefined;
+  let session: RawValue | undefined;
+  let type: RawValue | undefined;
+  let d: RawValue | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const v = raw[i + 1]!;
+    switch (fieldName(raw[i]!)) {
+      case 'shard':
+        shard = v;
+        break;
+      case 'seq':
+        seqValue = v;
+        break;
+      case 'session':
+        session = v;
+        break;
+      case 't':
+        type = v;
+        break;
+      case 'd':
+        d = v;
+        break;
+    }
+  }
+  if (shard === undefined || seqValue === undefined || session === undefined || type === undefined)
     return undefined;
+  const shardId = Number(text(shard));
+  const seq = Number(text(seqValue));
+  if (!Number.isInteger(shardId) || !Number.isInteger(seq)) return undefined;
   let data: unknown;
   try {
-    data = JSON.parse(f.d ?? 'null');
+    data = JSON.parse(d === undefined ? 'null' : text(d));
   } catch {
     return undefined;
   }
-  return { shardId, seq, sessionId: f.session, type: f.t, data };
+  return { shardId, seq, sessionId: text(session), type: text(type), data };
 }
 
 function int(option: string, value: number, min: number): number {
@@ -211,7 +267,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
   const deadLetter = async (
     stream: string,
     id: string,
-    raw: string[],
+    raw: RawValue[],
     deliveries: number,
     reason: string,
   ): Promise<void> => {
@@ -305,19 +361,21 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       }
     }
 
-    const readNew = (): Promise<RawStreams> =>
-      reader.xreadgroup(
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        count,
-        'BLOCK',
-        Math.min(blockMs, claimIntervalMs),
-        'STREAMS',
-        ...streams,
-        ...streams.map(() => '>'),
-      ) as Promise<RawStreams>;
+    const readNew = async (): Promise<RawStreams> =>
+      fromBuffers(
+        (await reader.xreadgroupBuffer(
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          count,
+          'BLOCK',
+          Math.min(blockMs, claimIntervalMs),
+          'STREAMS',
+          ...streams,
+          ...streams.map(() => '>'),
+        )) as BufferStreams,
+      );
     let prefetched: Promise<RawStreams> | undefined;
 
     // This consumer's own pending entries first (a restart picks up where it stopped).
@@ -336,16 +394,18 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         if (ownCursor.size > 0) {
           const ids = [...ownCursor.values()];
           const keys = [...ownCursor.keys()];
-          const reply = (await reader.xreadgroup(
-            'GROUP',
-            group,
-            consumer,
-            'COUNT',
-            count,
-            'STREAMS',
-            ...keys,
-            ...ids,
-          )) as RawStreams;
+          const reply = fromBuffers(
+            (await reader.xreadgroupBuffer(
+              'GROUP',
+              group,
+              consumer,
+              'COUNT',
+              count,
+              'STREAMS',
+              ...keys,
+              ...ids,
+            )) as BufferStreams,
+          );
           for (const [stream, entries] of reply ?? []) {
             if (entries.length === 0) ownCursor.delete(stream);
             else {
@@ -478,7 +538,7 @@ export async function readDeadLetters(
       '+',
       'COUNT',
       options.count ?? 1_000,
-    )) as RawEntry[];
+    )) as [string, string[]][];
     return entries.map(([id, raw]) => ({ id, fields: fieldsOf(raw) }));
   } catch (err) {
     throw toRedisError(err);

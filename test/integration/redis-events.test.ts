@@ -421,3 +421,38 @@ test('a consumer recreates its group when the stream vanished under it', async (
   assert.ok((second.value as StreamEvent).seq >= 2);
   assert.equal(errors[0], 'REDIS_REPLY_ERROR');
 });
+
+test('dead-letters entries that are not Shardline events instead of yielding them', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'foo', 'bar');
+  await redis.xadd(
+    eventStreamKey(prefix, 0),
+    '*',
+    'shard',
+    '0',
+    'seq',
+    '1',
+    'session',
+    's',
+    't',
+    'X',
+    'd',
+    '{oops',
+  );
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  publisher.publish(events(0, 1, 1)[0]!);
+  await publisher.close();
+  const iter = consume({ redis, prefix, group: 'g', consumer: 'c', blockMs: 50 });
+  t.after(() => iter.return());
+  const [only] = await take(iter, 1);
+  assert.equal(only?.seq, 1);
+  assert.equal(only?.type, 'MESSAGE_CREATE');
+  const dead = await readDeadLetters({ redis, prefix });
+  assert.deepEqual(
+    dead.map((e) => [e.fields.foo ?? e.fields.d, e.fields['dl:reason']]),
+    [
+      ['bar', 'unparsable entry'],
+      ['{oops', 'unparsable entry'],
+    ],
+  );
+});
