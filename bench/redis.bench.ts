@@ -8,6 +8,7 @@
 // BENCH_EVENTS=N to change N). Never asserted: the figures depend on the machine and its load.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import {
@@ -51,6 +52,7 @@ if (process.argv[2] === 'consumer') {
   const redis = createRedisClient(URL);
   const abort = new AbortController();
   let seen = 0;
+  const cpuAtReady = process.cpuUsage();
   process.send?.('ready');
   for await (const event of consume({
     redis,
@@ -67,6 +69,8 @@ if (process.argv[2] === 'consumer') {
     if (++seen === count) abort.abort();
   }
   await closeClient(redis);
+  const cpu = process.cpuUsage(cpuAtReady);
+  process.send?.(`cpu ${cpu.user + cpu.system}`);
   process.send?.('done');
   process.exit(0);
 }
@@ -84,6 +88,34 @@ interface Round {
   prefix: string;
   child: ChildProcess;
   done: Promise<void>;
+  messages: string[];
+}
+
+/** CPU time Redis has used so far, in µs (INFO cpu). */
+async function redisCpuMicros(): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
+}
+
+/** Per task: CPU µs per event of the publishing process, the consumer process and Redis, per round. */
+const cpuCost = new Map<string, { publisher: number[]; consumer: number[]; redis: number[] }>();
+
+async function measured(task: string, n: number, run: () => Promise<void>): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const redis0 = await redisCpuMicros();
+  await run();
+  const cpu = process.cpuUsage(cpu0);
+  const redisCpu = (await redisCpuMicros()) - redis0;
+  const consumerCpu = Number(round!.messages.find((m) => m.startsWith('cpu '))?.slice(4) ?? Number.NaN);
+  let entry = cpuCost.get(task);
+  if (!entry) {
+    entry = { publisher: [], consumer: [], redis: [] };
+    cpuCost.set(task, entry);
+  }
+  entry.publisher.push((cpu.user + cpu.system) / n);
+  entry.consumer.push(consumerCpu / n);
+  entry.redis.push(redisCpu / n);
 }
 let round: Round | undefined;
 let session = 0;
@@ -110,7 +142,7 @@ async function startConsumer(n: number, partitions = 1): Promise<void> {
     }
   };
   await waitFor('ready');
-  round = { prefix, child, done: waitFor('done') };
+  round = { prefix, child, done: waitFor('done'), messages };
 }
 
 async function stopConsumer(): Promise<void> {
@@ -119,7 +151,11 @@ async function stopConsumer(): Promise<void> {
   round = undefined;
 }
 
-async function publishRound(batchSize: number, n: number, partitions = 1): Promise<void> {
+async function publishRound(task: string, batchSize: number, n: number, partitions = 1): Promise<void> {
+  await measured(task, n, () => publishOnly(batchSize, n, partitions));
+}
+
+async function publishOnly(batchSize: number, n: number, partitions: number): Promise<void> {
   const { prefix, done } = round!;
   const sessionId = `s${session++}`;
   const publisher = new RedisEventPublisher({ redis, prefix, batchSize, partitions, highWaterMark: n + 1 });
@@ -130,7 +166,11 @@ async function publishRound(batchSize: number, n: number, partitions = 1): Promi
   await done;
 }
 
-async function plainXaddRound(n: number): Promise<void> {
+async function plainXaddRound(task: string, n: number): Promise<void> {
+  await measured(task, n, () => plainXaddOnly(n));
+}
+
+async function plainXaddOnly(n: number): Promise<void> {
   const { prefix, done } = round!;
   const stream = eventStreamKey(prefix, 0);
   for (let start = 1; start <= n; start += 1_000) {
@@ -163,33 +203,50 @@ const hooks = (n: number, partitions = 1) => ({
   beforeEach: () => startConsumer(n, partitions),
   afterEach: stopConsumer,
 });
+const TASKS = [
+  { name: `publisher batch 1000 → consumer process (${N} events)`, n: N, partitions: 1, batch: 1_000 },
+  { name: `publisher batch 1000, 4 partitions (${N} events)`, n: N, partitions: 4, batch: 1_000 },
+  { name: `publisher batch 100 (${N} events)`, n: N, partitions: 1, batch: 100 },
+  { name: `publisher batch 1, no pipelining (${SLOW_N} events)`, n: SLOW_N, partitions: 1, batch: 1 },
+  { name: `baseline: plain pipelined XADD, no dedupe (${N} events)`, n: N, partitions: 1, batch: 0 },
+] as const;
+
 const bench = new Bench({ iterations: 5, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
-bench
-  .add(`publisher batch 1000 → consumer process (${N} events)`, () => publishRound(1_000, N), hooks(N))
-  .add(
-    `publisher batch 1000, 4 partitions → consumer process (${N} events)`,
-    () => publishRound(1_000, N, 4),
-    hooks(N, 4),
-  )
-  .add(`publisher batch 100 → consumer process (${N} events)`, () => publishRound(100, N), hooks(N))
-  .add(`publisher batch 1, no pipelining (${SLOW_N} events)`, () => publishRound(1, SLOW_N), hooks(SLOW_N))
-  .add(`baseline: plain pipelined XADD, no dedupe (${N} events)`, () => plainXaddRound(N), hooks(N));
+for (const task of TASKS) {
+  bench.add(
+    task.name,
+    () =>
+      task.batch === 0
+        ? plainXaddRound(task.name, task.n)
+        : publishRound(task.name, task.batch, task.n, task.partitions),
+    hooks(task.n, task.partitions),
+  );
+}
 await bench.run();
 
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
 const rows = bench.tasks.map((task, i) => {
   const r = task.result;
   if (r.state !== 'completed') return { task: task.name, state: r.state };
-  const n = i === 3 ? SLOW_N : N;
+  const n = TASKS[i]!.n;
   const perSec = (ms: number): number => Math.round(n / (ms / 1000));
+  const cost = cpuCost.get(task.name);
   return {
     task: task.name,
     'median ev/s': perSec(r.latency.p50),
     'min ev/s': perSec(r.latency.max),
     'max ev/s': perSec(r.latency.min),
-    'median ms': Number(r.latency.p50.toFixed(1)),
+    'CPU µs/ev publisher': cost ? Number(median(cost.publisher).toFixed(1)) : Number.NaN,
+    consumer: cost ? Number(median(cost.consumer).toFixed(1)) : Number.NaN,
+    redis: cost ? Number(median(cost.redis).toFixed(1)) : Number.NaN,
   };
 });
-console.log(`Shard → Redis → consumer throughput (${URL}; ${N} events per round, 5 rounds)`);
+console.log(
+  `Shard → Redis → consumer throughput (${URL}; 5 rounds per row; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+);
 console.table(rows);
 const rate = (i: number): number | undefined => {
   const row = rows[i];
@@ -198,4 +255,12 @@ const rate = (i: number): number | undefined => {
 const [best, base, slow] = [rate(0), rate(4), rate(3)];
 if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
 if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
+const first = rows[0];
+if (first && 'redis' in first) {
+  // each stage runs in its own process; on an otherwise idle machine the slowest stage's CPU cost bounds it
+  const bound = Math.round(
+    1e6 / Math.max(first['CPU µs/ev publisher'] ?? 0, first.consumer ?? 0, first.redis ?? 0),
+  );
+  console.log(`CPU-bound ceiling of the first row (1 / slowest stage's CPU time per event): ~${bound} ev/s`);
+}
 await closeClient(redis);
