@@ -334,7 +334,11 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       )) as [string, string, number, number][];
       const deliveryCount = new Map(counts.map(([id, , , d]) => [id, d]));
       for (const [id, raw] of entries) {
-        out.push(...(await accept(stream, [[id, raw]], deliveryCount.get(id) ?? 2)));
+        const deliveries = deliveryCount.get(id) ?? 2;
+        // it became idle between XPENDING and XAUTOCLAIM after its last allowed delivery: dead-letter it now
+        if (deliveries > maxDeliveries)
+          await deadLetter(stream, id, raw, deliveries - 1, `delivered ${deliveries - 1} times`);
+        else out.push(...(await accept(stream, [[id, raw]], deliveries)));
       }
     }
     return out;
