@@ -265,3 +265,37 @@ export class SimulatorError extends ShardlineError {
     super(code, message, options);
   }
 }
+
+export const REDIS_ERROR_CODES = [
+  'REDIS_UNAVAILABLE',
+  'REDIS_SCRIPT_FAILED',
+  'REDIS_REPLY_ERROR',
+  'REDIS_BAD_ENTRY',
+  'LEASE_LOST',
+  'IDENTIFY_BUDGET_EXHAUSTED',
+  'COMMAND_TIMEOUT',
+  'COMMAND_FAILED',
+  'REDIS_ABORTED',
+  'REDIS_CLOSED',
+] as const;
+export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number];
+
+/**
+ * A Redis scale-out failure. `shardId` names the shard concerned when there is one; `retryAfterMs` says when
+ * trying again makes sense (`IDENTIFY_BUDGET_EXHAUSTED`: time until the daily budget resets).
+ */
+export class RedisError extends ShardlineError {
+  declare readonly code: RedisErrorCode;
+  readonly shardId: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    code: RedisErrorCode,
+    message: string,
+    details: { shardId?: number; retryAfterMs?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.shardId = details.shardId;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}

@@ -25,6 +25,14 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runDemo(argv, io),
     };
   },
+  tail: async () => {
+    const { runTail, TAIL_USAGE } = await import('./commands/tail.js');
+    return {
+      summary: 'print the events that workers published to Redis Streams, as NDJSON',
+      usage: TAIL_USAGE,
+      run: (argv, io) => runTail(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {

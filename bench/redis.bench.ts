@@ -1,0 +1,266 @@
+// Shard → Redis → consumer throughput. Each iteration publishes N MESSAGE_CREATE dispatches from 4 shards
+// with RedisEventPublisher (Lua dedupe + XADD MAXLEN ~, pipelined in batches) while a consumer in a CHILD
+// PROCESS (as in production: bot processes are not shard workers) reads them through a consumer group
+// (XREADGROUP COUNT 1000 + batched XACK). The time runs from the first publish to the consumer's last ack;
+// events/s = N / time. Side by side: the publisher with smaller batches, with no pipelining at all
+// (batchSize 1: one round trip per event), and a baseline of plain pipelined XADD without idempotency.
+// Run: npm run build && node dist/bench/redis.bench.js   (Redis at SHARDLINE_REDIS_URL or 127.0.0.1:6379;
+// BENCH_EVENTS=N to change N). Never asserted: the figures depend on the machine and its load.
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import {
+  closeClient,
+  consume,
+  createRedisClient,
+  deleteKeysWithPrefix,
+  eventStreamKey,
+  RedisEventPublisher,
+} from '../src/redis/index.js';
+
+const URL = process.env.SHARDLINE_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const N = Number(process.env.BENCH_EVENTS ?? 20_000);
+const SLOW_N = Math.min(N, 2_000);
+const SHARDS = 4;
+const GROUP = 'bench';
+
+const message = {
+  id: '1234567890123456789',
+  channel_id: '1234567890123456780',
+  guild_id: '1234567890123456781',
+  author: { id: '1234567890123456782', username: 'bench', discriminator: '0', avatar: null, bot: false },
+  content: 'x'.repeat(200),
+  timestamp: '2026-01-01T00:00:00.000000+00:00',
+  edited_timestamp: null,
+  tts: false,
+  mention_everyone: false,
+  mentions: [],
+  mention_roles: [],
+  attachments: [],
+  embeds: [],
+  pinned: false,
+  type: 0,
+};
+
+if (process.argv[2] === 'consumer') {
+  // child: consume `count` events of `prefix`, then report
+  const [, , , prefix, countText, partitionsText] = process.argv;
+  const count = Number(countText);
+  const partitions = Number(partitionsText);
+  const redis = createRedisClient(URL);
+  const abort = new AbortController();
+  let seen = 0;
+  const cpuAtReady = process.cpuUsage();
+  process.send?.('ready');
+  for await (const event of consume({
+    redis,
+    prefix: prefix!,
+    group: GROUP,
+    consumer: 'c',
+    partitions,
+    count: 1_000,
+    maxUnacked: 10_000,
+    blockMs: 100,
+    signal: abort.signal,
+  })) {
+    void event.ack();
+    if (++seen === count) abort.abort();
+  }
+  await closeClient(redis);
+  const cpu = process.cpuUsage(cpuAtReady);
+  process.send?.(`cpu ${cpu.user + cpu.system}`);
+  process.send?.('done');
+  process.exit(0);
+}
+
+const redis = createRedisClient(URL);
+try {
+  await redis.ping();
+} catch {
+  console.log(`redis.bench: Redis not reachable at ${URL}; skipped.`);
+  redis.disconnect(false);
+  process.exit(0);
+}
+
+interface Round {
+  prefix: string;
+  child: ChildProcess;
+  done: Promise<void>;
+  messages: string[];
+}
+
+/** CPU time Redis has used so far, in µs (INFO cpu). */
+async function redisCpuMicros(): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
+}
+
+/** Per task: CPU µs per event of the publishing process, the consumer process and Redis, per round. */
+const cpuCost = new Map<string, { publisher: number[]; consumer: number[]; redis: number[] }>();
+
+async function measured(task: string, n: number, run: () => Promise<void>): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const redis0 = await redisCpuMicros();
+  await run();
+  const cpu = process.cpuUsage(cpu0);
+  const redisCpu = (await redisCpuMicros()) - redis0;
+  const consumerCpu = Number(round!.messages.find((m) => m.startsWith('cpu '))?.slice(4) ?? Number.NaN);
+  let entry = cpuCost.get(task);
+  if (!entry) {
+    entry = { publisher: [], consumer: [], redis: [] };
+    cpuCost.set(task, entry);
+  }
+  entry.publisher.push((cpu.user + cpu.system) / n);
+  entry.consumer.push(consumerCpu / n);
+  entry.redis.push(redisCpu / n);
+}
+let round: Round | undefined;
+let session = 0;
+
+async function startConsumer(n: number, partitions = 1): Promise<void> {
+  const prefix = `shardline-bench:${randomBytes(4).toString('hex')}:`;
+  for (let p = 0; p < partitions; p++) {
+    await redis.xgroup('CREATE', eventStreamKey(prefix, p), GROUP, '0', 'MKSTREAM');
+  }
+  const child = fork(fileURLToPath(import.meta.url), ['consumer', prefix, String(n), String(partitions)], {
+    stdio: 'inherit',
+  });
+  const messages: string[] = [];
+  let wake: (() => void) | undefined;
+  child.on('message', (m) => {
+    messages.push(String(m));
+    wake?.();
+  });
+  const waitFor = async (what: string): Promise<void> => {
+    while (!messages.includes(what)) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  };
+  await waitFor('ready');
+  round = { prefix, child, done: waitFor('done'), messages };
+}
+
+async function stopConsumer(): Promise<void> {
+  if (!round) return;
+  await deleteKeysWithPrefix(redis, round.prefix);
+  round = undefined;
+}
+
+async function publishRound(task: string, batchSize: number, n: number, partitions = 1): Promise<void> {
+  await measured(task, n, () => publishOnly(batchSize, n, partitions));
+}
+
+async function publishOnly(batchSize: number, n: number, partitions: number): Promise<void> {
+  const { prefix, done } = round!;
+  const sessionId = `s${session++}`;
+  const publisher = new RedisEventPublisher({ redis, prefix, batchSize, partitions, highWaterMark: n + 1 });
+  for (let seq = 1; seq <= n; seq++) {
+    publisher.publish({ shardId: seq % SHARDS, sessionId, seq, type: 'MESSAGE_CREATE', data: message });
+  }
+  await publisher.close();
+  await done;
+}
+
+async function plainXaddRound(task: string, n: number): Promise<void> {
+  await measured(task, n, () => plainXaddOnly(n));
+}
+
+async function plainXaddOnly(n: number): Promise<void> {
+  const { prefix, done } = round!;
+  const stream = eventStreamKey(prefix, 0);
+  for (let start = 1; start <= n; start += 1_000) {
+    const pipeline = redis.pipeline();
+    for (let seq = start; seq < start + 1_000 && seq <= n; seq++) {
+      pipeline.xadd(
+        stream,
+        'MAXLEN',
+        '~',
+        100_000,
+        '*',
+        'shard',
+        seq % SHARDS,
+        'seq',
+        seq,
+        'session',
+        's',
+        't',
+        'MESSAGE_CREATE',
+        'd',
+        JSON.stringify(message),
+      );
+    }
+    await pipeline.exec();
+  }
+  await done;
+}
+
+const hooks = (n: number, partitions = 1) => ({
+  beforeEach: () => startConsumer(n, partitions),
+  afterEach: stopConsumer,
+});
+const TASKS = [
+  { name: `publisher batch 1000 → consumer process (${N} events)`, n: N, partitions: 1, batch: 1_000 },
+  { name: `publisher batch 1000, 4 partitions (${N} events)`, n: N, partitions: 4, batch: 1_000 },
+  { name: `publisher batch 100 (${N} events)`, n: N, partitions: 1, batch: 100 },
+  { name: `publisher batch 1, no pipelining (${SLOW_N} events)`, n: SLOW_N, partitions: 1, batch: 1 },
+  { name: `baseline: plain pipelined XADD, no dedupe (${N} events)`, n: N, partitions: 1, batch: 0 },
+] as const;
+
+const bench = new Bench({ iterations: 5, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
+for (const task of TASKS) {
+  bench.add(
+    task.name,
+    () =>
+      task.batch === 0
+        ? plainXaddRound(task.name, task.n)
+        : publishRound(task.name, task.batch, task.n, task.partitions),
+    hooks(task.n, task.partitions),
+  );
+}
+await bench.run();
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+const rows = bench.tasks.map((task, i) => {
+  const r = task.result;
+  if (r.state !== 'completed') return { task: task.name, state: r.state };
+  const n = TASKS[i]!.n;
+  const perSec = (ms: number): number => Math.round(n / (ms / 1000));
+  const cost = cpuCost.get(task.name);
+  return {
+    task: task.name,
+    'median ev/s': perSec(r.latency.p50),
+    'min ev/s': perSec(r.latency.max),
+    'max ev/s': perSec(r.latency.min),
+    'CPU µs/ev publisher': cost ? Number(median(cost.publisher).toFixed(1)) : Number.NaN,
+    consumer: cost ? Number(median(cost.consumer).toFixed(1)) : Number.NaN,
+    redis: cost ? Number(median(cost.redis).toFixed(1)) : Number.NaN,
+  };
+});
+console.log(
+  `Shard → Redis → consumer throughput (${URL}; 5 rounds per row; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+);
+console.table(rows);
+const rate = (i: number): number | undefined => {
+  const row = rows[i];
+  return row && 'median ev/s' in row ? row['median ev/s'] : undefined;
+};
+const [best, base, slow] = [rate(0), rate(4), rate(3)];
+if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
+if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
+const first = rows[0];
+if (first && 'redis' in first) {
+  // each stage runs in its own process; on an otherwise idle machine the slowest stage's CPU cost bounds it
+  const bound = Math.round(
+    1e6 / Math.max(first['CPU µs/ev publisher'] ?? 0, first.consumer ?? 0, first.redis ?? 0),
+  );
+  console.log(`CPU-bound ceiling of the first row (1 / slowest stage's CPU time per event): ~${bound} ev/s`);
+}
+await closeClient(redis);

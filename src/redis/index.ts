@@ -1,0 +1,52 @@
+// Public API of `shardline/redis`. Re-exports only.
+export {
+  closeClient,
+  createRedisClient,
+  DEFAULT_KEY_PREFIX,
+  deleteKeysWithPrefix,
+  type RedisBaseOptions,
+} from './client.js';
+export {
+  CommandClient,
+  type CommandClientOptions,
+  type CommandContext,
+  type CommandTarget,
+  commandStreamKey,
+  publishShardCount,
+  type ServeCommandsOptions,
+  serveCommands,
+  shardForGuild,
+} from './commands.js';
+export {
+  type ConsumeOptions,
+  consume,
+  parseEventFields,
+  readDeadLetters,
+  type StreamEvent,
+  type TailOptions,
+  tailEvents,
+} from './consumer.js';
+export {
+  IDENTIFY_WINDOW_MS,
+  type IdentifyRelease,
+  RedisIdentifyQueue,
+  type RedisIdentifyQueueOptions,
+  SESSION_START_RESET_MS,
+  type SessionStartLimit,
+} from './identify-queue.js';
+export type { IdentifyQueue, SequenceAwareSessionStore, SessionInfo, SessionStore } from './interfaces.js';
+export { type Lease, ShardLeases, type ShardLeasesOptions } from './leases.js';
+export {
+  type DispatchEvent,
+  type PublisherStatus,
+  RedisEventPublisher,
+  type RedisEventPublisherOptions,
+} from './publisher.js';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './session-store.js';
+export {
+  DEFAULT_PARTITIONS,
+  DEFAULT_STREAM_MAX_LEN,
+  deadLetterKey,
+  eventStreamKey,
+  eventStreamKeys,
+} from './streams.js';

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigError, RedisError } from '../errors.js';
+import { DEFAULT_KEY_PREFIX, type RedisBaseOptions, toRedisError } from './client.js';
+import { LuaScript } from './script.js';
+
+export interface ShardLeasesOptions extends RedisBaseOptions {
+  /** This worker's id (default: a random UUID). Must not change while it holds leases. */
+  ownerId?: string;
+  /** Lease lifetime in Redis (default 10 000 ms). A dead worker's shards become free after this. */
+  ttlMs?: number;
+  /** Renewal period (default ttlMs / 3). */
+  renewIntervalMs?: number;
+  /**
+   * Called when a lease is lost — taken over after a missed renewal, or not renewed in time because Redis
+   * was unreachable. The caller MUST close that shard's gateway connection at once.
+   */
+  onLost?: (shardId: number, err: RedisError) => void;
+}
+
+/** A held lease. `token` is the fencing token: it grows with every new owner of the shard. */
+export interface Lease {
+  readonly shardId: number;
+  readonly token: number;
+}
+
+// KEYS: lease, fence counter. ARGV: owner, ttl. Returns {1, token} or {0, ms left on the other owner's lease}.
+const ACQUIRE = new LuaScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  local owner, token = string.match(v, '^(.*):(%d+)$')
+  if owner == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {1, tonumber(token)}
+  end
+  return {0, redis.call('PTTL', KEYS[1])}
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+return {1, token}
+`);
+
+// KEYS: lease. ARGV: owner:token, ttl. Compare-and-extend.
+const RENEW = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`);
+
+// KEYS: lease. ARGV: owner:token. Compare-and-delete.
+const RELEASE = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`);
+
+interface Held {
+  token: number;
+  /** Local monotonic time after which we may no longer assume we own the shard. */
+  deadline: number;
+}
+
+/**
+ * Shard leases: a shard is owned by one worker at a time. A lease is `SET NX PX` of `owner:token` where
+ * `token` comes from a per-shard counter (a fencing token); renewal is compare-and-extend, release is
+ * compare-and-delete. Locally a lease counts as lost one renewal period BEFORE it can expire in Redis
+ * (measured from when the last successful renewal was sent), so a worker cut off from Redis gives its
+ * shards up before anyone else can take them: never two live connections for one shard.
+ */
+export class ShardLeases {
+  readonly ownerId: string;
+  readonly ttlMs: number;
+  readonly renewIntervalMs: number;
+  readonly #redis: RedisBaseOptions['redis'];
+  readonly #prefix: string;
+  readonly #onLost: ((shardId: number, err: RedisError) => void) | undefined;
+  readonly #held = new Map<number, Held>();
+  #timer: NodeJS.Timeout | undefined;
+  #renewing = false;
+
+  constructor(options: ShardLeasesOptions) {
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.ownerId = options.ownerId ?? randomUUID();
+    if (this.ownerId.length === 0 || /\s/.test(this.ownerId)) {
+      throw new ConfigError('ownerId', 'must be a non-empty string without whitespace');
+    }
+    this.ttlMs = options.ttlMs ?? 10_000;
+    if (!Number.isInteger(this.ttlMs) || this.ttlMs < 100) {
+      throw new ConfigError('ttlMs', `must be an integer ≥ 100, got ${String(this.ttlMs)}`);
+    }
+    this.renewIntervalMs = options.renewIntervalMs ?? Math.floor(this.ttlMs / 3);
+    if (!(this.renewIntervalMs > 0 && this.renewIntervalMs * 2 < this.ttlMs)) {
+      throw new ConfigError(
+        'renewIntervalMs',
+        `must be > 0 and < ttlMs / 2, got ${String(this.renewIntervalMs)}`,
+      );
+    }
+    this.#onLost = options.onLost;
+  }
+
+  #key(shardId: number): string {
+    return `${this.#prefix}lease:${shardId}`;
+  }
+
+  /** Shard ids this worker holds now. */
+  held(): number[] {
+    return [...this.#held.keys()].sort((a, b) => a - b);
+  }
+
+  /** The fencing token of a held lease, or undefined. */
+  tokenOf(shardId: number): number | undefined {
+    return this.#held.get(shardId)?.token;
+  }
+
+  /** Takes the lease of `shardId`, or returns null when another worker holds it. */
+  async acquire(shardId: number): Promise<Lease | null> {
+    const sentAt = performance.now();
+    let reply: [number, number];
+    try {
+      reply = (await ACQUIRE.run(
+        this.#redis,
+        [this.#key(shardId), `${this.#key(shardId)}:fence`],
+        [this.ownerId, this.ttlMs],
+      )) as [number, number];
+    } catch (err) {
+      throw toRedisError(err, shardId);
+    }
+    if (reply[0] !== 1) return null;
+    this.#held.set(shardId, { token: reply[1], deadline: sentAt + this.ttlMs - this.renewIntervalMs });
+    return { shardId, token: reply[1] };
+  }
+
+  /** Gives a lease back (compare-and-delete: a lease already taken over is left alone). */
+  async release(shardId: number): Promise<boolean> {
+    const held = this.#held.get(shardId);
+    if (!held) return false;
+    this.#held.delete(shardId);
+    try {
+      return (await RELEASE.run(this.#redis, [this.#key(shardId)], [`${this.ownerId}:${held.token}`])) === 1;
+    } catch (err) {
+      throw toRedisError(err, shardId);
+    }
+  }
+
+  /** Whether `token` is still the current lease of `shardId` in Redis (detects a stale owner). */
+  async isCurrent(shardId: number, token: number): Promise<boolean> {
+    try {
+      const value = await this.#redis.get(this.#key(shardId));
+      return value?.endsWith(`:${token}`) === true;
+    } catch (err) {
+      throw toRedisError(err, shardId);
+    }
+  }
+
+  /** Owner id of each leased shard among `0 … total-1` (free shards are absent). */
+  async owners(total: number): Promise<Map<number, string>> {
+    if (!Number.isInteger(total) || total < 1) throw new ConfigError('total', `must be a positive integer`);
+    const keys = Array.from({ length: total }, (_, i) => this.#key(i));
+    let values: (string | null)[];
+    try {
+      values = await this.#redis.mget(...keys);
+    } catch (err) {
+      throw toRedisError(err);
+    }
+    const out = new Map<number, string>();
+    values.forEach((v, i) => {
+      if (v !== null) out.set(i, v.replace(/:\d+$/, ''));
+    });
+    return out;
+  }
+
+  /** Shards among `0 … total-1` that nobody holds (for `--auto`). */
+  async freeShards(total: number): Promise<number[]> {
+    const owners = await this.owners(total);
+    return Array.from({ length: total }, (_, i) => i).filter((i) => !owners.has(i));
+  }
+
+  /**
+   * `--auto`: takes up to `limit` free shards among `0 … total-1`, lowest ids first, skipping any that
+   * another worker grabs in the meantime. Returns the leases taken.
+   */
+  async claimFree(total: number, limit: number): Promise<Lease[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('limit', `must be an integer ≥ 0`);
+    const taken: Lease[] = [];
+    for (const shardId of await this.freeShards(total)) {
+      if (taken.length >= limit) break;
+      const lease = await this.acquire(shardId);
+      if (lease) taken.push(lease);
+    }
+    return taken;
+  }
+
+  /** Renews every held lease once (one pipeline); leases found taken over or past deadline are lost. */
+  async renew(): Promise<void> {
+    this.#expireOverdue();
+    const batch = [...this.#held];
+    if (batch.length === 0) return;
+    const sentAt = performance.now();
+    let results: [Error | null, unknown][];
+    try {
+      await RENEW.load(this.#redis);
+      const pipeline = this.#redis.pipeline();
+      for (const [shardId, h] of batch) {
+        RENEW.queue(pipeline, [this.#key(shardId)], [`${this.ownerId}:${h.token}`, this.ttlMs]);
+      }
+      results = (await pipeline.exec()) ?? [];
+    } catch {
+      this.#expireOverdue();
+      return;
+    }
+    batch.forEach(([shardId, h], i) => {
+      const [err, value] = results[i] ?? [null, 0];
+      if (this.#held.get(shardId) !== h) return;
+      if (err) return;
+      if (value === 1) h.deadline = sentAt + this.ttlMs - this.renewIntervalMs;
+      else this.#lose(shardId, 'was taken over by another worker');
+    });
+    this.#expireOverdue();
+  }
+
+  #expireOverdue(): void {
+    const now = performance.now();
+    for (const [shardId, h] of this.#held) {
+      if (now >= h.deadline) this.#lose(shardId, 'could not be renewed in time (Redis unreachable?)');
+    }
+  }
+
+  #lose(shardId: number, why: string): void {
+    const h = this.#held.get(shardId);
+    if (!h) return;
+    this.#held.delete(shardId);
+    this.#onLost?.(
+      shardId,
+      new RedisError('LEASE_LOST', `lease of shard ${shardId} (token ${h.token}) ${why}`, { shardId }),
+    );
+  }
+
+  /** Starts the renewal loop. Deadlines are checked on every tick even while a renewal hangs. */
+  start(): void {
+    if (this.#timer) return;
+    let lastRenew = performance.now();
+    this.#timer = setInterval(
+      () => {
+        this.#expireOverdue();
+        if (this.#renewing || performance.now() - lastRenew < this.renewIntervalMs) return;
+        this.#renewing = true;
+        lastRenew = performance.now();
+        this.renew().finally(() => {
+          this.#renewing = false;
+        });
+      },
+      Math.max(5, Math.floor(this.renewIntervalMs / 4)),
+    );
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Stops renewing and releases every held lease. */
+  async close(): Promise<void> {
+    this.stop();
+    await Promise.allSettled(this.held().map((id) => this.release(id)));
+  }
+}

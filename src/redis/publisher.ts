@@ -1,0 +1,346 @@
+import { ConfigError, RedisError, type ShardlineError } from '../errors.js';
+import { DEFAULT_KEY_PREFIX, type RedisBaseOptions, toRedisError } from './client.js';
+import { LuaScript } from './script.js';
+import {
+  DEFAULT_PARTITIONS,
+  DEFAULT_STREAM_MAX_LEN,
+  encodeData,
+  eventStreamKey,
+  lastPublishedKey,
+} from './streams.js';
+
+/** One gateway dispatch to publish. */
+export interface DispatchEvent {
+  shardId: number;
+  sessionId: string;
+  /** The dispatch's `s`. */
+  seq: number;
+  /** The dispatch's `t`. */
+  type: string;
+  /** The dispatch's `d` (stored as JSON; BigInt values become strings). */
+  data: unknown;
+  /** Fencing token of the shard lease (from `ShardLeases`); events with a lower token than seen are refused. */
+  fence?: number;
+}
+
+export type PublisherStatus = 'ok' | 'unavailable';
+
+export interface RedisEventPublisherOptions extends RedisBaseOptions {
+  /** Number of event streams; must match the consumers' (default 1). */
+  partitions?: number;
+  /** `MAXLEN ~` of each stream (default 100 000). */
+  maxLen?: number;
+  /** Events per Redis round trip (default 1 000). */
+  batchSize?: number;
+  /** Buffered events at which `publish()` returns false and `onBackpressure(true)` fires (default 10 000). */
+  highWaterMark?: number;
+  /** Retry backoff bounds while Redis is down (defaults 100 ms … 5 000 ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** The buffer crossed the high-water mark (`true`: stop reading the gateway) or drained to half (`false`). */
+  onBackpressure?: (full: boolean) => void;
+  /** Redis became unavailable (with the error; events are kept and retried) or available again. */
+  onStatus?: (status: PublisherStatus, err?: ShardlineError) => void;
+  /**
+   * Events up to `seq` of this shard's session are durable in Redis (written now or earlier). Persist the
+   * session's sequence from here — never ahead of it — so a takeover resumes from what was published.
+   */
+  onPublished?: (shardId: number, sessionId: string, seq: number) => void;
+  /** Events were refused because a newer lease owner publishes this shard (`LEASE_LOST`). */
+  onStale?: (shardId: number, err: RedisError) => void;
+}
+
+// KEYS: stream, last-published hash. ARGV: maxlen, n, then n × (shard, session, seq, fence, type, data).
+// Returns {added, duplicates, stale shard ids...}.
+const PUBLISH = new LuaScript(`
+local n = tonumber(ARGV[2])
+local added, dup = 0, 0
+local stale, staleSeen = {}, {}
+local state = {}
+for i = 0, n - 1 do
+  local b = 3 + i * 6
+  local shard, session, seq, fence = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local st = state[shard]
+  if not st then
+    st = { fence = tonumber(redis.call('HGET', KEYS[2], shard .. ':fence') or '0') }
+    local last = redis.call('HGET', KEYS[2], shard)
+    if last then
+      local ls, lq = string.match(last, '^(.*) (%d+)$')
+      st.session = ls
+      st.seq = tonumber(lq)
+      st.seqText = lq
+    end
+    state[shard] = st
+  end
+  if fence < st.fence then
+    if not staleSeen[shard] then
+      staleSeen[shard] = true
+      stale[#stale + 1] = tonumber(shard)
+    end
+  else
+    if fence > st.fence then
+      st.fence = fence
+      st.fenceDirty = true
+    end
+    if st.session == session and seq <= st.seq then
+      dup = dup + 1
+    else
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'shard', shard, 'seq', ARGV[b + 2],
+        'session', session, 't', ARGV[b + 4], 'd', ARGV[b + 5])
+      st.session = session
+      st.seq = seq
+      st.seqText = ARGV[b + 2]
+      st.dirty = true
+      added = added + 1
+    end
+  end
+end
+for shard, st in pairs(state) do
+  if st.dirty then redis.call('HSET', KEYS[2], shard, st.session .. ' ' .. st.seqText) end
+  if st.fenceDirty then redis.call('HSET', KEYS[2], shard .. ':fence', st.fence) end
+end
+local out = {added, dup}
+for _, s in ipairs(stale) do out[#out + 1] = s end
+return out
+`);
+
+interface Encoded {
+  event: DispatchEvent;
+  args: (string | number)[];
+}
+
+/** One partition's buffer and pump. */
+interface Lane {
+  readonly partition: number;
+  readonly keys: readonly [stream: string, last: string];
+  buffer: Encoded[];
+  head: number;
+  pumping: Promise<void> | undefined;
+  retryTimer: NodeJS.Timeout | undefined;
+  wakeRetry: (() => void) | undefined;
+}
+
+function checkInt(option: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(option, `must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Appends dispatches to the event streams. `publish()` never blocks and never drops: events go to an
+ * in-memory buffer per partition, and one pump per partition writes them in batches (one Lua call per
+ * batch, one batch in flight per partition, so partitions write in parallel and a shard's events — always
+ * in the same partition — keep their order). The script appends an event only when its seq is above the last one published for the same
+ * (shard, session), atomically with the XADD, so retries, worker restarts and RESUME replays never write a
+ * duplicate. While Redis is down the pump retries with capped exponential backoff and reports
+ * `onStatus('unavailable')`; once the buffer reaches `highWaterMark`, `publish()` returns false and
+ * `onBackpressure(true)` fires so the caller stops reading its gateway socket (the gateway replays on
+ * resume).
+ */
+export class RedisEventPublisher {
+  readonly partitions: number;
+  readonly maxLen: number;
+  readonly batchSize: number;
+  readonly highWaterMark: number;
+  readonly #redis: RedisBaseOptions['redis'];
+  readonly #prefix: string;
+  readonly #retryMinMs: number;
+  readonly #retryMaxMs: number;
+  readonly #options: RedisEventPublisherOptions;
+  readonly #lanes: Lane[];
+  #count = 0;
+  #full = false;
+  #status: PublisherStatus = 'ok';
+  readonly #failing = new Set<number>();
+  #scriptLoaded: Promise<void> | undefined;
+  #closed = false;
+  #published = 0;
+  #duplicates = 0;
+
+  constructor(options: RedisEventPublisherOptions) {
+    this.#options = options;
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.partitions = checkInt('partitions', options.partitions ?? DEFAULT_PARTITIONS, 1);
+    this.maxLen = checkInt('maxLen', options.maxLen ?? DEFAULT_STREAM_MAX_LEN, 1);
+    this.batchSize = checkInt('batchSize', options.batchSize ?? 1_000, 1);
+    this.highWaterMark = checkInt('highWaterMark', options.highWaterMark ?? 10_000, 1);
+    this.#retryMinMs = checkInt('retryMinMs', options.retryMinMs ?? 100, 1);
+    this.#retryMaxMs = checkInt('retryMaxMs', options.retryMaxMs ?? 5_000, this.#retryMinMs);
+    this.#lanes = Array.from({ length: this.partitions }, (_, p) => ({
+      partition: p,
+      keys: [eventStreamKey(this.#prefix, p), lastPublishedKey(this.#prefix, p)],
+      buffer: [],
+      head: 0,
+      pumping: undefined,
+      retryTimer: undefined,
+      wakeRetry: undefined,
+    }));
+  }
+
+  /** Events buffered and not yet confirmed by Redis. */
+  get buffered(): number {
+    return this.#count;
+  }
+
+  /** Whether the buffer is at or above the high-water mark. */
+  get full(): boolean {
+    return this.#full;
+  }
+
+  get status(): PublisherStatus {
+    return this.#status;
+  }
+
+  /** Counters: events appended, and events skipped as duplicates. */
+  get stats(): { published: number; duplicates: number } {
+    return { published: this.#published, duplicates: this.#duplicates };
+  }
+
+  /**
+   * Buffers one dispatch for publishing. Returns false when the buffer is at the high-water mark: stop
+   * reading the gateway until `onBackpressure(false)`. The event is kept either way.
+   */
+  publish(event: DispatchEvent): boolean {
+    if (this.#closed) throw new RedisError('REDIS_CLOSED', 'publisher is closed', { shardId: event.shardId });
+    if (!Number.isInteger(event.shardId) || event.shardId < 0) {
+      throw new ConfigError('shardId', `must be a non-negative integer, got ${String(event.shardId)}`);
+    }
+    if (!Number.isSafeInteger(event.seq) || event.seq < 0) {
+      throw new ConfigError('seq', `must be a non-negative integer, got ${String(event.seq)}`);
+    }
+    if (typeof event.sessionId !== 'string' || event.sessionId.length === 0 || /\s/.test(event.sessionId)) {
+      throw new ConfigError('sessionId', 'must be a non-empty string without whitespace');
+    }
+    const fence = event.fence ?? 0;
+    const lane = this.#lanes[event.shardId % this.partitions]!;
+    lane.buffer.push({
+      event,
+      args: [event.shardId, event.sessionId, event.seq, fence, String(event.type), encodeData(event.data)],
+    });
+    this.#count++;
+    if (!this.#full && this.#count >= this.highWaterMark) {
+      this.#full = true;
+      this.#options.onBackpressure?.(true);
+    }
+    lane.pumping ??= this.#pump(lane);
+    return !this.#full;
+  }
+
+  /** Resolves when every event buffered so far is in Redis (waits through outages). */
+  async flush(): Promise<void> {
+    for (;;) {
+      const running = this.#lanes.flatMap((l) => (l.pumping ? [l.pumping] : []));
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
+  /** Flushes, then refuses further events. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  /** Stops retrying at once; buffered events are abandoned (the gateway replays them on RESUME). */
+  abort(): void {
+    this.#closed = true;
+    this.#count = 0;
+    for (const lane of this.#lanes) {
+      lane.buffer = [];
+      lane.head = 0;
+      if (lane.retryTimer) clearTimeout(lane.retryTimer);
+      lane.wakeRetry?.();
+    }
+  }
+
+  #setStatus(partition: number, failed: ShardlineError | undefined): void {
+    if (failed) {
+      this.#failing.add(partition);
+      if (this.#status !== 'unavailable') {
+        this.#status = 'unavailable';
+        this.#options.onStatus?.('unavailable', failed);
+      }
+    } else {
+      this.#failing.delete(partition);
+      if (this.#status !== 'ok' && this.#failing.size === 0) {
+        this.#status = 'ok';
+        this.#options.onStatus?.('ok');
+      }
+    }
+  }
+
+  async #pump(lane: Lane): Promise<void> {
+    let failures = 0;
+    try {
+      while (lane.buffer.length > lane.head) {
+        const batch = lane.buffer.slice(lane.head, lane.head + this.batchSize);
+        try {
+          await this.#write(lane, batch);
+        } catch (err) {
+          if (this.#closed && lane.buffer.length === 0) return;
+          failures++;
+          this.#scriptLoaded = undefined;
+          this.#setStatus(lane.partition, toRedisError(err));
+          const ms = Math.min(this.#retryMaxMs, this.#retryMinMs * 2 ** Math.min(failures - 1, 16));
+          await new Promise<void>((resolve) => {
+            lane.wakeRetry = resolve;
+            lane.retryTimer = setTimeout(resolve, ms * (0.75 + Math.random() * 0.5));
+          });
+          lane.wakeRetry = undefined;
+          continue;
+        }
+        if (lane.buffer.length === 0) return; // aborted meanwhile
+        failures = 0;
+        this.#setStatus(lane.partition, undefined);
+        lane.head += batch.length;
+        this.#count -= batch.length;
+        if (lane.head > 4096 && lane.head * 2 > lane.buffer.length) {
+          lane.buffer = lane.buffer.slice(lane.head);
+          lane.head = 0;
+        }
+        if (this.#full && this.#count <= this.highWaterMark / 2) {
+          this.#full = false;
+          this.#options.onBackpressure?.(false);
+        }
+      }
+    } finally {
+      lane.pumping = undefined;
+    }
+  }
+
+  async #write(lane: Lane, batch: Encoded[]): Promise<void> {
+    this.#scriptLoaded ??= PUBLISH.load(this.#redis);
+    await this.#scriptLoaded;
+    const args: (string | number)[] = [this.maxLen, batch.length];
+    for (const e of batch) args.push(...e.args);
+    let reply: number[];
+    try {
+      reply = (await this.#redis.evalsha(PUBLISH.sha, 2, ...lane.keys, ...args)) as number[];
+    } catch (err) {
+      throw toRedisError(err);
+    }
+    const [added, dup, ...staleShards] = reply;
+    this.#published += added ?? 0;
+    this.#duplicates += dup ?? 0;
+    const stale = new Set(staleShards);
+    const highest = new Map<number, { sessionId: string; seq: number }>();
+    for (const { event } of batch) {
+      if (stale.has(event.shardId)) continue;
+      const h = highest.get(event.shardId);
+      if (!h || h.sessionId !== event.sessionId || event.seq > h.seq) {
+        highest.set(event.shardId, { sessionId: event.sessionId, seq: event.seq });
+      }
+    }
+    for (const shardId of stale) {
+      this.#options.onStale?.(
+        shardId,
+        new RedisError('LEASE_LOST', `events of shard ${shardId} refused: a newer lease owner publishes it`, {
+          shardId,
+        }),
+      );
+    }
+    for (const [shardId, h] of highest) this.#options.onPublished?.(shardId, h.sessionId, h.seq);
+  }
+}

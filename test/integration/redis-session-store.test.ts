@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RedisError } from '../../src/errors.js';
+import { RedisSessionStore, type SessionInfo } from '../../src/redis/index.js';
+import { extraClient, redisFixture, unreachableClient, waitFor } from '../support/redis.js';
+
+function session(shardId: number, overrides: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    sessionId: 'abc',
+    sequence: 10,
+    resumeUrl: 'wss://resume.example/',
+    shardId,
+    shardCount: 4,
+    ...overrides,
+  };
+}
+
+test('saves, loads and forgets a session per shard', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const store = new RedisSessionStore({ redis, prefix });
+  t.after(() => store.close());
+  assert.equal(await store.load(3), null);
+  await store.save(3, session(3));
+  assert.deepEqual(await store.load(3), session(3));
+  assert.equal(await store.load(2), null);
+  await store.save(3, null);
+  assert.equal(await store.load(3), null);
+});
+
+test('batches sequence updates and writes only the latest', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const store = new RedisSessionStore({ redis, prefix, flushIntervalMs: 60_000 });
+  t.after(() => store.close());
+  await store.save(0, session(0));
+  await store.save(1, session(1, { sessionId: 'def' }));
+  for (let seq = 11; seq <= 500; seq++) {
+    store.updateSequence(0, 4, seq);
+    store.updateSequence(1, 4, seq * 2);
+  }
+  assert.equal(store.pendingWrites, 2);
+  // a reader in this process sees the buffered value …
+  assert.equal((await store.load(0))?.sequence, 500);
+  // … another process sees the written one
+  const other = new RedisSessionStore({ redis: extraClient(t), prefix });
+  assert.equal((await other.load(0))?.sequence, 10);
+  await store.flush();
+  assert.equal(store.pendingWrites, 0);
+  assert.equal((await other.load(0))?.sequence, 500);
+  assert.equal((await other.load(1))?.sequence, 1000);
+});
+
+test('flushes on its interval without being asked', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const store = new RedisSessionStore({ redis, prefix, flushIntervalMs: 50 });
+  t.after(() => store.close());
+  await store.save(2, session(2));
+  store.updateSequence(2, 4, 42);
+  await waitFor(
+    async () => (await redis.hget(`${prefix}session:2`, 'sequence')) === '42',
+    'the write-behind flush',
+  );
+});
+
+test('never moves a sequence backwards, nor writes it into another session or shard count', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const a = new RedisSessionStore({ redis, prefix });
+  const b = new RedisSessionStore({ redis: extraClient(t), prefix });
+  await a.save(0, session(0));
+  a.updateSequence(0, 4, 100);
+  await a.flush();
+  b.updateSequence(0, 4, 50); // a stale writer
+  b.updateSequence(0, 8, 900); // another shard set (resharding)
+  b.updateSequence(1, 4, 7); // no such session
+  await b.flush();
+  assert.equal((await a.load(0))?.sequence, 100);
+  assert.equal(await a.load(1), null);
+  await b.load(0); // b now knows session 'abc'
+  await a.save(0, session(0, { sessionId: 'new', sequence: 1 })); // a new session starts over
+  b.updateSequence(0, 4, 200); // b's update belongs to the old session
+  await b.flush();
+  assert.deepEqual(await a.load(0), session(0, { sessionId: 'new', sequence: 1 }));
+  await a.close();
+  await b.close();
+});
+
+test('keeps buffered sequences when Redis is unreachable and says so with REDIS_UNAVAILABLE', async (t) => {
+  const store = new RedisSessionStore({ redis: await unreachableClient(t), flushIntervalMs: 60_000 });
+  store.updateSequence(0, 1, 5);
+  const err = await store.flush().catch((e: unknown) => e);
+  assert.ok(err instanceof RedisError);
+  assert.equal(err.code, 'REDIS_UNAVAILABLE');
+  assert.equal(store.pendingWrites, 1);
+  const loadErr = await store.load(0).catch((e: unknown) => e);
+  assert.equal((loadErr as RedisError).code, 'REDIS_UNAVAILABLE');
+});
