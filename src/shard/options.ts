@@ -33,8 +33,9 @@ export interface ShardOptionalOptions {
   /** Gateway URL from `GET /gateway/bot` (ws:// or wss://). Query parameters are set by the shard. */
   readonly gatewayUrl: string;
   /**
-   * Payload encoding. Default `json`: V8's native `JSON.parse` beats a pure-TypeScript ETF decoder end to
-   * end (see bench/), and JSON needs no BigInt handling of snowflakes.
+   * Payload encoding. Default `json`: in bench/shard-receive.bench.ts it was never clearly slower than ETF
+   * end to end (the difference was within noise on the shared bench machine; see docs/shard.md), only JSON
+   * lets the dispatch filter skip parsing `d`, and JSON snowflakes need no BigInt handling.
    */
   readonly encoding: Encoding;
   /** Transport compression. Default `zlib-stream`. */
