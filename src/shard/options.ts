@@ -34,8 +34,8 @@ export interface ShardOptionalOptions {
   readonly gatewayUrl: string;
   /**
    * Payload encoding. Default `json`: in bench/shard-receive.bench.ts it was never clearly slower than ETF
-   * end to end (the difference was within noise on the shared bench machine; see docs/shard.md), only JSON
-   * lets the dispatch filter skip parsing `d`, and JSON snowflakes need no BigInt handling.
+   * end to end (the difference was within noise on the shared bench machine; see docs/shard.md), and JSON
+   * snowflakes need no BigInt handling.
    */
   readonly encoding: Encoding;
   /** Transport compression. Default `zlib-stream`. */
@@ -63,8 +63,8 @@ export interface ShardOptionalOptions {
   /** The gateway's send limit; change only to match a time-scaled simulator. */
   readonly sendLimit: Partial<SendLimit>;
   /**
-   * Dispatch types to deliver (e.g. `['MESSAGE_CREATE']`); others are skipped, with JSON without parsing
-   * their `d`. Default: all.
+   * Dispatch types to deliver (e.g. `['MESSAGE_CREATE']`); others are skipped without decoding their `d`
+   * (a JSON or ETF envelope peek; a full decode when the peek is unsure). Default: all.
    */
   readonly dispatches: Iterable<string> | undefined;
   /** Largest decompressed payload accepted from the gateway, in bytes. Default 64 MiB. */
