@@ -33,9 +33,9 @@ export interface ShardOptionalOptions {
   /** Gateway URL from `GET /gateway/bot` (ws:// or wss://). Query parameters are set by the shard. */
   readonly gatewayUrl: string;
   /**
-   * Payload encoding. Default `json`: in bench/shard-receive.bench.ts it was never clearly slower than ETF
-   * end to end (the difference was within noise on the shared bench machine; see docs/shard.md), and JSON
-   * snowflakes need no BigInt handling.
+   * Payload encoding. Default `json`: bench/shard-receive.bench.ts showed no consistent end-to-end winner
+   * on the shared bench machine (within noise; see docs/shard.md), and JSON snowflakes need no BigInt
+   * handling. Provisional until re-measured on a quiet machine.
    */
   readonly encoding: Encoding;
   /** Transport compression. Default `zlib-stream`. */
