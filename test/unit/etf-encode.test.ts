@@ -162,3 +162,13 @@ test('returns independent byte arrays and grows past the scratch buffer', () => 
   assert.deepEqual(decodeEtf(encodeEtf(big)), big);
   assert.equal(decodeEtf(encodeEtf('after')), 'after');
 });
+
+test('a getter that calls encodeEtf re-entrantly gets ETF_UNENCODABLE instead of corrupting output', () => {
+  const tricky = {
+    get inner() {
+      return encodeEtf({ nested: true });
+    },
+  };
+  throwsCode(() => encodeEtf(tricky), 'ETF_UNENCODABLE');
+  assert.deepEqual(decodeEtf(encodeEtf({ a: [1, 'b'] })), { a: [1, 'b'] });
+});

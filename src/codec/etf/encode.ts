@@ -49,6 +49,7 @@ let view = new DataView(buf.buffer);
 let start = 0;
 let pos = 0;
 let atomKeys = false;
+let encoding = false;
 /** Whether Object.prototype has enumerable properties (polluted), so for-in needs an own-property check. */
 let inheritedKeys = false;
 
@@ -384,6 +385,13 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
   maxDepth = options?.maxDepth ?? DEFAULT_ETF_ENCODE_OPTIONS.maxDepth;
   if (!(Number.isInteger(maxDepth) && maxDepth > 0))
     throw new ConfigError('maxDepth', `must be a positive integer, got ${String(options?.maxDepth)}`);
+  if (encoding) {
+    // A getter or Proxy trap called encodeEtf while we were encoding: the shared state would be clobbered.
+    throw new CodecError(
+      'ETF_UNENCODABLE',
+      'encodeEtf was called re-entrantly (from a getter or Proxy trap)',
+    );
+  }
   if (buf.length - pos < SLAB_MIN_FREE) {
     buf = newSlab(SLAB_BYTES);
     view = new DataView(buf.buffer);
@@ -392,6 +400,7 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
   start = pos;
   inheritedKeys = hasEnumerable(Object.prototype);
   buf[pos++] = ETF_VERSION;
+  encoding = true;
   try {
     writeValue(value, 0);
   } catch (err) {
@@ -400,6 +409,8 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
     if (err instanceof CodecError) throw err;
     // Safety net (e.g. a stack overflow under a huge custom maxDepth).
     throw new CodecError('ETF_UNENCODABLE', `cannot encode: ${(err as Error).message}`, {}, { cause: err });
+  } finally {
+    encoding = false;
   }
   const out = new Uint8Array(buf.buffer, buf.byteOffset + start, pos - start);
   if (buf.length > SLAB_BYTES) {
