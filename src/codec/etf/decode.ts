@@ -282,12 +282,18 @@ interface Shape {
   /** Offsets into keyBytes: key i spans [keyOffsets[i], keyOffsets[i + 1]). */
   readonly keyOffsets: Int32Array;
   readonly keyView: DataView;
+  hits: number;
   factory: ObjectFactory | undefined;
 }
 
 const SHAPE_TABLE_SIZE = 8192;
 const SHAPE_MASK = SHAPE_TABLE_SIZE - 1;
 const MAX_SHAPE_KEYS = 64;
+/** Predicted (matched) this many times before a factory is generated: one-off shapes cost no compilation. */
+const SHAPE_HITS_BEFORE_FACTORY = 2;
+/** At most this many factories are generated per document, so hostile input cannot force endless compiles. */
+const FACTORIES_PER_DOCUMENT = 64;
+let factoryBudget = FACTORIES_PER_DOCUMENT;
 const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
 
 // Scratch stacks of the maps being read (nested maps push above their parent): keys, values, key positions.
@@ -395,7 +401,10 @@ function readMap(depth: number, at: number): Record<string, unknown> {
       if (factory !== undefined) {
         obj = factory(scratchValues, base);
       } else {
-        shape.factory = makeFactory(shape.keys);
+        if (++shape.hits >= SHAPE_HITS_BEFORE_FACTORY && factoryBudget > 0) {
+          factoryBudget--;
+          shape.factory = makeFactory(shape.keys);
+        }
         obj = {};
         const keys = shape.keys;
         for (let k = 0; k < arity; k++) obj[keys[k]!] = scratchValues[base + k];
@@ -444,6 +453,7 @@ function recordShape(slotIdx: number, base: number, arity: number): void {
     keyBytes,
     keyOffsets: offsets,
     keyView: new DataView(keyBytes.buffer),
+    hits: 0,
     factory: undefined,
   };
 }
@@ -656,6 +666,7 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   pos = 0;
   end = input.length;
   scratchTop = 0;
+  factoryBudget = FACTORIES_PER_DOCUMENT;
   useView(input);
   try {
     if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
