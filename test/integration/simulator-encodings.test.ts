@@ -64,3 +64,51 @@ for (const encoding of ['json', 'etf'] as const) {
     });
   }
 }
+
+test('etf connections close with 4002 on text frames and undecodable terms, and accept string snowflakes', async (t) => {
+  const sim = await simulator(t, { guilds: 1 });
+  for (const bad of [
+    '{"op":1,"d":null}',
+    Uint8Array.of(131, 0xff),
+    Uint8Array.of(130, 106),
+    Uint8Array.of(131, 116, 0, 0, 0, 9),
+  ]) {
+    const c = await RawClient.connect(sim.gatewayUrl, { encoding: 'etf' });
+    t.after(() => c.terminate());
+    await c.nextOp(10);
+    c.sendRaw(bad);
+    assert.equal((await c.closed).code, 4002);
+  }
+  const ok = await identified(t, sim, {}, { encoding: 'etf' });
+  ok.client.send({ op: 8, d: { guild_id: sim.world.guilds[0]!.id, user_ids: [sim.world.bot.id] } });
+  const chunk = data(await ok.client.nextOp(0, 'GUILD_MEMBERS_CHUNK'));
+  assert.equal((chunk.members as unknown[]).length, 1);
+  assert.equal(sim.stats().violations.decode, 4);
+});
+
+test('ETF output can use binary envelope keys and string snowflakes when configured', async (t) => {
+  const sim = await simulator(t, { guilds: 1, etfAtomKeys: false, etfBigintSnowflakes: false });
+  const { client } = await identified(t, sim, {}, { encoding: 'etf' });
+  await client.nextOp(0, 'GUILD_CREATE');
+  const raw = client.rawPayloads.at(-1)!;
+  assert.equal(raw[6], 109, 'BINARY_EXT key');
+  const big = decodeEtf(raw, { bigint: 'bigint' }) as { d: { id: unknown } };
+  assert.equal(big.d.id, sim.world.guilds[0]!.id);
+});
+
+for (const encoding of ['json', 'etf'] as const) {
+  test(`${encoding} zstd-stream through the shared zstd encoder decodes and compresses`, async (t) => {
+    const sim = await simulator(t, { guilds: 2, zstdCompress: true });
+    const { client, sessionId } = await identified(t, sim, {}, { encoding, compress: 'zstd-stream' });
+    await client.nextOp(0, 'GUILD_CREATE');
+    await client.nextOp(0, 'GUILD_CREATE');
+    const text = 'gateway '.repeat(400);
+    const before = client.messages;
+    sim.emitEvent('BIG_TEXT', { text }, { sessionId });
+    assert.equal(data(await client.nextOp(0, 'BIG_TEXT')).text, text);
+    assert.equal(client.messages - before, 1);
+    client.heartbeat();
+    await client.nextOp(11);
+    assert.deepEqual(client.errors, []);
+  });
+}
