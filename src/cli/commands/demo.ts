@@ -163,7 +163,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       [
         ...lastFaults,
         tty
-          ? `selected shard ${selected} · keys: 0-9 shard · r reconnect · d drop · z zombie · i invalid session · c close · h heartbeat · q quit`
+          ? `shard ${selected} selected · 0-9 select · r op 7 · d drop · z zombie · i op 9 · c close · h op 1 · q quit`
           : '',
       ].filter((l) => l !== ''),
   });
