@@ -31,7 +31,7 @@ export interface CloseInfo {
 }
 
 export interface ResumedInfo {
-  /** Dispatches the gateway replayed before RESUMED (duplicates included). */
+  /** Missed dispatches the gateway replayed before RESUMED (duplicates of delivered ones not counted). */
   readonly replayed: number;
 }
 

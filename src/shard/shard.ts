@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
-import { SendError, ShardError, type ShardlineError } from '../errors.js';
+import { ConfigError, SendError, ShardError, type ShardlineError } from '../errors.js';
 import { encodePayload } from '../transport/codecs.js';
 import { Transport } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -130,7 +130,7 @@ export class Shard extends EventEmitter<ShardEventMap> {
   async destroy(options: DestroyOptions = {}): Promise<void> {
     const code = options.code ?? 1000;
     if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
-      throw new SendError('SEND_INVALID', `destroy code must be 1000 or in 3000–4999, got ${String(code)}`);
+      throw new ConfigError('code', `destroy code must be 1000 or in 3000–4999, got ${String(code)}`);
     }
     this.#epoch++;
     this.#feed({ type: 'destroy', code, reason: options.reason ?? '' });

@@ -73,6 +73,29 @@ describe('shard against every simulator fault', () => {
     });
   }
 
+  for (const compression of ['zlib-stream', 'zstd-stream'] as const) {
+    test(`${compression}: a split message is reassembled and a corrupt frame leads to a clean resume`, async (t) => {
+      const sim = await startSim(t);
+      const rec = createShard(t, sim, { compression });
+      await rec.shard.connect();
+      sim.inject({ kind: 'split', parts: 3, shard: 0 });
+      sim.emitRandomEvents(5);
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'split dispatches');
+      assert.equal(sim.stats().connectionsTotal, 1);
+      const resumed = rec.next('resumed');
+      sim.inject({ kind: 'corrupt', shard: 0 });
+      sim.emitRandomEvents(5);
+      await resumed;
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every dispatch');
+      assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
+      assert.ok(
+        rec.errors.some((e) => e.code !== 'GATEWAY_CLOSED'),
+        'the corrupt frame was reported',
+      );
+      assert.deepEqual(violations(sim), []);
+    });
+  }
+
   test('op 9 not resumable: waits, then identifies a new session', async (t) => {
     const sim = await startSim(t);
     const rec = createShard(t, sim);
