@@ -281,7 +281,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   /**
    * Fetches `/gateway/bot`, refuses to start when the daily budget cannot cover the identifies needed
    * (`SessionLimitError`, saying when it resets), then starts every shard and resolves once all are READY
-   * (or RESUMED from the session store).
+   * and have received the guilds of their READY (at most `guildReadyTimeoutMs`), or RESUMED from the store.
+   * With `autoReshard`, a close 4011 (sharding required) at startup starts again with more shards.
    */
   async connect(): Promise<void> {
     if (this.#state === 'destroyed') throw new ManagerError('MANAGER_DESTROYED', 'the manager was destroyed');
