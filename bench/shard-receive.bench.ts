@@ -66,6 +66,7 @@ for (const compression of ['zlib-stream', 'none', 'zstd-stream'] as const) {
       task('json', corpus.events, 'json', compression),
       task('etf', corpus.events, 'etf', compression),
       task('json + filter (MESSAGE_CREATE only)', corpus.events, 'json', compression, onlyMessages),
+      task('etf + filter (MESSAGE_CREATE only)', corpus.events, 'etf', compression, onlyMessages),
     ],
     { baseline: 'json' },
   );

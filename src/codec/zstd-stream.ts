@@ -6,7 +6,7 @@
  * `ZstdStreamDecoder` decodes with node:zlib's zstd where Node has it (≥ 22.15, driven synchronously, see
  * ./zstd/native.ts), otherwise with our own TypeScript zstd decoder (./zstd/decoder.ts): no native addon,
  * no WebAssembly, synchronous, one context per connection. `ZstdStreamEncoder` (used by the simulator)
- * produces such a stream. See docs in bench/zstd.bench.ts for the measured alternatives.
+ * produces such a stream. docs/zstd-stream.md has the evaluated alternatives and measured figures.
  */
 import { CodecError, ConfigError, DecompressError, ShardlineError } from '../errors.js';
 import { ZstdDecoderCore } from './zstd/decoder.js';

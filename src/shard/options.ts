@@ -33,8 +33,9 @@ export interface ShardOptionalOptions {
   /** Gateway URL from `GET /gateway/bot` (ws:// or wss://). Query parameters are set by the shard. */
   readonly gatewayUrl: string;
   /**
-   * Payload encoding. Default `json`: V8's native `JSON.parse` beats a pure-TypeScript ETF decoder end to
-   * end (see bench/), and JSON needs no BigInt handling of snowflakes.
+   * Payload encoding. Default `json`: bench/shard-receive.bench.ts showed no consistent end-to-end winner
+   * on the shared bench machine (within noise; see docs/shard.md), and JSON snowflakes need no BigInt
+   * handling. Provisional until re-measured on a quiet machine.
    */
   readonly encoding: Encoding;
   /** Transport compression. Default `zlib-stream`. */
@@ -62,8 +63,8 @@ export interface ShardOptionalOptions {
   /** The gateway's send limit; change only to match a time-scaled simulator. */
   readonly sendLimit: Partial<SendLimit>;
   /**
-   * Dispatch types to deliver (e.g. `['MESSAGE_CREATE']`); others are skipped, with JSON without parsing
-   * their `d`. Default: all.
+   * Dispatch types to deliver (e.g. `['MESSAGE_CREATE']`); others are skipped without decoding their `d`
+   * (a JSON or ETF envelope peek; a full decode when the peek is unsure). Default: all.
    */
   readonly dispatches: Iterable<string> | undefined;
   /** Largest decompressed payload accepted from the gateway, in bytes. Default 64 MiB. */

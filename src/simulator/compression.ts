@@ -1,4 +1,5 @@
 import { constants, deflateRawSync } from 'node:zlib';
+import { ZstdStreamEncoder } from '../codec/zstd-stream.js';
 
 /**
  * Transport compression of the simulator's output (gateway.md §7), synchronous so frames leave in order.
@@ -10,7 +11,7 @@ import { constants, deflateRawSync } from 'node:zlib';
  *
  * zstd-stream: one never-ending zstd frame per connection (`28 b5 2f fd 00 40`: no checksum, 256 KiB window),
  * every message a run of raw (stored) blocks. Valid zstd that any decoder reads; no compression ratio
- * (Node 20 has no zstd compressor).
+ * (Node 20 has no zstd compressor). With `zstdCompress` the shared TypeScript encoder (src/codec) is used.
  */
 export const COMPRESSIONS = ['none', 'zlib-stream', 'zstd-stream'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -116,8 +117,21 @@ class ZstdStreamCompressor implements TransportCompressor {
   }
 }
 
-export function createCompressor(mode: Compression): TransportCompressor | undefined {
+/** zstd-stream through the shared pure-TypeScript encoder: real compression, a window across messages. */
+class ZstdEncoderCompressor implements TransportCompressor {
+  readonly mode = 'zstd-stream' as const;
+  readonly #encoder = new ZstdStreamEncoder();
+  message(payload: Uint8Array): Uint8Array {
+    return this.#encoder.encode(payload);
+  }
+  parts(prefix: Uint8Array, body: Uint8Array): Uint8Array {
+    return this.#encoder.encode(concat([prefix, body]));
+  }
+}
+
+/** `zstdCompress`: use the shared zstd encoder (ratio, more CPU) instead of raw blocks (cheap, no ratio). */
+export function createCompressor(mode: Compression, zstdCompress = false): TransportCompressor | undefined {
   if (mode === 'zlib-stream') return new ZlibStreamCompressor();
-  if (mode === 'zstd-stream') return new ZstdStreamCompressor();
+  if (mode === 'zstd-stream') return zstdCompress ? new ZstdEncoderCompressor() : new ZstdStreamCompressor();
   return undefined;
 }

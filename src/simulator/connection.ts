@@ -5,7 +5,7 @@ import type { Compression, TransportCompressor } from './compression.js';
 import { createCompressor } from './compression.js';
 import type { Dispatch, Variant } from './dispatch.js';
 import type { ClientPayload, Encoding, WireEncoder } from './encoding.js';
-import { frameBytes } from './encoding.js';
+import { frameBytes, jsonDispatchWsFrame } from './encoding.js';
 import type { Fault } from './faults.js';
 import {
   CLIENT_OPCODES,
@@ -91,7 +91,7 @@ export class SimConnection {
     this.compression = init.compression;
     this.viaResumeUrl = init.viaResumeUrl;
     this.#encoder = init.encoder;
-    this.#compressor = createCompressor(init.compression);
+    this.#compressor = createCompressor(init.compression, init.core.options.zstdCompress);
     const o = init.core.options;
     this.#sendWindow = new SendWindow(o.sendLimit, o.sendWindowMs);
     this.#lastHeartbeatAt = o.clock.now();
@@ -123,9 +123,15 @@ export class SimConnection {
 
   sendDispatch(dispatch: Dispatch, variant: Variant, seq: number): void {
     if (!this.open) return;
-    if (this.#compressor)
+    if (this.#compressor) {
       this.#write(this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor));
-    else this.#write(this.#encoder.dispatch(dispatch, variant, seq), this.#encoder.textBytes);
+    } else if (this.encoding === 'json' && this.#plain()) {
+      // Fast path: the whole WebSocket frame built in one buffer, written to the corked socket.
+      this.#cork();
+      this.#socket()!.write(jsonDispatchWsFrame(dispatch, variant, seq));
+    } else {
+      this.#write(this.#encoder.dispatch(dispatch, variant, seq), this.#encoder.textBytes);
+    }
     this.core.countDispatchSent(this);
   }
 
@@ -152,6 +158,8 @@ export class SimConnection {
     process.nextTick(() => {
       this.#corked = false;
       socket.uncork();
+      // What the kernel did not take after the burst is the backlog of a slow reader.
+      if (socket.writableLength > this.core.options.maxBufferedBytes && this.open) this.#slowConsumer();
     });
   }
 
@@ -185,6 +193,23 @@ export class SimConnection {
     this.ws.send(frame, { binary, compress: false });
   }
 
+  /** The client reads slower than we write: drop it (its session stays resumable), as Discord would. */
+  #slowConsumer(): void {
+    this.core.countSlowConsumer();
+    this.drop();
+  }
+
+  /** No fault shapes the output right now (no delay, no split) and the socket is writable. */
+  #plain(): boolean {
+    return (
+      this.#delayUntil === 0 &&
+      this.#delayed.length === 0 &&
+      this.#splitNext === 0 &&
+      this.ws.readyState === 1 &&
+      this.#socket() !== undefined
+    );
+  }
+
   #socket(): Socket | undefined {
     return (this.ws as unknown as { _socket?: Socket })._socket;
   }
@@ -201,6 +226,7 @@ export class SimConnection {
     }
     const frames = this.#delayed;
     this.#delayed = [];
+    this.#delayUntil = 0;
     for (const f of frames) this.#raw(f);
   }
 

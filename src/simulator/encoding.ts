@@ -127,6 +127,31 @@ export function etfEncoder(options: EtfOutputOptions): WireEncoder {
   };
 }
 
+/**
+ * A JSON dispatch as one complete server WebSocket TEXT frame (RFC 6455 header + payload) in a single
+ * buffer: the hot path of fan-out, with no intermediate payload buffer.
+ */
+export function jsonDispatchWsFrame(dispatch: Dispatch, variant: Variant, seq: number): Buffer {
+  const prefix = jsonPrefix(dispatch, seq);
+  const body = jsonBody(dispatch, variant);
+  const len = prefix.length + body.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + len);
+  out[0] = 0x81;
+  if (head === 2) out[1] = len;
+  else if (head === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  out.write(prefix, head, 'latin1');
+  out.set(body, head + prefix.length);
+  return out;
+}
+
 /** Bytes of a frame produced by an encoder (text frames as UTF-8). */
 export function frameBytes(frame: string | Uint8Array): Uint8Array {
   return typeof frame === 'string' ? utf8.encode(frame) : frame;

@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   maxPayloadBytes?: number;
   /** Max guilds per shard before Identify fails with 4011. Default 2500. */
   maxGuildsPerShard?: number;
+  /** Outgoing bytes a connection may have queued before it is dropped as a slow consumer. Default 64 MiB. */
+  maxBufferedBytes?: number;
   /** Window of the all-members Request Guild Members limit, per guild. Default 30000. */
   memberRequestWindowMs?: number;
   /** Members per GUILD_MEMBERS_CHUNK. Default 1000. */
@@ -58,6 +60,8 @@ export interface SimulatorOptions {
   etfAtomKeys?: boolean;
   /** ETF output: snowflakes as 64-bit integers (SMALL_BIG_EXT), as Discord does. Default true. */
   etfBigintSnowflakes?: boolean;
+  /** zstd-stream output through the shared zstd encoder (real ratio, more CPU) instead of raw blocks. Default false. */
+  zstdCompress?: boolean;
   /** Path of `resume_gateway_url` (distinct from the bootstrap path `/`). Default `/resume`. */
   resumePath?: string;
   /** Time source for every timer of the simulator. Default the system clock. */
@@ -83,6 +87,7 @@ export interface ResolvedSimulatorOptions {
   readonly sendWindowMs: number;
   readonly maxPayloadBytes: number;
   readonly maxGuildsPerShard: number;
+  readonly maxBufferedBytes: number;
   readonly memberRequestWindowMs: number;
   readonly memberChunkSize: number;
   readonly eventsPerSecond: number;
@@ -90,6 +95,7 @@ export interface ResolvedSimulatorOptions {
   readonly privilegedIntents: number;
   readonly etfAtomKeys: boolean;
   readonly etfBigintSnowflakes: boolean;
+  readonly zstdCompress: boolean;
   readonly resumePath: string;
   readonly clock: Clock;
 }
@@ -110,6 +116,7 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   sendWindowMs: 60_000,
   maxPayloadBytes: 4096,
   maxGuildsPerShard: 2500,
+  maxBufferedBytes: 64 * 1024 * 1024,
   memberRequestWindowMs: 30_000,
   memberChunkSize: 1000,
   eventsPerSecond: 0,
@@ -117,6 +124,7 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   privilegedIntents: PRIVILEGED_INTENTS,
   etfAtomKeys: true,
   etfBigintSnowflakes: true,
+  zstdCompress: false,
   resumePath: '/resume',
 } as const satisfies Partial<ResolvedSimulatorOptions>;
 
@@ -204,6 +212,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     sendWindowMs: int('sendWindowMs', options.sendWindowMs, d.sendWindowMs, 1),
     maxPayloadBytes: int('maxPayloadBytes', options.maxPayloadBytes, d.maxPayloadBytes, 16, 1 << 20),
     maxGuildsPerShard: int('maxGuildsPerShard', options.maxGuildsPerShard, d.maxGuildsPerShard, 1),
+    maxBufferedBytes: int('maxBufferedBytes', options.maxBufferedBytes, d.maxBufferedBytes, 1024, 2 ** 40),
     memberRequestWindowMs: int(
       'memberRequestWindowMs',
       options.memberRequestWindowMs,
@@ -216,6 +225,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     privilegedIntents,
     etfAtomKeys: options.etfAtomKeys ?? d.etfAtomKeys,
     etfBigintSnowflakes: options.etfBigintSnowflakes ?? d.etfBigintSnowflakes,
+    zstdCompress: options.zstdCompress ?? d.zstdCompress,
     resumePath,
     clock: options.clock ?? systemClock,
   });

@@ -66,6 +66,8 @@ export interface SimulatorStats {
   readonly dispatchesSent: number;
   readonly eventsEmitted: number;
   readonly faultsInjected: number;
+  /** Connections dropped because they had more than `maxBufferedBytes` queued. */
+  readonly slowConsumerDrops: number;
   /** Bytes queued in userland on all sockets (a slow reader makes this grow). */
   readonly outboundBufferedBytes: number;
   /** Close codes of ended connections: the code we sent, the client's code, or 1006 for a drop. */
@@ -137,6 +139,7 @@ export class SimulatorCore {
     dispatchesSent: 0,
     eventsEmitted: 0,
     faultsInjected: 0,
+    slowConsumerDrops: 0,
   };
   readonly #closes: Record<string, number> = {};
   readonly #serverCloses: Record<string, number> = {};
@@ -172,6 +175,9 @@ export class SimulatorCore {
   countHeartbeat(acked: boolean): void {
     this.#counts.heartbeats++;
     if (acked) this.#counts.heartbeatAcks++;
+  }
+  countSlowConsumer(): void {
+    this.#counts.slowConsumerDrops++;
   }
   countClientPayload(): void {
     this.#counts.clientPayloads++;

@@ -14,6 +14,7 @@ import {
   type StreamDecompressor,
 } from './codecs.js';
 import type { GatewayEnvelope } from './envelope.js';
+import { peekEtfEnvelope } from './etf-peek.js';
 import { peekJsonEnvelope } from './json-peek.js';
 
 export interface FrameDecoderOptions {
@@ -21,7 +22,7 @@ export interface FrameDecoderOptions {
   readonly compression: Compression;
   /** Largest (decompressed) message accepted, in bytes. */
   readonly maxPayloadBytes: number;
-  /** When set, dispatches whose type it rejects may come back `skipped`, without decoding `d`. */
+  /** When set, dispatches whose type it rejects may come back `skipped`, without decoding `d` (JSON and ETF). */
   readonly wantDispatch?: ((t: string) => boolean) | undefined;
 }
 
@@ -57,11 +58,17 @@ export class FrameDecoder {
       payload = this.#decompressor.push(bytes);
       if (payload === null) return undefined;
     }
+    const want = this.#options.wantDispatch;
     if (this.#options.encoding === 'etf') {
+      if (want) {
+        const peek = peekEtfEnvelope(payload);
+        if (peek && peek.op === 0 && peek.t !== null && !want(peek.t)) {
+          return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
+        }
+      }
       return toEnvelope(decodeEtfBytes(payload, this.#options.maxPayloadBytes));
     }
     const text = bytesToText(payload);
-    const want = this.#options.wantDispatch;
     if (want) {
       const peek = peekJsonEnvelope(text);
       if (peek && peek.op === 0 && peek.t !== null && !want(peek.t)) {

@@ -95,3 +95,20 @@ test('ETF output can use binary envelope keys and string snowflakes when configu
   const big = decodeEtf(raw, { bigint: 'bigint' }) as { d: { id: unknown } };
   assert.equal(big.d.id, sim.world.guilds[0]!.id);
 });
+
+for (const encoding of ['json', 'etf'] as const) {
+  test(`${encoding} zstd-stream through the shared zstd encoder decodes and compresses`, async (t) => {
+    const sim = await simulator(t, { guilds: 2, zstdCompress: true });
+    const { client, sessionId } = await identified(t, sim, {}, { encoding, compress: 'zstd-stream' });
+    await client.nextOp(0, 'GUILD_CREATE');
+    await client.nextOp(0, 'GUILD_CREATE');
+    const text = 'gateway '.repeat(400);
+    const before = client.messages;
+    sim.emitEvent('BIG_TEXT', { text }, { sessionId });
+    assert.equal(data(await client.nextOp(0, 'BIG_TEXT')).text, text);
+    assert.equal(client.messages - before, 1);
+    client.heartbeat();
+    await client.nextOp(11);
+    assert.deepEqual(client.errors, []);
+  });
+}

@@ -184,3 +184,20 @@ test('GET /_simulator/stats reports counters, closes, violations, shards and ses
   assert.deepEqual(await ev.json(), { sessions: 1 });
   assert.equal((await a.client.nextOp(0, 'CUSTOM_THING')).s, 4);
 });
+
+test('a client that cannot keep up is dropped once its queue passes maxBufferedBytes, and can resume', async (t) => {
+  const sim = await simulator(t, { guilds: 0, maxBufferedBytes: 64 * 1024 });
+  const a = await identified(t, sim);
+  const socket = (a.client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause();
+  const pad = 'z'.repeat(4000);
+  for (let tick = 0; tick < 5000 && sim.stats().slowConsumerDrops === 0; tick++) {
+    for (let i = 0; i < 50; i++) sim.emitEvent('BULK', { pad }, { sessionId: a.sessionId });
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(sim.stats().slowConsumerDrops, 1);
+  socket.resume();
+  assert.equal((await a.client.closed).code, 1006);
+  await until(() => sim.stats().sessions[0]?.connected === false);
+  assert.equal(await resumeOutcome(sim, a.sessionId, sim.stats().sessions[0]!.lastSeq), 'resumed');
+});

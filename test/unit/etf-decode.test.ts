@@ -333,3 +333,22 @@ test('rejects invalid options with a ConfigError naming the option', () => {
     (err: unknown) => err instanceof ConfigError && err.option === 'maxDepth',
   );
 });
+
+test('repeated map shapes decode the same at any byteOffset and after a mispredicted key', () => {
+  const docs = [
+    { id: 1n << 60n, name: 'a', roles: ['x'], flags: 0 },
+    { id: 2, name: 'b', roles: [], flags: 1.5 },
+    { id: 3, name: 'c', roles: [], flagz: 2 },
+    { id: 4, name: 'd', roles: [], flags: 3 },
+    { id: 5, name: 'e', roles: [] },
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [i, d] of docs.entries()) {
+      const enc = encodeEtf({ list: [d, d], d });
+      const backing = new Uint8Array(enc.length + 3 + i);
+      backing.set(enc, 3 + i);
+      const expected = { ...d, id: typeof d.id === 'bigint' ? d.id.toString() : d.id };
+      assert.deepEqual(decodeEtf(backing.subarray(3 + i)), { list: [expected, expected], d: expected });
+    }
+  }
+});

@@ -162,3 +162,25 @@ test('returns independent byte arrays and grows past the scratch buffer', () => 
   assert.deepEqual(decodeEtf(encodeEtf(big)), big);
   assert.equal(decodeEtf(encodeEtf('after')), 'after');
 });
+
+test('a getter that calls encodeEtf re-entrantly gets ETF_UNENCODABLE instead of corrupting output', () => {
+  const tricky = {
+    get inner() {
+      return encodeEtf({ nested: true });
+    },
+  };
+  throwsCode(() => encodeEtf(tricky), 'ETF_UNENCODABLE');
+  assert.deepEqual(decodeEtf(encodeEtf({ a: [1, 'b'] })), { a: [1, 'b'] });
+});
+
+test("atomKeys: 'envelope' writes atom keys only in the outermost map", () => {
+  const enc = encodeEtf({ op: 0, d: { id: 1 } }, { atomKeys: 'envelope' });
+  assert.deepEqual(
+    [...enc],
+    [
+      131, 116, 0, 0, 0, 2, 115, 2, 111, 112, 97, 0, 115, 1, 100, 116, 0, 0, 0, 1, 109, 0, 0, 0, 2, 105, 100,
+      97, 1,
+    ],
+  );
+  assert.deepEqual(decodeEtf(enc), { op: 0, d: { id: 1 } });
+});

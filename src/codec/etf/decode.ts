@@ -42,7 +42,24 @@ let maxDepth = 256;
 let bigAsBigInt = false;
 let maxBigBytes = 1024;
 let maxBytes = 64 * 1024 * 1024;
-let inputView: DataView | undefined;
+/**
+ * A DataView over the input's whole ArrayBuffer, kept while consecutive inputs share that buffer (pooled
+ * Buffers, our encoder's slabs) since creating a view costs more than decoding a small key; `viewBase` is the
+ * input's byteOffset within it.
+ */
+let inputView: DataView = new DataView(new ArrayBuffer(8));
+let viewBuffer: ArrayBufferLike | undefined;
+let viewBase = 0;
+/** Buffers larger than this are not kept referenced between calls. */
+const VIEW_KEEP_BYTES = 1 << 20;
+
+function useView(input: Uint8Array): void {
+  if (input.buffer !== viewBuffer) {
+    viewBuffer = input.buffer;
+    inputView = new DataView(input.buffer);
+  }
+  viewBase = input.byteOffset;
+}
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 4294967296;
@@ -265,12 +282,18 @@ interface Shape {
   /** Offsets into keyBytes: key i spans [keyOffsets[i], keyOffsets[i + 1]). */
   readonly keyOffsets: Int32Array;
   readonly keyView: DataView;
+  hits: number;
   factory: ObjectFactory | undefined;
 }
 
 const SHAPE_TABLE_SIZE = 8192;
 const SHAPE_MASK = SHAPE_TABLE_SIZE - 1;
 const MAX_SHAPE_KEYS = 64;
+/** Predicted (matched) this many times before a factory is generated: one-off shapes cost no compilation. */
+const SHAPE_HITS_BEFORE_FACTORY = 2;
+/** At most this many factories are generated per document, so hostile input cannot force endless compiles. */
+const FACTORIES_PER_DOCUMENT = 64;
+let factoryBudget = FACTORIES_PER_DOCUMENT;
 const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
 
 // Scratch stacks of the maps being read (nested maps push above their parent): keys, values, key positions.
@@ -354,7 +377,8 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   if (shape !== undefined && shape.keys.length === arity && shape.keys[0] === key0) {
     const kb = shape.keyBytes;
     const kv = shape.keyView;
-    const iv = inputView!;
+    const iv = inputView;
+    const vb = viewBase;
     const offs = shape.keyOffsets;
     for (; i < arity; i++) {
       const ks = offs[i]!;
@@ -364,7 +388,7 @@ function readMap(depth: number, at: number): Record<string, unknown> {
       let j = pos;
       const stop = pos + n;
       // Four bytes at a time, then the tail.
-      while (j + 4 <= stop && iv.getInt32(j, true) === kv.getInt32(d + j, true)) j += 4;
+      while (j + 4 <= stop && iv.getInt32(vb + j, true) === kv.getInt32(d + j, true)) j += 4;
       while (j < stop && kb[d + j] === bytes[j]) j++;
       if (j !== stop) break;
       pos = stop;
@@ -377,7 +401,10 @@ function readMap(depth: number, at: number): Record<string, unknown> {
       if (factory !== undefined) {
         obj = factory(scratchValues, base);
       } else {
-        shape.factory = makeFactory(shape.keys);
+        if (++shape.hits >= SHAPE_HITS_BEFORE_FACTORY && factoryBudget > 0) {
+          factoryBudget--;
+          shape.factory = makeFactory(shape.keys);
+        }
         obj = {};
         const keys = shape.keys;
         for (let k = 0; k < arity; k++) obj[keys[k]!] = scratchValues[base + k];
@@ -426,6 +453,7 @@ function recordShape(slotIdx: number, base: number, arity: number): void {
     keyBytes,
     keyOffsets: offsets,
     keyView: new DataView(keyBytes.buffer),
+    hits: 0,
     factory: undefined,
   };
 }
@@ -533,7 +561,7 @@ function readTerm(depth: number): unknown {
     }
     case Tag.NEW_FLOAT: {
       if (pos + 8 > end) truncated(at, 'NEW_FLOAT_EXT');
-      const v = inputView!.getFloat64(pos, false);
+      const v = inputView.getFloat64(viewBase + pos, false);
       pos += 8;
       return v;
     }
@@ -602,7 +630,7 @@ function readCompressed(): unknown {
   bytes = inflated;
   pos = 0;
   end = inflated.length;
-  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  useView(inflated);
   let value: unknown;
   try {
     value = readTerm(0);
@@ -638,7 +666,8 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   pos = 0;
   end = input.length;
   scratchTop = 0;
-  inputView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  factoryBudget = FACTORIES_PER_DOCUMENT;
+  useView(input);
   try {
     if (end > maxBytes) fail('ETF_TOO_LARGE', `input of ${end} bytes exceeds maxBytes ${maxBytes}`, 0);
     if (end === 0) truncated(0, 'the version byte (empty input)');
@@ -659,11 +688,15 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
     );
   } finally {
     bytes = EMPTY;
-    inputView = undefined;
+    if (viewBuffer !== undefined && viewBuffer.byteLength > VIEW_KEEP_BYTES) {
+      viewBuffer = undefined;
+      inputView = EMPTY_VIEW;
+    }
   }
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(8));
 
 function checkDecodeOptions(o: EtfDecodeOptions): void {
   for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes'] as const) {

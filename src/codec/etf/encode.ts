@@ -6,7 +6,8 @@
  * doubles beyond ±2^53, which are not exact integers) → NEW_FLOAT_EXT, so decode(encode(x)) is x;
  * BigInt → SMALL_BIG_EXT / LARGE_BIG_EXT; true/false → atoms, null and undefined → atom `nil`; arrays →
  * LIST_EXT (NIL_EXT when empty); plain objects (prototype Object.prototype or null) → MAP_EXT with BINARY_EXT
- * keys, or atom keys with `atomKeys: true`; Uint8Array (and Buffer) → BINARY_EXT of its bytes.
+ * keys, or atom keys with `atomKeys: true` (every map) / `atomKeys: 'envelope'` (only the outermost map, as
+ * Discord is observed to send `op/d/s/t`); Uint8Array (and Buffer) → BINARY_EXT of its bytes.
  * Object properties whose value is undefined are skipped, like JSON.stringify does.
  *
  * Atoms are written as SMALL_ATOM_EXT (115, Latin-1) when their name is ASCII — the tag erlpack writes and
@@ -25,7 +26,7 @@ export interface EtfEncodeOptions {
    * Write map keys as atoms instead of binaries. Only for server → client envelopes (the simulator);
    * a client sending atom keys is closed by Discord with 4002.
    */
-  readonly atomKeys?: boolean;
+  readonly atomKeys?: boolean | 'envelope';
   /** Maximum nesting of arrays and objects (default 256). */
   readonly maxDepth?: number;
 }
@@ -48,7 +49,9 @@ let view = new DataView(buf.buffer);
 /** Where the document being encoded starts in `buf`. */
 let start = 0;
 let pos = 0;
-let atomKeys = false;
+/** 0: binary keys, 1: atom keys everywhere, 2: atom keys in the outermost map only. */
+let atomKeys = 0;
+let encoding = false;
 /** Whether Object.prototype has enumerable properties (polluted), so for-in needs an own-property check. */
 let inheritedKeys = false;
 
@@ -311,7 +314,7 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
   for (const key in v) {
     const value = v[key];
     if (value === undefined || (inheritedKeys && !Object.hasOwn(v, key))) continue;
-    if (atomKeys) writeAtom(key);
+    if (atomKeys === 1 || (atomKeys === 2 && depth === 0)) writeAtom(key);
     else writeString(key);
     writeValue(value, depth + 1);
     count++;
@@ -380,10 +383,20 @@ function describe(v: object): string {
  * @throws CodecError `ETF_UNENCODABLE` or `ETF_DEPTH_EXCEEDED`; nothing is returned on failure.
  */
 export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Array {
-  atomKeys = options?.atomKeys === true;
+  const ak = options?.atomKeys;
+  atomKeys = ak === true ? 1 : ak === 'envelope' ? 2 : 0;
+  if (ak !== undefined && ak !== true && ak !== false && ak !== 'envelope')
+    throw new ConfigError('atomKeys', `must be true, false or 'envelope', got ${String(ak)}`);
   maxDepth = options?.maxDepth ?? DEFAULT_ETF_ENCODE_OPTIONS.maxDepth;
   if (!(Number.isInteger(maxDepth) && maxDepth > 0))
     throw new ConfigError('maxDepth', `must be a positive integer, got ${String(options?.maxDepth)}`);
+  if (encoding) {
+    // A getter or Proxy trap called encodeEtf while we were encoding: the shared state would be clobbered.
+    throw new CodecError(
+      'ETF_UNENCODABLE',
+      'encodeEtf was called re-entrantly (from a getter or Proxy trap)',
+    );
+  }
   if (buf.length - pos < SLAB_MIN_FREE) {
     buf = newSlab(SLAB_BYTES);
     view = new DataView(buf.buffer);
@@ -392,6 +405,7 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
   start = pos;
   inheritedKeys = hasEnumerable(Object.prototype);
   buf[pos++] = ETF_VERSION;
+  encoding = true;
   try {
     writeValue(value, 0);
   } catch (err) {
@@ -400,6 +414,8 @@ export function encodeEtf(value: unknown, options?: EtfEncodeOptions): Uint8Arra
     if (err instanceof CodecError) throw err;
     // Safety net (e.g. a stack overflow under a huge custom maxDepth).
     throw new CodecError('ETF_UNENCODABLE', `cannot encode: ${(err as Error).message}`, {}, { cause: err });
+  } finally {
+    encoding = false;
   }
   const out = new Uint8Array(buf.buffer, buf.byteOffset + start, pos - start);
   if (buf.length > SLAB_BYTES) {

@@ -1,7 +1,7 @@
 /**
  * A small streaming Zstandard compressor in plain TypeScript, for the simulator's `zstd-stream`: one frame
  * per connection (window descriptor only: no content size, no checksum), each message flushed as
- * complete blocks with `Last_Block = 0`. Blocks are compressed with a greedy hash-chain-free LZ matcher
+ * complete blocks with `Last_Block = 0`. Blocks are compressed with a greedy single-slot hash matcher
  * over the whole window (so messages refer back into earlier ones), repeat offsets, Huffman-coded
  * literals when they pay, and the predefined FSE tables for sequences; a block that does not shrink is
  * sent raw, a one-byte run as RLE. Written from RFC 8878; no code taken from other projects.
@@ -140,7 +140,7 @@ class BitWriter {
   }
 }
 
-/** Huffman code lengths limited to `maxBits` (package-merge-free: heuristic rebalancing). */
+/** Huffman code lengths limited to `maxBits`: a plain Huffman merge, then lengths clamped and rebalanced. */
 function huffmanLengths(freq: Uint32Array, maxBits: number, lengths: Uint8Array): number {
   // Build a standard Huffman tree with a simple O(n^2) merge (n ≤ 256), then limit depths.
   const symbols: number[] = [];

@@ -413,8 +413,8 @@ export function predefinedTable(norm: Int16Array, log: number): FseDecodeTable {
 }
 
 /**
- * Reads an FSE table description (normalized counts) starting at `start`. Fills `norm` and returns
- * `bytesRead | (log << 24)`... kept simple: returns a tuple via the `out` array [bytesRead, log, symbols].
+ * Reads an FSE table description (normalized counts, RFC 8878 §4.1.1) starting at `start`. Fills `norm`
+ * and writes `[bytesRead, accuracyLog, symbolCount]` into `out` (no allocation on the hot path).
  */
 export function readFseDescription(
   src: Uint8Array,
