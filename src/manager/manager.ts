@@ -4,7 +4,11 @@
  * with its shard id, resharded without downtime (see reshard.ts for the exact dedupe guarantee).
  */
 import { EventEmitter } from 'node:events';
-import type { GatewayDispatchPayload, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import type {
+  GatewayDispatchPayload,
+  GatewayPresenceUpdateData,
+  GatewaySendPayload,
+} from 'discord-api-types/v10';
 import {
   ConfigError,
   GatewayCloseError,
@@ -264,7 +268,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.#members = new MemberChunkCollector({
       clock: this.#clock,
       ...(options.memberRequestTimeoutMs !== undefined ? { timeoutMs: options.memberRequestTimeoutMs } : {}),
-      send: (guildId, payload) => this.send(this.shardForGuild(guildId), payload),
+      send: (guildId, payload) => this.#send(this.shardForGuild(guildId), payload as GatewaySendPayload),
     });
   }
 
@@ -281,7 +285,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   /**
    * Fetches `/gateway/bot`, refuses to start when the daily budget cannot cover the identifies needed
    * (`SessionLimitError`, saying when it resets), then starts every shard and resolves once all are READY
-   * (or RESUMED from the session store).
+   * and have received the guilds of their READY (at most `guildReadyTimeoutMs`), or RESUMED from the store.
+   * With `autoReshard`, a close 4011 (sharding required) at startup starts again with more shards.
    */
   async connect(): Promise<void> {
     if (this.#state === 'destroyed') throw new ManagerError('MANAGER_DESTROYED', 'the manager was destroyed');
@@ -349,20 +354,24 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   /** Sends a payload on one shard of the serving set. */
-  send(shardId: number, payload: unknown): Promise<void> {
+  send(shardId: number, payload: GatewaySendPayload): Promise<void> {
+    return this.#send(shardId, payload);
+  }
+
+  #send(shardId: number, payload: GatewaySendPayload): Promise<void> {
     const managed = this.#active?.shards.get(shardId);
     if (!managed) {
       return Promise.reject(
         new ManagerError('SHARD_NOT_MANAGED', `shard ${shardId} is not run by this manager`, { shardId }),
       );
     }
-    return managed.shard.send(payload as never);
+    return managed.shard.send(payload);
   }
 
   /** Sends a payload on every shard of the serving set; rejects with the first failure after trying all. */
-  async broadcast(payload: unknown): Promise<void> {
+  async broadcast(payload: GatewaySendPayload): Promise<void> {
     const shards = [...(this.#active?.shards.values() ?? [])];
-    const results = await Promise.allSettled(shards.map((m) => m.shard.send(payload as never)));
+    const results = await Promise.allSettled(shards.map((m) => m.shard.send(payload)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

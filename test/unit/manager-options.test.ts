@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
+import type { GatewaySendPayload } from 'discord-api-types/v10';
 import { ShardManager, type ShardManagerOptions } from '../../src/manager/manager.js';
 
 const TOKEN = 'MTA4.manager-options.secret';
+const PRESENCE = {
+  op: 3,
+  d: { since: null, activities: [], status: 'online', afk: false },
+} as unknown as GatewaySendPayload;
 const base: ShardManagerOptions = { token: TOKEN, intents: 513 };
 
 test('rejects bad options with a ConfigError naming the option', () => {
@@ -31,7 +36,7 @@ test('rejects bad options with a ConfigError naming the option', () => {
 test('before connect(), sends, routing and reshards fail with typed errors', async () => {
   const m = new ShardManager(base);
   assert.equal(m.shardCount, 0);
-  await assert.rejects(m.send(0, { op: 3, d: {} }), { code: 'SHARD_NOT_MANAGED' });
+  await assert.rejects(m.send(0, PRESENCE), { code: 'SHARD_NOT_MANAGED' });
   assert.throws(() => m.shardForGuild('81384788765712384'), { code: 'MANAGER_NOT_CONNECTED' });
   await assert.rejects(m.reshard(2), { code: 'MANAGER_NOT_CONNECTED' });
   assert.deepEqual(m.status().shards, []);
@@ -41,7 +46,7 @@ test('before connect(), sends, routing and reshards fail with typed errors', asy
 
 test('the token appears nowhere in the manager, its status or its errors', async () => {
   const m = new ShardManager({ ...base, shardCount: 2, shardIds: [1] });
-  const err = await m.send(5, { op: 3, d: {} }).catch((e: unknown) => e);
+  const err = await m.send(5, PRESENCE).catch((e: unknown) => e);
   for (const text of [inspect(m, { depth: 6 }), JSON.stringify(m.status()), inspect(err), String(err)]) {
     assert.ok(!text.includes(TOKEN));
   }
