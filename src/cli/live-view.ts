@@ -9,7 +9,7 @@ import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } 
 
 export interface LiveViewOptions {
   title: string;
-  /** Total shards this process will run (for the progress bar before every row exists). */
+  /** Total shards this process will run (for the progress bar before every row exists); 0 = as the manager says. */
   expectedShards: number;
   /** Estimated ms until every shard is READY, from the identify schedule; null when unknown. */
   startupEta: () => number | null;
@@ -89,7 +89,7 @@ export class LiveView {
     return {
       title: this.#options.title,
       uptimeMs: Date.now() - this.#startedAt,
-      expectedShards: this.#options.expectedShards,
+      expectedShards: this.#options.expectedShards || status.shardIds.length,
       shards: status.shards
         .filter((s) => s.role !== 'retiring')
         .map((s) => ({

@@ -25,6 +25,14 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runDemo(argv, io),
     };
   },
+  connect: async () => {
+    const { runConnect, CONNECT_USAGE } = await import('./commands/connect.js');
+    return {
+      summary: "run a real bot's shards (token from $DISCORD_TOKEN) with the live status view",
+      usage: CONNECT_USAGE,
+      run: (argv, io) => runConnect(argv, io),
+    };
+  },
   tail: async () => {
     const { runTail, TAIL_USAGE } = await import('./commands/tail.js');
     return {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startSimulator } from '../../src/simulator/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -18,9 +19,13 @@ function cli(
   args: string[],
   timeoutMs = 60_000,
   onLine?: (line: string, child: ReturnType<typeof spawn>) => void,
+  env: NodeJS.ProcessEnv = {},
 ) {
   return new Promise<Run>((resolvePromise) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, ...env },
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -87,4 +92,71 @@ test('simulate prints its URL first, then the token, and stops on SIGINT', async
   assert.equal(run.code, 0, run.stderr);
   assert.match(lines[0]!, /^simulator listening on http:\/\/127\.0\.0\.1:\d+$/);
   assert.match(lines[1]!, /^token: \S+$/);
+});
+
+test('connect --api runs a bot against the simulator, prints NDJSON events and never the token', async (t) => {
+  const sim = await startSimulator({ guilds: 6, identifyWindowMs: 100, heartbeatIntervalMs: 500 });
+  t.after(() => sim.close());
+  const token = sim.tokens[0]!;
+  const run = await cli(
+    ['connect', '--api', sim.restUrl, '--shards', '1', '--events', '--duration', '3'],
+    60_000,
+    undefined,
+    { BOT_TOKEN: token },
+  );
+  // --token-env names another variable; DISCORD_TOKEN is absent here.
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /environment variable DISCORD_TOKEN is not set/);
+  const ok = await cli(
+    [
+      'connect',
+      '--token-env',
+      'BOT_TOKEN',
+      '--api',
+      sim.restUrl,
+      '--shards',
+      '1',
+      '--events',
+      '--duration',
+      '3',
+    ],
+    60_000,
+    undefined,
+    { BOT_TOKEN: token },
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  const events = ok.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { shard: number; s: number; t: string });
+  assert.equal(events[0]?.t, 'READY');
+  assert.equal(events.filter((e) => e.t === 'GUILD_CREATE').length, 6);
+  assert.deepEqual(
+    events.map((e) => e.s),
+    events.map((_, i) => i + 1),
+  );
+  assert.ok(!ok.stdout.includes(token) && !ok.stderr.includes(token));
+  assert.equal(sim.stats().identifies, 1);
+});
+
+test('connect explains a rejected token and an unreachable API, without echoing the token', async (t) => {
+  const sim = await startSimulator({ guilds: 1 });
+  t.after(() => sim.close());
+  const bad = 'not-the-token.at.all';
+  const run = await cli(['connect', '--api', sim.restUrl, '--duration', '5'], 60_000, undefined, {
+    DISCORD_TOKEN: bad,
+  });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /the token was rejected .*\(401\)/);
+  assert.ok(!run.stderr.includes(bad) && !run.stdout.includes(bad));
+  const down = await cli(
+    ['connect', '--api', 'http://127.0.0.1:9/api', '--duration', '5'],
+    60_000,
+    undefined,
+    {
+      DISCORD_TOKEN: bad,
+    },
+  );
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /cannot reach http:\/\/127\.0\.0\.1:9\/api/);
 });

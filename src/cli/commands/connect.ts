@@ -1,0 +1,158 @@
+/**
+ * `shardline connect`: runs a real bot's shards against Discord (or any REST base such as the simulator's)
+ * with the live status view. The token comes from an environment variable, never from the command line.
+ */
+import { GatewayIntentBits } from 'discord-api-types/v10';
+import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
+import { FileSessionStore, ShardManager, serveMetrics } from '../../manager/index.js';
+import { redact } from '../../util/redact.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, UsageError } from '../args.js';
+import { LiveView, waitForStop } from '../live-view.js';
+
+export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DISCORD_TOKEN)
+  --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
+  --api URL                REST base (default https://discord.com/api; the simulator's for offline runs)
+  --intents LIST|N         intent names (Guilds,GuildMessages,…) or a number (default Guilds,GuildMessages)
+  --shards auto|N          shard count (default auto, from GET /gateway/bot)
+  --encoding json|etf      gateway encoding (default etf)
+  --compression zlib-stream|zstd-stream|none   transport compression (default zlib-stream)
+  --session-file PATH      keep sessions in a file so a restart resumes instead of identifying
+  --events                 print every dispatch as NDJSON on stdout (the status goes to stderr)
+  --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+  --duration S             exit by itself after S seconds
+  --plain                  print plain lines even on a terminal`;
+
+const INTENT_NAMES = Object.keys(GatewayIntentBits).filter((k) => Number.isNaN(Number(k)));
+
+/** `Guilds,GuildMessages` or `513` → bitfield; unknown names are a UsageError listing the known ones. */
+export function parseIntents(raw: string | undefined): number {
+  if (raw === undefined) return GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  let bits = 0;
+  for (const part of raw.split(',')) {
+    const name = part.trim();
+    const match = INTENT_NAMES.find((n) => n.toLowerCase() === name.toLowerCase().replace(/_/g, ''));
+    if (!match)
+      throw new UsageError(`--intents: unknown intent '${name}'; known: ${INTENT_NAMES.join(', ')}`);
+    bits |= GatewayIntentBits[match as keyof typeof GatewayIntentBits];
+  }
+  return bits;
+}
+
+/** A sentence a bot developer can act on, for the failures one meets when connecting. */
+export function explainConnectFailure(err: unknown, api: string): string {
+  if (err instanceof GatewayCloseError) {
+    if (err.closeCode === 4004)
+      return 'Discord rejected the token (close 4004): check the token in your environment';
+    if (err.closeCode === 4014)
+      return 'disallowed intents (close 4014): enable the privileged intents (GuildMembers, GuildPresences, MessageContent) for this application in the Developer Portal, or drop them from --intents';
+    if (err.closeCode === 4013)
+      return 'invalid intents (close 4013): --intents has a bit Discord does not know';
+    if (err.closeCode === 4011) return 'sharding required (close 4011): use --shards auto or a larger count';
+    return err.message;
+  }
+  if (err instanceof RestError) {
+    if (err.code === 'REST_UNAUTHORIZED')
+      return `the token was rejected by ${api} (401): check the token in your environment`;
+    if (err.code === 'REST_NETWORK_ERROR') return `cannot reach ${api}: ${err.message} — is the network up?`;
+    return err.message;
+  }
+  if (err instanceof ManagerError || err instanceof ShardlineError) return `${err.message} [${err.code}]`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function runConnect(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v } = parseFlags(argv, {
+    'token-env': { type: 'string' },
+    api: { type: 'string' },
+    intents: { type: 'string' },
+    shards: { type: 'string' },
+    encoding: { type: 'string' },
+    compression: { type: 'string' },
+    'session-file': { type: 'string' },
+    events: { type: 'boolean' },
+    'metrics-port': { type: 'string' },
+    duration: { type: 'string' },
+    plain: { type: 'boolean' },
+  });
+  const str = (k: string) => v[k] as string | undefined;
+  const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
+  const api = str('api') ?? 'https://discord.com/api';
+  if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
+  const intents = parseIntents(str('intents'));
+  const shardsRaw = str('shards');
+  const shardCount =
+    shardsRaw === undefined || shardsRaw === 'auto'
+      ? 'auto'
+      : intFlag('shards', shardsRaw, { min: 1, max: 100_000 })!;
+  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
+  const compression =
+    choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
+    'zlib-stream';
+  const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
+  const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
+  const events = v.events === true;
+  const token = io.env[tokenEnv];
+  if (token === undefined || token.trim() === '')
+    throw new UsageError(
+      `environment variable ${tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
+    );
+
+  // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
+  const viewIo: CliIo = events ? { ...io, stdout: io.stderr } : io;
+  const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true;
+  const sessionFile = str('session-file');
+  const manager = new ShardManager({
+    token,
+    intents,
+    api,
+    shardCount,
+    encoding,
+    compression,
+    ...(sessionFile ? { sessionStore: new FileSessionStore({ path: sessionFile }) } : {}),
+  });
+  manager.on('error', (err, shardId) => {
+    viewIo.stderr.write(`shard ${shardId ?? '-'}: ${redact(err.message, token)} [${err.code}]\n`);
+  });
+  if (events)
+    manager.on('dispatch', (payload, shardId) => {
+      io.stdout.write(`${JSON.stringify({ shard: shardId, s: payload.s, t: payload.t, d: payload.d })}\n`);
+    });
+  const view = new LiveView(manager, viewIo, {
+    title: `shardline connect · ${api} · ${encoding}+${compression}`,
+    expectedShards: 0,
+    // Unknown until GET /gateway/bot answers; the progress bar still shows READY shards over all.
+    startupEta: () => null,
+    tty,
+  });
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let failure: unknown;
+  let stopping = false;
+  try {
+    if (metricsPort !== undefined) {
+      metrics = await serveMetrics(manager, { port: metricsPort });
+      viewIo.stderr.write(`metrics on ${metrics.url}\n`);
+    }
+    view.start();
+    const connectFailed = manager.connect().then(
+      () => new Promise<never>(() => {}),
+      (err: unknown) => {
+        // A connect() cut short by our own destroy() below is not a failure.
+        if (!stopping) failure = err;
+        return 'failed' as const;
+      },
+    );
+    await Promise.race([waitForStop(io.signal, duration), connectFailed]);
+  } finally {
+    stopping = true;
+    view.stop();
+    await manager.destroy({ resumable: sessionFile !== undefined });
+    await metrics?.close();
+  }
+  if (failure !== undefined) {
+    io.stderr.write(`shardline connect: ${redact(explainConnectFailure(failure, api), token)}\n`);
+    return 1;
+  }
+  view.draw();
+  return 0;
+}
