@@ -33,9 +33,9 @@ export interface ShardOptionalOptions {
   /** Gateway URL from `GET /gateway/bot` (ws:// or wss://). Query parameters are set by the shard. */
   readonly gatewayUrl: string;
   /**
-   * Payload encoding. Default `json`: bench/shard-receive.bench.ts showed no consistent end-to-end winner
-   * on the shared bench machine (within noise; see docs/shard.md), and JSON snowflakes need no BigInt
-   * handling. Provisional until re-measured on a quiet machine.
+   * Payload encoding. Default `etf`: with the default `zlib-stream` compression bench/shard-receive.bench.ts
+   * measured the whole receive path 1.30–1.34× faster with ETF than with JSON (1.19–1.20× with zstd-stream;
+   * uncompressed, JSON was as fast or faster). See docs/shard.md.
    */
   readonly encoding: Encoding;
   /** Transport compression. Default `zlib-stream`. */
@@ -76,7 +76,7 @@ export type ShardOptions = ShardRequiredOptions & Partial<ShardOptionalOptions>;
 export const DEFAULT_SHARD_OPTIONS = {
   shard: [0, 1],
   gatewayUrl: 'wss://gateway.discord.gg',
-  encoding: 'json',
+  encoding: 'etf',
   compression: 'zlib-stream',
   presence: undefined,
   largeThreshold: 50,
