@@ -511,8 +511,9 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.#active = next;
     reshard.phase = 'switched';
     for (const m of next.shards.values()) this.#metrics.setShardStatus(m.id, m.state);
-    for (const item of reshard.deduper.switch()) this.#emitDispatch(item.payload, item.shardId);
+    // Listeners learn of the switch before the first new-set dispatch reaches them.
     this.emit('reshard', { phase: 'switched', from, to: plan.to });
+    for (const item of reshard.deduper.switch()) this.#emitDispatch(item.payload, item.shardId);
     this.emit('allReady');
     // Drain: the old set keeps running one dedupe window so late copies are matched, then closes.
     await new Promise<void>((resolve) => {

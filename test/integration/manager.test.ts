@@ -219,9 +219,11 @@ test('resharding 4 → 8 under a live event stream loses and duplicates nothing'
   });
   m.on('dispatch', (p: GatewayDispatchPayload, shardId) => {
     if (p.t !== 'MESSAGE_CREATE') return;
-    const d = p.d as { id: string; guild_id?: string };
-    received.set(d.id, (received.get(d.id) ?? 0) + 1);
-    if (d.guild_id !== undefined && shardForGuild(d.guild_id, count) !== shardId) shardOk.push(d.id);
+    // Under ETF the simulator sends snowflakes as integers; these test ids are small, so they decode to numbers.
+    const d = p.d as { id: string | number; guild_id?: string | number };
+    const id = String(d.id);
+    received.set(id, (received.get(id) ?? 0) + 1);
+    if (d.guild_id !== undefined && shardForGuild(String(d.guild_id), count) !== shardId) shardOk.push(id);
   });
   const guilds = s.world.guilds;
   let n = 0;
