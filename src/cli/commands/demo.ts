@@ -44,6 +44,9 @@ const SCHEDULED_FAULTS = [
   'request-heartbeat',
 ] as const;
 
+/** How long the summary waits for dispatches still in flight when the run stops. */
+const SUMMARY_SETTLE_MS = 2_000;
+
 export interface DemoSummary {
   shards: number;
   ready: number;
@@ -117,9 +120,11 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     encoding,
     compression: compression === 'none' ? 'none' : compression,
     identifyWindowMs,
-    // The simulator runs in this process and stamps identifies when it processes them: keep a wider
-    // margin than the 5 % default so a busy event loop cannot squeeze two identifies into one window.
-    identifyMarginMs: Math.ceil(identifyWindowMs / 4),
+    // The simulator runs in this process and stamps identifies when it processes them; generating,
+    // compressing and decoding a READY burst stalls this shared event loop by ~300 ms on a loaded machine,
+    // so an identify can reach the simulator that much after its slot was granted. A margin of a quarter
+    // window (250 ms) was below that stall (identify-concurrency violations); keep at least 500 ms.
+    identifyMarginMs: Math.max(Math.ceil(identifyWindowMs / 2), 500),
     // Discord's 1–5 s wait after op 9, scaled like the identify window.
     shardOptions: { invalidSessionDelayMs: [identifyWindowMs / 5, identifyWindowMs] },
   });
@@ -218,7 +223,18 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       stdin.pause();
     }
   }
-  // Summary: compare what each session delivered with what the simulator sequenced for it.
+  // Summary: compare what each session delivered with what the simulator sequenced for it. The simulator
+  // runs in this process: dispatches it sequenced in the last timer tick are still in the socket when the
+  // loop above ends, so stop the stream and let them arrive before comparing (else a session looks 1–2 short).
+  sim.setEventsPerSecond(0);
+  // Faults of the last second may still have a shard in backoff or waiting for its identify slot.
+  const settleBy = Date.now() + SUMMARY_SETTLE_MS + 2 * identifyWindowMs;
+  const caughtUp = () =>
+    manager.status().shards.every((s) => s.state === 'ready') &&
+    sim
+      .stats()
+      .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.lastSeq);
+  while (Date.now() < settleBy && !caughtUp()) await new Promise((r) => setTimeout(r, 20));
   view.draw();
   const status = manager.status();
   const stats = sim.stats();

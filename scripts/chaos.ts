@@ -1,0 +1,54 @@
+/**
+ * `npm run chaos -- --minutes N --seed N`: 16 shards against the simulator while every fault kind is injected
+ * on a seeded schedule; prints a report and exits 1 when any check failed (see test/support/chaos.ts).
+ */
+import { parseArgs } from 'node:util';
+import { runChaos } from '../test/support/chaos.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '1' },
+    shards: { type: 'string', default: '16' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const minutes = Number(values.minutes);
+const seed = Number(values.seed);
+const shards = Number(values.shards);
+if (!(minutes > 0) || !Number.isInteger(seed) || seed < 0 || !Number.isInteger(shards) || shards < 1) {
+  process.stderr.write('usage: chaos [--minutes N (fractional ok)] [--seed N] [--shards N] [--verbose]\n');
+  process.exit(2);
+}
+const report = await runChaos({
+  shards,
+  seed,
+  durationMs: Math.round(minutes * 60_000),
+  heartbeatIntervalMs: 2_000,
+  identifyWindowMs: 1_000,
+  log: (line) => {
+    if (values.verbose || line.startsWith('chaos') || line.startsWith('fault') || line.startsWith('error'))
+      process.stdout.write(`${line}\n`);
+  },
+});
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const { sessions, failures, unhandled: _u, ...counts } = report;
+process.stdout.write(
+  [
+    '',
+    `chaos report (seed ${seed}, ${minutes} min, ${shards} shards): ${report.ok ? 'OK' : 'FAILED'}`,
+    `  shards ready        ${report.ready}/${report.shards}`,
+    `  faults injected     ${JSON.stringify(counts.faults)}`,
+    `  dispatches          ${report.dispatchesDelivered} delivered, ${report.sessionsChecked} sessions checked, ` +
+      `${sessions.filter((s) => s.abandoned).length} abandoned by the client`,
+    `  violations          ${JSON.stringify(report.violations)}`,
+    `  fatal closes        ${JSON.stringify(report.fatalCloses)}`,
+    `  errors by code      ${JSON.stringify(report.errorsByCode)}`,
+    `  unhandled errors    ${report.unhandled.length}`,
+    `  token in output     ${report.tokenLeaks} of ${report.linesPrinted} lines`,
+    `  heap used           ${mb(report.heapUsedBefore)} before, ${mb(report.heapUsedAfter)} after`,
+    ...failures.map((f) => `  FAIL ${f}`),
+    '',
+  ].join('\n'),
+);
+process.exit(report.ok ? 0 : 1);
