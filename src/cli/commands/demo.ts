@@ -265,7 +265,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     sessionsComplete: complete,
     sessionsChecked: checked,
   };
-  await manager.destroy();
+  await manager.destroy({ resumable: false }); // the demo ends its sessions: close 1000
   await metrics?.close();
   await sim.close();
   io.stdout.write(
