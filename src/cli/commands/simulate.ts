@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ShardlineError } from '../../errors.js';
 import { parseIntentList, type SimulatorOptions, startSimulator } from '../../simulator/index.js';
+import { UsageError } from '../args.js';
 
 export interface CommandIo {
   readonly stdout: { write(text: string): unknown };
@@ -31,8 +32,6 @@ const INT_FLAGS = {
   seed: 'seed',
 } as const satisfies Record<string, keyof SimulatorOptions>;
 
-class UsageError extends Error {}
-
 /** Parses `simulate` arguments into simulator options; throws `UsageError` with a one-line reason. */
 export function parseSimulateArgs(argv: readonly string[]): SimulatorOptions {
   const stringFlags = [...Object.keys(INT_FLAGS), 'host', 'token', 'events-per-second', 'privileged-intents'];
@@ -47,7 +46,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulatorOptions {
       strict: true,
     });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError((err as Error).message.split('\n')[0]!);
   }
   const v = parsed.values as Record<string, string | string[] | undefined>;
   const options: { -readonly [K in keyof SimulatorOptions]: SimulatorOptions[K] } = {};
