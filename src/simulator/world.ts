@@ -98,6 +98,22 @@ export function shardOf(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 }
 
+/** The fields of a plain text message with no mentions, attachments or components (fresh arrays each call). */
+function plainMessageFields() {
+  return {
+    tts: false,
+    mention_everyone: false,
+    mentions: [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    type: 0,
+    flags: 0,
+    components: [],
+  };
+}
+
 export class World {
   readonly seed: number;
   readonly bot: WorldUser;
@@ -380,16 +396,7 @@ export class World {
         content: this.#sentence(),
         timestamp: now,
         edited_timestamp: t === 'MESSAGE_UPDATE' ? now : null,
-        tts: false,
-        mention_everyone: false,
-        mentions: [],
-        mention_roles: [],
-        attachments: [],
-        embeds: [],
-        pinned: false,
-        type: 0,
-        flags: 0,
-        components: [],
+        ...plainMessageFields(),
       },
     };
   }
@@ -406,16 +413,7 @@ export class World {
         content: this.#sentence(),
         timestamp: new Date().toISOString(),
         edited_timestamp: null,
-        tts: false,
-        mention_everyone: false,
-        mentions: [],
-        mention_roles: [],
-        attachments: [],
-        embeds: [],
-        pinned: false,
-        type: 0,
-        flags: 0,
-        components: [],
+        ...plainMessageFields(),
       },
     };
   }
