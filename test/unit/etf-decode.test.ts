@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
-import { CodecError, type CodecErrorCode, ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
+import { throwsCode } from '../support/codec-assert.js';
 
 // Reference bytes produced by Erlang/OTP 25 `term_to_binary/1,2` (see each comment).
 const b = (...bytes: number[]) => Uint8Array.from(bytes);
-
-function throwsCode(fn: () => unknown, code: CodecErrorCode): CodecError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof CodecError, `expected a CodecError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 test('decodes SMALL_INTEGER_EXT and INTEGER_EXT at their boundaries', () => {
   assert.equal(decodeEtf(b(131, 97, 0)), 0);

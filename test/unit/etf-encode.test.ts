@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
-import { CodecError, type CodecErrorCode } from '../../src/errors.js';
+import { throwsCode } from '../support/codec-assert.js';
 
 // Expected bytes are Erlang/OTP 25 `term_to_binary/1` output for the same term, except atoms: OTP writes
 // ATOM_EXT (100) there, we write SMALL_ATOM_EXT (115) like erlpack (same atom for every ETF reader).
 const bytes = (v: unknown, options?: Parameters<typeof encodeEtf>[1]) => [...encodeEtf(v, options)];
-
-function throwsCode(fn: () => unknown, code: CodecErrorCode): CodecError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof CodecError, `expected a CodecError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 test('encodes integers by size, never as floats', () => {
   assert.deepEqual(bytes(0), [131, 97, 0]);
