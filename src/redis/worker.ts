@@ -457,7 +457,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const held = this.shardIds.filter((id) => !this.#owned.get(id)!.releasing);
     if (held.length > share && this.#publisher.status === 'ok') {
       // A worker joined: hand the highest shards over (closed resumably, so the new owner RESUMEs).
-      for (const shardId of held.slice(share).reverse()) {
+      // Never mid-handshake: a shard identifying now would lose its new session and identify twice.
+      const movable = held.filter((id) => {
+        const status = this.#owned.get(id)!.shard.status;
+        return status !== 'identifying' && status !== 'resuming';
+      });
+      for (const shardId of movable.slice(-(held.length - share)).reverse()) {
         await this.#release(shardId, `rebalancing: ${workers} workers, share ${share}`, 'hand-over');
       }
       return;
