@@ -231,6 +231,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #wake: (() => void) | undefined;
   #paused = false;
   #redisDownSince: number | undefined;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: ShardWorkerOptions) {
     super();
@@ -358,17 +359,17 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * Stops taking shards, closes every shard resumably (another worker or a restart RESUMEs), flushes the
    * publisher and the session store, and releases the leases. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    if (this.#state === 'stopping') {
-      await this.#loop;
-      return;
-    }
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
     this.#wake?.();
     await this.#loop;
-    this.#log('info', `stopping: closing ${this.#owned.size} shard(s) resumably`);
+    if (wasRunning) this.#log('info', `stopping: closing ${this.#owned.size} shard(s) resumably`);
     await Promise.all([...this.#owned.keys()].map((id) => this.#release(id, 'worker stopping', 'stop')));
     // While Redis is down this waits (bounded by the caller's patience): events are never dropped.
     await this.#publisher.close();
@@ -379,7 +380,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     this.metrics.close();
     this.#state = 'stopped';
-    this.#log('info', `stopped: events flushed, leases released`);
+    if (wasRunning) this.#log('info', `stopped: events flushed, leases released`);
   }
 
   // ------------------------------------------------------------------------------------------ claiming
