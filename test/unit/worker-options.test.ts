@@ -111,8 +111,18 @@ describe('shardline worker: flag parsing', () => {
     let out = '';
     let err = '';
     const io = {
-      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-      stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
       env: {},
       signal: new AbortController().signal,
     };
