@@ -345,6 +345,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       windowMs: o.identifyWindowMs,
     });
     await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+    // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
+    const limit = info.sessionStartLimit;
+    await this.#identifyQueue.setSessionStartLimit({
+      total: Math.max(1, limit.total),
+      remaining: limit.remaining,
+      resetAfterMs: limit.resetAfterMs,
+    });
     if ((this.#state as string) !== 'starting') return; // stop() came first
     this.#leases.start();
     this.#state = 'running';
