@@ -116,7 +116,17 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
         prefix,
         sim,
         name: `w${i}`,
-        args: ['--shards', r, '--total', '12', '--lease-ttl', '3000', ...WORKER_WINDOW],
+        args: [
+          '--shards',
+          r,
+          '--total',
+          '12',
+          '--lease-ttl',
+          '3000',
+          '--metrics-port',
+          '0',
+          ...WORKER_WINDOW,
+        ],
       }),
     );
     await waitFor(() => readyShards(workers).length >= 12, 'every shard READY', 45_000, 50).catch((err) => {
@@ -137,6 +147,13 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
       Array(12).fill(1),
       'one session per shard',
     );
+    // each worker serves Prometheus metrics
+    const url = workers[0]!.stdout.map((l) => /^metrics on (\S+)/.exec(l)?.[1]).find(Boolean);
+    assert.ok(url, dump(workers));
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^shardline_worker_shards_owned 4$/m);
+    assert.match(text, /^shardline_worker_redis_up 1$/m);
+    assert.match(text, /^shardline_shard_status\{shard="0",status="ready"\} 1$/m);
     const codes = await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     assert.deepEqual(codes, [0, 0, 0], dump(workers));
     assert.ok(workers.every((w) => w.has(/stopped: events flushed, leases released/)));
@@ -308,6 +325,8 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
       throw new Error(`${(err as Error).message}\n${worker.dump()}`);
     });
     assert.equal(sim.stats().identifies, SHARDS, worker.dump());
+    assert.equal(sim.stats().connectionsTotal, SHARDS, `the gateway connections stayed up\n${worker.dump()}`);
+    assert.ok(worker.has(/keeping gateway connections, buffering events/), worker.dump());
     await assertStreamComplete(redis, prefix, sim, SHARDS);
     assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
   });
