@@ -205,6 +205,7 @@ interface Owned {
 }
 
 const WORKERS_KEY = 'workers';
+const PAUSE_LOG_INTERVAL_MS = 10_000;
 
 export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly options: ResolvedShardWorkerOptions;
@@ -232,6 +233,9 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #paused = false;
   #redisDownSince: number | undefined;
   #stopping: Promise<void> | undefined;
+  #pauseLoggedAt = Number.NEGATIVE_INFINITY;
+  #pauseLogged = false;
+  #pausesUnlogged = 0;
 
   constructor(options: ShardWorkerOptions) {
     super();
@@ -660,13 +664,31 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       if (full) shard.pauseReading();
       else shard.resumeReading();
     }
-    this.#log(
-      full ? 'warn' : 'info',
-      full
-        ? `event buffer full (${this.#publisher.buffered} events): paused reading the gateway; heartbeats keep the connections alive and the gateway replays on resume`
-        : `event buffer drained (${this.#publisher.buffered} events): reading the gateway again`,
-    );
     this.emit('backpressure', full);
+    // A slow Redis can flip this many times a second: report a pause at most every 10 s (with a count).
+    const now = Date.now();
+    if (full) {
+      if (now - this.#pauseLoggedAt < PAUSE_LOG_INTERVAL_MS) {
+        this.#pausesUnlogged++;
+        this.#pauseLogged = false;
+        return;
+      }
+      const more =
+        this.#pausesUnlogged > 0 ? ` (${this.#pausesUnlogged} more pauses since the last report)` : '';
+      this.#pausesUnlogged = 0;
+      this.#pauseLoggedAt = now;
+      this.#pauseLogged = true;
+      this.#log(
+        'warn',
+        `event buffer full (${this.#publisher.buffered} events): paused reading the gateway; heartbeats keep the connections alive and the gateway replays on resume${more}`,
+      );
+    } else if (this.#pauseLogged) {
+      this.#pauseLogged = false;
+      this.#log(
+        'info',
+        `event buffer drained (${this.#publisher.buffered} events): reading the gateway again`,
+      );
+    }
   }
 
   #onRedisStatus(status: PublisherStatus, err?: ShardlineError): void {
