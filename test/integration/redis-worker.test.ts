@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import {
+  CommandClient,
   closeClient,
   createRedisClient,
   eventStreamKey,
@@ -101,6 +102,12 @@ function readyShards(workers: readonly WorkerProcess[]): number[] {
   return workers.flatMap((w) => w.shardsMatching(/^shard (\d+) ready/));
 }
 
+/** No output line of any worker holds the token. */
+function assertNoToken(workers: readonly WorkerProcess[], sim: Simulator): void {
+  for (const w of workers)
+    assert.ok(!w.lines.some((l) => l.includes(sim.tokens[0]!)), `${w.name} printed the token`);
+}
+
 function dump(workers: readonly WorkerProcess[]): string {
   return workers.map((w) => w.dump()).join('\n');
 }
@@ -157,6 +164,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const codes = await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     assert.deepEqual(codes, [0, 0, 0], dump(workers));
     assert.ok(workers.every((w) => w.has(/stopped: events flushed, leases released/)));
+    assertNoToken(workers, sim);
     assert.equal((await new ShardLeases({ redis, prefix }).owners(12)).size, 0, 'leases released on SIGTERM');
   });
 
@@ -164,7 +172,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const { redis, prefix } = await redisFixture(t);
     const SHARDS = 12;
     const sim = await simulator(t, { ...SIM, shards: SHARDS, maxConcurrency: 2 });
-    const args = ['--auto', '--total', String(SHARDS), '--lease-ttl', '1500', ...WORKER_WINDOW];
+    const args = ['--auto', '--total', String(SHARDS), '--lease-ttl', '2000', ...WORKER_WINDOW];
     const workers = ['a', 'b', 'c'].map((name) =>
       startWorker(t, { redisUrl: REDIS_URL, prefix, sim, name, args }),
     );
@@ -222,7 +230,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
   });
 
   test('two workers racing for one shard: the simulator never sees two connections for it, and a handover resumes', async (t) => {
-    const { prefix } = await redisFixture(t);
+    const { redis, prefix } = await redisFixture(t);
     const sim = await simulator(t, { ...SIM, shards: 1, guilds: 2 });
     let maxOpen = 0;
     let maxConnected = 0;
@@ -247,6 +255,13 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const winner = workers.find((w) => w.shardsMatching(/^shard (\d+) ready/).length === 1)!;
     const loser = workers.find((w) => w !== winner)!;
     assert.equal(sim.stats().connectionsTotal, 1, 'only the winner ever connected');
+    // a command reaches the owner and goes out through the shard's send limiter
+    const commands = new CommandClient({ redis, prefix, timeoutMs: 15_000 });
+    t.after(() => commands.close());
+    const presence = { op: 3, d: { since: null, activities: [], status: 'idle', afk: false } };
+    const payloadsBefore = sim.stats().clientPayloads;
+    assert.deepEqual(await commands.send({ shardId: 0 }, presence), { sent: true });
+    await waitFor(() => sim.stats().clientPayloads > payloadsBefore, 'the presence update at the simulator');
     // the winner leaves gracefully: the loser takes the shard over and RESUMEs
     assert.equal(await winner.kill('SIGTERM'), 0, winner.dump());
     await waitFor(
@@ -257,6 +272,11 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
+    assert.deepEqual(
+      await commands.send({ shardId: 0 }, presence),
+      { sent: true },
+      'the new owner serves commands',
+    );
     clearInterval(sampler);
     const stats = sim.stats();
     assert.equal(maxOpen, 1, 'never two open connections');
@@ -329,5 +349,6 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     assert.ok(worker.has(/keeping gateway connections, buffering events/), worker.dump());
     await assertStreamComplete(redis, prefix, sim, SHARDS);
     assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
+    assertNoToken([worker], sim);
   });
 });
