@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import {
@@ -18,7 +19,7 @@ import {
   waitFor,
 } from '../support/redis.js';
 import { simulator } from '../support/sim-helpers.js';
-import { startWorker, type WorkerProcess } from '../support/worker-process.js';
+import { CLI, startWorker, WorkerProcess } from '../support/worker-process.js';
 
 // Time scales: the simulator's identify window is 250 ms; workers wait 600 ms per bucket (the margin
 // absorbs scheduling delays between the grant in Redis and the simulator stamping the Identify on a
@@ -351,4 +352,22 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
     assertNoToken([worker], sim);
   });
+});
+
+test('a worker with a rejected token exits 1 with an actionable message that does not print the token', async (t) => {
+  const sim = await simulator(t, { ...SIM, shards: 1, guilds: 1 });
+  const wrong = 'WRONG.token.value-that-must-not-be-printed';
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--redis', REDIS_URL, '--api', sim.restUrl, '--auto'],
+    {
+      env: { ...process.env, DISCORD_TOKEN: wrong },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const worker = new WorkerProcess(child, 'wrong-token');
+  t.after(() => worker.kill('SIGKILL'));
+  assert.equal(await worker.exited, 1, worker.dump());
+  assert.ok(worker.has(/token was rejected/), worker.dump());
+  assert.ok(!worker.lines.some((l) => l.includes(wrong)));
 });
