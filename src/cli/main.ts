@@ -41,6 +41,15 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runTail(argv, io),
     };
   },
+  worker: async () => {
+    const { runWorker, WORKER_USAGE } = await import('./commands/worker.js');
+    return {
+      summary:
+        'run shards coordinated through Redis (leases, event streams, commands); scale by adding workers',
+      usage: WORKER_USAGE,
+      run: (argv, io) => runWorker(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {
