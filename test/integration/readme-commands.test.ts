@@ -144,6 +144,9 @@ const CASES: readonly Case[] = [
     asserts:
       'both exit 0; npm start runs the prestart build; all 4 shards go READY; the summary: 4/4 ready, 0 rule violations, every session delivered what the simulator sequenced',
     async check(ctx) {
+      // Plain `npm install`, as a new user runs it (only audit/fund/update checks are off, see userEnv):
+      // with npm's cache warm it took 4–6 s in a fresh temp dir on the loaded 2-core machine, so there is
+      // no need for a stand-in such as `npm ci --prefer-offline`.
       ok(await run(['npm', 'install'], opts(ctx, INSTALL_TIMEOUT_MS)), 'npm install');
       const r = await run(['npm', 'start', '--', '--duration', '3'], opts(ctx));
       ctx.notes.set('npm start', r);
