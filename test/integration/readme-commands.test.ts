@@ -115,11 +115,17 @@ function benchCase(readme: string): Case {
     notRun:
       'a benchmark: minutes of CPU on a shared 2-core machine, and its numbers mean nothing inside a test run',
     asserts: named
-      ? `dist/bench/${named} exists after the build`
+      ? `dist/bench/${named} exists after the build and reads the flags the README passes`
       : `the bench script exists and a dist/bench/*.bench.js matches '${filter}'`,
     async check(ctx) {
       if (named) {
-        assert.ok(existsSync(join(ctx.dir, 'dist', 'bench', named)), `dist/bench/${named} was not built`);
+        const file = join(ctx.dir, 'dist', 'bench', named);
+        assert.ok(existsSync(file), `dist/bench/${named} was not built`);
+        // The flags the README passes are ones the bench reads (bench/harness.ts `benchFlag`).
+        const source = readFileSync(file, 'utf8');
+        const after = readme.slice(readme.indexOf(named) + named.length);
+        for (const [, flag] of after.matchAll(/ --([\w-]+)/g))
+          assert.ok(source.includes(`benchFlag('${flag}')`), `${named} does not read --${flag}`);
         return;
       }
       assert.ok(filter, `cannot read the bench filter in '${readme}'`);
