@@ -454,14 +454,18 @@ test('the README commands work on a fresh copy of the repository', { timeout: 60
   }
 });
 
-test('every command in the README commands table takes --help and rejects bad usage with exit 2', async () => {
-  const names = usageCommandNames(extractReadmeCommands(README));
-  assert.ok(names.length >= 4, names.join(', '));
+test('every command in the README commands table takes --help, knows the flags the table lists, and rejects bad usage with exit 2', async () => {
+  const rows = extractReadmeCommands(README).filter((c) => c.kind === 'usage');
+  assert.ok(rows.length >= 4, rows.map((r) => r.command).join('\n'));
   const inRepo = { cwd: root, env: userEnv(), timeoutMs: COMMAND_TIMEOUT_MS };
-  for (const name of names) {
+  for (const row of rows) {
+    const name = /^shardline ([\w-]+)/.exec(row.command)?.[1];
+    assert.ok(name, `README.md:${row.line}: no command name in '${row.command}'`);
     const help = await run(['node', MAIN, name, '--help'], inRepo);
     assert.equal(help.code, 0, `${name} --help: ${help.output}`);
     assert.match(help.stdout, new RegExp(`^usage: shardline ${name} `));
+    for (const [, flag] of row.command.matchAll(/--([\w-]+)/g))
+      assert.ok(help.stdout.includes(`--${flag}`), `README.md:${row.line}: ${name} --help has no --${flag}`);
     const bad = await run(['node', MAIN, name, '--no-such-flag'], inRepo);
     assert.equal(bad.code, 2, `${name} --no-such-flag: ${bad.output}`);
     const [reason, usage] = bad.stderr.split('\n');
