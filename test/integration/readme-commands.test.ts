@@ -365,6 +365,11 @@ const CASES: readonly Case[] = [
       );
     },
   },
+  // When `shardline worker` lands, this entry becomes one that runs it, e.g.
+  //   { readme: '<the README line>', needs: ['redis'], runs: '…', asserts: '…',
+  //     async check(ctx) { const { prefix } = await redisFixture(ctx.t);
+  //       ok(await run(['node', MAIN, 'worker', '--redis', 'redis://127.0.0.1:6379', '--prefix', prefix,
+  //         '--api', `${(await simulate(ctx, ['--guilds', '5'])).url}/api`, '--duration', '3'], opts(ctx)), 'worker'); } }
   {
     readme: 'shardline worker',
     runs: 'not run: the README names it as the next CLI piece, not yet a command',
@@ -437,7 +442,7 @@ test('every command in README.md has a case, and every case a command in README.
   assert.equal(cased.size, CASES.length, 'one case per command');
 });
 
-test('the README commands work on a fresh copy of the repository', { timeout: 600_000 }, async (t) => {
+test('the README commands work on a fresh copy of the repository', { timeout: 300_000 }, async (t) => {
   const dir = freshCopy(root);
   t.after(async () => {
     await killLeftovers();
