@@ -20,11 +20,13 @@ import {
   type Finished,
   freshCopy,
   killLeftovers,
+  type Running,
   redisAnswers,
   run,
   start,
   usageCommandNames,
   userEnv,
+  waitFor,
 } from '../support/readme.js';
 import { redisFixture } from '../support/redis.js';
 
@@ -46,8 +48,11 @@ interface Ctx {
 }
 
 interface Case {
-  /** The command exactly as README.md writes it (whitespace collapsed, trailing `# comment` cut). */
-  readme: string;
+  /**
+   * The command exactly as README.md writes it (whitespace collapsed, trailing `# comment` cut); several
+   * when they only work together (a script whose lines depend on each other).
+   */
+  readme: string | readonly string[];
   /** How the test runs it; for commands it cannot run, why not (and what it checks instead). */
   runs: string;
   asserts: string;
@@ -93,16 +98,49 @@ function assertCleanDemo(r: Finished, shards: number, { faults }: { faults: bool
   assert.ok(!r.stdout.includes('\x1b['), 'not a terminal: plain lines, no screen redraws');
 }
 
-/** Starts `simulate` from the fresh copy and reads the URL and token it prints. */
-async function simulate(ctx: Ctx, args: readonly string[]) {
+/** Starts `simulate` from the fresh copy and reads the URL (and the token, unless `--token` was given). */
+async function simulate(ctx: Ctx, args: readonly string[], printsToken = true) {
   const sim = start(['node', MAIN, 'simulate', ...args], opts(ctx));
   ctx.t.after(() => sim.kill('SIGKILL'));
   const url = /^simulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(
     await sim.line(/^simulator listening on /),
   )?.[1];
+  assert.ok(url, 'simulate printed its URL first');
+  if (!printsToken) return { ...sim, url, token: '' };
   const token = /^token: (\S+)$/.exec(await sim.line(/^token: /))?.[1];
-  assert.ok(url && token, 'simulate printed its URL, then its token');
+  assert.ok(token, 'simulate printed its token after its URL');
   return { ...sim, url, token };
+}
+
+/** The "Scale out on Redis" lines (see its case). */
+const SCALE_OUT = [
+  'node dist/src/cli/main.js simulate --port 4100 --shards 4 --identify-window 1000 --events-per-second 20 --token sim-token &',
+  'export DISCORD_TOKEN=sim-token',
+  'node dist/src/cli/main.js worker --redis redis://127.0.0.1:6379 --api http://127.0.0.1:4100/api --auto --identify-window 1000 &',
+  'node dist/src/cli/main.js tail --redis redis://127.0.0.1:6379 --from 0 --count 20',
+] as const;
+
+/** A README command line as argv (README commands use no quoting), without a trailing `&`. */
+function argvOf(line: string): string[] {
+  return line.replace(/\s*&$/, '').split(' ');
+}
+
+/** Shards a worker's log says it owns and has READY (or resumed) since it last took them. */
+function readyShards(log: string): Set<number> {
+  const ready = new Set<number>();
+  for (const line of log.split('\n')) {
+    const taken = /^owns shard (\d+) /.exec(line);
+    const up = /^shard (\d+) (?:ready|resumed) /.exec(line);
+    const lost = /^(?:released|gave up) shard (\d+)/.exec(line);
+    if (taken || lost) ready.delete(Number((taken ?? lost)![1]));
+    if (up) ready.add(Number(up[1]));
+  }
+  return ready;
+}
+
+/** The union of the workers' READY shards. */
+function ownedBy(workers: readonly Running[]): Set<number> {
+  return new Set(workers.flatMap((w) => [...readyShards(w.stdout())]));
 }
 
 /** `npm run bench -- NAME` / `node … dist/bench/FILE`: not run; the bench the command names was built. */
@@ -365,25 +403,65 @@ const CASES: readonly Case[] = [
       );
     },
   },
-  // When `shardline worker` lands, this entry becomes one that runs it, e.g.
-  //   { readme: '<the README line>', needs: ['redis'], runs: '…', asserts: '…',
-  //     async check(ctx) { const { prefix } = await redisFixture(ctx.t);
-  //       ok(await run(['node', MAIN, 'worker', '--redis', 'redis://127.0.0.1:6379', '--prefix', prefix,
-  //         '--api', `${(await simulate(ctx, ['--guilds', '5'])).url}/api`, '--duration', '3'], opts(ctx)), 'worker'); } }
   {
-    readme: 'shardline worker',
-    runs: 'not run: the README names it as the next CLI piece, not yet a command',
-    notRun: 'not a command yet (the README says so)',
+    readme: [...SCALE_OUT, 'shardline worker'],
+    needs: ['redis'],
+    runs: 'the "Scale out on Redis" script, line by line, each command as written except: the simulator on --port 0 (this machine is shared, 4100 may be taken) and the workers pointed at the port it printed; DISCORD_TOKEN=sim-token in the workers\' environment; workers and tail with an added --prefix <random> (the Redis is shared; the keys are deleted after); then `kill -9` of one worker',
     asserts:
-      '`node dist/src/cli/main.js worker` is still an unknown command (exit 2); when it lands this fails: replace this entry with one that runs it (needs: [redis])',
+      'tail exits 0 with 20 NDJSON events; each worker ends up owning two of the four shards, all READY; after kill -9 of one, the other owns all four and resumes the dead one\'s two; on SIGTERM it exits 0 with "stopped: events flushed, leases released"; the token is in no output',
     async check(ctx) {
-      const r = await run(['node', MAIN, 'worker', '--help'], opts(ctx));
-      assert.equal(
-        r.code,
-        2,
-        'shardline worker is a command now: replace this case with one that runs it (Redis at 127.0.0.1:6379 is available)',
+      const [simLine, , workerLine, tailLine] = SCALE_OUT;
+      const { prefix } = await redisFixture(ctx.t);
+      const simArgv = argvOf(simLine);
+      assert.deepEqual(simArgv.slice(0, 3), ['node', MAIN, 'simulate']);
+      const sim = await simulate(
+        ctx,
+        simArgv.slice(3).map((a) => (a === '4100' ? '0' : a)),
+        false,
       );
-      assert.match(r.stderr, /unknown command 'worker'/);
+      const port = new URL(sim.url).port;
+      const env = { ...ctx.env, DISCORD_TOKEN: 'sim-token' };
+      const local = (line: string) => [
+        ...argvOf(line).map((a) => a.replace('127.0.0.1:4100', `127.0.0.1:${port}`)),
+        '--prefix',
+        prefix,
+      ];
+      const workers = [0, 1].map(() => start(local(workerLine), { ...opts(ctx), env }));
+      ctx.t.after(() => {
+        for (const w of workers) w.kill('SIGKILL');
+      });
+      const tail = await run(local(tailLine), { ...opts(ctx), env });
+      ok(tail, 'tail');
+      const events = tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { shard: number; t: string });
+      assert.equal(events.length, 20);
+      assert.ok(events.some((e) => e.t === 'READY'));
+
+      const logs = () => workers.map((w, i) => `worker ${i}:\n${w.stdout()}`).join('\n');
+      await waitFor(
+        () => workers.every((w) => readyShards(w.stdout()).size === 2) && ownedBy(workers).size === 4,
+        90_000,
+        () => `the workers did not settle on two READY shards each:\n${logs()}`,
+      );
+      const [victim, survivor] = workers as [Running, Running];
+      const moved = [...readyShards(victim.stdout())];
+      victim.kill('SIGKILL');
+      await victim.done;
+      await waitFor(
+        () => moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(survivor.stdout())),
+        90_000,
+        () => `the surviving worker did not resume shards ${moved.join(', ')}:\n${logs()}`,
+      );
+      survivor.kill('SIGTERM');
+      const end = await survivor.done;
+      ok(end, 'worker after SIGTERM');
+      assert.match(end.stdout, /^stopped: events flushed, leases released$/m);
+      for (const w of workers) assert.ok(!w.stdout().includes('sim-token'), 'a worker printed the token');
+      assert.ok(!tail.output.includes('sim-token'));
+      sim.kill('SIGINT');
+      ok(await sim.done, 'simulate after SIGINT');
     },
   },
   {
@@ -409,14 +487,31 @@ const CASES: readonly Case[] = [
   benchCase('node dist/bench/manager-startup.bench.js'),
   benchCase('node dist/bench/shard-receive.bench.js'),
   {
-    readme: 'npm run chaos -- --minutes N --seed S',
-    runs: '`npm run chaos -- --minutes 0.1 --seed 3` (6 s of faults instead of N minutes)',
+    readme:
+      'npm run chaos -- --minutes N --seed S [--encoding json|etf --compression zlib-stream|zstd-stream|none]',
+    runs: '`npm run chaos -- --minutes 0.1 --seed 3 --encoding json --compression zstd-stream` (6 s of faults instead of N minutes; the optional flags set to the non-defaults)',
     asserts:
-      'exit 0; the report says OK with 16/16 shards ready, 0 unhandled errors and the token in 0 lines',
+      'exit 0; the report says OK for json + zstd-stream with 16/16 shards ready, 0 unhandled errors and the token in 0 lines',
     async check(ctx) {
-      const r = await run(['npm', 'run', 'chaos', '--', '--minutes', '0.1', '--seed', '3'], opts(ctx));
+      const r = await run(
+        [
+          'npm',
+          'run',
+          'chaos',
+          '--',
+          '--minutes',
+          '0.1',
+          '--seed',
+          '3',
+          '--encoding',
+          'json',
+          '--compression',
+          'zstd-stream',
+        ],
+        opts(ctx),
+      );
       ok(r, 'npm run chaos');
-      assert.match(r.stdout, /^chaos report \(seed 3, 0\.1 min, 16 shards\): OK$/m);
+      assert.match(r.stdout, /^chaos report \(seed 3, 0\.1 min, 16 shards, json \+ zstd-stream\): OK$/m);
       assert.match(r.stdout, /^ {2}shards ready {8}16\/16$/m);
       assert.match(r.stdout, /^ {2}unhandled errors {4}0$/m);
       assert.match(r.stdout, /^ {2}token in output {5}0 of \d+ lines$/m);
@@ -429,7 +524,7 @@ test('every command in README.md has a case, and every case a command in README.
   // The extraction itself: the set-up line, the simulator line and the commands table are found.
   assert.ok(commands.some((c) => c.command === 'npm install && npm start' && c.kind === 'sh-fence'));
   assert.ok(usageCommandNames(commands).includes('demo'));
-  const cased = new Set(CASES.map((c) => c.readme));
+  const cased = new Set(CASES.flatMap((c) => c.readme));
   const missing = commands.filter((c) => c.kind !== 'usage' && !cased.has(c.command));
   assert.deepEqual(
     missing.map((c) => `README.md:${c.line}: ${c.command}`),
@@ -437,9 +532,9 @@ test('every command in README.md has a case, and every case a command in README.
     'README commands without a case in test/integration/readme-commands.test.ts (add one to CASES)',
   );
   const known = new Set(commands.map((c) => c.command));
-  const stale = CASES.filter((c) => !known.has(c.readme)).map((c) => c.readme);
+  const stale = CASES.flatMap((c) => c.readme).filter((r) => !known.has(r));
   assert.deepEqual(stale, [], 'cases for commands README.md no longer has (remove or update them)');
-  assert.equal(cased.size, CASES.length, 'one case per command');
+  assert.equal(cased.size, CASES.flatMap((c) => c.readme).length, 'one case per command');
 });
 
 test('the README commands work on a fresh copy of the repository', { timeout: 300_000 }, async (t) => {
@@ -450,7 +545,8 @@ test('the README commands work on a fresh copy of the repository', { timeout: 30
   });
   const ctx: Omit<Ctx, 't'> = { dir, env: userEnv({ CI: 'true' }), notes: new Map() };
   for (const c of CASES) {
-    const name = c.notRun ? `${c.readme} (not run: ${c.notRun})` : c.readme;
+    const commands = typeof c.readme === 'string' ? c.readme : c.readme.join(' ; ');
+    const name = c.notRun ? `${commands} (not run: ${c.notRun})` : commands;
     await t.test(name, { timeout: 300_000 }, async (st) => {
       if (c.needs?.includes('redis'))
         assert.ok(await redisAnswers('127.0.0.1', 6379), 'this case needs Redis on 127.0.0.1:6379');

@@ -124,6 +124,8 @@ export interface Running {
   child: ChildProcess;
   /** Resolves with the next stdout line matching `pattern` (rejects when the process ends first). */
   line(pattern: RegExp): Promise<string>;
+  /** stdout so far. */
+  stdout(): string;
   /** Sends a signal to the process and everything it started. */
   kill(signal?: NodeJS.Signals): void;
   done: Promise<Finished>;
@@ -198,6 +200,7 @@ export function start(argv: readonly string[], options: StartOptions): Running {
   const running: Running = {
     child,
     kill,
+    stdout: () => stdout,
     line(pattern) {
       const seen = lines.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
@@ -221,6 +224,19 @@ export function start(argv: readonly string[], options: StartOptions): Running {
   };
   live.add(running);
   return running;
+}
+
+/** Waits until `predicate()` holds, polling; throws `message()` after `timeoutMs` (a hang guard, not a timing check). */
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs: number,
+  message: () => string,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Runs `argv` to completion. */
