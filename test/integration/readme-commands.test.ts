@@ -125,7 +125,7 @@ function argvOf(line: string): string[] {
   return line.replace(/\s*&$/, '').split(' ');
 }
 
-/** Shards a worker's log says it owns and has READY (or resumed) since it last took them. */
+/** Shards a worker's log says are READY (or resumed) and not taken again or given up since. */
 function readyShards(log: string): Set<number> {
   const ready = new Set<number>();
   for (const line of log.split('\n')) {
@@ -139,7 +139,7 @@ function readyShards(log: string): Set<number> {
 }
 
 /** The union of the workers' READY shards. */
-function ownedBy(workers: readonly Running[]): Set<number> {
+function readyAcross(workers: readonly Running[]): Set<number> {
   return new Set(workers.flatMap((w) => [...readyShards(w.stdout())]));
 }
 
@@ -441,7 +441,7 @@ const CASES: readonly Case[] = [
 
       const logs = () => workers.map((w, i) => `worker ${i}:\n${w.stdout()}`).join('\n');
       await waitFor(
-        () => workers.every((w) => readyShards(w.stdout()).size === 2) && ownedBy(workers).size === 4,
+        () => workers.every((w) => readyShards(w.stdout()).size === 2) && readyAcross(workers).size === 4,
         90_000,
         () => `the workers did not settle on two READY shards each:\n${logs()}`,
       );
