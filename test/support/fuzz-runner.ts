@@ -49,6 +49,8 @@ export interface FuzzRunResult {
 }
 
 const POLL_MS = 100;
+/** Time allowed to start the worker and build the corpora (or start the simulator) before the first case. */
+const SETUP_MS = 60_000;
 
 export function runFuzz(options: FuzzRunOptions): Promise<FuzzRunResult> {
   const memory = newSharedCaseMemory();
@@ -97,7 +99,7 @@ export function runFuzz(options: FuzzRunOptions): Promise<FuzzRunResult> {
       if (cases !== lastCases) {
         lastCases = cases;
         lastChange = now;
-      } else if (now - lastChange > options.hangMs) {
+      } else if (now - lastChange > (cases === 0 ? Math.max(SETUP_MS, options.hangMs) : options.hangMs)) {
         fromMemory(
           'hang',
           `case ${cases - 1} ran for more than ${options.hangMs} ms`,
