@@ -194,6 +194,7 @@ export async function etfRunner(): Promise<FuzzRunner> {
           code = typedErrorCode(err, 'decodeEtf');
           check(err instanceof CodecError, () => `decodeEtf threw ${code} that is not a CodecError`);
           check((CODEC_ERROR_CODES as readonly string[]).includes(code), () => `unknown code ${code}`);
+          check(err.offset >= 0, () => `decodeEtf threw ${code} without the offset of the bad byte`);
         }
       });
       if (code === undefined) {

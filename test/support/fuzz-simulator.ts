@@ -202,33 +202,56 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
   await control.nextOp(0, 'READY');
 
   const finding = (message: string) => new FuzzFinding('simulator', message);
+  const open = async (encoding: string, compress: string): Promise<RawClient> => {
+    const client = await RawClient.connect(sim.gatewayUrl, { encoding, compress });
+    ledger.connections++;
+    await client.nextOp(10, undefined, ANSWER_TIMEOUT_MS);
+    return client;
+  };
 
   return {
     generate(rand): GeneratedCase {
       const encoding = rand() < 0.5 ? 'json' : 'etf';
       const compress = rand() < 0.8 ? 'none' : pick(rand, ['zlib-stream', 'zstd-stream']);
-      const identify = rand() < 0.6;
+      const r = rand();
+      // Mid-session: identified (45 %), or resumed on a second connection after a drop (15 %).
+      const identify = r < 0.6;
+      const resume = r < 0.15;
       const n = randomInt(rand, 1, FRAMES_PER_CONNECTION);
       const chunks = Array.from({ length: n }, () => frameFor(rand, world, encoding));
-      return { settings: { encoding, compress, identify }, chunks };
+      return { settings: { encoding, compress, identify, resume }, chunks };
     },
 
     async run(record: CaseRecord, stats: TargetStats, note) {
-      const { encoding, compress, identify } = record.settings as {
+      const { encoding, compress, identify, resume } = record.settings as {
         encoding: string;
         compress: string;
         identify: boolean;
+        resume?: boolean;
       };
-      const client = await RawClient.connect(sim.gatewayUrl, { encoding, compress });
-      ledger.connections++;
-      count(stats.extra, 'connections');
+      let client: RawClient;
       try {
-        await client.nextOp(10, undefined, ANSWER_TIMEOUT_MS);
+        client = await open(encoding, compress);
         if (identify) {
           client.identify(world.token);
           ledger.payloads++;
-          await client.nextOp(0, 'READY', ANSWER_TIMEOUT_MS);
+          const ready = await client.nextOp(0, 'READY', ANSWER_TIMEOUT_MS);
           count(stats.extra, 'identified connections');
+          if (resume === true) {
+            // Drop the connection (the session stays resumable) and resume it on a new one.
+            const sessionId = (ready.d as { session_id: string }).session_id;
+            const seq = client.lastSeq;
+            await client.terminate();
+            await waitFor(
+              () => !sim.stats().sessions.some((x) => x.sessionId === sessionId && x.connected),
+              'drop',
+            );
+            client = await open(encoding, compress);
+            client.resume(world.token, sessionId, seq);
+            ledger.payloads++;
+            await client.nextOp(0, 'RESUMED', ANSWER_TIMEOUT_MS);
+            count(stats.extra, 'resumed connections');
+          }
         }
       } catch (err) {
         throw finding(`connection setup failed: ${String(err)}`);
@@ -300,6 +323,7 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
           s.violations.decode + s.violations['payload-size'],
           ledger.serverCloses['4002'] ?? 0,
         );
+        count(stats.extra, 'connections', ledger.connections - 1);
         count(stats.extra, 'sessions at end', s.sessions.length);
         if (problems.length > 0) throw finding(`inconsistent stats: ${problems.join('; ')}`);
       } finally {
