@@ -71,6 +71,35 @@ function checkBombMemory(allocated: number, limit: number, what: string): void {
 
 const utf8 = new TextEncoder();
 
+/**
+ * How a case hands its inputs over: as they are; as views at `offset` into a larger buffer of garbage
+ * (a decoder must not read outside its view); or (`reuse`) every frame copied into ONE buffer that is
+ * overwritten as soon as the call returns (the caller may reuse its buffer: a decoder must copy what it keeps).
+ */
+export interface Handover {
+  readonly offset: number;
+  readonly reuse: boolean;
+}
+
+export function randomHandover(rand: Random): Handover | undefined {
+  if (rand() < 0.6) return undefined;
+  return { offset: randomInt(rand, 0, 64), reuse: rand() < 0.5 };
+}
+
+/** Calls `fn` with `bytes` handed over as `h` says. */
+export function handOver<T>(h: Handover | undefined, bytes: Uint8Array, fn: (view: Uint8Array) => T): T {
+  if (h === undefined) return fn(bytes);
+  const size = h.offset + bytes.length + 16;
+  const buf = Buffer.alloc(size, 0xa5);
+  buf.set(bytes, h.offset);
+  const view = buf.subarray(h.offset, h.offset + bytes.length);
+  try {
+    return fn(view);
+  } finally {
+    if (h.reuse) buf.fill(0x5a);
+  }
+}
+
 // ---- ETF -------------------------------------------------------------------------------------------
 
 const ETF_KINDS = ['mutated', 'mutated', 'mutated', 'random', 'valid', 'bomb'] as const;
@@ -175,21 +204,26 @@ export async function etfRunner(): Promise<FuzzRunner> {
         const a = pick(rand, seeds);
         doc = mutateRounds(rand, a, pick(rand, seeds));
       }
-      return { settings: { kind, options, ...(expect ? { expect } : {}) }, chunks: [{ bytes: doc }] };
+      const handover = randomHandover(rand);
+      return {
+        settings: { kind, options, ...(expect ? { expect } : {}), ...(handover ? { handover } : {}) },
+        chunks: [{ bytes: doc }],
+      };
     },
     run(record, stats) {
       const doc = record.chunks[0]!.bytes;
-      const { kind, options, expect } = record.settings as {
+      const { kind, options, expect, handover } = record.settings as {
         kind: string;
         options: { maxBytes: number; maxDepth: number; bigint: 'string' | 'bigint' };
         expect?: string;
+        handover?: Handover;
       };
       stats.inputs++;
       let value: unknown;
       let code: string | undefined;
       const allocated = allocatedBy(() => {
         try {
-          value = decodeEtf(doc, options);
+          value = handOver(handover, doc, (view) => decodeEtf(view, options));
         } catch (err) {
           code = typedErrorCode(err, 'decodeEtf');
           check(err instanceof CodecError, () => `decodeEtf threw ${code} that is not a CodecError`);
@@ -205,6 +239,21 @@ export async function etfRunner(): Promise<FuzzRunner> {
           count(stats.extra, `re-encode ${typedErrorCode(err, 're-encode')}`);
         }
       } else count(stats.errors, code);
+      if (handover !== undefined) {
+        // The same bytes as a fresh array of their own must give the same result.
+        let plain: unknown;
+        let plainCode: string | undefined;
+        try {
+          plain = decodeEtf(Uint8Array.from(doc), options);
+        } catch (err) {
+          plainCode = typedErrorCode(err, 'decodeEtf');
+        }
+        check(
+          plainCode === code && (code !== undefined || isDeepStrictEqual(plain, value)),
+          () =>
+            `decodeEtf of a view into a larger buffer gave ${code ?? 'a value'}, of a copy ${plainCode ?? 'a value'}${code === plainCode ? ' (different values)' : ''}`,
+        );
+      }
       if (kind === 'valid') {
         check(code === undefined, () => `a valid document failed with ${code}`);
         check(isDeepStrictEqual(decodeEtf(encodeEtf(value)), value), () => 'decode∘encode is not stable');
@@ -246,6 +295,7 @@ interface StreamSettings {
   /** Call end() after the last chunk (zlib). */
   end?: boolean;
   expect?: readonly string[];
+  handover?: Handover;
 }
 
 interface StreamTarget {
@@ -277,6 +327,8 @@ function streamRunner(t: StreamTarget): FuzzRunner {
       const options = t.randomOptions(rand);
       const settings: StreamSettings = { kind, stream, messages, options };
       if (rand() < 0.3) settings.end = true;
+      const handover = randomHandover(rand);
+      if (handover) settings.handover = handover;
       let frames: Uint8Array[] = [];
       const valid = seed.chunks.slice(0, messages);
       if (kind === 'valid') {
@@ -344,14 +396,18 @@ function streamRunner(t: StreamTarget): FuzzRunner {
         for (let i = 0; i < frames.length && code === undefined; i++) {
           count(stats.extra, 'frames');
           try {
-            const out = decoder.push(frames[i]!);
+            const out = handOver(s.handover, frames[i]!, (view) => {
+              const result = decoder.push(view);
+              // Copy before the buffer is reused (a zlib result may be a view of a shared slab, not the input).
+              return result === null ? null : Uint8Array.prototype.slice.call(result);
+            });
             if (out !== null) {
               count(stats.extra, 'messages out');
               check(
                 out.length <= max,
                 () => `${t.what}: a ${out.length}-byte message is over the ${max} limit`,
               );
-              if (s.kind === 'valid') outputs.push(Uint8Array.prototype.slice.call(out));
+              if (s.kind === 'valid') outputs.push(out);
             }
           } catch (err) {
             code = failed(t, err, 'push');
