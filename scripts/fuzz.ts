@@ -16,7 +16,7 @@ import { FUZZ_TARGETS, type FuzzTarget, type Reproducer } from '../test/support/
 import { type FuzzRunResult, formatStats, runFuzz } from '../test/support/fuzz-runner.js';
 
 function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
+  const i = process.argv.lastIndexOf(`--${name}`); // the last one wins: `npm run fuzz:etf -- --seconds 5`
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 

@@ -20,7 +20,7 @@ for (const run of RUNS) {
       target: run.target,
       seed: run.seed,
       cases: run.cases,
-      seconds: 4,
+      seconds: 3,
       hangMs: 5000,
     });
     const f = result.finding;
