@@ -517,6 +517,21 @@ const CASES: readonly Case[] = [
       assert.match(r.stdout, /^ {2}token in output {5}0 of \d+ lines$/m);
     },
   },
+  {
+    readme: 'npm run fuzz -- --seconds N [--seed S --target etf,zlib,zstd,simulator]',
+    runs: '`npm run fuzz -- --seconds 1 --seed 5 --target etf,zlib,zstd,simulator` (1 s per target instead of N)',
+    asserts: 'exit 0; every target reports its inputs, and the run ends with no findings',
+    async check(ctx) {
+      const r = await run(
+        ['npm', 'run', 'fuzz', '--', '--seconds', '1', '--seed', '5', '--target', 'etf,zlib,zstd,simulator'],
+        opts(ctx),
+      );
+      ok(r, 'npm run fuzz');
+      for (const target of ['etf', 'zlib', 'zstd', 'simulator'])
+        assert.match(r.stdout, new RegExp(`^ {2}${target}: seed \\d+, [1-9]\\d* inputs in `, 'm'), target);
+      assert.match(r.stdout, /^fuzz: no findings$/m);
+    },
+  },
 ];
 
 test('every command in README.md has a case, and every case a command in README.md', () => {
