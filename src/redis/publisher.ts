@@ -1,5 +1,6 @@
 import { ConfigError, RedisError, type ShardlineError } from '../errors.js';
 import { DEFAULT_KEY_PREFIX, type RedisBaseOptions, toRedisError } from './client.js';
+import { encodeEventValue } from './entry.js';
 import { LuaScript } from './script.js';
 import {
   DEFAULT_PARTITIONS,
@@ -50,7 +51,7 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
   onStale?: (shardId: number, err: RedisError) => void;
 }
 
-// KEYS: stream, last-published hash. ARGV: maxlen, n, then n × (shard, session, seq, fence, type, data).
+// KEYS: stream, last-published hash. ARGV: maxlen, n, then n × (shard, session, seq, fence, entry value).
 // Returns {added, duplicates, stale shard ids...}.
 const PUBLISH = new LuaScript(`
 local n = tonumber(ARGV[2])
@@ -58,7 +59,7 @@ local added, dup = 0, 0
 local stale, staleSeen = {}, {}
 local state = {}
 for i = 0, n - 1 do
-  local b = 3 + i * 6
+  local b = 3 + i * 5
   local shard, session, seq, fence = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   local st = state[shard]
   if not st then
@@ -85,8 +86,7 @@ for i = 0, n - 1 do
     if st.session == session and seq <= st.seq then
       dup = dup + 1
     else
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'shard', shard, 'seq', ARGV[b + 2],
-        'session', session, 't', ARGV[b + 4], 'd', ARGV[b + 5])
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[b + 4])
       st.session = session
       st.seq = seq
       st.seqText = ARGV[b + 2]
@@ -105,8 +105,10 @@ return out
 `);
 
 interface Encoded {
-  event: DispatchEvent;
-  args: (string | number)[];
+  readonly event: DispatchEvent;
+  readonly fence: number;
+  /** The entry's `e` value: header line + JSON. */
+  readonly value: string;
 }
 
 /** One partition's buffer and pump. */
@@ -213,11 +215,13 @@ export class RedisEventPublisher {
     if (typeof event.sessionId !== 'string' || event.sessionId.length === 0 || /\s/.test(event.sessionId)) {
       throw new ConfigError('sessionId', 'must be a non-empty string without whitespace');
     }
-    const fence = event.fence ?? 0;
+    const type = String(event.type);
+    if (type.includes('\n')) throw new ConfigError('type', 'must not contain a line break');
     const lane = this.#lanes[event.shardId % this.partitions]!;
     lane.buffer.push({
       event,
-      args: [event.shardId, event.sessionId, event.seq, fence, String(event.type), encodeData(event.data)],
+      fence: event.fence ?? 0,
+      value: encodeEventValue(event.shardId, event.seq, event.sessionId, type, encodeData(event.data)),
     });
     this.#count++;
     if (!this.#full && this.#count >= this.highWaterMark) {
@@ -313,11 +317,13 @@ export class RedisEventPublisher {
   async #write(lane: Lane, batch: Encoded[]): Promise<void> {
     this.#scriptLoaded ??= PUBLISH.load(this.#redis);
     await this.#scriptLoaded;
-    const args: (string | number)[] = [this.maxLen, batch.length];
-    for (const e of batch) args.push(...e.args);
+    // one flat argument list (ioredis copies it once), not a spread per event
+    const args: (string | number)[] = [PUBLISH.sha, 2, lane.keys[0], lane.keys[1], this.maxLen, batch.length];
+    for (const { event, fence, value } of batch)
+      args.push(event.shardId, event.sessionId, event.seq, fence, value);
     let reply: number[];
     try {
-      reply = (await this.#redis.evalsha(PUBLISH.sha, 2, ...lane.keys, ...args)) as number[];
+      reply = (await this.#redis.call('evalsha', args)) as number[];
     } catch (err) {
       throw toRedisError(err);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Redis } from 'ioredis';
-import type { RedisError, ShardlineError } from '../../src/errors.js';
+import { ConfigError, type RedisError, type ShardlineError } from '../../src/errors.js';
 import {
   consume,
   type DispatchEvent,
@@ -98,6 +98,16 @@ test('publishes each dispatch once per (shard, session, seq), even when replayed
   assert.equal(first.stats.duplicates, 41);
   assert.equal(second.stats.duplicates, 61);
   assert.deepEqual(published.at(-1)?.slice(1), ['s1', 120]);
+});
+
+test('refuses a dispatch whose type holds a line break (it would end the entry header)', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  assert.throws(
+    () => publisher.publish({ shardId: 0, sessionId: 's', seq: 1, type: 'A\nB', data: null }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'type',
+  );
+  assert.equal(publisher.buffered, 0);
 });
 
 test('a new session of a shard starts its sequence over', async (t) => {
@@ -344,7 +354,11 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   assert.equal(r.done, true);
   const dead = await readDeadLetters({ redis, prefix });
   assert.deepEqual(
-    dead.map((e) => [e.fields.seq, e.fields['dl:group'], e.fields['dl:deliveries']]),
+    dead.map((e) => [
+      String(parseEventFields(Object.entries(e.fields).flat())?.seq),
+      e.fields['dl:group'],
+      e.fields['dl:deliveries'],
+    ]),
     [
       ['2', 'g', '3'],
       ['3', 'g', '3'],
