@@ -139,6 +139,26 @@ test('refuses events from a stale lease owner (lower fencing token) with LEASE_L
   assert.equal(stale[0]?.shardId, 4);
 });
 
+test('a fence or session change inside one batch is honoured in arrival order', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const stale: number[] = [];
+  const publisher = new RedisEventPublisher({ redis, prefix, onStale: (shard) => stale.push(shard) });
+  const [a1, a2, a3] = events(4, 1, 3, 'a');
+  const [b1, b2] = events(4, 1, 2, 'b');
+  publisher.publish({ ...a1!, fence: 1 });
+  publisher.publish({ ...events(5, 1, 1)[0]!, fence: 1 });
+  publisher.publish({ ...a2!, fence: 2 });
+  publisher.publish({ ...a3!, fence: 1 }); // from the old owner: refused
+  publisher.publish({ ...b1!, fence: 2 });
+  publisher.publish({ ...b2!, fence: 2 });
+  await publisher.close();
+  assert.deepEqual(
+    (await streamContents(redis, prefix)).map((e) => `${e.shardId}:${e.sessionId}:${e.seq}`),
+    ['4:a:1', '5:s1:1', '4:a:2', '4:b:1', '4:b:2'],
+  );
+  assert.deepEqual(stale, [4]);
+});
+
 test('bounds each stream with MAXLEN ~ and spreads shards over partitions', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const publisher = new RedisEventPublisher({ redis, prefix, partitions: 2, maxLen: 200 });
