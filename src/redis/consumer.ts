@@ -63,10 +63,21 @@ export interface ConsumeOptions extends RedisBaseOptions {
   maxDeliveries?: number;
   /** Where a new group starts: `'0'` (the whole stream, default) or `'$'` (only new events). */
   startId?: '0' | '$';
+  /**
+   * When `data` is JSON-parsed. `'eager'` (default): as the entry is read; an entry that is not JSON is
+   * dead-lettered at once. `'lazy'`: on the first read of `event.data` (then cached), so a consumer that
+   * routes on `type`, `shardId` or `seq` alone never pays for JSON.parse; reading the `data` of an entry
+   * that is not JSON throws a `RedisError` `REDIS_BAD_ENTRY`, and the entry, if left unacknowledged, is
+   * reclaimed and dead-lettered after `maxDeliveries` like any other failing entry.
+   */
+  parseData?: ParseData;
   signal?: AbortSignal;
   /** Errors the loop recovered from (Redis down: it retries with backoff). */
   onError?: (err: ShardlineError) => void;
 }
+
+export const PARSE_DATA = ['eager', 'lazy'] as const;
+export type ParseData = (typeof PARSE_DATA)[number];
 
 function fieldsOf(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -136,6 +147,11 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
   const claimIntervalMs = int('claimIntervalMs', options.claimIntervalMs ?? Math.ceil(claimIdleMs / 2), 1);
   const maxDeliveries = int('maxDeliveries', options.maxDeliveries ?? 5, 1);
   const types = options.types && options.types.length > 0 ? new Set(options.types) : undefined;
+  const parseData = options.parseData ?? 'eager';
+  if (!PARSE_DATA.includes(parseData)) {
+    throw new ConfigError('parseData', `must be one of ${PARSE_DATA.join(', ')}, got ${String(parseData)}`);
+  }
+  const lazy = parseData === 'lazy';
   const signal = options.signal;
   const streams = eventStreamKeys(prefix, partitions);
   const redis = options.redis;
@@ -165,6 +181,30 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
   ): StreamEvent => {
     let acked = false;
     unacked++;
+    const ack = (): Promise<void> => {
+      if (acked) return Promise.resolve();
+      acked = true;
+      unacked--;
+      if (unacked < maxUnacked) unackedWake?.();
+      return acker.ack(stream, id);
+    };
+    if (lazy) {
+      let parsed: { value: unknown } | undefined;
+      return {
+        id,
+        stream,
+        shardId: h.shardId,
+        seq: h.seq,
+        sessionId: h.sessionId,
+        type: h.type,
+        get data(): unknown {
+          parsed ??= { value: parsePayload(h) };
+          return parsed.value;
+        },
+        deliveries,
+        ack,
+      };
+    }
     return {
       id,
       stream,
@@ -174,13 +214,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       type: h.type,
       data,
       deliveries,
-      ack: () => {
-        if (acked) return Promise.resolve();
-        acked = true;
-        unacked--;
-        if (unacked < maxUnacked) unackedWake?.();
-        return acker.ack(stream, id);
-      },
+      ack,
     };
   };
 
@@ -206,7 +240,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       let data: unknown;
       try {
         if (!header) throw new Error('not an event');
-        data = parsePayload(header);
+        if (!lazy) data = parsePayload(header);
       } catch {
         await deadLetter(stream, id, raw, deliveries, 'unparsable entry');
         continue;

@@ -490,3 +490,26 @@ test('dead-letters entries that are not Shardline events instead of yielding the
     ],
   );
 });
+
+test("parseData 'lazy' parses data on first read, and a bad payload throws REDIS_BAD_ENTRY there", async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  publisher.publish(events(0, 1, 1)[0]!);
+  await publisher.close();
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'e', '0 2 s1 MESSAGE_CREATE\n{oops');
+  const iter = consume({ redis, prefix, group: 'g', consumer: 'c', blockMs: 50, parseData: 'lazy' });
+  t.after(() => iter.return());
+  const [good, bad] = await take(iter, 2);
+  assert.deepEqual([good?.seq, good?.type, bad?.seq], [1, 'MESSAGE_CREATE', 2]);
+  assert.deepEqual(good?.data, { n: 1, id: String(1n << 60n) });
+  assert.equal(good?.data, good?.data); // parsed once, then cached
+  assert.throws(
+    () => bad?.data,
+    (err: unknown) => (err as RedisError).code === 'REDIS_BAD_ENTRY',
+  );
+  assert.equal((await readDeadLetters({ redis, prefix })).length, 0);
+  await assert.rejects(
+    consume({ redis, prefix, group: 'g', consumer: 'c', parseData: 'soon' as 'lazy' }).next(),
+    (err: unknown) => err instanceof ConfigError && err.option === 'parseData',
+  );
+});
