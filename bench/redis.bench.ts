@@ -1,11 +1,16 @@
-// Shard → Redis → consumer throughput. Each iteration publishes N MESSAGE_CREATE dispatches from 4 shards
-// with RedisEventPublisher (Lua dedupe + XADD MAXLEN ~, pipelined in batches) while a consumer in a CHILD
-// PROCESS (as in production: bot processes are not shard workers) reads them through a consumer group
-// (XREADGROUP COUNT 1000 + batched XACK). The time runs from the first publish to the consumer's last ack;
-// events/s = N / time. Side by side: the publisher with smaller batches, with no pipelining at all
-// (batchSize 1: one round trip per event), and a baseline of plain pipelined XADD without idempotency.
+// Shard → Redis → consumer throughput (issue #8). Each iteration publishes N MESSAGE_CREATE dispatches from
+// 4 shards with RedisEventPublisher (Lua dedupe + XADD, pipelined in batches), pausing while publish()
+// reports backpressure as a worker pauses its gateway sockets, while a consumer in a CHILD PROCESS (as in
+// production: bot processes are not shard workers; one process for the whole bench, so its JIT is warm as
+// a running bot's) reads them through a consumer group (XREADGROUP COUNT 1000 + batched XACK), reading
+// each event's data. The time runs from the first publish to the consumer's last event; events/s = N /
+// time. Besides wall-clock it prints the CPU µs per event of each stage (publisher process, consumer
+// process, Redis from INFO cpu — which counts every client of that Redis, so point it at a private one),
+// which depends far less on the machine's load. Side by side: a consumer that only routes (lazy data),
+// 4 partitions, smaller batches, no pipelining at all (batchSize 1: one round trip per event), and plain
+// pipelined XADD of the same entries without idempotency.
 // Run: npm run build && node dist/bench/redis.bench.js   (Redis at SHARDLINE_REDIS_URL or 127.0.0.1:6379;
-// BENCH_EVENTS=N to change N). Never asserted: the figures depend on the machine and its load.
+// BENCH_EVENTS=N to change N, default 20 000). Never asserted: the figures depend on the machine and load.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
@@ -50,7 +55,7 @@ if (process.argv[2] === 'consumer') {
   // per round, consume `count` events of `prefix` (touching each event's data, as a real consumer does),
   // then report the round's CPU time
   const redis = createRedisClient(URL);
-  const rounds: { prefix: string; count: number; partitions: number }[] = [];
+  const rounds: { prefix: string; count: number; partitions: number; lazy: boolean }[] = [];
   let wake: (() => void) | undefined;
   process.on('message', (m: unknown) => {
     if (m === 'exit') process.exit(0);
@@ -59,7 +64,7 @@ if (process.argv[2] === 'consumer') {
   });
   for (;;) {
     while (rounds.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-    const { prefix, count, partitions } = rounds.shift()!;
+    const { prefix, count, partitions, lazy } = rounds.shift()!;
     const abort = new AbortController();
     let seen = 0;
     let nulls = 0;
@@ -71,12 +76,13 @@ if (process.argv[2] === 'consumer') {
       group: GROUP,
       consumer: 'c',
       partitions,
+      parseData: lazy ? 'lazy' : 'eager',
       count: 1_000,
       maxUnacked: 10_000,
       blockMs: 100,
       signal: abort.signal,
     })) {
-      if (event.data === null) nulls++;
+      if (!lazy && event.data === null) nulls++;
       void event.ack();
       if (++seen === count) abort.abort();
     }
@@ -153,13 +159,13 @@ const waitFor = async (what: string): Promise<void> => {
   }
 };
 
-async function startConsumer(n: number, partitions = 1): Promise<void> {
+async function startConsumer(n: number, partitions = 1, lazy = false): Promise<void> {
   const prefix = `shardline-bench:${randomBytes(4).toString('hex')}:`;
   for (let p = 0; p < partitions; p++) {
     await redis.xgroup('CREATE', eventStreamKey(prefix, p), GROUP, '0', 'MKSTREAM');
   }
   lastConsumerCpu = Number.NaN;
-  child.send({ prefix, count: n, partitions });
+  child.send({ prefix, count: n, partitions, lazy });
   await waitFor('ready');
   round = { prefix, done: waitFor('done') };
 }
@@ -178,9 +184,26 @@ async function publishRound(task: string, batchSize: number, n: number, partitio
 async function publishOnly(batchSize: number, n: number, partitions: number): Promise<void> {
   const { prefix, done } = round!;
   const sessionId = `s${session++}`;
-  const publisher = new RedisEventPublisher({ redis, prefix, batchSize, partitions, highWaterMark: n + 1 });
+  // as a worker does: stop "reading the gateway" while publish() says the buffer is full (default mark)
+  let resume: (() => void) | undefined;
+  const publisher = new RedisEventPublisher({
+    redis,
+    prefix,
+    batchSize,
+    partitions,
+    onBackpressure: (full) => {
+      if (!full) resume?.();
+    },
+  });
   for (let seq = 1; seq <= n; seq++) {
-    publisher.publish({ shardId: seq % SHARDS, sessionId, seq, type: 'MESSAGE_CREATE', data: message });
+    const more = publisher.publish({
+      shardId: seq % SHARDS,
+      sessionId,
+      seq,
+      type: 'MESSAGE_CREATE',
+      data: message,
+    });
+    if (!more) await new Promise<void>((resolve) => (resume = resolve));
   }
   await publisher.close();
   await done;
@@ -204,12 +227,19 @@ async function plainXaddOnly(n: number): Promise<void> {
   await done;
 }
 
-const hooks = (n: number, partitions = 1) => ({
-  beforeEach: () => startConsumer(n, partitions),
+const hooks = (n: number, partitions = 1, lazy = false) => ({
+  beforeEach: () => startConsumer(n, partitions, lazy),
   afterEach: stopConsumer,
 });
 const TASKS = [
   { name: `publisher batch 1000 → consumer process (${N} events)`, n: N, partitions: 1, batch: 1_000 },
+  {
+    name: `batch 1000, consumer routes only (parseData 'lazy', data never read) (${N} events)`,
+    n: N,
+    partitions: 1,
+    batch: 1_000,
+    lazy: true,
+  },
   { name: `publisher batch 1000, 4 partitions (${N} events)`, n: N, partitions: 4, batch: 1_000 },
   { name: `publisher batch 100 (${N} events)`, n: N, partitions: 1, batch: 100 },
   { name: `publisher batch 1, no pipelining (${SLOW_N} events)`, n: SLOW_N, partitions: 1, batch: 1 },
@@ -230,7 +260,7 @@ for (const task of TASKS) {
       task.batch === 0
         ? plainXaddRound(task.name, task.n)
         : publishRound(task.name, task.batch, task.n, task.partitions),
-    hooks(task.n, task.partitions),
+    hooks(task.n, task.partitions, 'lazy' in task && task.lazy),
   );
 }
 await bench.run();
@@ -263,7 +293,7 @@ const rate = (i: number): number | undefined => {
   const row = rows[i];
   return row && 'median ev/s' in row ? row['median ev/s'] : undefined;
 };
-const [best, base, slow] = [rate(0), rate(4), rate(3)];
+const [best, base, slow] = [rate(0), rate(TASKS.length - 1), rate(TASKS.length - 2)];
 if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
 if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
 const first = rows[0];
