@@ -79,6 +79,9 @@ export interface ConsumeOptions extends RedisBaseOptions {
 export const PARSE_DATA = ['eager', 'lazy'] as const;
 export type ParseData = (typeof PARSE_DATA)[number];
 
+/** `data` of a lazy event before its first read. */
+const UNPARSED: unique symbol = Symbol('unparsed');
+
 function fieldsOf(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) out[raw[i]!] = raw[i + 1]!;
@@ -188,23 +191,8 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       if (unacked < maxUnacked) unackedWake?.();
       return acker.ack(stream, id);
     };
-    if (lazy) {
-      let parsed: { value: unknown } | undefined;
-      return {
-        id,
-        stream,
-        shardId: h.shardId,
-        seq: h.seq,
-        sessionId: h.sessionId,
-        type: h.type,
-        get data(): unknown {
-          parsed ??= { value: parsePayload(h) };
-          return parsed.value;
-        },
-        deliveries,
-        ack,
-      };
-    }
+    // `data` is an accessor either way: parsed already (eager) or on first read (lazy), then kept
+    let value = lazy ? UNPARSED : data;
     return {
       id,
       stream,
@@ -212,7 +200,10 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       seq: h.seq,
       sessionId: h.sessionId,
       type: h.type,
-      data,
+      get data(): unknown {
+        if (value === UNPARSED) value = parsePayload(h);
+        return value;
+      },
       deliveries,
       ack,
     };
