@@ -66,7 +66,8 @@ export interface ConsumeOptions extends RedisBaseOptions {
   /**
    * When `data` is JSON-parsed. `'eager'` (default): as the entry is read; an entry that is not JSON is
    * dead-lettered at once. `'lazy'`: on the first read of `event.data` (then cached), so a consumer that
-   * routes on `type`, `shardId` or `seq` alone never pays for JSON.parse; reading the `data` of an entry
+   * routes on `type`, `shardId` or `seq` alone never pays for JSON.parse (`data` is then a getter, not an
+   * own property: `{ ...event }` leaves it out); reading the `data` of an entry
    * that is not JSON throws a `RedisError` `REDIS_BAD_ENTRY`, and the entry, if left unacknowledged, is
    * reclaimed and dead-lettered after `maxDeliveries` like any other failing entry.
    */
@@ -81,6 +82,39 @@ export type ParseData = (typeof PARSE_DATA)[number];
 
 /** `data` of a lazy event before its first read. */
 const UNPARSED: unique symbol = Symbol('unparsed');
+
+/**
+ * An event of `parseData: 'lazy'`: `data` is a getter on the prototype that parses on first read (an
+ * object-literal getter would cost a runtime call per event; a plain property is what eager events get).
+ * So `{ ...event }` has no `data`: read it explicitly.
+ */
+class LazyEvent implements StreamEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly shardId: number;
+  readonly seq: number;
+  readonly sessionId: string;
+  readonly type: string;
+  readonly deliveries: number;
+  readonly ack: () => Promise<void>;
+  readonly #header: EventHeader;
+  #data: unknown = UNPARSED;
+  constructor(id: string, stream: string, h: EventHeader, deliveries: number, ack: () => Promise<void>) {
+    this.id = id;
+    this.stream = stream;
+    this.shardId = h.shardId;
+    this.seq = h.seq;
+    this.sessionId = h.sessionId;
+    this.type = h.type;
+    this.deliveries = deliveries;
+    this.ack = ack;
+    this.#header = h;
+  }
+  get data(): unknown {
+    if (this.#data === UNPARSED) this.#data = parsePayload(this.#header);
+    return this.#data;
+  }
+}
 
 function fieldsOf(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -191,8 +225,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       if (unacked < maxUnacked) unackedWake?.();
       return acker.ack(stream, id);
     };
-    // `data` is an accessor either way: parsed already (eager) or on first read (lazy), then kept
-    let value = lazy ? UNPARSED : data;
+    if (lazy) return new LazyEvent(id, stream, h, deliveries, ack);
     return {
       id,
       stream,
@@ -200,10 +233,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       seq: h.seq,
       sessionId: h.sessionId,
       type: h.type,
-      get data(): unknown {
-        if (value === UNPARSED) value = parsePayload(h);
-        return value;
-      },
+      data,
       deliveries,
       ack,
     };
