@@ -1,16 +1,22 @@
-// Shard → Redis → consumer throughput. Each iteration publishes N MESSAGE_CREATE dispatches from 4 shards
-// with RedisEventPublisher (Lua dedupe + XADD MAXLEN ~, pipelined in batches) while a consumer in a CHILD
-// PROCESS (as in production: bot processes are not shard workers) reads them through a consumer group
-// (XREADGROUP COUNT 1000 + batched XACK). The time runs from the first publish to the consumer's last ack;
-// events/s = N / time. Side by side: the publisher with smaller batches, with no pipelining at all
-// (batchSize 1: one round trip per event), and a baseline of plain pipelined XADD without idempotency.
+// Shard → Redis → consumer throughput (issue #8). Each iteration publishes N MESSAGE_CREATE dispatches from
+// 4 shards with RedisEventPublisher (Lua dedupe + XADD, pipelined in batches), pausing while publish()
+// reports backpressure as a worker pauses its gateway sockets, while a consumer in a CHILD PROCESS (as in
+// production: bot processes are not shard workers; one process for the whole bench, so its JIT is warm as
+// a running bot's) reads them through a consumer group (XREADGROUP COUNT 1000 + batched XACK), reading
+// each event's data. The time runs from the first publish to the consumer's last event; events/s = N /
+// time. Besides wall-clock it prints the CPU µs per event of each stage (publisher process, consumer
+// process, Redis from INFO cpu — which counts every client of that Redis, so point it at a private one),
+// which depends far less on the machine's load. Side by side: a consumer that only routes (lazy data),
+// 4 partitions, smaller batches, no pipelining at all (batchSize 1: one round trip per event), and plain
+// pipelined XADD of the same entries without idempotency.
 // Run: npm run build && node dist/bench/redis.bench.js   (Redis at SHARDLINE_REDIS_URL or 127.0.0.1:6379;
-// BENCH_EVENTS=N to change N). Never asserted: the figures depend on the machine and its load.
+// BENCH_EVENTS=N to change N, default 20 000). Never asserted: the figures depend on the machine and load.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { encodeEventValue } from '../src/redis/entry.js';
 import {
   closeClient,
   consume,
@@ -45,34 +51,46 @@ const message = {
 };
 
 if (process.argv[2] === 'consumer') {
-  // child: consume `count` events of `prefix`, then report
-  const [, , , prefix, countText, partitionsText] = process.argv;
-  const count = Number(countText);
-  const partitions = Number(partitionsText);
+  // child, alive for the whole bench (so its JIT is warm after the warmup round, as a long-running bot's):
+  // per round, consume `count` events of `prefix` (touching each event's data, as a real consumer does),
+  // then report the round's CPU time
   const redis = createRedisClient(URL);
-  const abort = new AbortController();
-  let seen = 0;
-  const cpuAtReady = process.cpuUsage();
-  process.send?.('ready');
-  for await (const event of consume({
-    redis,
-    prefix: prefix!,
-    group: GROUP,
-    consumer: 'c',
-    partitions,
-    count: 1_000,
-    maxUnacked: 10_000,
-    blockMs: 100,
-    signal: abort.signal,
-  })) {
-    void event.ack();
-    if (++seen === count) abort.abort();
+  const rounds: { prefix: string; count: number; partitions: number; lazy: boolean }[] = [];
+  let wake: (() => void) | undefined;
+  process.on('message', (m: unknown) => {
+    if (m === 'exit') process.exit(0);
+    rounds.push(m as (typeof rounds)[number]);
+    wake?.();
+  });
+  for (;;) {
+    while (rounds.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const { prefix, count, partitions, lazy } = rounds.shift()!;
+    const abort = new AbortController();
+    let seen = 0;
+    let nulls = 0;
+    const cpuAtReady = process.cpuUsage();
+    process.send?.('ready');
+    for await (const event of consume({
+      redis,
+      prefix,
+      group: GROUP,
+      consumer: 'c',
+      partitions,
+      parseData: lazy ? 'lazy' : 'eager',
+      count: 1_000,
+      maxUnacked: 10_000,
+      blockMs: 100,
+      signal: abort.signal,
+    })) {
+      if (!lazy && event.data === null) nulls++;
+      void event.ack();
+      if (++seen === count) abort.abort();
+    }
+    const cpu = process.cpuUsage(cpuAtReady);
+    if (nulls > 0) console.error(`consumer: ${nulls} events without data`);
+    process.send?.(`cpu ${cpu.user + cpu.system}`);
+    process.send?.('done');
   }
-  await closeClient(redis);
-  const cpu = process.cpuUsage(cpuAtReady);
-  process.send?.(`cpu ${cpu.user + cpu.system}`);
-  process.send?.('done');
-  process.exit(0);
 }
 
 const redis = createRedisClient(URL);
@@ -86,12 +104,10 @@ try {
 
 interface Round {
   prefix: string;
-  child: ChildProcess;
   done: Promise<void>;
-  messages: string[];
 }
 
-/** CPU time Redis has used so far, in µs (INFO cpu). */
+/** CPU time Redis has used so far, in µs (INFO cpu: counts every client of that Redis, so use a private one). */
 async function redisCpuMicros(): Promise<number> {
   const info = await redis.info('cpu');
   const get = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
@@ -100,6 +116,7 @@ async function redisCpuMicros(): Promise<number> {
 
 /** Per task: CPU µs per event of the publishing process, the consumer process and Redis, per round. */
 const cpuCost = new Map<string, { publisher: number[]; consumer: number[]; redis: number[] }>();
+let lastConsumerCpu = Number.NaN;
 
 async function measured(task: string, n: number, run: () => Promise<void>): Promise<void> {
   const cpu0 = process.cpuUsage();
@@ -107,46 +124,55 @@ async function measured(task: string, n: number, run: () => Promise<void>): Prom
   await run();
   const cpu = process.cpuUsage(cpu0);
   const redisCpu = (await redisCpuMicros()) - redis0;
-  const consumerCpu = Number(round!.messages.find((m) => m.startsWith('cpu '))?.slice(4) ?? Number.NaN);
   let entry = cpuCost.get(task);
   if (!entry) {
     entry = { publisher: [], consumer: [], redis: [] };
     cpuCost.set(task, entry);
   }
   entry.publisher.push((cpu.user + cpu.system) / n);
-  entry.consumer.push(consumerCpu / n);
+  entry.consumer.push(lastConsumerCpu / n);
   entry.redis.push(redisCpu / n);
 }
 let round: Round | undefined;
 let session = 0;
 
-async function startConsumer(n: number, partitions = 1): Promise<void> {
+// one consumer process for the whole bench
+const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['consumer'], { stdio: 'inherit' });
+const messages: string[] = [];
+let wakeParent: (() => void) | undefined;
+child.on('message', (m) => {
+  const text = String(m);
+  if (text.startsWith('cpu ')) lastConsumerCpu = Number(text.slice(4));
+  else messages.push(text);
+  wakeParent?.();
+});
+const waitFor = async (what: string): Promise<void> => {
+  for (;;) {
+    const i = messages.indexOf(what);
+    if (i >= 0) {
+      messages.splice(i, 1);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      wakeParent = resolve;
+    });
+  }
+};
+
+async function startConsumer(n: number, partitions = 1, lazy = false): Promise<void> {
   const prefix = `shardline-bench:${randomBytes(4).toString('hex')}:`;
   for (let p = 0; p < partitions; p++) {
     await redis.xgroup('CREATE', eventStreamKey(prefix, p), GROUP, '0', 'MKSTREAM');
   }
-  const child = fork(fileURLToPath(import.meta.url), ['consumer', prefix, String(n), String(partitions)], {
-    stdio: 'inherit',
-  });
-  const messages: string[] = [];
-  let wake: (() => void) | undefined;
-  child.on('message', (m) => {
-    messages.push(String(m));
-    wake?.();
-  });
-  const waitFor = async (what: string): Promise<void> => {
-    while (!messages.includes(what)) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  };
+  lastConsumerCpu = Number.NaN;
+  child.send({ prefix, count: n, partitions, lazy });
   await waitFor('ready');
-  round = { prefix, child, done: waitFor('done'), messages };
+  round = { prefix, done: waitFor('done') };
 }
 
 async function stopConsumer(): Promise<void> {
   if (!round) return;
+  await round.done;
   await deleteKeysWithPrefix(redis, round.prefix);
   round = undefined;
 }
@@ -158,9 +184,26 @@ async function publishRound(task: string, batchSize: number, n: number, partitio
 async function publishOnly(batchSize: number, n: number, partitions: number): Promise<void> {
   const { prefix, done } = round!;
   const sessionId = `s${session++}`;
-  const publisher = new RedisEventPublisher({ redis, prefix, batchSize, partitions, highWaterMark: n + 1 });
+  // as a worker does: stop "reading the gateway" while publish() says the buffer is full (default mark)
+  let resume: (() => void) | undefined;
+  const publisher = new RedisEventPublisher({
+    redis,
+    prefix,
+    batchSize,
+    partitions,
+    onBackpressure: (full) => {
+      if (!full) resume?.();
+    },
+  });
   for (let seq = 1; seq <= n; seq++) {
-    publisher.publish({ shardId: seq % SHARDS, sessionId, seq, type: 'MESSAGE_CREATE', data: message });
+    const more = publisher.publish({
+      shardId: seq % SHARDS,
+      sessionId,
+      seq,
+      type: 'MESSAGE_CREATE',
+      data: message,
+    });
+    if (!more) await new Promise<void>((resolve) => (resume = resolve));
   }
   await publisher.close();
   await done;
@@ -176,41 +219,39 @@ async function plainXaddOnly(n: number): Promise<void> {
   for (let start = 1; start <= n; start += 1_000) {
     const pipeline = redis.pipeline();
     for (let seq = start; seq < start + 1_000 && seq <= n; seq++) {
-      pipeline.xadd(
-        stream,
-        'MAXLEN',
-        '~',
-        100_000,
-        '*',
-        'shard',
-        seq % SHARDS,
-        'seq',
-        seq,
-        'session',
-        's',
-        't',
-        'MESSAGE_CREATE',
-        'd',
-        JSON.stringify(message),
-      );
+      const value = encodeEventValue(seq % SHARDS, seq, 's', 'MESSAGE_CREATE', JSON.stringify(message));
+      pipeline.xadd(stream, 'MAXLEN', '~', 100_000, '*', 'e', value);
     }
     await pipeline.exec();
   }
   await done;
 }
 
-const hooks = (n: number, partitions = 1) => ({
-  beforeEach: () => startConsumer(n, partitions),
+const hooks = (n: number, partitions = 1, lazy = false) => ({
+  beforeEach: () => startConsumer(n, partitions, lazy),
   afterEach: stopConsumer,
 });
 const TASKS = [
   { name: `publisher batch 1000 → consumer process (${N} events)`, n: N, partitions: 1, batch: 1_000 },
+  {
+    name: `batch 1000, consumer routes only (parseData 'lazy', data never read) (${N} events)`,
+    n: N,
+    partitions: 1,
+    batch: 1_000,
+    lazy: true,
+  },
   { name: `publisher batch 1000, 4 partitions (${N} events)`, n: N, partitions: 4, batch: 1_000 },
   { name: `publisher batch 100 (${N} events)`, n: N, partitions: 1, batch: 100 },
   { name: `publisher batch 1, no pipelining (${SLOW_N} events)`, n: SLOW_N, partitions: 1, batch: 1 },
-  { name: `baseline: plain pipelined XADD, no dedupe (${N} events)`, n: N, partitions: 1, batch: 0 },
+  {
+    name: `baseline: plain pipelined XADD of the same entries, no dedupe (${N} events)`,
+    n: N,
+    partitions: 1,
+    batch: 0,
+  },
 ] as const;
 
+const loadAtStart = loadavg()[0]!;
 const bench = new Bench({ iterations: 5, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
 for (const task of TASKS) {
   bench.add(
@@ -219,7 +260,7 @@ for (const task of TASKS) {
       task.batch === 0
         ? plainXaddRound(task.name, task.n)
         : publishRound(task.name, task.batch, task.n, task.partitions),
-    hooks(task.n, task.partitions),
+    hooks(task.n, task.partitions, 'lazy' in task && task.lazy),
   );
 }
 await bench.run();
@@ -245,14 +286,14 @@ const rows = bench.tasks.map((task, i) => {
   };
 });
 console.log(
-  `Shard → Redis → consumer throughput (${URL}; 5 rounds per row; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+  `Shard → Redis → consumer throughput (${URL}; 5 rounds per row; load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end, ${availableParallelism()} cores)`,
 );
 console.table(rows);
 const rate = (i: number): number | undefined => {
   const row = rows[i];
   return row && 'median ev/s' in row ? row['median ev/s'] : undefined;
 };
-const [best, base, slow] = [rate(0), rate(4), rate(3)];
+const [best, base, slow] = [rate(0), rate(TASKS.length - 1), rate(TASKS.length - 2)];
 if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
 if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
 const first = rows[0];
@@ -263,4 +304,5 @@ if (first && 'redis' in first) {
   );
   console.log(`CPU-bound ceiling of the first row (1 / slowest stage's CPU time per event): ~${bound} ev/s`);
 }
+child.send('exit');
 await closeClient(redis);

@@ -8,7 +8,20 @@ import {
   sleep,
   toRedisError,
 } from './client.js';
+import {
+  type EventHeader,
+  parseEventFields,
+  parseEventHeader,
+  parsePayload,
+  parseStreamsReply,
+  type RawEntry,
+  type RawStreams,
+  type RawValue,
+  type ReadEntry,
+} from './entry.js';
 import { DEFAULT_PARTITIONS, DEFAULT_STREAM_MAX_LEN, deadLetterKey, eventStreamKeys } from './streams.js';
+
+export { parseEventFields };
 
 /** One event read from a stream. */
 export interface StreamEvent {
@@ -50,42 +63,56 @@ export interface ConsumeOptions extends RedisBaseOptions {
   maxDeliveries?: number;
   /** Where a new group starts: `'0'` (the whole stream, default) or `'$'` (only new events). */
   startId?: '0' | '$';
+  /**
+   * When `data` is JSON-parsed. `'eager'` (default): as the entry is read; an entry that is not JSON is
+   * dead-lettered at once. `'lazy'`: on the first read of `event.data` (then cached), so a consumer that
+   * routes on `type`, `shardId` or `seq` alone never pays for JSON.parse (`data` is then a getter, not an
+   * own property: `{ ...event }` leaves it out); reading the `data` of an entry
+   * that is not JSON throws a `RedisError` `REDIS_BAD_ENTRY`, and the entry, if left unacknowledged, is
+   * reclaimed and dead-lettered after `maxDeliveries` like any other failing entry.
+   */
+  parseData?: ParseData;
   signal?: AbortSignal;
   /** Errors the loop recovered from (Redis down: it retries with backoff). */
   onError?: (err: ShardlineError) => void;
 }
 
-/** A field name or value as read: consumers read Buffers (no UTF-8 decoding of names), others strings. */
-type RawValue = string | Buffer;
-type RawEntry = [id: string, fields: RawValue[]];
-type RawStreams = [stream: string, entries: RawEntry[]][] | null;
-type BufferStreams = [stream: Buffer, entries: [id: Buffer, fields: Buffer[] | null][]][] | null;
+export const PARSE_DATA = ['eager', 'lazy'] as const;
+export type ParseData = (typeof PARSE_DATA)[number];
 
-/** Buffer reply of XREADGROUP → stream names and ids as strings, fields left as Buffers. */
-function fromBuffers(reply: BufferStreams): RawStreams {
-  if (!reply) return null;
-  return reply.map(([stream, entries]) => [
-    stream.toString(),
-    entries.map(([id, fields]) => [id.toString('latin1'), fields as Buffer[]] as RawEntry),
-  ]);
-}
+/** `data` of a lazy event before its first read. */
+const UNPARSED: unique symbol = Symbol('unparsed');
 
-const text = (v: RawValue): string => (typeof v === 'string' ? v : v.toString());
-
-/** Which event field a name is, without decoding Buffers: shard · seq · session · t · d, else ''. */
-function fieldName(k: RawValue): string {
-  if (typeof k === 'string') return k;
-  switch (k.length) {
-    case 1:
-      return k[0] === 0x64 ? 'd' : k[0] === 0x74 ? 't' : '';
-    case 3:
-      return k[0] === 0x73 && k[1] === 0x65 && k[2] === 0x71 ? 'seq' : '';
-    case 5:
-      return k[0] === 0x73 && k[1] === 0x68 && k[4] === 0x64 ? 'shard' : '';
-    case 7:
-      return k[0] === 0x73 && k[1] === 0x65 && k[6] === 0x6e ? 'session' : '';
-    default:
-      return '';
+/**
+ * An event of `parseData: 'lazy'`: `data` is a getter on the prototype that parses on first read (an
+ * object-literal getter would cost a runtime call per event; a plain property is what eager events get).
+ * So `{ ...event }` has no `data`: read it explicitly.
+ */
+class LazyEvent implements StreamEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly shardId: number;
+  readonly seq: number;
+  readonly sessionId: string;
+  readonly type: string;
+  readonly deliveries: number;
+  readonly ack: () => Promise<void>;
+  readonly #header: EventHeader;
+  #data: unknown = UNPARSED;
+  constructor(id: string, stream: string, h: EventHeader, deliveries: number, ack: () => Promise<void>) {
+    this.id = id;
+    this.stream = stream;
+    this.shardId = h.shardId;
+    this.seq = h.seq;
+    this.sessionId = h.sessionId;
+    this.type = h.type;
+    this.deliveries = deliveries;
+    this.ack = ack;
+    this.#header = h;
+  }
+  get data(): unknown {
+    if (this.#data === UNPARSED) this.#data = parsePayload(this.#header);
+    return this.#data;
   }
 }
 
@@ -93,55 +120,6 @@ function fieldsOf(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) out[raw[i]!] = raw[i + 1]!;
   return out;
-}
-
-interface Parsed {
-  shardId: number;
-  seq: number;
-  sessionId: string;
-  type: string;
-  data: unknown;
-}
-
-/** Parses an entry's fields; undefined when it is not a Shardline event. */
-export function parseEventFields(raw: readonly RawValue[]): Parsed | undefined {
-  let shard: RawValue | undefined;
-  let seqValue: RawValue | undefined;
-  let session: RawValue | undefined;
-  let type: RawValue | undefined;
-  let d: RawValue | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const v = raw[i + 1]!;
-    switch (fieldName(raw[i]!)) {
-      case 'shard':
-        shard = v;
-        break;
-      case 'seq':
-        seqValue = v;
-        break;
-      case 'session':
-        session = v;
-        break;
-      case 't':
-        type = v;
-        break;
-      case 'd':
-        d = v;
-        break;
-    }
-  }
-  if (shard === undefined || seqValue === undefined || session === undefined || type === undefined)
-    return undefined;
-  const shardId = Number(text(shard));
-  const seq = Number(text(seqValue));
-  if (!Number.isInteger(shardId) || !Number.isInteger(seq)) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(d === undefined ? 'null' : text(d));
-  } catch {
-    return undefined;
-  }
-  return { shardId, seq, sessionId: text(session), type: text(type), data };
 }
 
 function int(option: string, value: number, min: number): number {
@@ -206,6 +184,11 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
   const claimIntervalMs = int('claimIntervalMs', options.claimIntervalMs ?? Math.ceil(claimIdleMs / 2), 1);
   const maxDeliveries = int('maxDeliveries', options.maxDeliveries ?? 5, 1);
   const types = options.types && options.types.length > 0 ? new Set(options.types) : undefined;
+  const parseData = options.parseData ?? 'eager';
+  if (!PARSE_DATA.includes(parseData)) {
+    throw new ConfigError('parseData', `must be one of ${PARSE_DATA.join(', ')}, got ${String(parseData)}`);
+  }
+  const lazy = parseData === 'lazy';
   const signal = options.signal;
   const streams = eventStreamKeys(prefix, partitions);
   const redis = options.redis;
@@ -226,40 +209,64 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
     await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures - 1, 6)), signal);
   };
 
-  const make = (stream: string, id: string, p: Parsed, deliveries: number): StreamEvent => {
+  const make = (
+    stream: string,
+    id: string,
+    h: EventHeader,
+    data: unknown,
+    deliveries: number,
+  ): StreamEvent => {
     let acked = false;
     unacked++;
+    const ack = (): Promise<void> => {
+      if (acked) return Promise.resolve();
+      acked = true;
+      unacked--;
+      if (unacked < maxUnacked) unackedWake?.();
+      return acker.ack(stream, id);
+    };
+    if (lazy) return new LazyEvent(id, stream, h, deliveries, ack);
     return {
       id,
       stream,
-      ...p,
+      shardId: h.shardId,
+      seq: h.seq,
+      sessionId: h.sessionId,
+      type: h.type,
+      data,
       deliveries,
-      ack: () => {
-        if (acked) return Promise.resolve();
-        acked = true;
-        unacked--;
-        if (unacked < maxUnacked) unackedWake?.();
-        return acker.ack(stream, id);
-      },
+      ack,
     };
   };
 
-  /** Splits raw entries into events to yield; filtered-out types and foreign entries are acked / dead-lettered. */
-  const accept = async (stream: string, entries: RawEntry[], deliveries: number): Promise<StreamEvent[]> => {
-    const out: StreamEvent[] = [];
+  /**
+   * Splits raw entries into events to yield; entries of filtered-out types are acked without parsing
+   * their JSON, foreign entries are dead-lettered.
+   */
+  const accept = async (
+    stream: string,
+    entries: readonly ReadEntry[],
+    deliveries: number,
+    out: StreamEvent[] = [],
+  ): Promise<StreamEvent[]> => {
     for (const entry of entries) {
-      if (!entry || entry[1] === null) continue; // deleted by MAXLEN while pending
-      const [id, raw] = entry;
-      const parsed = parseEventFields(raw);
-      if (!parsed) {
-        await deadLetter(stream, id, raw, deliveries, 'unparsable entry');
-        continue;
-      }
-      if (types && !types.has(parsed.type)) {
+      const raw = entry[1];
+      if (raw === null) continue; // deleted by MAXLEN while pending
+      const id = entry[0];
+      const header = parseEventHeader(raw);
+      if (header && types && !types.has(header.type)) {
         void acker.ack(stream, id).catch(() => undefined);
         continue;
       }
-      out.push(make(stream, id, parsed, deliveries));
+      let data: unknown;
+      try {
+        if (!header) throw new Error('not an event');
+        if (!lazy) data = parsePayload(header);
+      } catch {
+        await deadLetter(stream, id, raw, deliveries, 'unparsable entry');
+        continue;
+      }
+      out.push(make(stream, id, header, data, deliveries));
     }
     return out;
   };
@@ -338,7 +345,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         // it became idle between XPENDING and XAUTOCLAIM after its last allowed delivery: dead-letter it now
         if (deliveries > maxDeliveries)
           await deadLetter(stream, id, raw, deliveries - 1, `delivered ${deliveries - 1} times`);
-        else out.push(...(await accept(stream, [[id, raw]], deliveries)));
+        else await accept(stream, [[id, raw]], deliveries, out);
       }
     }
     return out;
@@ -366,8 +373,8 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
     }
 
     const readNew = async (): Promise<RawStreams> =>
-      fromBuffers(
-        (await reader.xreadgroupBuffer(
+      parseStreamsReply(
+        await reader.xreadgroupBuffer(
           'GROUP',
           group,
           consumer,
@@ -378,7 +385,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
           'STREAMS',
           ...streams,
           ...streams.map(() => '>'),
-        )) as BufferStreams,
+        ),
       );
     let prefetched: Promise<RawStreams> | undefined;
 
@@ -398,8 +405,8 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         if (ownCursor.size > 0) {
           const ids = [...ownCursor.values()];
           const keys = [...ownCursor.keys()];
-          const reply = fromBuffers(
-            (await reader.xreadgroupBuffer(
+          const reply = parseStreamsReply(
+            await reader.xreadgroupBuffer(
               'GROUP',
               group,
               consumer,
@@ -408,13 +415,13 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
               'STREAMS',
               ...keys,
               ...ids,
-            )) as BufferStreams,
+            ),
           );
           for (const [stream, entries] of reply ?? []) {
             if (entries.length === 0) ownCursor.delete(stream);
             else {
               ownCursor.set(stream, entries[entries.length - 1]![0]);
-              batch.push(...(await accept(stream, entries, 2)));
+              await accept(stream, entries, 2, batch);
             }
           }
         } else {
@@ -433,7 +440,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
               prefetched = readNew();
               prefetched.catch(() => undefined);
             }
-            for (const [stream, entries] of reply ?? []) batch.push(...(await accept(stream, entries, 1)));
+            for (const [stream, entries] of reply ?? []) await accept(stream, entries, 1, batch);
           }
         }
         failures = 0;
@@ -498,15 +505,17 @@ export async function* tailEvents(options: TailOptions): AsyncGenerator<StreamEv
     while (!signal?.aborted) {
       let reply: RawStreams;
       try {
-        reply = (await reader.xread(
-          'COUNT',
-          count,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          ...cursor.keys(),
-          ...cursor.values(),
-        )) as RawStreams;
+        reply = parseStreamsReply(
+          await reader.xread(
+            'COUNT',
+            count,
+            'BLOCK',
+            blockMs,
+            'STREAMS',
+            ...cursor.keys(),
+            ...cursor.values(),
+          ),
+        );
         failures = 0;
       } catch (err) {
         if (signal?.aborted) break;
@@ -518,9 +527,26 @@ export async function* tailEvents(options: TailOptions): AsyncGenerator<StreamEv
       for (const [stream, entries] of reply ?? []) {
         for (const [id, raw] of entries) {
           cursor.set(stream, id);
-          const p = parseEventFields(raw);
-          if (!p || (types && !types.has(p.type))) continue;
-          yield { id, stream, ...p, deliveries: 1, ack: () => Promise.resolve() };
+          const h = raw && parseEventHeader(raw);
+          if (!h || (types && !types.has(h.type))) continue;
+          let data: unknown;
+          try {
+            data = parsePayload(h);
+          } catch {
+            continue;
+          }
+          const { shardId, seq, sessionId, type } = h;
+          yield {
+            id,
+            stream,
+            shardId,
+            seq,
+            sessionId,
+            type,
+            data,
+            deliveries: 1,
+            ack: () => Promise.resolve(),
+          };
         }
       }
     }

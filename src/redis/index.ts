@@ -20,6 +20,7 @@ export {
 export {
   type ConsumeOptions,
   consume,
+  type ParseData,
   parseEventFields,
   readDeadLetters,
   type StreamEvent,

@@ -1,5 +1,6 @@
 import { ConfigError, RedisError, type ShardlineError } from '../errors.js';
 import { DEFAULT_KEY_PREFIX, type RedisBaseOptions, toRedisError } from './client.js';
+import { encodeEventValue } from './entry.js';
 import { LuaScript } from './script.js';
 import {
   DEFAULT_PARTITIONS,
@@ -50,54 +51,57 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
   onStale?: (shardId: number, err: RedisError) => void;
 }
 
-// KEYS: stream, last-published hash. ARGV: maxlen, n, then n × (shard, session, seq, fence, type, data).
+// KEYS: stream, last-published hash. ARGV: maxlen, number of shards k, then k × (shard, session, fence),
+// then per event (in arrival order): the shard's index in that list (1-based), seq, entry value. A call
+// holds one session and fence per shard (the client ends a batch where one changes). The stream is trimmed
+// once per call (XTRIM MAXLEN ~) rather than per XADD: the same bound, fewer arguments per event.
 // Returns {added, duplicates, stale shard ids...}.
 const PUBLISH = new LuaScript(`
-local n = tonumber(ARGV[2])
 local added, dup = 0, 0
-local stale, staleSeen = {}, {}
-local state = {}
-for i = 0, n - 1 do
-  local b = 3 + i * 6
-  local shard, session, seq, fence = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local st = state[shard]
-  if not st then
-    st = { fence = tonumber(redis.call('HGET', KEYS[2], shard .. ':fence') or '0') }
-    local last = redis.call('HGET', KEYS[2], shard)
-    if last then
-      local ls, lq = string.match(last, '^(.*) (%d+)$')
-      st.session = ls
-      st.seq = tonumber(lq)
-      st.seqText = lq
-    end
-    state[shard] = st
+local stale = {}
+local shards = {}
+local b = 3
+for s = 1, tonumber(ARGV[2]) do
+  local shard, session, fence = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+  b = b + 3
+  local st = { shard = shard, session = false, seq = -1, fence = tonumber(redis.call('HGET', KEYS[2], shard .. ':fence') or '0') }
+  local last = redis.call('HGET', KEYS[2], shard)
+  if last then
+    local ls, lq = string.match(last, '^(.*) (%d+)$')
+    st.session = ls
+    st.seq = tonumber(lq)
+    st.seqText = lq
   end
   if fence < st.fence then
-    if not staleSeen[shard] then
-      staleSeen[shard] = true
-      stale[#stale + 1] = tonumber(shard)
-    end
-  else
-    if fence > st.fence then
-      st.fence = fence
-      st.fenceDirty = true
-    end
-    if st.session == session and seq <= st.seq then
+    st.stale = true
+    stale[#stale + 1] = tonumber(shard)
+  elseif fence > st.fence then
+    st.fence = fence
+    st.fenceDirty = true
+  end
+  st.next = session
+  shards[s] = st
+end
+for i = b, #ARGV, 3 do
+  local st = shards[tonumber(ARGV[i])]
+  if not st.stale then
+    local seq = tonumber(ARGV[i + 1])
+    if st.session == st.next and seq <= st.seq then
       dup = dup + 1
     else
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'shard', shard, 'seq', ARGV[b + 2],
-        'session', session, 't', ARGV[b + 4], 'd', ARGV[b + 5])
-      st.session = session
+      redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2])
+      st.session = st.next
       st.seq = seq
-      st.seqText = ARGV[b + 2]
+      st.seqText = ARGV[i + 1]
       st.dirty = true
       added = added + 1
     end
   end
 end
-for shard, st in pairs(state) do
-  if st.dirty then redis.call('HSET', KEYS[2], shard, st.session .. ' ' .. st.seqText) end
-  if st.fenceDirty then redis.call('HSET', KEYS[2], shard .. ':fence', st.fence) end
+if added > 0 then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1]) end
+for _, st in ipairs(shards) do
+  if st.dirty then redis.call('HSET', KEYS[2], st.shard, st.session .. ' ' .. st.seqText) end
+  if st.fenceDirty then redis.call('HSET', KEYS[2], st.shard .. ':fence', st.fence) end
 end
 local out = {added, dup}
 for _, s in ipairs(stale) do out[#out + 1] = s end
@@ -105,8 +109,10 @@ return out
 `);
 
 interface Encoded {
-  event: DispatchEvent;
-  args: (string | number)[];
+  readonly event: DispatchEvent;
+  readonly fence: number;
+  /** The entry's `e` value: header line + JSON. */
+  readonly value: string;
 }
 
 /** One partition's buffer and pump. */
@@ -118,6 +124,38 @@ interface Lane {
   pumping: Promise<void> | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   wakeRetry: (() => void) | undefined;
+}
+
+/**
+ * The script's arguments for the longest prefix of `batch` in which every shard has one session and one
+ * fence (almost always the whole batch): a table of the shards, then three arguments per event, in
+ * arrival order. One flat list (ioredis copies it once). Returns the arguments and the prefix length.
+ */
+function publishArgs(
+  sha: string,
+  keys: readonly [string, string],
+  maxLen: number,
+  batch: readonly Encoded[],
+): { args: (string | number)[]; count: number } {
+  const shards = new Map<number, { index: number; sessionId: string; fence: number }>();
+  const table: (string | number)[] = [];
+  const events: (string | number)[] = [];
+  let count = 0;
+  for (const e of batch) {
+    const { shardId, sessionId, seq } = e.event;
+    let shard = shards.get(shardId);
+    if (!shard) {
+      shard = { index: shards.size + 1, sessionId, fence: e.fence };
+      shards.set(shardId, shard);
+      table.push(shardId, sessionId, e.fence);
+    } else if (shard.sessionId !== sessionId || shard.fence !== e.fence) {
+      break; // the next call starts with the new session or fence
+    }
+    events.push(shard.index, seq, e.value);
+    count++;
+  }
+  const head: (string | number)[] = [sha, 2, keys[0], keys[1], maxLen, shards.size];
+  return { args: head.concat(table, events), count };
 }
 
 function checkInt(option: string, value: number, min: number): number {
@@ -213,11 +251,13 @@ export class RedisEventPublisher {
     if (typeof event.sessionId !== 'string' || event.sessionId.length === 0 || /\s/.test(event.sessionId)) {
       throw new ConfigError('sessionId', 'must be a non-empty string without whitespace');
     }
-    const fence = event.fence ?? 0;
+    const type = String(event.type);
+    if (type.includes('\n')) throw new ConfigError('type', 'must not contain a line break');
     const lane = this.#lanes[event.shardId % this.partitions]!;
     lane.buffer.push({
       event,
-      args: [event.shardId, event.sessionId, event.seq, fence, String(event.type), encodeData(event.data)],
+      fence: event.fence ?? 0,
+      value: encodeEventValue(event.shardId, event.seq, event.sessionId, type, encodeData(event.data)),
     });
     this.#count++;
     if (!this.#full && this.#count >= this.highWaterMark) {
@@ -276,8 +316,9 @@ export class RedisEventPublisher {
     try {
       while (lane.buffer.length > lane.head) {
         const batch = lane.buffer.slice(lane.head, lane.head + this.batchSize);
+        let sent: number;
         try {
-          await this.#write(lane, batch);
+          sent = await this.#write(lane, batch);
         } catch (err) {
           if (this.#closed && lane.buffer.length === 0) return;
           failures++;
@@ -294,8 +335,8 @@ export class RedisEventPublisher {
         if (lane.buffer.length === 0) return; // aborted meanwhile
         failures = 0;
         this.#setStatus(lane.partition, undefined);
-        lane.head += batch.length;
-        this.#count -= batch.length;
+        lane.head += sent;
+        this.#count -= sent;
         if (lane.head > 4096 && lane.head * 2 > lane.buffer.length) {
           lane.buffer = lane.buffer.slice(lane.head);
           lane.head = 0;
@@ -310,14 +351,15 @@ export class RedisEventPublisher {
     }
   }
 
-  async #write(lane: Lane, batch: Encoded[]): Promise<void> {
+  /** Writes the longest publishable prefix of `batch`; returns how many events it covered. */
+  async #write(lane: Lane, all: Encoded[]): Promise<number> {
     this.#scriptLoaded ??= PUBLISH.load(this.#redis);
     await this.#scriptLoaded;
-    const args: (string | number)[] = [this.maxLen, batch.length];
-    for (const e of batch) args.push(...e.args);
+    const { args, count } = publishArgs(PUBLISH.sha, lane.keys, this.maxLen, all);
+    const batch = count === all.length ? all : all.slice(0, count);
     let reply: number[];
     try {
-      reply = (await this.#redis.evalsha(PUBLISH.sha, 2, ...lane.keys, ...args)) as number[];
+      reply = (await this.#redis.call('evalsha', args)) as number[];
     } catch (err) {
       throw toRedisError(err);
     }
@@ -342,5 +384,6 @@ export class RedisEventPublisher {
       );
     }
     for (const [shardId, h] of highest) this.#options.onPublished?.(shardId, h.sessionId, h.seq);
+    return count;
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Redis } from 'ioredis';
-import type { RedisError, ShardlineError } from '../../src/errors.js';
+import { ConfigError, type RedisError, type ShardlineError } from '../../src/errors.js';
 import {
   consume,
   type DispatchEvent,
@@ -100,6 +100,16 @@ test('publishes each dispatch once per (shard, session, seq), even when replayed
   assert.deepEqual(published.at(-1)?.slice(1), ['s1', 120]);
 });
 
+test('refuses a dispatch whose type holds a line break (it would end the entry header)', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  assert.throws(
+    () => publisher.publish({ shardId: 0, sessionId: 's', seq: 1, type: 'A\nB', data: null }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'type',
+  );
+  assert.equal(publisher.buffered, 0);
+});
+
 test('a new session of a shard starts its sequence over', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const publisher = new RedisEventPublisher({ redis, prefix });
@@ -127,6 +137,26 @@ test('refuses events from a stale lease owner (lower fencing token) with LEASE_L
   );
   assert.equal(stale[0]?.code, 'LEASE_LOST');
   assert.equal(stale[0]?.shardId, 4);
+});
+
+test('a fence or session change inside one batch is honoured in arrival order', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const stale: number[] = [];
+  const publisher = new RedisEventPublisher({ redis, prefix, onStale: (shard) => stale.push(shard) });
+  const [a1, a2, a3] = events(4, 1, 3, 'a');
+  const [b1, b2] = events(4, 1, 2, 'b');
+  publisher.publish({ ...a1!, fence: 1 });
+  publisher.publish({ ...events(5, 1, 1)[0]!, fence: 1 });
+  publisher.publish({ ...a2!, fence: 2 });
+  publisher.publish({ ...a3!, fence: 1 }); // from the old owner: refused
+  publisher.publish({ ...b1!, fence: 2 });
+  publisher.publish({ ...b2!, fence: 2 });
+  await publisher.close();
+  assert.deepEqual(
+    (await streamContents(redis, prefix)).map((e) => `${e.shardId}:${e.sessionId}:${e.seq}`),
+    ['4:a:1', '5:s1:1', '4:a:2', '4:b:1', '4:b:2'],
+  );
+  assert.deepEqual(stale, [4]);
 });
 
 test('bounds each stream with MAXLEN ~ and spreads shards over partitions', async (t) => {
@@ -344,7 +374,11 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   assert.equal(r.done, true);
   const dead = await readDeadLetters({ redis, prefix });
   assert.deepEqual(
-    dead.map((e) => [e.fields.seq, e.fields['dl:group'], e.fields['dl:deliveries']]),
+    dead.map((e) => [
+      String(parseEventFields(Object.entries(e.fields).flat())?.seq),
+      e.fields['dl:group'],
+      e.fields['dl:deliveries'],
+    ]),
     [
       ['2', 'g', '3'],
       ['3', 'g', '3'],
@@ -454,5 +488,28 @@ test('dead-letters entries that are not Shardline events instead of yielding the
       ['bar', 'unparsable entry'],
       ['{oops', 'unparsable entry'],
     ],
+  );
+});
+
+test("parseData 'lazy' parses data on first read, and a bad payload throws REDIS_BAD_ENTRY there", async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const publisher = new RedisEventPublisher({ redis, prefix });
+  publisher.publish(events(0, 1, 1)[0]!);
+  await publisher.close();
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'e', '0 2 s1 MESSAGE_CREATE\n{oops');
+  const iter = consume({ redis, prefix, group: 'g', consumer: 'c', blockMs: 50, parseData: 'lazy' });
+  t.after(() => iter.return());
+  const [good, bad] = await take(iter, 2);
+  assert.deepEqual([good?.seq, good?.type, bad?.seq], [1, 'MESSAGE_CREATE', 2]);
+  assert.deepEqual(good?.data, { n: 1, id: String(1n << 60n) });
+  assert.equal(good?.data, good?.data); // parsed once, then cached
+  assert.throws(
+    () => bad?.data,
+    (err: unknown) => (err as RedisError).code === 'REDIS_BAD_ENTRY',
+  );
+  assert.equal((await readDeadLetters({ redis, prefix })).length, 0);
+  await assert.rejects(
+    consume({ redis, prefix, group: 'g', consumer: 'c', parseData: 'soon' as 'lazy' }).next(),
+    (err: unknown) => err instanceof ConfigError && err.option === 'parseData',
   );
 });
