@@ -486,6 +486,7 @@ const CASES: readonly Case[] = [
   benchCase('node --expose-gc dist/bench/simulator.bench.js --connections 2500 --seconds 5'),
   benchCase('node dist/bench/manager-startup.bench.js'),
   benchCase('node dist/bench/shard-receive.bench.js'),
+  benchCase('node dist/bench/redis.bench.js'),
   {
     readme:
       'npm run chaos -- --minutes N --seed S [--encoding json|etf --compression zlib-stream|zstd-stream|none]',
