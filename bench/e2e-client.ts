@@ -163,7 +163,7 @@ async function connect(c: ConnectCommand): Promise<void> {
     if (c.spec.inflater === 'zlib-sync' && !loadZlibSync()) throw new Error('zlib-sync not installed');
   }
   fullGc();
-  const baselineRss = process.memoryUsage.rss();
+  const baseline = process.memoryUsage();
   const started = performance.now();
   client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
@@ -175,7 +175,9 @@ async function connect(c: ConnectCommand): Promise<void> {
   }
   send({
     type: 'connected',
-    baselineRss,
+    baselineRss: baseline.rss,
+    baselineHeapUsed: baseline.heapUsed,
+    baselineExternal: baseline.external,
     connectMs: performance.now() - started,
     readies,
     guildCreates,
@@ -205,7 +207,10 @@ process.on('message', (m: ParentMessage) => {
       break;
     case 'rss':
       fullGc();
-      send({ type: 'rss', rss: process.memoryUsage.rss() });
+      {
+        const m = process.memoryUsage();
+        send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+      }
       break;
     case 'exit':
       void (async () => {

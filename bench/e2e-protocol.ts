@@ -52,6 +52,8 @@ export type ChildMessage =
       readonly type: 'connected';
       /** RSS (bytes) after loading the client library, before connecting, after a full GC. */
       readonly baselineRss: number;
+      readonly baselineHeapUsed: number;
+      readonly baselineExternal: number;
       readonly connectMs: number;
       readonly readies: number;
       readonly guildCreates: number;
@@ -67,5 +69,11 @@ export type ChildMessage =
       readonly received: number;
     }
   | { readonly type: 'count'; readonly received: number; readonly byType: Record<string, number> }
-  | { readonly type: 'rss'; readonly rss: number }
+  | {
+      readonly type: 'rss';
+      readonly rss: number;
+      /** process.memoryUsage() at the same moment, for diagnosis (V8 heap vs native). */
+      readonly heapUsed: number;
+      readonly external: number;
+    }
   | { readonly type: 'fault'; readonly message: string };

@@ -13,7 +13,7 @@
  * aborts the whole bench with a non-zero exit instead of printing a number.
  *
  * Flags: --runs 5  --events 50000  --warmup 8192  --pool 4096  --idle-shards 200  --settle 6000 (ms)
- *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE
+ *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -37,10 +37,19 @@ const settleMs = Number(benchFlag('settle') ?? 6000);
 const scenarioFilter = (benchFlag('scenarios') ?? 'burst-1,burst-16,idle-200').split(',');
 const clientFilter = benchFlag('clients')?.split(',');
 const jsonPath = benchFlag('json');
+/** `--cpu-prof DIR`: each client process writes a V8 CPU profile into DIR (for `node --cpu-prof` analysis). */
+const cpuProfDir = benchFlag('cpu-prof');
 
-/** Simulator identify window (scaled from Discord's 5 s) and buckets: 200 shards start in ~13 windows. */
-const IDENTIFY_WINDOW_MS = 100;
-const IDENTIFY_MARGIN_MS = 5;
+/**
+ * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
+ * IDENTIFY_WINDOW_MS (16 buckets); every client spaces a bucket's identifies IDENTIFY_WINDOW_MS +
+ * IDENTIFY_MARGIN_MS = 250 ms apart, so 200 shards start in ceil(200 / 16) × 250 ms ≈ 3.3 s.
+ * The simulator stamps an identify when its event loop reads it; on this loaded 2-core box two identifies of
+ * one bucket sent 105, 150 and 250 ms apart were read < 100 ms apart (op 9 + an identify-concurrency
+ * violation, with a 100 ms simulator window), so the enforced window is small and the margin large.
+ */
+const IDENTIFY_WINDOW_MS = 25;
+const IDENTIFY_MARGIN_MS = 225;
 const MAX_CONCURRENCY = 16;
 const GUILDS = 64;
 const MEMBERS_PER_GUILD = 20;
@@ -173,6 +182,9 @@ interface BurstResult {
 }
 interface IdleResult {
   readonly rssKiBPerShard: number;
+  /** V8 heap and external (Buffers, native) growth per shard: where the RSS went. */
+  readonly heapKiBPerShard: number;
+  readonly externalKiBPerShard: number;
   readonly baselineRss: number;
   readonly rss: number;
   readonly connectMs: number;
@@ -199,7 +211,8 @@ async function emit(sim: Simulator, count: number): Promise<number> {
   let deliveries = 0;
   while (sent < count) {
     if (sim.stats().outboundBufferedBytes > MAX_OUTBOUND_BYTES) {
-      await yieldTick();
+      // A timer, not setImmediate: spinning here would take CPU from the client on a 2-core machine.
+      await sleep(1);
       continue;
     }
     const k = Math.min(EMIT_CHUNK, count - sent);
@@ -224,7 +237,9 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     heartbeatIntervalMs,
     heartbeatGraceMs: 30_000,
   });
-  const child = fork(CHILD, [], { execArgv: ['--expose-gc'], stdio: 'inherit' });
+  const execArgv = ['--expose-gc'];
+  if (cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
+  const child = fork(CHILD, [], { execArgv, stdio: 'inherit' });
   const channel = new ClientChannel(child);
   try {
     const connected = await channel.request(
@@ -249,7 +264,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     if (!scenario.burst) {
       const acks0 = sim.stats().heartbeatAcks;
       await sleep(settleMs);
-      const { rss } = await channel.request({ cmd: 'rss' }, 'rss');
+      const { rss, heapUsed, external } = await channel.request({ cmd: 'rss' }, 'rss');
       const heartbeatAcks = sim.stats().heartbeatAcks - acks0;
       checkSimulator(sim, scenario.shards);
       if (heartbeatAcks < scenario.shards) {
@@ -257,6 +272,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       }
       return {
         rssKiBPerShard: (rss - connected.baselineRss) / 1024 / scenario.shards,
+        heapKiBPerShard: (heapUsed - connected.baselineHeapUsed) / 1024 / scenario.shards,
+        externalKiBPerShard: (external - connected.baselineExternal) / 1024 / scenario.shards,
         baselineRss: connected.baselineRss,
         rss,
         connectMs: connected.connectMs,
@@ -301,6 +318,15 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       simCpuSec: (simCpu.user + simCpu.system) / 1e6,
       byType: count.byType,
     };
+  } catch (err) {
+    if (!(err instanceof BenchFailure)) throw err;
+    const st = sim.stats();
+    const violations = Object.entries(st.violations).filter(([, n]) => n > 0);
+    throw new BenchFailure(
+      `${spec.name}, ${scenario.name}: ${err.message} [simulator: ${st.identifies} identifies, ` +
+        `${st.connectionsTotal} connections, ${st.invalidSessionsSent} op 9, violations ` +
+        `${JSON.stringify(Object.fromEntries(violations))}, closes ${JSON.stringify(st.closesByCode)}]`,
+    );
   } finally {
     await channel.exit();
     await sim.close();
@@ -394,6 +420,7 @@ try {
         } else {
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${r.rssKiBPerShard.toFixed(1)} KiB RSS/shard ` +
+              `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
               `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks)`,
           );
