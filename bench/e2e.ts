@@ -14,6 +14,7 @@
  *
  * Flags: --runs 5  --events 50000  --warmup 8192  --pool 4096  --idle-shards 200  --settle 6000 (ms)
  *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
+ *        --semi-space MiB (caps the clients' young generation; for the idle RSS breakdown)
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -39,6 +40,12 @@ const clientFilter = benchFlag('clients')?.split(',');
 const jsonPath = benchFlag('json');
 /** `--cpu-prof DIR`: each client process writes a V8 CPU profile into DIR (for `node --cpu-prof` analysis). */
 const cpuProfDir = benchFlag('cpu-prof');
+/**
+ * `--semi-space MiB`: cap V8's young generation in the clients (`--max-semi-space-size`). At 200 idle shards
+ * the new space grown during start-up is a large part of the RSS delta (V8 sizing, not per-shard state);
+ * capping it shows what the shards themselves keep.
+ */
+const semiSpaceMiB = benchFlag('semi-space');
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -252,6 +259,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   });
   const execArgv = ['--expose-gc'];
   if (cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
+  if (semiSpaceMiB) execArgv.push(`--max-semi-space-size=${Number(semiSpaceMiB)}`);
   const child = fork(CHILD, [], { execArgv, stdio: 'inherit' });
   const channel = new ClientChannel(child);
   let started = false;
@@ -564,7 +572,16 @@ if (jsonPath) {
         node: process.version,
         loadBefore,
         loadAfter,
-        config: { runs, burstEvents, warmupEvents, poolSize, idleShards, settleMs, seed: SEED },
+        config: {
+          runs,
+          burstEvents,
+          warmupEvents,
+          poolSize,
+          idleShards,
+          settleMs,
+          seed: SEED,
+          semiSpaceMiB: semiSpaceMiB ?? null,
+        },
         rows,
         targets: targetLines,
         startupRetries,
