@@ -3,6 +3,7 @@
  * on a seeded schedule; prints a report and exits 1 when any check failed (see test/support/chaos.ts).
  */
 import { parseArgs } from 'node:util';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../src/shard/options.js';
 import { runChaos } from '../test/support/chaos.js';
 
 const { values } = parseArgs({
@@ -10,19 +11,36 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
     shards: { type: 'string', default: '16' },
+    encoding: { type: 'string', default: 'etf' },
+    compression: { type: 'string', default: 'zlib-stream' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const seed = Number(values.seed);
 const shards = Number(values.shards);
-if (!(minutes > 0) || !Number.isInteger(seed) || seed < 0 || !Number.isInteger(shards) || shards < 1) {
-  process.stderr.write('usage: chaos [--minutes N (fractional ok)] [--seed N] [--shards N] [--verbose]\n');
+const encoding = values.encoding as Encoding;
+const compression = values.compression as Compression;
+if (
+  !(minutes > 0) ||
+  !Number.isInteger(seed) ||
+  seed < 0 ||
+  !Number.isInteger(shards) ||
+  shards < 1 ||
+  !ENCODINGS.includes(encoding) ||
+  !COMPRESSIONS.includes(compression)
+) {
+  process.stderr.write(
+    'usage: chaos [--minutes N (fractional ok)] [--seed N] [--shards N] [--encoding json|etf] ' +
+      '[--compression zlib-stream|zstd-stream|none] [--verbose]\n',
+  );
   process.exit(2);
 }
 const report = await runChaos({
   shards,
   seed,
+  encoding,
+  compression,
   durationMs: Math.round(minutes * 60_000),
   heartbeatIntervalMs: 2_000,
   identifyWindowMs: 1_000,
@@ -36,7 +54,7 @@ const { sessions, failures, unhandled: _u, ...counts } = report;
 process.stdout.write(
   [
     '',
-    `chaos report (seed ${seed}, ${minutes} min, ${shards} shards): ${report.ok ? 'OK' : 'FAILED'}`,
+    `chaos report (seed ${seed}, ${minutes} min, ${shards} shards, ${encoding} + ${compression}): ${report.ok ? 'OK' : 'FAILED'}`,
     `  shards ready        ${report.ready}/${report.shards}`,
     `  faults injected     ${JSON.stringify(counts.faults)}`,
     `  dispatches          ${report.dispatchesDelivered} delivered, ${report.sessionsChecked} sessions checked, ` +

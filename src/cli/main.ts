@@ -41,6 +41,15 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runTail(argv, io),
     };
   },
+  worker: async () => {
+    const { runWorker, WORKER_USAGE } = await import('./commands/worker.js');
+    return {
+      summary:
+        'run shards coordinated through Redis (leases, event streams, commands); scale by adding workers',
+      usage: WORKER_USAGE,
+      run: (argv, io) => runWorker(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {
@@ -107,6 +116,17 @@ if (isEntryPoint()) {
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
+  // A reader that goes away (`shardline tail … | head`) is an ordinary end, like Ctrl-C: stop cleanly
+  // instead of dying on an unhandled EPIPE. Later writes to the closed pipe fail the same way and are dropped.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') {
+        stop.abort();
+        return;
+      }
+      process.exitCode = 1;
+    });
+  }
   main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

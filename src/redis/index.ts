@@ -50,3 +50,13 @@ export {
   eventStreamKey,
   eventStreamKeys,
 } from './streams.js';
+export {
+  DEFAULT_SHARD_WORKER_OPTIONS,
+  type ResolvedShardWorkerOptions,
+  resolveShardWorkerOptions,
+  ShardWorker,
+  type ShardWorkerEventMap,
+  type ShardWorkerOptions,
+  type WorkerLogLevel,
+  type WorkerShardOptions,
+} from './worker.js';

@@ -110,6 +110,12 @@ export interface Context {
   readonly window: SendWindow;
   readonly hb: HeartbeatState | null;
   readonly outbox: readonly OutboxEntry[];
+  /**
+   * The caller stopped reading the socket (`pauseReading()`, e.g. while Redis is down): payloads wait in
+   * the socket, so an ACK may have arrived unread. Heartbeats keep going out, but a missing ACK is not a
+   * zombie and the Hello/READY timeouts wait, until reading resumes. Survives reconnects.
+   */
+  readonly readsPaused: boolean;
 }
 
 export interface ShardState {
@@ -130,6 +136,7 @@ export function initialState(config: MachineConfig): ShardState {
       window: emptyWindow(),
       hb: null,
       outbox: [],
+      readsPaused: false,
     },
   };
 }
@@ -152,7 +159,9 @@ export type Input =
   | { readonly type: 'send'; readonly id: number; readonly data: string | Uint8Array }
   /** A caller payload could not be written (the socket closed under it): it goes back to the queue front. */
   | { readonly type: 'send-failed'; readonly id: number; readonly data: string | Uint8Array }
-  | { readonly type: 'destroy'; readonly code: number; readonly reason: string };
+  | { readonly type: 'destroy'; readonly code: number; readonly reason: string }
+  /** The caller stops (`paused: true`) or resumes reading the gateway socket. */
+  | { readonly type: 'reading'; readonly paused: boolean };
 
 /** Every input carries the time and one random float in [0, 1), so the transition stays pure. */
 export type MachineInput = Input & { readonly now: number; readonly random: number };
@@ -162,6 +171,8 @@ export type MachineInput = Input & { readonly now: number; readonly random: numb
 export type Effect =
   | { readonly type: 'open'; readonly conn: number; readonly url: string }
   | { readonly type: 'close'; readonly conn: number; readonly code: number; readonly reason: string }
+  /** Stop (`paused`) or resume reading connection `conn`'s socket. */
+  | { readonly type: 'set-reading'; readonly conn: number; readonly paused: boolean }
   | { readonly type: 'heartbeat'; readonly conn: number; readonly seq: number | null }
   | { readonly type: 'identify'; readonly conn: number }
   | {
@@ -612,6 +623,11 @@ function onTimer(step: Step, name: TimerName): void {
       return;
     case 'hello':
       if (status !== 'awaiting-hello') return;
+      if (step.ctx.readsPaused) {
+        // Hello may be sitting unread in the socket: wait until reading resumes.
+        step.timer('hello', config.helloTimeoutMs);
+        return;
+      }
       step.error(
         new TimeoutError(
           'HELLO_TIMEOUT',
@@ -629,6 +645,10 @@ function onTimer(step: Step, name: TimerName): void {
       return;
     case 'ready':
       if (status !== 'identifying' && status !== 'resuming') return;
+      if (step.ctx.readsPaused) {
+        step.timer('ready', config.readyTimeoutMs);
+        return;
+      }
       step.error(
         new TimeoutError(
           'READY_TIMEOUT',
@@ -647,7 +667,10 @@ function onTimer(step: Step, name: TimerName): void {
     case 'heartbeat': {
       const hb = step.ctx.hb;
       if (!hb || !BEATING.has(status)) return;
-      if (isZombie(hb)) {
+      if (isZombie(hb) && step.ctx.readsPaused) {
+        // The ACK may be waiting unread in the socket: keep the connection alive, do not judge it.
+        step.debug('heartbeat ACK not read yet (reading is paused); heartbeating on');
+      } else if (isZombie(hb)) {
         step.debug('heartbeat was not acknowledged before the next one was due: zombie connection');
         dropConnection(step, {
           code: RESUMABLE_CLIENT_CLOSE_CODE,
@@ -792,6 +815,14 @@ export function transition(state: ShardState, input: MachineInput): TransitionRe
       }
       step.set({ outbox: [{ id: input.id, data: input.data }, ...state.ctx.outbox] });
       break;
+
+    case 'reading': {
+      if (state.ctx.readsPaused === input.paused) break;
+      step.set({ readsPaused: input.paused });
+      if (live) step.fx({ type: 'set-reading', conn: state.ctx.conn, paused: input.paused });
+      step.debug(input.paused ? 'reading paused' : 'reading resumed');
+      break;
+    }
 
     case 'destroy': {
       if (status === 'closed') {

@@ -181,6 +181,26 @@ export class Shard extends EventEmitter<ShardEventMap> {
     return d.promise;
   }
 
+  /** Whether reading the gateway socket is paused (`pauseReading()`). */
+  get readsPaused(): boolean {
+    return this.#state.ctx.readsPaused;
+  }
+
+  /**
+   * Stops reading the gateway socket — e.g. while a downstream sink (Redis) cannot take more events —
+   * without losing anything: unread payloads wait in the socket (and at the gateway), heartbeats keep the
+   * connection alive, and an ACK that is merely unread does not make the connection a zombie. Stays in
+   * force across reconnects until `resumeReading()`.
+   */
+  pauseReading(): void {
+    this.#feed({ type: 'reading', paused: true });
+  }
+
+  /** Reads the gateway socket again (payloads held meanwhile are processed first, in order). */
+  resumeReading(): void {
+    this.#feed({ type: 'reading', paused: false });
+  }
+
   // ------------------------------------------------------------------------------------------ internals
 
   async #loadSession(): Promise<SessionInfo | null> {
@@ -221,6 +241,12 @@ export class Shard extends EventEmitter<ShardEventMap> {
       case 'close': {
         const transport = this.#transportFor(effect.conn);
         if (transport) this.#track(transport.close(effect.code, effect.reason));
+        return;
+      }
+      case 'set-reading': {
+        const transport = this.#transportFor(effect.conn);
+        if (effect.paused) transport?.pause();
+        else transport?.resume();
         return;
       }
       case 'heartbeat':
@@ -363,6 +389,7 @@ export class Shard extends EventEmitter<ShardEventMap> {
     }
     this.#transport = transport;
     this.#transportConn = conn;
+    if (this.#state.ctx.readsPaused) transport.pause();
     this.#track(transport.closed);
   }
 

@@ -71,6 +71,7 @@ export class SimConnection {
   #delayUntil = 0;
   #delayed: Frame[] = [];
   #delayTimer: TimerHandle | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
   #splitNext = 0;
   #corked = false;
   #reconnectTimer: TimerHandle | undefined;
@@ -244,7 +245,9 @@ export class SimConnection {
     } catch {
       this.ws.terminate();
     }
-    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    // Cleared on close: a pending handshake timer would otherwise keep this connection (and through it the
+    // session's replay buffer) alive for CLOSE_HANDSHAKE_MS after the socket is gone.
+    this.#handshakeTimer ??= setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
   }
 
   /** Destroys the TCP connection without a close frame. The session stays resumable. */
@@ -402,6 +405,8 @@ export class SimConnection {
     const clientInitiated = this.#serverClose === undefined;
     this.state = 'closed';
     this.#stopTimers();
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
     this.core.options.clock.clearTimeout(this.#delayTimer);
     this.#delayed = [];
     const session = this.session;

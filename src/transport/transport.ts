@@ -55,6 +55,9 @@ export class Transport {
   readonly #ws: WebSocket;
   readonly #decoder: FrameDecoder;
   #closed = false;
+  #paused = false;
+  /** Messages ws had already taken off the socket when reading was paused; delivered on resume. */
+  #held: [data: WebSocket.RawData, isBinary: boolean][] = [];
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
@@ -76,7 +79,10 @@ export class Transport {
     // The error listener goes first: an unhandled 'error' would crash the process.
     ws.on('error', (err) => this.#onSocketError(err));
     ws.on('open', () => {
-      if (!this.#closed) this.#handlers.onOpen();
+      if (this.#closed) return;
+      // ws ignores pause() before the socket is open: apply it now.
+      if (this.#paused) ws.pause();
+      this.#handlers.onOpen();
     });
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', (code, reason) => this.#finish(code, reason.toString('utf8')));
@@ -96,6 +102,37 @@ export class Transport {
     if (!this.isOpen) return false;
     this.#ws.send(data, { binary: typeof data !== 'string' });
     return true;
+  }
+
+  /** Whether reading is paused (`pause()`). */
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Stops reading the socket (TCP backpressure reaches the server; writes such as heartbeats still go
+   * out). No payload is reported until `resume()`; a close is still reported at once.
+   */
+  pause(): void {
+    if (this.#paused || this.#closed) return;
+    this.#paused = true;
+    this.#ws.pause();
+  }
+
+  /** Reports the payloads held back since `pause()`, in order, then reads the socket again. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = [];
+    for (const [data, isBinary] of held) {
+      if (this.#paused || this.#closed) {
+        this.#held.push([data, isBinary]);
+        continue;
+      }
+      this.#onMessage(data, isBinary);
+    }
+    if (!this.#paused && !this.#closed) this.#ws.resume();
   }
 
   /** Closes with `code` (terminating if the handshake does not finish in time). */
@@ -129,6 +166,10 @@ export class Transport {
 
   #onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (this.#closed) return;
+    if (this.#paused) {
+      this.#held.push([data, isBinary]);
+      return;
+    }
     let payload: GatewayEnvelope | undefined;
     try {
       payload = this.#decoder.decode(bytesOf(data), isBinary);
@@ -148,6 +189,8 @@ export class Transport {
     this.#decoder.close();
     if (this.#closed) return;
     this.#closed = true;
+    // Unread payloads die with the connection; the gateway replays them on RESUME.
+    this.#held = [];
     this.#resolveClosed();
     this.#handlers.onClose(code, reason);
   }

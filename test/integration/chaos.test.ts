@@ -42,3 +42,24 @@ test('sixteen shards survive every fault kind with every sequenced dispatch deli
   assert.equal(report.tokenLeaks, 0);
   assert.ok(report.linesPrinted > 0);
 });
+
+test('the same chaos over json + zstd-stream loses nothing either', async () => {
+  const report = await runChaos({
+    shards: 16,
+    guilds: 64,
+    seed: 4,
+    durationMs: 6_000,
+    faultEveryMs: 200,
+    eventsPerSecond: 150,
+    heartbeatIntervalMs: 1_000,
+    identifyWindowMs: 300,
+    maxConcurrency: 4,
+    settleTimeoutMs: 60_000,
+    encoding: 'json',
+    compression: 'zstd-stream',
+  });
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.ready, 16);
+  assert.ok(Object.values(report.faults).reduce((a, b) => a + b, 0) >= 10, JSON.stringify(report.faults));
+  assert.equal(report.tokenLeaks, 0);
+});

@@ -160,3 +160,27 @@ test('connect explains a rejected token and an unreachable API, without echoing 
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach http:\/\/127\.0\.0\.1:9\/api/);
 });
+
+test('a reader that closes the pipe early ends a command cleanly instead of an EPIPE crash', async () => {
+  for (const args of [['--help'], ['simulate', '--port', '0']]) {
+    const result = await new Promise<Run>((resolvePromise) => {
+      const child = spawn(process.execPath, [MAIN, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH },
+      });
+      // Closed before the child can write its first line, as `… | head -0` would.
+      child.stdout.destroy();
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolvePromise({ code, stdout: '', stderr });
+      });
+    });
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /EPIPE|Unhandled/, args.join(' '));
+  }
+});

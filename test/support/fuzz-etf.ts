@@ -1,7 +1,7 @@
 /**
- * Shared core of the ETF fuzzers (the bounded loop in test/unit/etf-robustness.test.ts and the long run in
- * scripts/fuzz-etf.ts): random JSON-shaped values, and mutated ETF documents that must either decode or
- * throw a CodecError — never anything else.
+ * Shared core of the ETF fuzzers (the bounded loop in test/unit/etf-robustness.test.ts and the ETF target
+ * of scripts/fuzz.ts, see fuzz-codecs.ts): random JSON-shaped values, seed documents, byte mutations, and
+ * mutated ETF documents that must either decode or throw a CodecError — never anything else.
  */
 import { deflateSync } from 'node:zlib';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
@@ -30,37 +30,40 @@ const ALPHABET = [
   '\u0000',
 ];
 
-function int(rand: Random, min: number, max: number): number {
+export function randomInt(rand: Random, min: number, max: number): number {
   return min + Math.floor(rand() * (max - min + 1));
 }
 
 export function randomString(rand: Random, maxLen = 40): string {
-  const n = int(rand, 0, maxLen);
+  const n = randomInt(rand, 0, maxLen);
   let s = '';
   const asciiOnly = rand() < 0.7;
   for (let i = 0; i < n; i++) {
     s += asciiOnly
-      ? String.fromCharCode(int(rand, 0x20, 0x7e))
-      : ALPHABET[int(rand, 0, ALPHABET.length - 1)]!;
+      ? String.fromCharCode(randomInt(rand, 0x20, 0x7e))
+      : ALPHABET[randomInt(rand, 0, ALPHABET.length - 1)]!;
   }
   return s;
 }
 
 /** A decimal snowflake string (as in the JSON form). */
 export function randomSnowflake(rand: Random): string {
-  return (BigInt(int(rand, 0, 2 ** 21 - 1)) * 2n ** 40n + BigInt(int(rand, 0, 2 ** 30))).toString();
+  return (
+    BigInt(randomInt(rand, 0, 2 ** 21 - 1)) * 2n ** 40n +
+    BigInt(randomInt(rand, 0, 2 ** 30))
+  ).toString();
 }
 
 function randomNumber(rand: Random): number {
-  switch (int(rand, 0, 6)) {
+  switch (randomInt(rand, 0, 6)) {
     case 0:
-      return int(rand, 0, 255);
+      return randomInt(rand, 0, 255);
     case 1:
-      return int(rand, -(2 ** 31), 2 ** 31 - 1);
+      return randomInt(rand, -(2 ** 31), 2 ** 31 - 1);
     case 2:
-      return int(rand, -(2 ** 53) + 1, 2 ** 53 - 1);
+      return randomInt(rand, -(2 ** 53) + 1, 2 ** 53 - 1);
     case 3:
-      return (rand() - 0.5) * 10 ** int(rand, -10, 300);
+      return (rand() - 0.5) * 10 ** randomInt(rand, -10, 300);
     case 4:
       return [
         0,
@@ -74,11 +77,11 @@ function randomNumber(rand: Random): number {
         2 ** 32,
         2 ** 53 - 1,
         -(2 ** 53 - 1),
-      ][int(rand, 0, 10)]!;
+      ][randomInt(rand, 0, 10)]!;
     case 5:
       return rand();
     default:
-      return -int(rand, 1, 1000);
+      return -randomInt(rand, 1, 1000);
   }
 }
 
@@ -86,7 +89,7 @@ function randomNumber(rand: Random): number {
 export function randomJsonValue(rand: Random, depth = 0): unknown {
   const r = rand();
   if (depth > 5 || r < 0.45) {
-    switch (int(rand, 0, 5)) {
+    switch (randomInt(rand, 0, 5)) {
       case 0:
         return randomString(rand);
       case 1:
@@ -102,15 +105,18 @@ export function randomJsonValue(rand: Random, depth = 0): unknown {
     }
   }
   if (r < 0.7) {
-    const n = int(rand, 0, 6);
+    const n = randomInt(rand, 0, 6);
     const arr: unknown[] = [];
     for (let i = 0; i < n; i++) arr.push(randomJsonValue(rand, depth + 1));
     return arr;
   }
-  const n = int(rand, 0, 8);
+  const n = randomInt(rand, 0, 8);
   const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++)
-    obj[rand() < 0.5 ? randomString(rand, 12) : `k${int(rand, 0, 20)}`] = randomJsonValue(rand, depth + 1);
+    obj[rand() < 0.5 ? randomString(rand, 12) : `k${randomInt(rand, 0, 20)}`] = randomJsonValue(
+      rand,
+      depth + 1,
+    );
   return obj;
 }
 
@@ -146,41 +152,41 @@ const INTERESTING = [
 /** One random mutation of a document. */
 export function mutate(rand: Random, doc: Uint8Array): Uint8Array {
   const out = Uint8Array.from(doc);
-  const kind = int(rand, 0, 6);
-  const at = int(rand, 0, Math.max(0, out.length - 1));
+  const kind = randomInt(rand, 0, 6);
+  const at = randomInt(rand, 0, Math.max(0, out.length - 1));
   switch (kind) {
     case 0:
-      out[at] = out[at]! ^ (1 << int(rand, 0, 7));
+      out[at] = out[at]! ^ (1 << randomInt(rand, 0, 7));
       return out;
     case 1:
-      out[at] = INTERESTING[int(rand, 0, INTERESTING.length - 1)]!;
+      out[at] = INTERESTING[randomInt(rand, 0, INTERESTING.length - 1)]!;
       return out;
     case 2:
       return out.subarray(0, at);
     case 3: {
       // A 4-byte length overwritten with a big value.
-      const v = [0xff, 0x7f, 0x10, 0x00][int(rand, 0, 3)]!;
-      for (let i = 0; i < 4 && at + i < out.length; i++) out[at + i] = i === 0 ? v : int(rand, 0, 255);
+      const v = [0xff, 0x7f, 0x10, 0x00][randomInt(rand, 0, 3)]!;
+      for (let i = 0; i < 4 && at + i < out.length; i++) out[at + i] = i === 0 ? v : randomInt(rand, 0, 255);
       return out;
     }
     case 4: {
       const extra = new Uint8Array(out.length + 1);
       extra.set(out.subarray(0, at));
-      extra[at] = int(rand, 0, 255);
+      extra[at] = randomInt(rand, 0, 255);
       extra.set(out.subarray(at), at + 1);
       return extra;
     }
     case 5: {
       for (let i = 0; i < 4; i++) {
-        const p = int(rand, 0, Math.max(0, out.length - 1));
-        out[p] = int(rand, 0, 255);
+        const p = randomInt(rand, 0, Math.max(0, out.length - 1));
+        out[p] = randomInt(rand, 0, 255);
       }
       return out;
     }
     default: {
       // Splice a random slice of itself (repeats containers).
-      const from = int(rand, 1, Math.max(1, out.length - 1));
-      const to = Math.min(out.length, from + int(rand, 0, 32));
+      const from = randomInt(rand, 1, Math.max(1, out.length - 1));
+      const to = Math.min(out.length, from + randomInt(rand, 0, 32));
       const piece = out.subarray(from, to);
       const res = new Uint8Array(out.length + piece.length);
       res.set(out.subarray(0, at));
@@ -208,8 +214,8 @@ export function fuzzEtf(
 ): FuzzStats {
   const seeds = seedDocuments(rand);
   for (let i = 0; i < cases; i++) {
-    let doc = seeds[int(rand, 0, seeds.length - 1)]!;
-    const rounds = int(rand, 1, 3);
+    let doc = seeds[randomInt(rand, 0, seeds.length - 1)]!;
+    const rounds = randomInt(rand, 1, 3);
     for (let r = 0; r < rounds; r++) doc = mutate(rand, doc);
     stats.cases++;
     try {

@@ -3,6 +3,9 @@
  * a Hello, a READY, a GUILD_CREATE larger than one zstd block (128 KiB), then many small dispatches, in
  * total more than the 256 KiB window, so decoders must slide their window and reach across messages.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../../src/util/clock.js';
 
 const encoder = new TextEncoder();
@@ -109,4 +112,29 @@ export function discordLikeMessages(seed: number, dispatches = 160): Uint8Array[
   }
   out.push({ op: 11, d: null, s: null, t: null });
   return out.map((v) => encoder.encode(JSON.stringify(v)));
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const fixtureDir = join(root, 'test', 'fixtures', 'zstd');
+
+export interface CapturedZstdMessage {
+  readonly sha256: string;
+  readonly rawLength: number;
+  readonly frame: Uint8Array;
+}
+
+/** Reads a capture written by scripts/make-zstd-fixtures.mjs (test/fixtures/zstd/NAME). */
+export function readZstdFixture(name: string): CapturedZstdMessage[] {
+  const file = readFileSync(join(fixtureDir, name));
+  const count = file.readUInt32LE(0);
+  const out: CapturedZstdMessage[] = [];
+  let p = 4;
+  for (let i = 0; i < count; i++) {
+    const sha256 = file.subarray(p, p + 32).toString('hex');
+    const rawLength = file.readUInt32LE(p + 32);
+    const length = file.readUInt32LE(p + 36);
+    out.push({ sha256, rawLength, frame: file.subarray(p + 40, p + 40 + length) });
+    p += 40 + length;
+  }
+  return out;
 }

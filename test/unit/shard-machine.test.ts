@@ -514,3 +514,80 @@ describe('shard machine: destroy and filtering', () => {
     assert.equal(events(fx, 'error').length, 0, 'no gap: skipped sequences were counted');
   });
 });
+
+describe('shard machine: paused reading', () => {
+  test('pausing reading emits set-reading for the live connection and is remembered', () => {
+    const m = new MachineDriver();
+    m.connectReady();
+    const fx = m.feed({ type: 'reading', paused: true });
+    assert.deepEqual(ofType(fx, 'set-reading'), [{ type: 'set-reading', conn: 1, paused: true }]);
+    assert.equal(m.state.ctx.readsPaused, true);
+    assert.deepEqual(m.feed({ type: 'reading', paused: true }), [], 'pausing twice is a no-op');
+    const back = m.feed({ type: 'reading', paused: false });
+    assert.deepEqual(ofType(back, 'set-reading'), [{ type: 'set-reading', conn: 1, paused: false }]);
+    assert.equal(m.state.ctx.readsPaused, false);
+  });
+
+  test('while reading is paused an unACKed heartbeat is not a zombie: heartbeats keep going out', () => {
+    const m = new MachineDriver();
+    m.random = 0;
+    m.connectReady(1_000);
+    assert.equal(ofType(m.advance(0), 'heartbeat').length, 1); // beat 1; its ACK stays unread
+    m.feed({ type: 'reading', paused: true });
+    const fx = m.advance(5_000);
+    assert.equal(ofType(fx, 'close').length, 0, 'no zombie close while paused');
+    assert.equal(ofType(fx, 'heartbeat').length, 5, 'one heartbeat per interval');
+    assert.equal(m.status, 'ready');
+  });
+
+  test('after reading resumes, the held ACK is read and a later missing ACK is a zombie again', () => {
+    const m = new MachineDriver();
+    m.random = 0;
+    m.connectReady(1_000);
+    m.advance(0);
+    m.feed({ type: 'reading', paused: true });
+    m.advance(2_000);
+    m.feed({ type: 'reading', paused: false });
+    m.payload({ op: 11 }); // the ACK that waited in the socket
+    assert.equal(ofType(m.advance(1_000), 'close').length, 0, 'ACKed: the next beat goes out');
+    const fx = m.advance(1_000); // that beat was never ACKed and reading is not paused
+    assert.equal(ofType(fx, 'close').length, 1);
+    assert.notEqual(ofType(fx, 'close')[0]!.code, 1000);
+  });
+
+  test('Hello and READY timeouts wait while reading is paused', () => {
+    const m = new MachineDriver();
+    m.feed({ type: 'reading', paused: true });
+    const started = m.feed({ type: 'start', session: null });
+    assert.equal(ofType(started, 'set-reading').length, 0, 'the transport is opened paused instead');
+    m.feed({ type: 'socket-open', conn: 1 });
+    const idle = m.advance(30_000);
+    assert.equal(ofType(idle, 'close').length, 0, 'no hello timeout while paused');
+    assert.equal(m.status, 'awaiting-hello');
+    m.feed({ type: 'reading', paused: false });
+    m.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
+    m.feed({ type: 'identify-slot', conn: 1 });
+    m.feed({ type: 'reading', paused: true });
+    assert.equal(ofType(m.advance(30_000), 'close').length, 0, 'no ready timeout while paused');
+    assert.equal(m.status, 'identifying');
+    m.feed({ type: 'reading', paused: false });
+    const timeout = m.advance(10_000);
+    assert.equal(events(timeout, 'error')[0]?.[0].code, 'READY_TIMEOUT');
+  });
+
+  test('a close during a pause resumes the session; the new connection stays paused', () => {
+    const m = new MachineDriver();
+    m.connectReady();
+    m.dispatch('MESSAGE_CREATE', 2);
+    m.feed({ type: 'reading', paused: true });
+    m.feed({ type: 'socket-close', conn: 1, code: 1006, reason: '' });
+    assert.equal(m.status, 'backoff');
+    const fx = m.advance(backoffDelayOf(m));
+    assert.equal(ofType(fx, 'open')[0]?.url, RESUME);
+    assert.equal(m.state.ctx.readsPaused, true);
+    m.feed({ type: 'socket-open', conn: 2 });
+    m.feed({ type: 'reading', paused: false });
+    const hello = m.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
+    assert.deepEqual(ofType(hello, 'resume'), [{ type: 'resume', conn: 2, sessionId: 'sess-1', seq: 2 }]);
+  });
+});

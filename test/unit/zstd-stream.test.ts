@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   nativeZstdAvailable,
   ZstdStreamDecoder,
@@ -14,32 +11,7 @@ import {
 } from '../../src/codec/zstd-stream.js';
 import { CodecError, ConfigError, DecompressError } from '../../src/errors.js';
 import { seededRandom } from '../../src/util/clock.js';
-import { discordLikeMessages } from '../support/zstd-corpus.js';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const fixtureDir = join(root, 'test', 'fixtures', 'zstd');
-
-interface Captured {
-  readonly sha256: string;
-  readonly rawLength: number;
-  readonly frame: Uint8Array;
-}
-
-/** Reads a fixture written by scripts/make-zstd-fixtures.mjs. */
-function readFixture(name: string): Captured[] {
-  const file = readFileSync(join(fixtureDir, name));
-  const count = file.readUInt32LE(0);
-  const out: Captured[] = [];
-  let p = 4;
-  for (let i = 0; i < count; i++) {
-    const sha256 = file.subarray(p, p + 32).toString('hex');
-    const rawLength = file.readUInt32LE(p + 32);
-    const length = file.readUInt32LE(p + 36);
-    out.push({ sha256, rawLength, frame: file.subarray(p + 40, p + 40 + length) });
-    p += 40 + length;
-  }
-  return out;
-}
+import { discordLikeMessages, readZstdFixture as readFixture } from '../support/zstd-corpus.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,0 +1,201 @@
+/**
+ * `shardline worker`: a thin layer over `ShardWorker` (src/redis/worker.ts). Parses flags into worker
+ * options, prints the worker's log lines, serves /metrics, and on SIGTERM/SIGINT stops taking shards,
+ * closes them resumably, flushes and releases the leases. The token comes from an environment variable.
+ */
+import type { MetricsServer } from '../../manager/metrics.js';
+import { serveMetrics } from '../../manager/metrics.js';
+import {
+  closeClient,
+  createRedisClient,
+  DEFAULT_KEY_PREFIX,
+  ShardWorker,
+  type ShardWorkerOptions,
+} from '../../redis/index.js';
+import { redact } from '../../util/redact.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, UsageError } from '../args.js';
+import { explainConnectFailure, parseIntents } from './connect.js';
+
+export const WORKER_USAGE = `usage: shardline worker --redis URL (--shards 0-7 [--total 16] | --auto [--max-shards N]) [flags]
+Runs shards coordinated through Redis: one owner per shard (leases), dispatches to the event streams,
+commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), never on the command line.
+  --redis URL              redis:// or rediss:// URL (or $SHARDLINE_REDIS_URL)
+  --shards LIST            shard ids this worker runs: 0-7, 3 or 0,2,4-6
+  --total N                total shard count (default: GET /gateway/bot's recommendation)
+  --auto                   take a fair share of the free shards; workers may be added or removed at will
+  --max-shards N           with --auto: never hold more than N shards
+  --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
+  --api URL                REST base (default https://discord.com/api; the simulator's for offline runs)
+  --prefix P               Redis key prefix (default ${DEFAULT_KEY_PREFIX})
+  --owner ID               worker id in leases and command groups (default: random)
+  --intents LIST|N         intent names (Guilds,GuildMessages,…) or a number (default Guilds,GuildMessages)
+  --encoding json|etf      gateway encoding (default etf)
+  --compression zlib-stream|zstd-stream|none   transport compression (default zlib-stream)
+  --partitions N           event stream partitions; must match the consumers (default 1)
+  --high-water-mark N      events buffered while Redis is down before gateway reads pause (default 10000)
+  --lease-ttl MS           shard lease lifetime: a dead worker's shards move after this (default 10000)
+  --identify-window MS     identify window per bucket (default 5000; smaller for a time-scaled simulator)
+  --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
+signal exits at once).`;
+
+const FLAGS = {
+  redis: { type: 'string' },
+  shards: { type: 'string' },
+  total: { type: 'string' },
+  auto: { type: 'boolean' },
+  'max-shards': { type: 'string' },
+  'token-env': { type: 'string' },
+  api: { type: 'string' },
+  prefix: { type: 'string' },
+  owner: { type: 'string' },
+  intents: { type: 'string' },
+  encoding: { type: 'string' },
+  compression: { type: 'string' },
+  partitions: { type: 'string' },
+  'high-water-mark': { type: 'string' },
+  'lease-ttl': { type: 'string' },
+  'identify-window': { type: 'string' },
+  'metrics-port': { type: 'string' },
+} as const;
+
+export interface WorkerCliConfig {
+  readonly redisUrl: string;
+  readonly tokenEnv: string;
+  readonly metricsPort: number | undefined;
+  /** Everything for `new ShardWorker` except the client and the token. */
+  readonly worker: Omit<ShardWorkerOptions, 'redis' | 'token'>;
+}
+
+/** Flags → worker configuration. Throws `UsageError` (exit 2) with a one-line reason. Pure: no I/O. */
+export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): WorkerCliConfig {
+  const { values: v } = parseFlags(argv, FLAGS);
+  const str = (k: keyof typeof FLAGS): string | undefined => v[k] as string | undefined;
+  const redisUrl = str('redis') ?? env.SHARDLINE_REDIS_URL;
+  if (!redisUrl) throw new UsageError('--redis URL is required (or set SHARDLINE_REDIS_URL)');
+  if (!/^rediss?:\/\//.test(redisUrl))
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
+  const auto = v.auto === true;
+  const shardList = rangeFlag('shards', str('shards'));
+  if (auto && shardList) throw new UsageError('--shards and --auto exclude each other: pick one');
+  if (!auto && !shardList) throw new UsageError('say which shards to run: --shards 0-7 or --auto');
+  const total = intFlag('total', str('total'), { min: 1, max: 1_000_000 });
+  if (shardList && total !== undefined && shardList.at(-1)! >= total) {
+    throw new UsageError(
+      `--shards ${str('shards')}: shard ${shardList.at(-1)} does not exist with --total ${total}`,
+    );
+  }
+  const maxShards = intFlag('max-shards', str('max-shards'), { min: 1, max: 1_000_000 });
+  if (maxShards !== undefined && !auto) throw new UsageError('--max-shards only applies with --auto');
+  const api = str('api') ?? 'https://discord.com/api';
+  if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
+  const prefix = str('prefix') ?? DEFAULT_KEY_PREFIX;
+  if (prefix === '' || /\s/.test(prefix)) throw new UsageError('--prefix must be non-empty, without spaces');
+  const owner = str('owner');
+  if (owner !== undefined && (owner === '' || /\s/.test(owner)))
+    throw new UsageError('--owner must be non-empty, without spaces');
+  const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv))
+    throw new UsageError(`--token-env must name an environment variable, got '${tokenEnv}'`);
+  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const);
+  const compression = choiceFlag('compression', str('compression'), [
+    'zlib-stream',
+    'zstd-stream',
+    'none',
+  ] as const);
+  const partitions = intFlag('partitions', str('partitions'), { min: 1, max: 1024 });
+  const highWaterMark = intFlag('high-water-mark', str('high-water-mark'), { min: 1, max: 10_000_000 });
+  const leaseTtlMs = intFlag('lease-ttl', str('lease-ttl'), { min: 300, max: 3_600_000 });
+  const identifyWindowMs = intFlag('identify-window', str('identify-window'), { min: 1, max: 600_000 });
+  const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
+  const worker: Omit<ShardWorkerOptions, 'redis' | 'token'> = {
+    prefix,
+    intents: parseIntents(str('intents')),
+    shards: auto ? 'auto' : shardList!,
+    api,
+    ...(total !== undefined ? { totalShards: total } : {}),
+    ...(maxShards !== undefined ? { maxShards } : {}),
+    ...(owner !== undefined ? { ownerId: owner } : {}),
+    ...(encoding !== undefined ? { encoding } : {}),
+    ...(compression !== undefined ? { compression } : {}),
+    ...(partitions !== undefined ? { partitions } : {}),
+    ...(highWaterMark !== undefined ? { highWaterMark } : {}),
+    ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
+    ...(identifyWindowMs !== undefined ? { identifyWindowMs } : {}),
+  };
+  return { redisUrl, tokenEnv, metricsPort, worker };
+}
+
+export async function runWorker(argv: readonly string[], io: CliIo): Promise<number> {
+  const config = parseWorkerArgs(argv, io.env);
+  const token = io.env[config.tokenEnv];
+  if (token === undefined || token.trim() === '')
+    throw new UsageError(
+      `environment variable ${config.tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
+    );
+  const say = (line: string): void => {
+    io.stdout.write(`${redact(line, token)}\n`);
+  };
+  let lastRedisError = '';
+  const redis = createRedisClient(config.redisUrl, {
+    onError: (err) => {
+      // ioredis reports every failed reconnect; one line per distinct failure is enough.
+      if (err.message === lastRedisError) return;
+      lastRedisError = err.message;
+      io.stderr.write(`shardline worker: Redis connection: ${err.message} — reconnecting with backoff\n`);
+    },
+  });
+  redis.on('ready', () => {
+    if (lastRedisError !== '') say('Redis connection re-established');
+    lastRedisError = '';
+  });
+  const worker = new ShardWorker({ ...config.worker, redis, token });
+  worker.on('log', (level, message) => {
+    if (level === 'warn') io.stderr.write(`shardline worker: ${redact(message, token)}\n`);
+    else say(message);
+  });
+  worker.on('error', (err, shardId) => {
+    io.stderr.write(
+      `shardline worker: ${shardId === null ? '' : `shard ${shardId}: `}${redact(err.message, token)} [${err.code}]\n`,
+    );
+  });
+  let fatal: unknown;
+  const fatalSeen = new Promise<'fatal'>((resolve) => {
+    worker.once('fatal', (err) => {
+      fatal = err;
+      resolve('fatal');
+    });
+  });
+  let metrics: MetricsServer | undefined;
+  try {
+    try {
+      await worker.start();
+    } catch (err) {
+      io.stderr.write(
+        `shardline worker: ${redact(explainConnectFailure(err, config.worker.api ?? 'https://discord.com/api'), token)}\n`,
+      );
+      return 1;
+    }
+    if (config.metricsPort !== undefined) {
+      metrics = await serveMetrics(worker, { port: config.metricsPort });
+      say(`metrics on ${metrics.url}`);
+    }
+    const stopped = new Promise<'signal'>((resolve) => {
+      if (io.signal.aborted) resolve('signal');
+      io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
+    });
+    const why = await Promise.race([stopped, fatalSeen]);
+    if (why === 'signal') say('signal received: stopping (a second signal exits at once)');
+  } finally {
+    await worker.stop();
+    await metrics?.close();
+    await closeClient(redis);
+  }
+  if (fatal !== undefined) {
+    io.stderr.write(
+      `shardline worker: ${redact(explainConnectFailure(fatal, config.worker.api ?? ''), token)}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}

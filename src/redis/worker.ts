@@ -1,0 +1,739 @@
+/**
+ * `ShardWorker`: one process's share of a bot, coordinated through Redis. It takes shard leases (a fixed
+ * list, or `auto`: a fair share of the free shards), runs one `Shard` per lease, publishes every dispatch
+ * to the event streams, serves the shard's command stream, and gives a shard up at once when its lease is
+ * lost. Built on raw `Shard`s rather than `ShardManager`: the manager owns a fixed shard set for its whole
+ * life, while a worker's set changes at run time (takeovers, lost leases, rebalancing).
+ */
+import { EventEmitter } from 'node:events';
+import type { GatewaySendPayload } from 'discord-api-types/v10';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge } from 'prom-client';
+import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from '../errors.js';
+import { ManagerMetrics } from '../manager/metrics.js';
+import { DEFAULT_API_BASE_URL, fetchGatewayBot } from '../manager/rest.js';
+import type { ShardStatus } from '../shard/events.js';
+import type { Compression, Encoding, ShardOptionalOptions } from '../shard/options.js';
+import { Shard } from '../shard/shard.js';
+import { redact, Secret } from '../util/redact.js';
+import { DEFAULT_KEY_PREFIX, toRedisError } from './client.js';
+import { publishShardCount, serveCommands } from './commands.js';
+import { RedisIdentifyQueue } from './identify-queue.js';
+import type { SessionInfo, SessionStore } from './interfaces.js';
+import { ShardLeases } from './leases.js';
+import { type PublisherStatus, RedisEventPublisher } from './publisher.js';
+import { RedisSessionStore } from './session-store.js';
+
+/** Shard options a worker passes through (timeouts, backoff, send limits of a time-scaled simulator…). */
+export type WorkerShardOptions = Partial<
+  Omit<
+    ShardOptionalOptions,
+    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore'
+  >
+>;
+
+export interface ShardWorkerOptions {
+  /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
+  readonly redis: Redis;
+  /** Key prefix (default `shardline:`). */
+  readonly prefix?: string;
+  /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
+  readonly token: string;
+  readonly intents: number;
+  /** Shard ids this worker runs, or `'auto'`: a fair share of the free shards, rebalanced as workers come and go. */
+  readonly shards: readonly number[] | 'auto';
+  /** Total shard count (default: `GET /gateway/bot`'s recommendation). */
+  readonly totalShards?: number;
+  /** REST base for `GET /gateway/bot` (default https://discord.com/api). */
+  readonly api?: string;
+  /** `auto` only: never hold more than this many shards (default: the fair share). */
+  readonly maxShards?: number;
+  /** This worker's id in leases and command groups (default: a random UUID). */
+  readonly ownerId?: string;
+  /** Lease lifetime (default 10 000 ms). A dead worker's shards are taken over after this. */
+  readonly leaseTtlMs?: number;
+  /** How often free or wanted shards are claimed (default leaseTtlMs / 3). */
+  readonly claimIntervalMs?: number;
+  /** Identify window per bucket (default 5 000; smaller against a time-scaled simulator). */
+  readonly identifyWindowMs?: number;
+  /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
+  readonly highWaterMark?: number;
+  /** Event stream partitions; must match the consumers' (default 1). */
+  readonly partitions?: number;
+  /** Longest wait between publish retries while Redis is down (default 2 000 ms). */
+  readonly retryMaxMs?: number;
+  /** Session sequence write-behind (default 250 ms). */
+  readonly sessionFlushMs?: number;
+  readonly encoding?: Encoding;
+  readonly compression?: Compression;
+  readonly shardOptions?: WorkerShardOptions;
+}
+
+export interface ResolvedShardWorkerOptions {
+  readonly prefix: string;
+  readonly token: Secret;
+  readonly intents: number;
+  readonly shards: readonly number[] | 'auto';
+  readonly totalShards: number | undefined;
+  readonly api: string;
+  readonly maxShards: number | undefined;
+  readonly ownerId: string | undefined;
+  readonly leaseTtlMs: number;
+  readonly claimIntervalMs: number;
+  readonly identifyWindowMs: number;
+  readonly highWaterMark: number;
+  readonly partitions: number;
+  readonly retryMaxMs: number;
+  readonly sessionFlushMs: number;
+  readonly encoding: Encoding;
+  readonly compression: Compression;
+  readonly shardOptions: WorkerShardOptions;
+}
+
+export const DEFAULT_SHARD_WORKER_OPTIONS = {
+  prefix: DEFAULT_KEY_PREFIX,
+  api: DEFAULT_API_BASE_URL,
+  leaseTtlMs: 10_000,
+  identifyWindowMs: 5_000,
+  highWaterMark: 10_000,
+  partitions: 1,
+  retryMaxMs: 2_000,
+  sessionFlushMs: 250,
+  encoding: 'etf',
+  compression: 'zlib-stream',
+} as const satisfies Partial<ResolvedShardWorkerOptions>;
+
+function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
+export function resolveShardWorkerOptions(
+  options: Omit<ShardWorkerOptions, 'redis'>,
+): ResolvedShardWorkerOptions {
+  const d = DEFAULT_SHARD_WORKER_OPTIONS;
+  if (typeof options.token !== 'string' || options.token.trim() === '' || /\s/.test(options.token)) {
+    throw new ConfigError('token', 'must be a non-empty string without whitespace (the bare bot token)');
+  }
+  const totalShards =
+    options.totalShards === undefined ? undefined : int('totalShards', options.totalShards, 1, 1_000_000);
+  let shards: readonly number[] | 'auto';
+  if (options.shards === 'auto') shards = 'auto';
+  else if (Array.isArray(options.shards) && options.shards.length > 0) {
+    const ids = [...new Set(options.shards.map((s, i) => int(`shards[${i}]`, s, 0, 999_999)))].sort(
+      (a, b) => a - b,
+    );
+    if (totalShards !== undefined && ids.at(-1)! >= totalShards) {
+      throw new ConfigError('shards', `shard ${ids.at(-1)} does not exist with totalShards ${totalShards}`);
+    }
+    shards = Object.freeze(ids);
+  } else throw new ConfigError('shards', "must be a non-empty list of shard ids or 'auto'");
+  const maxShards = options.maxShards === undefined ? undefined : int('maxShards', options.maxShards, 1);
+  if (maxShards !== undefined && shards !== 'auto') {
+    throw new ConfigError('maxShards', "only applies to shards: 'auto'");
+  }
+  const leaseTtlMs = int('leaseTtlMs', options.leaseTtlMs ?? d.leaseTtlMs, 300);
+  const claimIntervalMs = int(
+    'claimIntervalMs',
+    options.claimIntervalMs ?? Math.max(50, Math.floor(leaseTtlMs / 3)),
+    10,
+  );
+  const ownerId = options.ownerId;
+  if (ownerId !== undefined && (ownerId === '' || /\s/.test(ownerId))) {
+    throw new ConfigError('ownerId', 'must be a non-empty string without whitespace');
+  }
+  const api = options.api ?? d.api;
+  if (!/^https?:\/\//.test(api))
+    throw new ConfigError('api', `must be an http(s) URL, got ${JSON.stringify(api)}`);
+  const encoding = options.encoding ?? d.encoding;
+  if (encoding !== 'json' && encoding !== 'etf') throw new ConfigError('encoding', "must be 'json' or 'etf'");
+  const compression = options.compression ?? d.compression;
+  if (!['zlib-stream', 'zstd-stream', 'none'].includes(compression)) {
+    throw new ConfigError('compression', "must be 'zlib-stream', 'zstd-stream' or 'none'");
+  }
+  return Object.freeze({
+    prefix: options.prefix ?? d.prefix,
+    token: new Secret(options.token),
+    intents: int('intents', options.intents, 0),
+    shards,
+    totalShards,
+    api,
+    maxShards,
+    ownerId,
+    leaseTtlMs,
+    claimIntervalMs,
+    identifyWindowMs: int('identifyWindowMs', options.identifyWindowMs ?? d.identifyWindowMs, 1),
+    highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
+    partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
+    retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
+    sessionFlushMs: int('sessionFlushMs', options.sessionFlushMs ?? d.sessionFlushMs, 1),
+    encoding,
+    compression,
+    shardOptions: options.shardOptions ?? {},
+  });
+}
+
+/** A line worth telling the operator (`info`) or something that went wrong (`warn`). */
+export type WorkerLogLevel = 'info' | 'warn';
+
+export interface ShardWorkerEventMap {
+  /** Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token. */
+  log: [level: WorkerLogLevel, message: string];
+  acquired: [shardId: number, token: number];
+  ready: [shardId: number];
+  resumed: [shardId: number, replayed: number];
+  /** The shard was given up (lease lost, stale, rebalanced or stopping). */
+  released: [shardId: number, why: string];
+  redis: [status: PublisherStatus, error?: ShardlineError];
+  /** Gateway reads paused (`true`) because the event buffer is full, or resumed. */
+  backpressure: [paused: boolean];
+  error: [error: ShardlineError, shardId: number | null];
+  /** A gateway close that no retry can fix (bad token, disallowed intents…): the worker stops. */
+  fatal: [error: ShardlineError, shardId: number];
+}
+
+interface Owned {
+  readonly shardId: number;
+  readonly token: number;
+  readonly shard: Shard;
+  readonly commands: AbortController;
+  serving: Promise<void>;
+  releasing: Promise<void> | undefined;
+}
+
+const WORKERS_KEY = 'workers';
+const PAUSE_LOG_INTERVAL_MS = 10_000;
+
+export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
+  readonly options: ResolvedShardWorkerOptions;
+  readonly ownerId: string;
+  readonly #redis: Redis;
+  readonly #leases: ShardLeases;
+  readonly #store: RedisSessionStore;
+  readonly #publisher: RedisEventPublisher;
+  readonly #owned = new Map<number, Owned>();
+  /** Highest sequence known durable in the event stream, per shard and session. */
+  readonly #durable = new Map<number, { sessionId: string; seq: number }>();
+  /** Shards another worker held at our last attempt (logged once). */
+  readonly #busy = new Set<number>();
+  readonly metrics = new ManagerMetrics();
+  readonly #ownedGauge: Gauge;
+  readonly #bufferedGauge: Gauge;
+  readonly #redisUp: Gauge;
+  readonly #published: Counter;
+  #identifyQueue: RedisIdentifyQueue | undefined;
+  #gatewayUrl = '';
+  #total = 0;
+  #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #paused = false;
+  #redisDownSince: number | undefined;
+  #stopping: Promise<void> | undefined;
+  #pauseLoggedAt = Number.NEGATIVE_INFINITY;
+  #pauseLogged = false;
+  #pausesUnlogged = 0;
+
+  constructor(options: ShardWorkerOptions) {
+    super();
+    if (!options || typeof options !== 'object' || !options.redis) {
+      throw new ConfigError('redis', 'must be an ioredis client (createRedisClient)');
+    }
+    this.options = resolveShardWorkerOptions(options);
+    const o = this.options;
+    this.#redis = options.redis;
+    this.#leases = new ShardLeases({
+      redis: this.#redis,
+      prefix: o.prefix,
+      ttlMs: o.leaseTtlMs,
+      ...(o.ownerId ? { ownerId: o.ownerId } : {}),
+      onLost: (shardId, err) => this.#giveUp(shardId, `lease lost: ${err.message}`, 'warn'),
+    });
+    this.ownerId = this.#leases.ownerId;
+    this.#store = new RedisSessionStore({
+      redis: this.#redis,
+      prefix: o.prefix,
+      flushIntervalMs: o.sessionFlushMs,
+      onError: (err) => this.#redisTrouble(toRedisError(err)),
+    });
+    this.#publisher = new RedisEventPublisher({
+      redis: this.#redis,
+      prefix: o.prefix,
+      partitions: o.partitions,
+      highWaterMark: o.highWaterMark,
+      retryMaxMs: o.retryMaxMs,
+      onPublished: (shardId, sessionId, seq) => this.#onPublished(shardId, sessionId, seq),
+      onStale: (shardId, err) => this.#onStale(shardId, err),
+      onBackpressure: (full) => this.#setPaused(full),
+      onStatus: (status, err) => this.#onRedisStatus(status, err),
+    });
+    const registers = [this.metrics.registry];
+    this.#ownedGauge = new Gauge({
+      name: 'shardline_worker_shards_owned',
+      help: 'Shards this worker holds a lease for',
+      registers,
+    });
+    this.#bufferedGauge = new Gauge({
+      name: 'shardline_worker_events_buffered',
+      help: 'Dispatches buffered, not yet confirmed by Redis',
+      registers,
+      collect: () => this.#bufferedGauge.set(this.#publisher.buffered),
+    });
+    this.#redisUp = new Gauge({
+      name: 'shardline_worker_redis_up',
+      help: '1 when the last publish to Redis succeeded, 0 while Redis is unavailable',
+      registers,
+    });
+    this.#redisUp.set(1);
+    this.#published = new Counter({
+      name: 'shardline_worker_events_published_total',
+      help: 'Dispatches handed to the publisher',
+      registers,
+    });
+  }
+
+  /** Shard ids this worker runs now. */
+  get shardIds(): number[] {
+    return [...this.#owned.keys()].sort((a, b) => a - b);
+  }
+
+  get totalShards(): number {
+    return this.#total;
+  }
+
+  /** Whether gateway reads are paused because the event buffer is full. */
+  get readsPaused(): boolean {
+    return this.#paused;
+  }
+
+  status(): { shardId: number; status: ShardStatus; sequence: number }[] {
+    return this.shardIds.map((id) => {
+      const s = this.#owned.get(id)!.shard;
+      return { shardId: id, status: s.status, sequence: s.sequence };
+    });
+  }
+
+  collectMetrics(): Promise<string> {
+    this.#ownedGauge.set(this.#owned.size);
+    return this.metrics.collect();
+  }
+
+  /**
+   * Fetches `GET /gateway/bot` (gateway URL, shard count, max_concurrency), records the shard count for
+   * command routing and starts claiming shards. Resolves once claiming runs; shards connect in the
+   * background (see the `acquired` / `ready` / `resumed` events).
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new ConfigError('start', `worker is already ${this.#state}`);
+    this.#state = 'starting';
+    const o = this.options;
+    let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
+    try {
+      info = await fetchGatewayBot({ token: o.token, api: o.api });
+    } catch (err) {
+      this.#state = 'idle';
+      throw err;
+    }
+    this.#gatewayUrl = info.url;
+    this.#total = o.totalShards ?? info.shards;
+    if (o.shards !== 'auto' && o.shards.at(-1)! >= this.#total) {
+      throw new ConfigError('shards', `shard ${o.shards.at(-1)} does not exist with ${this.#total} shards`);
+    }
+    this.#identifyQueue = new RedisIdentifyQueue({
+      redis: this.#redis,
+      prefix: o.prefix,
+      maxConcurrency: info.sessionStartLimit.maxConcurrency,
+      windowMs: o.identifyWindowMs,
+    });
+    await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+    // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
+    const limit = info.sessionStartLimit;
+    await this.#identifyQueue.setSessionStartLimit({
+      total: Math.max(1, limit.total),
+      remaining: limit.remaining,
+      resetAfterMs: limit.resetAfterMs,
+    });
+    if ((this.#state as string) !== 'starting') return; // stop() came first
+    this.#leases.start();
+    this.#state = 'running';
+    this.#log(
+      'info',
+      `worker ${this.ownerId} started: ${o.shards === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shards.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
+    );
+    this.#loop = this.#claimLoop();
+  }
+
+  /**
+   * Stops taking shards, closes every shard resumably (another worker or a restart RESUMEs), flushes the
+   * publisher and the session store, and releases the leases. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopping';
+    this.#wake?.();
+    await this.#loop;
+    if (wasRunning) this.#log('info', `stopping: closing ${this.#owned.size} shard(s) resumably`);
+    await Promise.all([...this.#owned.keys()].map((id) => this.#release(id, 'worker stopping', 'stop')));
+    // While Redis is down this waits (bounded by the caller's patience): events are never dropped.
+    await this.#publisher.close();
+    await this.#store.close().catch((err: unknown) => this.#redisTrouble(toRedisError(err)));
+    await this.#leases.close();
+    if (wasRunning) {
+      await this.#redis.zrem(this.#key(WORKERS_KEY), this.ownerId).catch(() => undefined);
+    }
+    this.metrics.close();
+    this.#state = 'stopped';
+    if (wasRunning) this.#log('info', `stopped: events flushed, leases released`);
+  }
+
+  // ------------------------------------------------------------------------------------------ claiming
+
+  #key(name: string): string {
+    return `${this.options.prefix}${name}`;
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  async #claimLoop(): Promise<void> {
+    const o = this.options;
+    if (o.shards === 'auto') {
+      // Register first and give peers started at the same moment one round to do the same.
+      await this.#register().catch(() => 0);
+      await this.#sleep(o.claimIntervalMs);
+    }
+    while (this.#state === 'running') {
+      try {
+        if (o.shards === 'auto') await this.#claimAuto();
+        else await this.#claimFixed(o.shards);
+      } catch (err) {
+        this.#redisTrouble(toRedisError(err));
+      }
+      if (this.#state !== 'running') break;
+      await this.#sleep(o.claimIntervalMs);
+    }
+  }
+
+  /** Heartbeats this worker into the registry and returns the number of live workers. */
+  async #register(): Promise<number> {
+    const now = Date.now();
+    const key = this.#key(WORKERS_KEY);
+    const [, , count] = ((await this.#redis
+      .multi()
+      .zadd(key, now + this.options.leaseTtlMs, this.ownerId)
+      .zremrangebyscore(key, '-inf', now)
+      .zcard(key)
+      .exec()) ?? []) as [unknown, unknown][];
+    return Math.max(1, Number(count?.[1] ?? 1));
+  }
+
+  async #claimFixed(ids: readonly number[]): Promise<void> {
+    for (const shardId of ids) {
+      if (this.#state !== 'running') return;
+      if (this.#owned.has(shardId)) continue;
+      const lease = await this.#leases.acquire(shardId);
+      if (!lease) {
+        if (!this.#busy.has(shardId)) {
+          this.#busy.add(shardId);
+          this.#log('info', `shard ${shardId} is leased by another worker; waiting for it to be free`);
+        }
+        continue;
+      }
+      this.#busy.delete(shardId);
+      this.#run(shardId, lease.token);
+    }
+  }
+
+  async #claimAuto(): Promise<void> {
+    const workers = await this.#register();
+    const share = Math.min(
+      this.options.maxShards ?? Number.MAX_SAFE_INTEGER,
+      Math.ceil(this.#total / workers),
+    );
+    const held = this.shardIds.filter((id) => !this.#owned.get(id)!.releasing);
+    if (held.length > share && this.#publisher.status === 'ok') {
+      // A worker joined: hand the highest shards over (closed resumably, so the new owner RESUMEs).
+      // Never mid-handshake: a shard identifying now would lose its new session and identify twice.
+      const movable = held.filter((id) => {
+        const status = this.#owned.get(id)!.shard.status;
+        return status !== 'identifying' && status !== 'resuming';
+      });
+      for (const shardId of movable.slice(-(held.length - share)).reverse()) {
+        await this.#release(shardId, `rebalancing: ${workers} workers, share ${share}`, 'hand-over');
+      }
+      return;
+    }
+    if (held.length >= share) return;
+    for (const lease of await this.#leases.claimFree(this.#total, share - held.length)) {
+      if (this.#state !== 'running' || this.#owned.has(lease.shardId)) {
+        await this.#leases.release(lease.shardId).catch(() => false);
+        continue;
+      }
+      this.#run(lease.shardId, lease.token);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ shards
+
+  /** The session store one shard sees: never ahead of the stream, and silent once the lease is gone. */
+  #sessionStoreFor(token: number): SessionStore {
+    return {
+      load: async (id) => {
+        const s = await this.#store.load(id);
+        if (s) this.#raiseDurable(id, s.sessionId, s.sequence);
+        return s;
+      },
+      save: async (id, session: SessionInfo | null) => {
+        if (this.#leases.tokenOf(id) !== token) return; // another worker owns it now: leave its session alone
+        if (session === null) {
+          this.#durable.delete(id);
+          await this.#store.save(id, null);
+          return;
+        }
+        const d = this.#durable.get(id);
+        const durable = d && d.sessionId === session.sessionId ? d.seq : 0;
+        await this.#store.save(id, { ...session, sequence: Math.min(session.sequence, durable) });
+      },
+    };
+  }
+
+  #raiseDurable(shardId: number, sessionId: string, seq: number): void {
+    const d = this.#durable.get(shardId);
+    if (!d || d.sessionId !== sessionId || seq > d.seq) this.#durable.set(shardId, { sessionId, seq });
+  }
+
+  #onPublished(shardId: number, sessionId: string, seq: number): void {
+    this.#raiseDurable(shardId, sessionId, seq);
+    if (this.#owned.has(shardId)) this.#store.updateSequence(shardId, this.#total, seq);
+  }
+
+  #onStale(shardId: number, err: RedisError): void {
+    const owned = this.#owned.get(shardId);
+    if (!owned || owned.releasing) return;
+    // Events of an older lease of ours may be refused after we re-took the shard; check ours is current.
+    void this.#leases.isCurrent(shardId, owned.token).then(
+      (current) => {
+        if (!current) this.#giveUp(shardId, `stale: ${err.message}`, 'warn');
+      },
+      (e: unknown) => this.#redisTrouble(toRedisError(e)),
+    );
+  }
+
+  #run(shardId: number, token: number): void {
+    const o = this.options;
+    const shard = new Shard({
+      ...o.shardOptions,
+      token: o.token.reveal(),
+      intents: o.intents,
+      shard: [shardId, this.#total],
+      gatewayUrl: this.#gatewayUrl,
+      encoding: o.encoding,
+      compression: o.compression,
+      identifyQueue: this.#identifyQueue!,
+      sessionStore: this.#sessionStoreFor(token),
+    });
+    if (this.#paused) shard.pauseReading();
+    const commands = new AbortController();
+    const owned: Owned = {
+      shardId,
+      token,
+      shard,
+      commands,
+      serving: Promise.resolve(),
+      releasing: undefined,
+    };
+    this.#owned.set(shardId, owned);
+    this.#ownedGauge.set(this.#owned.size);
+    this.emit('acquired', shardId, token);
+    this.#log('info', `owns shard ${shardId} (lease token ${token})`);
+
+    shard.on('dispatch', (p) => {
+      const sessionId = shard.sessionId;
+      if (typeof p.s !== 'number' || sessionId === null) return;
+      try {
+        this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: token });
+        this.#published.inc();
+        this.metrics.events.inc({ type: p.t });
+      } catch (err) {
+        this.#error(toRedisError(err, shardId), shardId);
+      }
+    });
+    shard.on('ready', () => {
+      this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`);
+      this.emit('ready', shardId);
+    });
+    shard.on('resumed', (info) => {
+      this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`);
+      this.emit('resumed', shardId, info.replayed);
+    });
+    shard.on('status', (status) => this.metrics.setShardStatus(shardId, status));
+    shard.on('close', (info) => {
+      if (info.action === 'resume' || info.action === 'reidentify') {
+        this.metrics.reconnects.inc({ reason: String(info.code) });
+      }
+    });
+    shard.on('heartbeat', (hb) =>
+      this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000),
+    );
+    shard.on('error', (err) => this.#error(err, shardId));
+
+    shard.connect().catch((err: unknown) => {
+      if (owned.releasing || this.#owned.get(shardId) !== owned) return; // closed by us
+      if (err instanceof GatewayCloseError) {
+        this.#log('warn', `shard ${shardId} stopped: ${err.message}`);
+        this.emit('fatal', err, shardId);
+        // No retry can fix it (and every worker would hit it): stop this worker.
+        void this.#release(shardId, 'fatal gateway close', 'fatal').then(() => this.stop());
+      }
+    });
+
+    owned.serving = serveCommands({
+      redis: this.#redis,
+      prefix: o.prefix,
+      shardId,
+      consumer: this.ownerId,
+      signal: commands.signal,
+      handler: async (payload) => {
+        await shard.send(payload as GatewaySendPayload);
+        return { sent: true };
+      },
+      onError: (err) => {
+        if (err.code !== 'REDIS_UNAVAILABLE') this.#error(err, shardId);
+      },
+    }).catch((err: unknown) => this.#error(toRedisError(err, shardId), shardId));
+  }
+
+  /** Lease lost or stale: close the shard at once, resumably; the claim loop retries it later. */
+  #giveUp(shardId: number, why: string, level: WorkerLogLevel): void {
+    const owned = this.#owned.get(shardId);
+    if (!owned || owned.releasing) return;
+    this.#log(level, `gave up shard ${shardId}: ${why}; closed it resumably, will try to take it again`);
+    void this.#release(shardId, why, 'give-up');
+  }
+
+  /**
+   * Closes a shard with a resumable close code and stops its command server. `hand-over` (rebalancing)
+   * then flushes its events and session and releases the lease, so the next owner RESUMEs from the latest
+   * event; `give-up` (lease lost or stale) leaves the lease alone, it is not ours any more; `stop` leaves
+   * the release to `stop()`, after the publisher and the store are flushed; `fatal` releases at once.
+   */
+  #release(shardId: number, why: string, mode: 'hand-over' | 'give-up' | 'stop' | 'fatal'): Promise<void> {
+    const owned = this.#owned.get(shardId);
+    if (!owned) return Promise.resolve();
+    owned.releasing ??= (async () => {
+      owned.commands.abort();
+      await owned.shard.destroy({ code: 4000, reason: why.slice(0, 100) });
+      await owned.serving;
+      if (mode === 'hand-over') {
+        await this.#publisher.flush();
+        await this.#store.flush().catch((err: unknown) => this.#redisTrouble(toRedisError(err)));
+      }
+      if ((mode === 'hand-over' || mode === 'fatal') && this.#leases.tokenOf(shardId) === owned.token) {
+        await this.#leases.release(shardId).catch(() => false);
+      }
+      if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);
+      this.#ownedGauge.set(this.#owned.size);
+      this.metrics.removeShard(shardId);
+      if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`);
+      this.emit('released', shardId, why);
+    })();
+    return owned.releasing;
+  }
+
+  // ------------------------------------------------------------------------------------------ Redis health
+
+  #setPaused(full: boolean): void {
+    this.#paused = full;
+    for (const { shard } of this.#owned.values()) {
+      if (full) shard.pauseReading();
+      else shard.resumeReading();
+    }
+    this.emit('backpressure', full);
+    // A slow Redis can flip this many times a second: report a pause at most every 10 s (with a count).
+    const now = Date.now();
+    if (full) {
+      if (now - this.#pauseLoggedAt < PAUSE_LOG_INTERVAL_MS) {
+        this.#pausesUnlogged++;
+        this.#pauseLogged = false;
+        return;
+      }
+      const more =
+        this.#pausesUnlogged > 0 ? ` (${this.#pausesUnlogged} more pauses since the last report)` : '';
+      this.#pausesUnlogged = 0;
+      this.#pauseLoggedAt = now;
+      this.#pauseLogged = true;
+      this.#log(
+        'warn',
+        `event buffer full (${this.#publisher.buffered} events): paused reading the gateway; heartbeats keep the connections alive and the gateway replays on resume${more}`,
+      );
+    } else if (this.#pauseLogged) {
+      this.#pauseLogged = false;
+      this.#log(
+        'info',
+        `event buffer drained (${this.#publisher.buffered} events): reading the gateway again`,
+      );
+    }
+  }
+
+  #onRedisStatus(status: PublisherStatus, err?: ShardlineError): void {
+    this.#redisUp.set(status === 'ok' ? 1 : 0);
+    if (status === 'unavailable') {
+      this.#redisDownSince = Date.now();
+      this.#log(
+        'warn',
+        `Redis unavailable (${err?.message ?? 'unknown error'}): keeping gateway connections, buffering events (${this.#publisher.buffered} buffered, pause at ${this.options.highWaterMark}), retrying with backoff`,
+      );
+    } else {
+      const ms = this.#redisDownSince === undefined ? 0 : Date.now() - this.#redisDownSince;
+      this.#redisDownSince = undefined;
+      this.#log(
+        'info',
+        `Redis available again after ${ms} ms: publishing the ${this.#publisher.buffered} buffered events`,
+      );
+    }
+    this.emit('redis', status, ...(err ? [err] : []));
+  }
+
+  #redisTrouble(err: ShardlineError): void {
+    // Outages are reported once by the publisher's status; other Redis errors are worth an error event.
+    if (err.code === 'REDIS_UNAVAILABLE') return;
+    this.#error(err, err instanceof RedisError ? (err.shardId ?? null) : null);
+  }
+
+  #error(err: ShardlineError, shardId: number | null): void {
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', err, shardId);
+        return;
+      } catch {
+        // fall through to the log line
+      }
+    }
+    this.#log('warn', `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`);
+  }
+
+  #log(level: WorkerLogLevel, message: string): void {
+    if (this.listenerCount('log') === 0) return;
+    try {
+      this.emit('log', level, redact(message, this.options.token));
+    } catch {
+      // a throwing log listener must not break the worker
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
+import type { Redis } from 'ioredis';
+import { UsageError } from '../../src/cli/args.js';
+import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
+import { main } from '../../src/cli/main.js';
+import { ConfigError } from '../../src/errors.js';
+import { resolveShardWorkerOptions, ShardWorker } from '../../src/redis/index.js';
+
+const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
+const REDIS = ['--redis', 'redis://127.0.0.1:6379'];
+
+function usage(argv: string[], re: RegExp): void {
+  assert.throws(
+    () => parseWorkerArgs(argv, {}),
+    (err: unknown) =>
+      err instanceof UsageError &&
+      err.code === 'CLI_USAGE' &&
+      re.test(err.message) &&
+      !err.message.includes('\n'),
+  );
+}
+
+describe('shardline worker: flag parsing', () => {
+  test('--shards with --total gives a fixed list; defaults are filled in', () => {
+    const c = parseWorkerArgs([...REDIS, '--shards', '0-3,6', '--total', '8'], {});
+    assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(c.tokenEnv, 'DISCORD_TOKEN');
+    assert.equal(c.metricsPort, undefined);
+    assert.deepEqual(c.worker.shards, [0, 1, 2, 3, 6]);
+    assert.equal(c.worker.totalShards, 8);
+    assert.equal(c.worker.prefix, 'shardline:');
+    assert.equal(c.worker.api, 'https://discord.com/api');
+  });
+
+  test('--auto with every tuning flag', () => {
+    const c = parseWorkerArgs(
+      [
+        ...REDIS,
+        '--auto',
+        '--max-shards',
+        '4',
+        '--token-env',
+        'MY_BOT_TOKEN',
+        '--api',
+        'http://127.0.0.1:9999/api/v10',
+        '--prefix',
+        '{bot}:',
+        '--owner',
+        'worker-1',
+        '--intents',
+        'Guilds',
+        '--encoding',
+        'json',
+        '--compression',
+        'none',
+        '--partitions',
+        '4',
+        '--high-water-mark',
+        '500',
+        '--lease-ttl',
+        '3000',
+        '--identify-window',
+        '600',
+        '--metrics-port',
+        '9100',
+      ],
+      {},
+    );
+    assert.equal(c.tokenEnv, 'MY_BOT_TOKEN');
+    assert.equal(c.metricsPort, 9100);
+    assert.deepEqual(c.worker, {
+      prefix: '{bot}:',
+      intents: 1,
+      shards: 'auto',
+      api: 'http://127.0.0.1:9999/api/v10',
+      maxShards: 4,
+      ownerId: 'worker-1',
+      encoding: 'json',
+      compression: 'none',
+      partitions: 4,
+      highWaterMark: 500,
+      leaseTtlMs: 3000,
+      identifyWindowMs: 600,
+    });
+  });
+
+  test('the Redis URL may come from SHARDLINE_REDIS_URL', () => {
+    const c = parseWorkerArgs(['--auto'], { SHARDLINE_REDIS_URL: 'rediss://cache:6380' });
+    assert.equal(c.redisUrl, 'rediss://cache:6380');
+  });
+
+  test('bad usage is a one-line UsageError naming the flag', () => {
+    usage(['--auto'], /--redis URL is required/);
+    usage(['--redis', 'http://x', '--auto'], /--redis must be a redis:\/\//);
+    usage([...REDIS], /--shards 0-7 or --auto/);
+    usage([...REDIS, '--auto', '--shards', '0-1'], /exclude each other/);
+    usage([...REDIS, '--shards', '0-8', '--total', '8'], /shard 8 does not exist with --total 8/);
+    usage([...REDIS, '--shards', '2-1'], /runs backwards/);
+    usage([...REDIS, '--shards', '0', '--max-shards', '2'], /--max-shards only applies with --auto/);
+    usage([...REDIS, '--auto', '--lease-ttl', '10'], /--lease-ttl must be between 300/);
+    usage([...REDIS, '--auto', '--encoding', 'xml'], /--encoding must be one of json, etf/);
+    usage([...REDIS, '--auto', '--api', 'ftp://x'], /--api must be an http\(s\) URL/);
+    usage([...REDIS, '--auto', '--token-env', 'not a name'], /--token-env must name an environment variable/);
+    usage([...REDIS, '--auto', '--intents', 'Nope'], /unknown intent 'Nope'/);
+    usage([...REDIS, '--auto', '--token', TOKEN], /Unknown option '--token'/);
+  });
+
+  test('`worker --help` prints the usage; bad usage exits 2 with the reason and the usage', async () => {
+    let out = '';
+    let err = '';
+    const io = {
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      env: {},
+      signal: new AbortController().signal,
+    };
+    assert.equal(await main(['worker', '--help'], io), 0);
+    assert.match(out, /usage: shardline worker --redis URL/);
+    assert.match(out, /--lease-ttl MS/);
+    assert.equal(await main(['worker', '--redis', 'redis://127.0.0.1:1', '--shards', 'x'], io), 2);
+    assert.match(err, /^shardline worker: --shards must look like 0-7/);
+    assert.match(err, /usage: shardline worker/);
+    err = '';
+    assert.equal(await main(['worker', ...REDIS, '--auto'], io), 2, 'no token in the environment');
+    assert.match(err, /environment variable DISCORD_TOKEN is not set/);
+  });
+});
+
+describe('ShardWorker options', () => {
+  const base = { token: TOKEN, intents: 1, shards: [0, 1] as number[] };
+
+  test('resolve fills the defaults and keeps the token in a Secret', () => {
+    const o = resolveShardWorkerOptions(base);
+    assert.deepEqual(o.shards, [0, 1]);
+    assert.equal(o.leaseTtlMs, 10_000);
+    assert.equal(o.claimIntervalMs, 3_333);
+    assert.equal(o.highWaterMark, 10_000);
+    assert.equal(o.identifyWindowMs, 5_000);
+    assert.ok(Object.isFrozen(o));
+    assert.equal(o.token.reveal(), TOKEN);
+    assert.ok(!JSON.stringify(o).includes(TOKEN));
+    assert.ok(!inspect(o, { depth: 5 }).includes(TOKEN));
+  });
+
+  test('bad options are ConfigErrors naming the option, never echoing the token', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ token: '' }, /^token:/],
+      [{ token: `Bot ${TOKEN}` }, /^token:/],
+      [{ shards: [] }, /^shards:/],
+      [{ shards: [1.5] }, /^shards\[0\]:/],
+      [{ shards: [0, 4], totalShards: 4 }, /^shards: shard 4 does not exist/],
+      [{ shards: [0], maxShards: 2 }, /^maxShards: only applies/],
+      [{ leaseTtlMs: 10 }, /^leaseTtlMs:/],
+      [{ intents: -1 }, /^intents:/],
+      [{ api: 'ws://x' }, /^api:/],
+      [{ encoding: 'xml' }, /^encoding:/],
+      [{ ownerId: 'a b' }, /^ownerId:/],
+    ];
+    for (const [patch, re] of bad) {
+      assert.throws(
+        () => resolveShardWorkerOptions({ ...base, ...patch } as never),
+        (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes(TOKEN),
+        JSON.stringify(Object.keys(patch)),
+      );
+    }
+  });
+
+  test('a worker without a Redis client is a ConfigError', () => {
+    assert.throws(() => new ShardWorker({ ...base, redis: undefined as unknown as Redis }), ConfigError);
+  });
+});
