@@ -74,3 +74,32 @@ export const loadErlpack = (): ErlpackPeer | undefined => load<ErlpackPeer>('erl
 export const loadZlibSync = (): ZlibSyncPeer | undefined => load<ZlibSyncPeer>('zlib-sync');
 export const loadZstdNapi = (): ZstdNapiPeer | undefined => load<ZstdNapiPeer>('zstd-napi');
 export const loadFzstd = (): FzstdPeer | undefined => load<FzstdPeer>('fzstd');
+
+/** The subset of `@discordjs/ws` 2.x the end-to-end bench drives (typed here so the build needs no peer). */
+export interface DiscordjsWsManager {
+  connect(): Promise<void>;
+  destroy(options?: { code?: number; reason?: string }): Promise<void>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+export interface DiscordjsIdentifyThrottler {
+  waitForIdentify(shardId: number, signal: AbortSignal): Promise<void>;
+}
+export interface DiscordjsWsPeer {
+  WebSocketManager: new (options: Record<string, unknown>) => DiscordjsWsManager;
+  CompressionMethod: { readonly ZlibNative: number; readonly ZlibSync: number };
+  WebSocketShardEvents: {
+    readonly Dispatch: string;
+    readonly Ready: string;
+    readonly Error: string;
+    readonly Closed: string;
+  };
+  version: string;
+}
+/** `@discordjs/rest` 2.x: only the constructor (`api` = REST base without version) and `setToken`. */
+export interface DiscordjsRestPeer {
+  REST: new (options: { api?: string; version?: string }) => { setToken(token: string): unknown };
+}
+
+export const loadDiscordjsWs = (): DiscordjsWsPeer | undefined => load<DiscordjsWsPeer>('@discordjs/ws');
+export const loadDiscordjsRest = (): DiscordjsRestPeer | undefined =>
+  load<DiscordjsRestPeer>('@discordjs/rest');

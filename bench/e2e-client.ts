@@ -1,0 +1,227 @@
+/**
+ * Child process of bench/e2e.ts: runs ONE gateway client (Shardline's `ShardManager` or @discordjs/ws's
+ * `WebSocketManager`) against the parent's simulator, so `process.cpuUsage()` and RSS are this client's
+ * alone. Driven over IPC (see e2e-protocol.ts). The user callback counts dispatches by type; READY and
+ * GUILD_CREATE (startup) are counted apart and never part of a burst.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ShardManager } from '../src/manager/manager.js';
+import type { ArmCommand, ChildMessage, ConnectCommand, ParentMessage } from './e2e-protocol.js';
+import {
+  type DiscordjsIdentifyThrottler,
+  loadDiscordjsRest,
+  loadDiscordjsWs,
+  loadZlibSync,
+} from './peers.js';
+
+const send = (m: ChildMessage): void => {
+  process.send?.(m);
+};
+
+function fault(message: string): void {
+  send({ type: 'fault', message });
+}
+
+function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('e2e-client needs --expose-gc');
+  gc();
+  gc();
+}
+
+// ── the user callback ───────────────────────────────────────────────────────────────────────────────
+
+let readies = 0;
+let guildCreates = 0;
+let received = 0;
+const byType = new Map<string, number>();
+let arm: ArmCommand | undefined;
+let startAt = Number.POSITIVE_INFINITY;
+let endAt = Number.POSITIVE_INFINITY;
+let t0 = 0n;
+let cpu0: NodeJS.CpuUsage | undefined;
+
+function onDispatch(t: string): void {
+  if (t === 'READY') {
+    readies++;
+    return;
+  }
+  if (t === 'GUILD_CREATE') {
+    guildCreates++;
+    return;
+  }
+  received++;
+  byType.set(t, (byType.get(t) ?? 0) + 1);
+  if (received < startAt) return;
+  if (received === startAt) {
+    cpu0 = process.cpuUsage();
+    t0 = process.hrtime.bigint();
+    return;
+  }
+  if (received === endAt && arm) {
+    const cpu = process.cpuUsage(cpu0);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    send({ type: 'burst', seconds, cpu: { user: cpu.user, system: cpu.system }, received });
+  }
+}
+
+// ── @discordjs/ws identify throttling scaled to the simulator ───────────────────────────────────────
+
+/**
+ * One identify per `shard_id % maxConcurrency` bucket per `windowMs`, every bucket in parallel: the rule
+ * @discordjs/ws's SimpleIdentifyThrottler applies with a fixed 5 s window, with the simulator's scaled window.
+ */
+class WindowIdentifyThrottler implements DiscordjsIdentifyThrottler {
+  readonly #maxConcurrency: number;
+  readonly #windowMs: number;
+  readonly #nextGrant = new Map<number, number>();
+  readonly #tail = new Map<number, Promise<void>>();
+
+  constructor(maxConcurrency: number, windowMs: number) {
+    this.#maxConcurrency = maxConcurrency;
+    this.#windowMs = windowMs;
+  }
+
+  waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
+    const bucket = shardId % this.#maxConcurrency;
+    const previous = this.#tail.get(bucket) ?? Promise.resolve();
+    const mine = previous.then(async () => {
+      signal.throwIfAborted();
+      const wait = (this.#nextGrant.get(bucket) ?? 0) - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      this.#nextGrant.set(bucket, Date.now() + this.#windowMs);
+    });
+    this.#tail.set(
+      bucket,
+      mine.catch(() => undefined),
+    );
+    return mine;
+  }
+}
+
+// ── clients ─────────────────────────────────────────────────────────────────────────────────────────
+
+interface RunningClient {
+  destroy(): Promise<void>;
+}
+
+async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
+  const manager = new ShardManager({
+    token: c.token,
+    intents: c.intents,
+    api: c.api,
+    shardCount: c.shards,
+    encoding: c.spec.encoding,
+    compression: c.spec.compression,
+    identifyWindowMs: c.identifyWindowMs,
+    identifyMarginMs: c.identifyMarginMs,
+  });
+  manager.on('dispatch', (payload) => onDispatch(payload.t));
+  manager.on('error', (err, shardId) => fault(`shardline shard ${shardId}: ${err.code} ${err.message}`));
+  manager.on('close', (shardId, info) => fault(`shardline shard ${shardId} closed: ${JSON.stringify(info)}`));
+  await manager.connect();
+  return { destroy: () => manager.destroy({ resumable: false }) };
+}
+
+async function connectDiscordjs(c: ConnectCommand): Promise<RunningClient> {
+  const ws = loadDiscordjsWs();
+  const restPeer = loadDiscordjsRest();
+  if (!ws || !restPeer) throw new Error('@discordjs/ws or @discordjs/rest not installed');
+  const rest = new restPeer.REST({ api: c.api, version: '10' });
+  rest.setToken(c.token);
+  const manager = new ws.WebSocketManager({
+    token: c.token,
+    intents: c.intents,
+    rest,
+    shardCount: c.shards,
+    shardIds: null,
+    encoding: 'json',
+    compression:
+      c.spec.inflater === 'zlib-sync' ? ws.CompressionMethod.ZlibSync : ws.CompressionMethod.ZlibNative,
+    buildIdentifyThrottler: () =>
+      new WindowIdentifyThrottler(c.maxConcurrency, c.identifyWindowMs + c.identifyMarginMs),
+  });
+  const E = ws.WebSocketShardEvents;
+  manager.on(E.Dispatch, ((payload: { t: string }) => onDispatch(payload.t)) as (...a: never[]) => void);
+  manager.on(E.Error, ((err: Error, shardId: number) =>
+    fault(`@discordjs/ws shard ${shardId}: ${err.message}`)) as (...a: never[]) => void);
+  manager.on(E.Closed, ((code: number, shardId: number) =>
+    fault(`@discordjs/ws shard ${shardId} closed with ${code}`)) as (...a: never[]) => void);
+  await manager.connect();
+  return { destroy: () => manager.destroy({ code: 1000 }) };
+}
+
+// ── IPC ─────────────────────────────────────────────────────────────────────────────────────────────
+
+let client: RunningClient | undefined;
+
+async function connect(c: ConnectCommand): Promise<void> {
+  // Load everything the client will use before the baseline, so RSS growth is the shards' own.
+  if (c.spec.kind === 'discordjs') {
+    loadDiscordjsWs();
+    loadDiscordjsRest();
+    if (c.spec.inflater === 'zlib-sync' && !loadZlibSync()) throw new Error('zlib-sync not installed');
+  }
+  fullGc();
+  const baseline = process.memoryUsage();
+  const started = performance.now();
+  client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
+  const deadline = started + c.timeoutMs;
+  while (guildCreates < c.guilds) {
+    if (performance.now() > deadline) {
+      throw new Error(`only ${guildCreates}/${c.guilds} GUILD_CREATEs after ${c.timeoutMs} ms`);
+    }
+    await sleep(10);
+  }
+  send({
+    type: 'connected',
+    baselineRss: baseline.rss,
+    baselineHeapUsed: baseline.heapUsed,
+    baselineExternal: baseline.external,
+    connectMs: performance.now() - started,
+    readies,
+    guildCreates,
+  });
+}
+
+process.on('message', (m: ParentMessage) => {
+  switch (m.cmd) {
+    case 'connect':
+      connect(m).catch((err: unknown) => fault(`connect failed: ${String((err as Error)?.stack ?? err)}`));
+      break;
+    case 'arm':
+      arm = m;
+      received = 0;
+      byType.clear();
+      startAt = m.warm + 1;
+      endAt = m.warm + m.burst;
+      // `warmed` is sent once the warm-up is in; the parent then sends the burst.
+      void (async () => {
+        while (received < m.warm) await sleep(5);
+        send({ type: 'warmed' });
+      })();
+      send({ type: 'armed' });
+      break;
+    case 'count':
+      send({ type: 'count', received, byType: Object.fromEntries(byType) });
+      break;
+    case 'rss':
+      fullGc();
+      {
+        const m = process.memoryUsage();
+        send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+      }
+      break;
+    case 'exit':
+      void (async () => {
+        process.removeAllListeners('message');
+        try {
+          await Promise.race([client?.destroy(), sleep(5000)]);
+        } finally {
+          process.exit(0);
+        }
+      })();
+      break;
+  }
+});
+process.on('disconnect', () => process.exit(0));
