@@ -488,6 +488,21 @@ const CASES: readonly Case[] = [
   benchCase('node dist/bench/shard-receive.bench.js'),
   benchCase('node dist/bench/redis.bench.js'),
   {
+    readme: 'npm run bench:e2e -- --runs 5 --json /tmp/e2e.json',
+    runs: 'not run',
+    notRun:
+      'a benchmark: about 10 minutes of CPU on a shared 2-core machine, and its numbers mean nothing inside a test run',
+    asserts: 'the bench:e2e script builds and runs dist/bench/e2e.js, which exists and reads --runs and --json',
+    async check(ctx) {
+      assert.match(packageScripts(ctx)['bench:e2e'] ?? '', /npm run build && node .*dist\/bench\/e2e\.js/);
+      const file = join(ctx.dir, 'dist', 'bench', 'e2e.js');
+      assert.ok(existsSync(file), 'dist/bench/e2e.js was not built');
+      const source = readFileSync(file, 'utf8');
+      for (const flag of ['runs', 'json'])
+        assert.ok(source.includes(`benchFlag('${flag}')`), `dist/bench/e2e.js does not read --${flag}`);
+    },
+  },
+  {
     readme:
       'npm run chaos -- --minutes N --seed S [--encoding json|etf --compression zlib-stream|zstd-stream|none]',
     runs: '`npm run chaos -- --minutes 0.1 --seed 3 --encoding json --compression zstd-stream` (6 s of faults instead of N minutes; the optional flags set to the non-defaults)',
