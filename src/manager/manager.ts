@@ -803,7 +803,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #emitDispatch(payload: GatewayDispatchPayload, shardId: number): void {
-    this.#metrics.events.inc({ type: String(payload.t) });
+    this.#metrics.countEvent(payload.t);
     this.emit('dispatch', payload, shardId);
   }
 
