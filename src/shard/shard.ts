@@ -259,6 +259,9 @@ export class Shard extends EventEmitter<ShardEventMap> {
 
   #run(effect: Effect): void {
     switch (effect.type) {
+      case 'emit':
+        this.#emitEvent(effect.event);
+        return;
       case 'open':
         this.#open(effect.conn, effect.url);
         return;
@@ -351,9 +354,6 @@ export class Shard extends EventEmitter<ShardEventMap> {
         return;
       case 'persist-session':
         this.#persist(effect.session);
-        return;
-      case 'emit':
-        this.#emitEvent(effect.event);
         return;
       case 'stopped': {
         this.#identifyAbort?.abort(new ShardError('SHARD_DESTROYED', 'shard stopped'));
@@ -490,6 +490,15 @@ export class Shard extends EventEmitter<ShardEventMap> {
   }
 
   #emitEvent(event: ShardEvent): void {
+    if (event.name === 'dispatch') {
+      // The per-event case, first and without the generic spread of `args`.
+      try {
+        this.emit('dispatch', event.args[0]);
+      } catch (cause) {
+        this.#emitError(new ShardError('LISTENER_FAILED', `a 'dispatch' listener threw`, { cause }));
+      }
+      return;
+    }
     if (event.name === 'error') {
       this.#emitError(event.args[0]);
       return;
