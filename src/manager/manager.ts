@@ -37,7 +37,7 @@ import {
   shardForGuild,
 } from './reshard.js';
 import { DEFAULT_API_BASE_URL, fetchGatewayBot, type GatewayBotInfo } from './rest.js';
-import { isSequenceAware, scopedSessionStore } from './session-store.js';
+import { isSequenceAware, type SequenceAwareSessionStore, scopedSessionStore } from './session-store.js';
 import type { IdentifyQueue, SessionStore } from './shard-contract.js';
 
 export interface AutoReshardOptions {
@@ -208,6 +208,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   readonly #clock: Clock;
   readonly #api: string;
   readonly #metrics = new ManagerMetrics();
+  /** The session store when it takes per-dispatch sequence updates (resolved once, not per event). */
+  readonly #sequenceStore: SequenceAwareSessionStore | null;
   readonly #members: MemberChunkCollector;
   readonly #dedupeWindowMs: number;
   readonly #guildReadyTimeoutMs: number;
@@ -260,6 +262,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.#token = new Secret(options.token);
     this.#options = { ...options, token: '[redacted]' };
     this.#clock = options.clock ?? systemClock;
+    this.#sequenceStore = isSequenceAware(options.sessionStore) ? options.sessionStore : null;
     this.#api = options.api ?? DEFAULT_API_BASE_URL;
     this.#dedupeWindowMs = duration('dedupeWindowMs', options.dedupeWindowMs, DEFAULT_DEDUPE_WINDOW_MS);
     this.#guildReadyTimeoutMs = duration('guildReadyTimeoutMs', options.guildReadyTimeoutMs, 15_000);
@@ -741,8 +744,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   #onDispatch(m: ManagedShard, payload: GatewayDispatchPayload): void {
     if (typeof payload.s === 'number') {
       m.lastSequence = payload.s;
-      const store = this.#options.sessionStore;
-      if (isSequenceAware(store)) store.updateSequence(m.id, m.count, payload.s);
+      this.#sequenceStore?.updateSequence(m.id, m.count, payload.s);
     }
     this.#countRate(m);
     const t = payload.t as string;
@@ -803,7 +805,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #emitDispatch(payload: GatewayDispatchPayload, shardId: number): void {
-    this.#metrics.events.inc({ type: String(payload.t) });
+    this.#metrics.countEvent(payload.t);
     this.emit('dispatch', payload, shardId);
   }
 

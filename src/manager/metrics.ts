@@ -24,6 +24,8 @@ export class ManagerMetrics {
   readonly identifies: Counter;
   readonly eventLoopLag: Gauge;
   readonly #states = new Set<string>(KNOWN_SHARD_STATES);
+  /** Events counted since the last scrape, by type (see countEvent). */
+  readonly #eventCounts = new Map<string, number>();
   readonly #current = new Map<number, string>();
   #loop: IntervalHistogram | undefined;
 
@@ -42,11 +44,17 @@ export class ManagerMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    const eventCounts = this.#eventCounts;
     this.events = new Counter({
       name: `${prefix}events_total`,
       help: 'Dispatch events received, by type',
       labelNames: ['type'],
       registers,
+      collect() {
+        // Counts taken with countEvent() reach the counter at scrape time, not one inc() per event.
+        for (const [type, n] of eventCounts) this.inc({ type }, n);
+        eventCounts.clear();
+      },
     });
     this.reconnects = new Counter({
       name: `${prefix}reconnects_total`,
@@ -79,6 +87,16 @@ export class ManagerMetrics {
         h.reset();
       },
     });
+  }
+
+  /**
+   * Counts one dispatch of `type` for `events_total`. The hot-path form of `events.inc({ type })`: a
+   * labelled prom-client `inc` hashes its labels on every call, this is one Map update; the collect hook
+   * adds the counts to the counter when it is read.
+   */
+  countEvent(type: string): void {
+    const counts = this.#eventCounts;
+    counts.set(type, (counts.get(type) ?? 0) + 1);
   }
 
   setShardStatus(shardId: number, status: string): void {

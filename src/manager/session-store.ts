@@ -76,7 +76,8 @@ interface FileShape {
 /** A JSON file holding the session of every shard; see the module comment. */
 export class FileSessionStore implements SequenceAwareSessionStore {
   readonly path: string;
-  readonly #sessions = new Map<number, SessionInfo>();
+  /** Internal records, updated in place by updateSequence; callers only ever get copies. */
+  readonly #sessions = new Map<number, { -readonly [K in keyof SessionInfo]: SessionInfo[K] }>();
   readonly #flushIntervalMs: number;
   readonly #clock: Clock;
   #loaded: Promise<void> | undefined;
@@ -117,7 +118,8 @@ export class FileSessionStore implements SequenceAwareSessionStore {
 
   async load(shardId: number): Promise<SessionInfo | null> {
     await this.ready();
-    return this.#sessions.get(shardId) ?? null;
+    const s = this.#sessions.get(shardId);
+    return s ? { ...s } : null;
   }
 
   async save(shardId: number, session: SessionInfo | null): Promise<void> {
@@ -137,13 +139,14 @@ export class FileSessionStore implements SequenceAwareSessionStore {
   updateSequence(shardId: number, shardCount: number, sequence: number): void {
     const s = this.#sessions.get(shardId);
     if (!s || s.shardCount !== shardCount || s.sequence >= sequence) return;
-    this.#sessions.set(shardId, { ...s, sequence });
+    // In place: this runs for every dispatch, and the record never escapes (load/entries copy).
+    s.sequence = sequence;
     this.#changed();
   }
 
   /** Every stored session, by shard id. */
   entries(): SessionInfo[] {
-    return [...this.#sessions.values()].sort((a, b) => a.shardId - b.shardId);
+    return [...this.#sessions.values()].map((s) => ({ ...s })).sort((a, b) => a.shardId - b.shardId);
   }
 
   async flush(): Promise<void> {
@@ -195,7 +198,7 @@ export class FileSessionStore implements SequenceAwareSessionStore {
         `${this.path} is not a shardline session file (version 1)`,
       );
     }
-    for (const s of shape.sessions) if (isSessionInfo(s)) this.#sessions.set(s.shardId, s);
+    for (const s of shape.sessions) if (isSessionInfo(s)) this.#sessions.set(s.shardId, { ...s });
   }
 
   #write(): Promise<void> {

@@ -699,6 +699,63 @@ function onTimer(step: Step, name: TimerName): void {
 
 /** The shard's whole protocol: given a state and an input, the next state and the effects to run. */
 export function transition(state: ShardState, input: MachineInput): TransitionResult {
+  if (input.type === 'socket-payload' && input.payload.op === 0) {
+    const fast = inOrderDispatch(state, input.conn, input.payload);
+    if (fast !== null) return fast;
+  }
+  return generalTransition(state, input);
+}
+
+const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
+
+/**
+ * The common case, decided without a `Step`: in `ready`, on the current connection, the next dispatch
+ * in sequence (not READY/RESUMED). Only the sequence changes and at most one `dispatch` is emitted —
+ * exactly what `generalTransition` produces for the same input (unit-tested side by side). Anything
+ * else (gap, duplicate, no sequence, another state, stale connection) returns null: the general path.
+ */
+function inOrderDispatch(state: ShardState, conn: number, payload: Envelope): TransitionResult | null {
+  const ctx = state.ctx;
+  const s = payload.s;
+  const t = payload.t;
+  if (
+    state.phase.status !== 'ready' ||
+    conn !== ctx.conn ||
+    ctx.session === null ||
+    s !== ctx.seq + 1 ||
+    t === 'READY' ||
+    t === 'RESUMED'
+  ) {
+    return null;
+  }
+  const next: ShardState = {
+    phase: state.phase,
+    ctx: {
+      config: ctx.config,
+      conn: ctx.conn,
+      session: ctx.session,
+      seq: s,
+      attempt: ctx.attempt,
+      resumeFailures: ctx.resumeFailures,
+      window: ctx.window,
+      hb: ctx.hb,
+      outbox: ctx.outbox,
+      readsPaused: ctx.readsPaused,
+    },
+  };
+  const filter = ctx.config.dispatchFilter;
+  if (payload.skipped || t === null || (filter !== null && !filter.has(t))) {
+    return { state: next, effects: NO_EFFECTS };
+  }
+  const event: ShardEvent = {
+    name: 'dispatch',
+    args: [{ op: 0, t, s, d: payload.d } as GatewayDispatchPayload],
+  };
+  return { state: next, effects: [{ type: 'emit', event }] };
+}
+
+/** `transition` without the in-order dispatch fast path: every input, the reference behaviour. */
+export function generalTransition(state: ShardState, input: MachineInput): TransitionResult {
   const step = new Step(state, input);
   const status = state.phase.status;
   const live = LIVE.has(status);

@@ -40,6 +40,24 @@ describe('shard sessions, filters and identify concurrency', () => {
     assert.equal(sim.stats().identifies, 1);
   });
 
+  test('a throwing dispatch listener is reported as LISTENER_FAILED and delivery goes on', async (t) => {
+    const sim = await startSim(t);
+    const rec = createShard(t, sim);
+    let calls = 0;
+    rec.shard.on('dispatch', () => {
+      calls++;
+      throw new Error('listener bug');
+    });
+    await rec.shard.connect();
+    sim.emitRandomEvents(20);
+    await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'dispatches');
+    assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
+    assert.equal(calls, simLastSeq(sim));
+    const failed = rec.errors.filter((e) => e.code === 'LISTENER_FAILED');
+    assert.equal(failed.length, calls);
+    assert.equal(rec.shard.status, 'ready');
+  });
+
   test('destroy(1000) clears the stored session, so the next Shard identifies', async (t) => {
     const sim = await startSim(t);
     const store = new MemorySessionStore();

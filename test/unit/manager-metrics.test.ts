@@ -62,3 +62,18 @@ test('serveMetrics answers GET /metrics and 404 elsewhere', async (t) => {
   assert.equal(missing.status, 404);
   await missing.text();
 });
+
+test('countEvent counts reach events_total at scrape time, added to inc() counts', async (t) => {
+  const metrics = new ManagerMetrics();
+  t.after(() => metrics.close());
+  for (let i = 0; i < 5; i++) metrics.countEvent('MESSAGE_CREATE');
+  metrics.countEvent('TYPING_START');
+  metrics.events.inc({ type: 'MESSAGE_CREATE' }, 2);
+  const first = parsePrometheus(await metrics.collect());
+  assert.equal(sampleValue(first, 'shardline_events_total', { type: 'MESSAGE_CREATE' }), 7);
+  assert.equal(sampleValue(first, 'shardline_events_total', { type: 'TYPING_START' }), 1);
+  metrics.countEvent('MESSAGE_CREATE');
+  const second = parsePrometheus(await metrics.collect());
+  assert.equal(sampleValue(second, 'shardline_events_total', { type: 'MESSAGE_CREATE' }), 8);
+  assert.equal(sampleValue(second, 'shardline_events_total', { type: 'TYPING_START' }), 1);
+});

@@ -97,3 +97,21 @@ test('invalid options and sessions are ConfigErrors', async (t) => {
   await assert.rejects(store.save(0, {} as SessionInfo), { code: 'CONFIG_INVALID' });
   await assert.rejects(store.save(1, session(0)), { code: 'CONFIG_INVALID' });
 });
+
+test('sessions handed out by load, entries and save are copies that later sequence updates leave alone', async (t) => {
+  const dir = await tempDir(t);
+  const store = new FileSessionStore({ path: join(dir, 'sessions.json'), flushIntervalMs: 60_000 });
+  const saved = session(0, 4, 1);
+  await store.save(0, saved);
+  const loaded = await store.load(0);
+  const listed = store.entries();
+  store.updateSequence(0, 4, 7);
+  assert.equal(saved.sequence, 1);
+  assert.equal(loaded?.sequence, 1);
+  assert.equal(listed[0]?.sequence, 1);
+  assert.equal((await store.load(0))?.sequence, 7);
+  assert.equal(store.entries()[0]?.sequence, 7);
+  store.updateSequence(0, 4, 5);
+  assert.equal((await store.load(0))?.sequence, 7, 'a lower sequence never goes back');
+  await store.close();
+});

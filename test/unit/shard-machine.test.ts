@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GatewayCloseError, SendError, ShardError, TimeoutError } from '../../src/errors.js';
 import { GATEWAY_CLOSE_CODES } from '../../src/shard/close-codes.js';
+import {
+  type Envelope,
+  generalTransition,
+  type MachineInput,
+  type ShardState,
+  transition,
+} from '../../src/shard/machine.js';
 import { DEFAULT_SEND_LIMIT, reservedSlots } from '../../src/shard/send-limiter.js';
 import {
   backoffDelayOf,
@@ -589,5 +596,102 @@ describe('shard machine: paused reading', () => {
     m.feed({ type: 'reading', paused: false });
     const hello = m.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
     assert.deepEqual(ofType(hello, 'resume'), [{ type: 'resume', conn: 2, sessionId: 'sess-1', seq: 2 }]);
+  });
+});
+
+describe('shard machine: the in-order dispatch fast path', () => {
+  /** `transition` (fast path when it applies) and `generalTransition` must agree exactly. */
+  function assertSame(state: ShardState, payload: Partial<Envelope> & { op: number }, conn = state.ctx.conn) {
+    const input: MachineInput = {
+      type: 'socket-payload',
+      conn,
+      payload: { d: null, s: null, t: null, ...payload },
+      now: 1234,
+      random: 0.5,
+    };
+    const fast = transition(state, input);
+    const general = generalTransition(state, input);
+    assert.deepEqual(fast.state, general.state);
+    assert.deepEqual([...fast.effects], [...general.effects]);
+    return fast;
+  }
+
+  function readyDriver(filter: ReadonlySet<string> | null = null): MachineDriver {
+    const m = new MachineDriver(testConfig({ dispatchFilter: filter }));
+    m.connectReady();
+    return m;
+  }
+
+  test('an in-order dispatch in ready: same state and effects as the general path', () => {
+    const m = readyDriver();
+    const fx = assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 2, d: { id: '1' } });
+    assert.equal(fx.state.ctx.seq, 2);
+    assert.deepEqual(events([...fx.effects], 'dispatch'), [
+      [{ op: 0, t: 'MESSAGE_CREATE', s: 2, d: { id: '1' } }],
+    ]);
+  });
+
+  test('a run of in-order dispatches matches the general path step by step', () => {
+    const m = readyDriver();
+    for (let s = 2; s < 50; s++) {
+      assertSame(m.state, { op: 0, t: s % 3 === 0 ? 'TYPING_START' : 'MESSAGE_CREATE', s, d: { s } });
+      m.dispatch('MESSAGE_CREATE', s, { s });
+    }
+    assert.equal(m.state.ctx.seq, 49);
+  });
+
+  test('a gap, a duplicate and a dispatch without a sequence agree with the general path', () => {
+    const m = readyDriver();
+    m.dispatch('MESSAGE_CREATE', 2);
+    const gap = assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 9, d: {} });
+    assert.equal(events([...gap.effects], 'error')[0]?.[0].code, 'SEQUENCE_GAP');
+    const dup = assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 2, d: {} });
+    assert.equal(events([...dup.effects], 'dispatch').length, 0);
+    assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 1, d: {} });
+    assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: null, d: {} });
+  });
+
+  test('filtered and skipped in-order dispatches advance the sequence without an emit', () => {
+    const m = readyDriver(new Set(['MESSAGE_CREATE']));
+    const filtered = assertSame(m.state, { op: 0, t: 'TYPING_START', s: 2, d: {} });
+    assert.equal(filtered.state.ctx.seq, 2);
+    assert.equal(filtered.effects.length, 0);
+    m.dispatch('TYPING_START', 2);
+    const skipped = assertSame(m.state, { op: 0, t: 'PRESENCE_UPDATE', s: 3, d: undefined, skipped: true });
+    assert.equal(skipped.state.ctx.seq, 3);
+    assert.equal(skipped.effects.length, 0);
+    assertSame(m.state, { op: 0, t: null, s: 3 });
+  });
+
+  test('while resuming, at RESUMED and after it: same outputs as the general path', () => {
+    const m = readyDriver();
+    m.dispatch('MESSAGE_CREATE', 2);
+    m.payload({ op: 7 });
+    m.advance(0);
+    m.feed({ type: 'socket-open', conn: 2 });
+    m.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
+    assert.equal(m.status, 'resuming');
+    const replayed = assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 3, d: {} });
+    assert.deepEqual(replayed.state.phase, { status: 'resuming', replayed: 1 });
+    m.dispatch('MESSAGE_CREATE', 3);
+    const resumed = assertSame(m.state, { op: 0, t: 'RESUMED', s: 4, d: {} });
+    assert.deepEqual(events([...resumed.effects], 'resumed'), [[{ replayed: 1 }]]);
+    m.dispatch('RESUMED', 4);
+    assert.equal(m.status, 'ready');
+    assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 5, d: {} });
+    assertSame(m.state, { op: 0, t: 'RESUMED', s: 5, d: {} });
+  });
+
+  test('a stale connection, a READY in ready and a dispatch before READY agree with the general path', () => {
+    const m = readyDriver();
+    const stale = assertSame(m.state, { op: 0, t: 'MESSAGE_CREATE', s: 2, d: {} }, m.conn - 1);
+    assert.equal(stale.effects.length, 0);
+    assertSame(m.state, { op: 0, t: 'READY', s: 2, d: { session_id: 'x' } });
+    const early = new MachineDriver();
+    early.feed({ type: 'start', session: null });
+    early.feed({ type: 'socket-open', conn: 1 });
+    early.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
+    early.feed({ type: 'identify-slot', conn: 1 });
+    assertSame(early.state, { op: 0, t: 'MESSAGE_CREATE', s: 1, d: {} });
   });
 });
