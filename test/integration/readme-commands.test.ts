@@ -492,7 +492,8 @@ const CASES: readonly Case[] = [
     runs: 'not run',
     notRun:
       'a benchmark: about 10 minutes of CPU on a shared 2-core machine, and its numbers mean nothing inside a test run',
-    asserts: 'the bench:e2e script builds and runs dist/bench/e2e.js, which exists and reads --runs and --json',
+    asserts:
+      'the bench:e2e script builds and runs dist/bench/e2e.js, which exists and reads --runs and --json',
     async check(ctx) {
       assert.match(packageScripts(ctx)['bench:e2e'] ?? '', /npm run build && node .*dist\/bench\/e2e\.js/);
       const file = join(ctx.dir, 'dist', 'bench', 'e2e.js');
