@@ -520,7 +520,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   #onPublished(shardId: number, sessionId: string, seq: number): void {
     this.#raiseDurable(shardId, sessionId, seq);
-    if (this.#owned.has(shardId)) this.#store.updateSequence(shardId, this.#total, seq);
+    if (this.#owned.has(shardId)) this.#store.updateSequence(shardId, this.#total, seq, sessionId);
   }
 
   #onStale(shardId: number, err: RedisError): void {
