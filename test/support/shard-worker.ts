@@ -42,9 +42,15 @@ export function shardWorker(
     ...options,
   }) as ShardWorker & { lines: string[] };
   worker.lines = [];
-  worker.on('log', (level, message) => worker.lines.push(`${level}: ${message}`));
+  const name = options.ownerId ?? 'worker';
+  worker.on('log', (level, message) => {
+    worker.lines.push(`${level}: ${message}`);
+    if (process.env.SHARDLINE_DEBUG) process.stderr.write(`${name} ${level}: ${message}\n`);
+  });
   worker.on('error', (err, shardId) => worker.lines.push(`error: shard ${shardId}: ${err.message}`));
-  t.after(() => worker.stop());
+  // After hooks run in registration order: the Redis fixture may be gone by now, and stop() waits for
+  // Redis to flush; a failed test must still end.
+  t.after(() => Promise.race([worker.stop(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
   return worker;
 }
 
