@@ -638,6 +638,10 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     if (!owned) return Promise.resolve();
     owned.releasing ??= (async () => {
       owned.commands.abort();
+      // A paused socket is not read, so the gateway's answer to our close frame would sit unread and the
+      // connection stay open until the transport's close timeout (5 s) — longer than the margin between a
+      // lease lost locally and its expiry in Redis, when another worker may connect. Read it again first.
+      owned.shard.resumeReading();
       await owned.shard.destroy({ code: 4000, reason: why.slice(0, 100) });
       await owned.serving;
       if (mode === 'hand-over') {
