@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { RedisSessionStore, ShardLeases } from '../../src/redis/index.js';
-import { redisFixture, waitFor } from '../support/redis.js';
+import { RedisError } from '../../src/errors.js';
+import { closeClient, createRedisClient, RedisSessionStore, ShardLeases } from '../../src/redis/index.js';
+import {
+  closedPort,
+  RedisServerProcess,
+  redisFixture,
+  redisServerAvailable,
+  waitFor,
+} from '../support/redis.js';
 import {
   assertStreamComplete,
   collect,
@@ -66,4 +74,60 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   assert.deepEqual([...owners.values()], ['b', 'b']);
   await b.stop();
   assert.equal((await leases.owners(SHARDS)).size, 0);
+});
+
+test('a worker started before Redis waits for it, saying so, and runs its shards once Redis is up', async (t) => {
+  if (!redisServerAvailable()) {
+    t.skip('redis-server is not installed');
+    return;
+  }
+  const server = new RedisServerProcess(await closedPort());
+  t.after(async () => {
+    await server.stop();
+    rmSync(server.dir, { recursive: true, force: true });
+  });
+  const redis = createRedisClient(server.url, { redisOptions: { retryStrategy: () => 50 } });
+  t.after(() => closeClient(redis));
+  const prefix = 'shardline-test:late:';
+  const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
+  const worker = shardWorker(t, sim, { redis, prefix, shards: [0], totalShards: 1, leaseTtlMs: 1_500 });
+  const ready = collect(worker, 'ready', 1);
+  let started = false;
+  const starting = worker.start().then(() => {
+    started = true;
+  });
+  const waiting = new RegExp(
+    `^warn: waiting for Redis at redis://127\\.0\\.0\\.1:${server.port} \\(attempt 2\\): .*ECONNREFUSED`,
+  );
+  await waitFor(() => worker.lines.some((l) => waiting.test(l)), 'the worker to say it waits for Redis');
+  assert.equal(started, false, 'start() waits');
+  await server.start();
+  await starting;
+  assert.deepEqual(await ready, [0], worker.lines.join('\n'));
+  assert.ok(worker.lines.some((l) => /Redis at redis:\/\/\S+ answered \(attempt \d+\)/.test(l)));
+  await worker.stop();
+});
+
+test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how long it waited; stop() ends an unbounded one', async (t) => {
+  const port = await closedPort();
+  const redis = createRedisClient(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => 50 } });
+  t.after(() => closeClient(redis));
+  const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
+  const bounded = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1, redisWaitMs: 300 });
+  const err = await bounded.start().catch((e: unknown) => e);
+  assert.ok(err instanceof RedisError, String(err));
+  assert.equal(err.code, 'REDIS_UNAVAILABLE');
+  assert.match(
+    err.message,
+    new RegExp(
+      `^Redis at redis://127\\.0\\.0\\.1:${port} did not answer within \\d+ s \\(\\d+ attempts\\): .*ECONNREFUSED`,
+    ),
+  );
+  assert.ok(!err.message.includes(sim.tokens[0]!));
+  const forever = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1 });
+  const starting = forever.start();
+  await waitFor(() => forever.lines.some((l) => /waiting for Redis/.test(l)), 'the wait');
+  await forever.stop();
+  await starting; // resolves: stop() came first
+  assert.deepEqual(forever.shardIds, []);
 });
