@@ -408,3 +408,18 @@ test('a worker whose Redis never answers says it waits on every attempt, then --
   );
   assertNoToken([worker], sim);
 });
+
+test('SIGTERM while a worker waits for Redis at startup stops it at once with exit 0', async (t) => {
+  const sim = await simulator(t, { ...SIM, shards: 1, guilds: 1 });
+  const port = await closedPort();
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--api', sim.restUrl, '--auto'],
+    { env: { ...process.env, DISCORD_TOKEN: sim.tokens[0]! }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const worker = new WorkerProcess(child, 'waiting');
+  t.after(() => worker.kill('SIGKILL'));
+  await waitFor(() => worker.has(/waiting for Redis at/), 'the worker to wait for Redis');
+  assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
+  assert.ok(!worker.has(/did not answer within/), worker.dump());
+});

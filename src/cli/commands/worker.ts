@@ -172,6 +172,10 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     });
   });
   let metrics: MetricsServer | undefined;
+  // A signal while start() still waits (for Redis, say) stops the worker at once.
+  const stopOnSignal = (): void => void worker.stop();
+  if (io.signal.aborted) stopOnSignal();
+  else io.signal.addEventListener('abort', stopOnSignal, { once: true });
   try {
     try {
       await worker.start();
