@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closeClient, createRedisClient } from '../../src/redis/index.js';
+import { closeClient, createRedisClient, RedisSessionStore } from '../../src/redis/index.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 import {
   assertStreamComplete,
@@ -80,4 +80,39 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
   await assertStreamComplete(redis, prefix, sim, 1, context());
   await a.stop();
   await b.stop();
+});
+
+test('stop() while Redis is unreachable: once it is back, the session is stored at the stream head, not behind it', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const url = new URL(REDIS_URL);
+  const proxy = await TcpProxy.create(t, Number(url.port || 6379), url.hostname);
+  const cutOff = createRedisClient(proxy.url, { redisOptions: { retryStrategy: () => 50 } });
+  t.after(() => closeClient(cutOff));
+  const sim = await simulator(t, { ...WORKER_SIM, shards: 1, guilds: 2 });
+  const a = shardWorker(t, sim, {
+    redis: cutOff,
+    prefix,
+    shards: [0],
+    totalShards: 1,
+    leaseTtlMs: 6_000,
+    retryMaxMs: 100,
+  });
+  const ready = collect(a, 'ready', 1);
+  await a.start();
+  await ready;
+  const events = eventFlow(t, sim, 1, 10);
+  await waitFor(async () => ((await streamByShard(redis, prefix)).get(0)?.length ?? 0) > 5, 'events');
+  proxy.cut();
+  const seq = sessionsByShard(sim).get(0)![0]!.lastSeq;
+  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= seq + 5, 'events buffered while cut off');
+  const released = new Promise((resolve) => a.once('released', resolve));
+  const stopping = a.stop();
+  await released; // the shard is closed; its events wait in the publisher
+  events.stop();
+  proxy.restore();
+  await stopping;
+  const head = (await streamByShard(redis, prefix)).get(0)?.at(-1);
+  assert.equal(head, sessionsByShard(sim).get(0)![0]!.lastSeq, 'every event read reached the stream');
+  const stored = await new RedisSessionStore({ redis, prefix }).load(0);
+  assert.equal(stored?.sequence, head, `the stored sequence is the stream head\n${a.lines.join('\n')}`);
 });
