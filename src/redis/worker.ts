@@ -620,7 +620,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   #onPublished(shardId: number, sessionId: string, seq: number): void {
     this.#raiseDurable(shardId, sessionId, seq);
-    if (this.#owned.has(shardId)) this.#store.updateSequence(shardId, this.#total, seq, sessionId);
+    // While the lease is ours — also after the shard closed for stop() or a hand-over, whose buffered
+    // events are flushed before the lease is released — the stored sequence follows the stream.
+    if (this.#leases.tokenOf(shardId) !== undefined) {
+      this.#store.updateSequence(shardId, this.#total, seq, sessionId);
+    }
   }
 
   #onStale(shardId: number, err: RedisError): void {
