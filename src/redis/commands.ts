@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConfigError, RedisError, ShardlineError } from '../errors.js';
 import {
+  abortable,
   closeClient,
   DEFAULT_KEY_PREFIX,
   duplicateClient,
@@ -338,7 +339,9 @@ export async function serveCommands(options: ServeCommandsOptions): Promise<void
           } while (start !== '0-0');
           claimed = true;
         }
-        const reply = (await reader.xreadgroup(
+        // Raced against the signal: ioredis' disconnect() during a reconnect wait never settles a pending
+        // command, and an abort (the shard was given up, often because Redis is unreachable) must end this.
+        const read = reader.xreadgroup(
           'GROUP',
           OWNER_GROUP,
           options.consumer,
@@ -349,7 +352,10 @@ export async function serveCommands(options: ServeCommandsOptions): Promise<void
           'STREAMS',
           stream,
           '>',
-        )) as [string, [string, string[]][]][] | null;
+        );
+        const reply = (await abortable(read, signal, 'serveCommands')) as
+          | [string, [string, string[]][]][]
+          | null;
         for (const [, entries] of reply ?? []) {
           for (const [entryId, raw] of entries) await run(entryId, raw);
         }

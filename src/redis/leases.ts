@@ -64,7 +64,7 @@ interface Held {
 }
 
 /**
- * Shard leases: a shard is owned by one worker at a time. A lease is `SET NX PX` of `owner:token` where
+ * Shard leases: a shard is owned by one worker at a time. A lease is `SET NX PX` of `owner#instance:token` where
  * `token` comes from a per-shard counter (a fencing token); renewal is compare-and-extend, release is
  * compare-and-delete. Locally a lease counts as lost one renewal period BEFORE it can expire in Redis
  * (measured from when the last successful renewal was sent), so a worker cut off from Redis gives its
@@ -78,6 +78,11 @@ export class ShardLeases {
   readonly #prefix: string;
   readonly #onLost: ((shardId: number, err: RedisError) => void) | undefined;
   readonly #held = new Map<number, Held>();
+  /**
+   * The lease holder: the owner id plus this instance's random suffix, so that two live processes given
+   * the same owner id (a copied `--owner`) never take each other's leases for their own.
+   */
+  readonly #holder: string;
   #timer: NodeJS.Timeout | undefined;
   #renewing = false;
 
@@ -100,6 +105,7 @@ export class ShardLeases {
       );
     }
     this.#onLost = options.onLost;
+    this.#holder = `${this.ownerId}#${randomUUID()}`;
   }
 
   #key(shardId: number): string {
@@ -124,7 +130,7 @@ export class ShardLeases {
       reply = (await ACQUIRE.run(
         this.#redis,
         [this.#key(shardId), `${this.#key(shardId)}:fence`],
-        [this.ownerId, this.ttlMs],
+        [this.#holder, this.ttlMs],
       )) as [number, number];
     } catch (err) {
       throw toRedisError(err, shardId);
@@ -140,7 +146,7 @@ export class ShardLeases {
     if (!held) return false;
     this.#held.delete(shardId);
     try {
-      return (await RELEASE.run(this.#redis, [this.#key(shardId)], [`${this.ownerId}:${held.token}`])) === 1;
+      return (await RELEASE.run(this.#redis, [this.#key(shardId)], [`${this.#holder}:${held.token}`])) === 1;
     } catch (err) {
       throw toRedisError(err, shardId);
     }
@@ -168,7 +174,7 @@ export class ShardLeases {
     }
     const out = new Map<number, string>();
     values.forEach((v, i) => {
-      if (v !== null) out.set(i, v.replace(/:\d+$/, ''));
+      if (v !== null) out.set(i, v.replace(/:\d+$/, '').replace(/#[0-9a-f-]{36}$/, ''));
     });
     return out;
   }
@@ -205,7 +211,7 @@ export class ShardLeases {
       await RENEW.load(this.#redis);
       const pipeline = this.#redis.pipeline();
       for (const [shardId, h] of batch) {
-        RENEW.queue(pipeline, [this.#key(shardId)], [`${this.ownerId}:${h.token}`, this.ttlMs]);
+        RENEW.queue(pipeline, [this.#key(shardId)], [`${this.#holder}:${h.token}`, this.ttlMs]);
       }
       results = (await pipeline.exec()) ?? [];
     } catch {

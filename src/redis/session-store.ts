@@ -109,11 +109,26 @@ export class RedisSessionStore implements SequenceAwareSessionStore {
     }
   }
 
-  updateSequence(shardId: number, shardCount: number, sequence: number): void {
+  /**
+   * Buffers `sequence` as the shard's latest (written on the next flush, only upwards). Pass the
+   * `sessionId` the sequence belongs to whenever it is known: an update of an older session, arriving
+   * after a new session was saved, is then refused instead of being written into the new one. Without
+   * it the session last saved or loaded by this process is assumed.
+   */
+  updateSequence(shardId: number, shardCount: number, sequence: number, sessionId?: string): void {
     if (this.#closed) return;
+    const session = sessionId ?? this.#known.get(shardId) ?? '';
+    const known = this.#known.get(shardId);
+    if (session !== '' && known !== undefined && session !== known) return; // not the current session
     const pending = this.#pending.get(shardId);
-    if (pending && pending.shardCount === shardCount && pending.sequence >= sequence) return;
-    this.#pending.set(shardId, { shardCount, sequence, sessionId: this.#known.get(shardId) ?? '' });
+    if (
+      pending &&
+      pending.shardCount === shardCount &&
+      pending.sessionId === session &&
+      pending.sequence >= sequence
+    )
+      return;
+    this.#pending.set(shardId, { shardCount, sequence, sessionId: session });
     this.#schedule();
   }
 

@@ -64,6 +64,11 @@ export interface ShardWorkerOptions {
   readonly retryMaxMs?: number;
   /** Session sequence write-behind (default 250 ms). */
   readonly sessionFlushMs?: number;
+  /**
+   * How long `start()` waits for Redis to answer, retrying with capped backoff and logging each attempt
+   * (default: forever — a worker started before Redis, or while it restarts, waits for it; 0 = no wait).
+   */
+  readonly redisWaitMs?: number;
   readonly encoding?: Encoding;
   readonly compression?: Compression;
   readonly shardOptions?: WorkerShardOptions;
@@ -85,6 +90,7 @@ export interface ResolvedShardWorkerOptions {
   readonly partitions: number;
   readonly retryMaxMs: number;
   readonly sessionFlushMs: number;
+  readonly redisWaitMs: number;
   readonly encoding: Encoding;
   readonly compression: Compression;
   readonly shardOptions: WorkerShardOptions;
@@ -99,6 +105,7 @@ export const DEFAULT_SHARD_WORKER_OPTIONS = {
   partitions: 1,
   retryMaxMs: 2_000,
   sessionFlushMs: 250,
+  redisWaitMs: Number.POSITIVE_INFINITY,
   encoding: 'etf',
   compression: 'zlib-stream',
 } as const satisfies Partial<ResolvedShardWorkerOptions>;
@@ -108,6 +115,11 @@ function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): nu
     throw new ConfigError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
   return value;
+}
+
+function waitMs(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  return int('redisWaitMs', value, 0);
 }
 
 /** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
@@ -170,6 +182,7 @@ export function resolveShardWorkerOptions(
     partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
     retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
     sessionFlushMs: int('sessionFlushMs', options.sessionFlushMs ?? d.sessionFlushMs, 1),
+    redisWaitMs: waitMs(options.redisWaitMs),
     encoding,
     compression,
     shardOptions: options.shardOptions ?? {},
@@ -340,6 +353,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#gatewayUrl = info.url;
     this.#total = o.totalShards ?? info.shards;
     if (o.shards !== 'auto' && o.shards.at(-1)! >= this.#total) {
+      this.#state = 'idle';
       throw new ConfigError('shards', `shard ${o.shards.at(-1)} does not exist with ${this.#total} shards`);
     }
     this.#identifyQueue = new RedisIdentifyQueue({
@@ -348,15 +362,21 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       maxConcurrency: info.sessionStartLimit.maxConcurrency,
       windowMs: o.identifyWindowMs,
     });
-    await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+    const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
     const limit = info.sessionStartLimit;
-    await this.#identifyQueue.setSessionStartLimit({
-      total: Math.max(1, limit.total),
-      remaining: limit.remaining,
-      resetAfterMs: limit.resetAfterMs,
+    const ready = await this.#waitForRedis(async () => {
+      await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+      await queue.setSessionStartLimit({
+        total: Math.max(1, limit.total),
+        remaining: limit.remaining,
+        resetAfterMs: limit.resetAfterMs,
+      });
+    }).catch((err: unknown) => {
+      if (this.#state === 'starting') this.#state = 'idle';
+      throw err;
     });
-    if ((this.#state as string) !== 'starting') return; // stop() came first
+    if (!ready || (this.#state as string) !== 'starting') return; // stop() came first
     this.#leases.start();
     this.#state = 'running';
     this.#log(
@@ -364,6 +384,86 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       `worker ${this.ownerId} started: ${o.shards === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shards.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
     );
     this.#loop = this.#claimLoop();
+  }
+
+  /** `redis://host:port` of the client, for messages (never with a password). */
+  #redisAddress(): string {
+    const { host, port, path } = this.#redis.options;
+    return path ? `redis+unix://${path}` : `redis://${host ?? 'localhost'}:${port ?? 6379}`;
+  }
+
+  /**
+   * Runs `attempt` until Redis answers: a worker started before Redis (compose ordering, Redis restarting)
+   * waits for it, with capped backoff (100 ms … 5 s) and one log line per failed attempt, for at most
+   * `redisWaitMs`. Resolves false when `stop()` came first; rejects with REDIS_UNAVAILABLE once the wait
+   * is exceeded, and at once on any other error (a refused command is not fixed by waiting).
+   */
+  async #waitForRedis(attempt: () => Promise<void>): Promise<boolean> {
+    const started = Date.now();
+    let lastConnectionError: string | undefined;
+    const onError = (err: unknown): void => {
+      lastConnectionError = err instanceof Error ? err.message : String(err);
+    };
+    this.#redis.on('error', onError);
+    try {
+      for (let n = 1; ; n++) {
+        try {
+          await this.#within(attempt(), this.options.redisWaitMs - (Date.now() - started));
+          if (n > 1) this.#log('info', `Redis at ${this.#redisAddress()} answered (attempt ${n})`);
+          return true;
+        } catch (err) {
+          const e = toRedisError(err);
+          if (e.code !== 'REDIS_UNAVAILABLE') throw e;
+          // ioredis fails a command with "max retries per request"; the connection error says why.
+          const why = lastConnectionError ?? e.message.replace(/^Redis is unavailable: /, '');
+          const waited = Date.now() - started;
+          const left = this.options.redisWaitMs - waited;
+          if (left <= 0) {
+            throw new RedisError(
+              'REDIS_UNAVAILABLE',
+              `Redis at ${this.#redisAddress()} did not answer within ${Math.round(waited / 1000)} s (${n} attempt${n === 1 ? '' : 's'}): ${why}`,
+              {},
+              { cause: err },
+            );
+          }
+          const ms = Math.min(left, 5_000, 100 * 2 ** Math.min(n - 1, 6));
+          const bound =
+            this.options.redisWaitMs === Number.POSITIVE_INFINITY
+              ? ''
+              : `, giving up in ${Math.ceil(left / 1000)} s`;
+          this.#log(
+            'warn',
+            `waiting for Redis at ${this.#redisAddress()} (attempt ${n}): ${why}; retrying in ${ms} ms${bound}`,
+          );
+          if (this.#state !== 'starting') return false;
+          await this.#sleep(ms);
+          if (this.#state !== 'starting') return false;
+        }
+      }
+    } finally {
+      this.#redis.off('error', onError);
+    }
+  }
+
+  /** `promise`, or a REDIS_UNAVAILABLE rejection after `ms` (the late settlement is ignored). */
+  #within(promise: Promise<void>, ms: number): Promise<void> {
+    if (ms === Number.POSITIVE_INFINITY) return promise;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RedisError('REDIS_UNAVAILABLE', 'Redis is unavailable: no answer in time')),
+        Math.max(0, ms),
+      );
+      promise.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /**
@@ -520,7 +620,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   #onPublished(shardId: number, sessionId: string, seq: number): void {
     this.#raiseDurable(shardId, sessionId, seq);
-    if (this.#owned.has(shardId)) this.#store.updateSequence(shardId, this.#total, seq);
+    // While the lease is ours — also after the shard closed for stop() or a hand-over, whose buffered
+    // events are flushed before the lease is released — the stored sequence follows the stream.
+    if (this.#leases.tokenOf(shardId) !== undefined) {
+      this.#store.updateSequence(shardId, this.#total, seq, sessionId);
+    }
   }
 
   #onStale(shardId: number, err: RedisError): void {
@@ -638,6 +742,10 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     if (!owned) return Promise.resolve();
     owned.releasing ??= (async () => {
       owned.commands.abort();
+      // A paused socket is not read, so the gateway's answer to our close frame would sit unread and the
+      // connection stay open until the transport's close timeout (5 s) — longer than the margin between a
+      // lease lost locally and its expiry in Redis, when another worker may connect. Read it again first.
+      owned.shard.resumeReading();
       await owned.shard.destroy({ code: 4000, reason: why.slice(0, 100) });
       await owned.serving;
       if (mode === 'hand-over') {

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, RedisError } from '../../src/errors.js';
-import { CommandClient, publishShardCount, serveCommands, shardForGuild } from '../../src/redis/index.js';
-import { extraClient, redisFixture } from '../support/redis.js';
+import {
+  CommandClient,
+  closeClient,
+  createRedisClient,
+  publishShardCount,
+  serveCommands,
+  shardForGuild,
+} from '../../src/redis/index.js';
+import { extraClient, REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 test('routes guilds to shards with (guild_id >> 22) % num_shards', () => {
   assert.equal(shardForGuild('81384788765712384', 1), 0);
@@ -114,4 +122,35 @@ test('a worker that takes a shard over runs commands sent while nobody owned it,
   });
   assert.equal(await waiting, 'done');
   assert.deepEqual(handled, [{ n: 'late' }]);
+});
+
+test('aborting a command server ends it even while its blocking reader waits to reconnect', async (t) => {
+  // A worker stops a shard's command server when it gives the shard up, typically because Redis is
+  // unreachable. ioredis' disconnect() during a reconnect wait never settles the pending blocking read,
+  // so the server must not wait for it.
+  const { prefix } = await redisFixture(t);
+  const url = new URL(REDIS_URL);
+  const proxy = await TcpProxy.create(t, Number(url.port || 6379), url.hostname);
+  const redis = createRedisClient(proxy.url, { redisOptions: { retryStrategy: () => 60_000 } });
+  t.after(() => closeClient(redis));
+  const ac = new AbortController();
+  let ended = false;
+  const serving = serveCommands({
+    redis,
+    prefix,
+    shardId: 0,
+    consumer: 'w',
+    signal: ac.signal,
+    handler: async () => ({}),
+    blockMs: 60_000,
+  }).finally(() => {
+    ended = true;
+  });
+  await waitFor(async () => (await redis.exists(`${prefix}commands:0`)) === 1, 'the command group');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the reader is blocked in XREADGROUP
+  proxy.cut();
+  await waitFor(() => redis.status === 'reconnecting', 'the connection to drop');
+  ac.abort();
+  await waitFor(() => ended, 'serveCommands to end after the abort', 5_000);
+  await serving;
 });

@@ -162,3 +162,16 @@ test('gives its shards up before the TTL when Redis stops answering', async (t) 
   assert.deepEqual(lost.sort(), [0, 1]);
   assert.deepEqual(leases.held(), []);
 });
+
+test('two live processes started with the same owner id never both hold a shard', async (t) => {
+  // e.g. `--owner` copied between two services: the second must wait, not take the first one's lease.
+  const { prefix } = await redisFixture(t);
+  const first = new ShardLeases({ redis: extraClient(t), prefix, ownerId: 'same' });
+  const second = new ShardLeases({ redis: extraClient(t), prefix, ownerId: 'same' });
+  assert.ok(await first.acquire(3));
+  assert.equal(await second.acquire(3), null, 'the other process with the same owner id is refused');
+  assert.equal((await first.owners(4)).get(3), 'same', 'owners() still reports the owner id');
+  assert.ok(await first.acquire(3), 'the holder re-acquires its own lease');
+  await first.release(3);
+  assert.ok(await second.acquire(3), 'free again: the other one takes it');
+});

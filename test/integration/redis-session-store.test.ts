@@ -93,3 +93,22 @@ test('keeps buffered sequences when Redis is unreachable and says so with REDIS_
   const loadErr = await store.load(0).catch((e: unknown) => e);
   assert.equal((loadErr as RedisError).code, 'REDIS_UNAVAILABLE');
 });
+
+test('a sequence published for an older session never lands on the session saved since', async (t) => {
+  // The worker persists the sequence of each published event. Events of a session can still be in the
+  // publisher's buffer when the shard has identified a new session (invalid session while Redis is
+  // slow): their sequence must not be written into the new session, or a takeover would RESUME the new
+  // session from a sequence the stream never held and skip its events.
+  const { redis, prefix } = await redisFixture(t);
+  const store = new RedisSessionStore({ redis, prefix, flushIntervalMs: 60_000 });
+  t.after(() => store.close());
+  await store.save(0, session(0, { sessionId: 'old', sequence: 40 }));
+  await store.save(0, session(0, { sessionId: 'new', sequence: 0 }));
+  store.updateSequence(0, 4, 150, 'old'); // the old session's last buffered event, published late
+  assert.equal((await store.load(0))?.sequence, 0, 'the buffered value is not read into the new session');
+  await store.flush();
+  assert.equal((await store.load(0))?.sequence, 0, 'nor written into it');
+  store.updateSequence(0, 4, 3, 'new');
+  await store.flush();
+  assert.equal((await store.load(0))?.sequence, 3, "the new session's own sequence is written");
+});

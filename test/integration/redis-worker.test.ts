@@ -12,6 +12,7 @@ import {
 } from '../../src/redis/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 import {
+  closedPort,
   REDIS_URL,
   RedisServerProcess,
   redisFixture,
@@ -370,4 +371,55 @@ test('a worker with a rejected token exits 1 with an actionable message that doe
   assert.equal(await worker.exited, 1, worker.dump());
   assert.ok(worker.has(/token was rejected/), worker.dump());
   assert.ok(!worker.lines.some((l) => l.includes(wrong)));
+});
+
+test('a worker whose Redis never answers says it waits on every attempt, then --redis-wait makes it exit 1 with a clear message', async (t) => {
+  const sim = await simulator(t, { ...SIM, shards: 1, guilds: 1 });
+  const port = await closedPort();
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'worker',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+      '--api',
+      sim.restUrl,
+      '--shards',
+      '0',
+      '--total',
+      '1',
+      '--redis-wait',
+      '1',
+    ],
+    { env: { ...process.env, DISCORD_TOKEN: sim.tokens[0]! }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const worker = new WorkerProcess(child, 'no-redis');
+  t.after(() => worker.kill('SIGKILL'));
+  assert.equal(await worker.exited, 1, worker.dump());
+  const at = `redis://127\\.0\\.0\\.1:${port}`;
+  assert.ok(
+    worker.has(new RegExp(`waiting for Redis at ${at} \\(attempt 1\\): .*ECONNREFUSED`)),
+    worker.dump(),
+  );
+  assert.ok(
+    worker.has(new RegExp(`Redis at ${at} did not answer within 1 s \\(\\d+ attempts\\)`)),
+    worker.dump(),
+  );
+  assertNoToken([worker], sim);
+});
+
+test('SIGTERM while a worker waits for Redis at startup stops it at once with exit 0', async (t) => {
+  const sim = await simulator(t, { ...SIM, shards: 1, guilds: 1 });
+  const port = await closedPort();
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--api', sim.restUrl, '--auto'],
+    { env: { ...process.env, DISCORD_TOKEN: sim.tokens[0]! }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const worker = new WorkerProcess(child, 'waiting');
+  t.after(() => worker.kill('SIGKILL'));
+  await waitFor(() => worker.has(/waiting for Redis at/), 'the worker to wait for Redis');
+  assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
+  assert.ok(!worker.has(/did not answer within/), worker.dump());
 });

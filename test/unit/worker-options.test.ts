@@ -65,6 +65,8 @@ describe('shardline worker: flag parsing', () => {
         '600',
         '--metrics-port',
         '9100',
+        '--redis-wait',
+        '30',
       ],
       {},
     );
@@ -83,6 +85,7 @@ describe('shardline worker: flag parsing', () => {
       highWaterMark: 500,
       leaseTtlMs: 3000,
       identifyWindowMs: 600,
+      redisWaitMs: 30_000,
     });
   });
 
@@ -105,6 +108,8 @@ describe('shardline worker: flag parsing', () => {
     usage([...REDIS, '--auto', '--token-env', 'not a name'], /--token-env must name an environment variable/);
     usage([...REDIS, '--auto', '--intents', 'Nope'], /unknown intent 'Nope'/);
     usage([...REDIS, '--auto', '--token', TOKEN], /Unknown option '--token'/);
+    usage([...REDIS, '--auto', '--redis-wait=-1'], /--redis-wait must be between 0/);
+    usage([...REDIS, '--auto', '--redis-wait', 'soon'], /--redis-wait must be a whole number/);
   });
 
   test('`worker --help` prints the usage; bad usage exits 2 with the reason and the usage', async () => {
@@ -148,6 +153,7 @@ describe('ShardWorker options', () => {
     assert.equal(o.claimIntervalMs, 3_333);
     assert.equal(o.highWaterMark, 10_000);
     assert.equal(o.identifyWindowMs, 5_000);
+    assert.equal(o.redisWaitMs, Number.POSITIVE_INFINITY, 'start() waits for Redis as long as it takes');
     assert.ok(Object.isFrozen(o));
     assert.equal(o.token.reveal(), TOKEN);
     assert.ok(!JSON.stringify(o).includes(TOKEN));
@@ -167,6 +173,8 @@ describe('ShardWorker options', () => {
       [{ api: 'ws://x' }, /^api:/],
       [{ encoding: 'xml' }, /^encoding:/],
       [{ ownerId: 'a b' }, /^ownerId:/],
+      [{ redisWaitMs: -5 }, /^redisWaitMs:/],
+      [{ redisWaitMs: Number.NaN }, /^redisWaitMs:/],
     ];
     for (const [patch, re] of bad) {
       assert.throws(

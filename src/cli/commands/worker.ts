@@ -35,6 +35,8 @@ commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), n
   --high-water-mark N      events buffered while Redis is down before gateway reads pause (default 10000)
   --lease-ttl MS           shard lease lifetime: a dead worker's shards move after this (default 10000)
   --identify-window MS     identify window per bucket (default 5000; smaller for a time-scaled simulator)
+  --redis-wait S           at startup, wait at most S seconds for Redis to answer (default: wait as long as it
+                           takes, saying so on every attempt; 0: exit 1 at once)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
 SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
 signal exits at once).`;
@@ -57,6 +59,7 @@ const FLAGS = {
   'lease-ttl': { type: 'string' },
   'identify-window': { type: 'string' },
   'metrics-port': { type: 'string' },
+  'redis-wait': { type: 'string' },
 } as const;
 
 export interface WorkerCliConfig {
@@ -108,6 +111,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const leaseTtlMs = intFlag('lease-ttl', str('lease-ttl'), { min: 300, max: 3_600_000 });
   const identifyWindowMs = intFlag('identify-window', str('identify-window'), { min: 1, max: 600_000 });
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
+  const redisWait = intFlag('redis-wait', str('redis-wait'), { min: 0, max: 2_592_000 });
   const worker: Omit<ShardWorkerOptions, 'redis' | 'token'> = {
     prefix,
     intents: parseIntents(str('intents')),
@@ -122,6 +126,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     ...(highWaterMark !== undefined ? { highWaterMark } : {}),
     ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
     ...(identifyWindowMs !== undefined ? { identifyWindowMs } : {}),
+    ...(redisWait !== undefined ? { redisWaitMs: redisWait * 1000 } : {}),
   };
   return { redisUrl, tokenEnv, metricsPort, worker };
 }
@@ -167,6 +172,10 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     });
   });
   let metrics: MetricsServer | undefined;
+  // A signal while start() still waits (for Redis, say) stops the worker at once.
+  const stopOnSignal = (): void => void worker.stop();
+  if (io.signal.aborted) stopOnSignal();
+  else io.signal.addEventListener('abort', stopOnSignal, { once: true });
   try {
     try {
       await worker.start();
