@@ -673,7 +673,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       try {
         this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: token });
         this.#published.inc();
-        this.metrics.events.inc({ type: p.t });
+        this.metrics.countEvent(p.t);
       } catch (err) {
         this.#error(toRedisError(err, shardId), shardId);
       }
