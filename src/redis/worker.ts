@@ -13,7 +13,12 @@ import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from 
 import { ManagerMetrics } from '../manager/metrics.js';
 import { DEFAULT_API_BASE_URL, fetchGatewayBot } from '../manager/rest.js';
 import type { ShardStatus } from '../shard/events.js';
-import type { Compression, Encoding, ShardOptionalOptions } from '../shard/options.js';
+import {
+  type Compression,
+  DEFAULT_SHARD_OPTIONS,
+  type Encoding,
+  type ShardOptionalOptions,
+} from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
 import { redact, Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX, toRedisError } from './client.js';
@@ -643,6 +648,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const o = this.options;
     const shard = new Shard({
       ...o.shardOptions,
+      // A shard given up for a lost lease must be off the gateway within the margin between the local loss
+      // (ttl − ttl/3) and the lease's expiry in Redis: a gateway that never answers our close frame must not
+      // hold the socket open past it.
+      closeTimeoutMs: Math.min(
+        o.shardOptions.closeTimeoutMs ?? DEFAULT_SHARD_OPTIONS.closeTimeoutMs,
+        Math.max(50, Math.floor(o.leaseTtlMs / 6)),
+      ),
       token: o.token.reveal(),
       intents: o.intents,
       shard: [shardId, this.#total],

@@ -54,6 +54,11 @@ export interface ShardOptionalOptions {
   readonly helloTimeoutMs: number;
   /** Time allowed from Identify to READY (or from Resume to RESUMED). */
   readonly readyTimeoutMs: number;
+  /**
+   * How long a closing handshake may take before the socket is terminated. Default 5000. Whoever must know
+   * the connection is gone by a deadline (a worker giving up a shard before its lease expires) sets it lower.
+   */
+  readonly closeTimeoutMs: number;
   /** Reconnect backoff (reset after each READY/RESUMED). */
   readonly reconnectBackoff: Partial<BackoffOptions>;
   /** Random wait before re-identifying after op 9 `d:false`, `[min, max]` ms. Default `[1000, 5000]`. */
@@ -87,6 +92,7 @@ export const DEFAULT_SHARD_OPTIONS = {
   openTimeoutMs: 15_000,
   helloTimeoutMs: 15_000,
   readyTimeoutMs: 15_000,
+  closeTimeoutMs: 5_000,
   reconnectBackoff: DEFAULT_BACKOFF_OPTIONS,
   invalidSessionDelayMs: [1_000, 5_000],
   maxQueuedSends: 2_000,
@@ -112,6 +118,7 @@ export interface ResolvedShardOptions {
   readonly openTimeoutMs: number;
   readonly helloTimeoutMs: number;
   readonly readyTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly reconnectBackoff: BackoffOptions;
   readonly invalidSessionDelayMs: readonly [number, number];
   readonly maxQueuedSends: number;
@@ -314,6 +321,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     openTimeoutMs: duration('openTimeoutMs', pick(options, 'openTimeoutMs')),
     helloTimeoutMs: duration('helloTimeoutMs', pick(options, 'helloTimeoutMs')),
     readyTimeoutMs: duration('readyTimeoutMs', pick(options, 'readyTimeoutMs')),
+    closeTimeoutMs: duration('closeTimeoutMs', pick(options, 'closeTimeoutMs')),
     reconnectBackoff,
     invalidSessionDelayMs: Object.freeze([delayMin, delayMax] as const),
     maxQueuedSends: int('maxQueuedSends', pick(options, 'maxQueuedSends'), 1),

@@ -390,6 +390,7 @@ export class Shard extends EventEmitter<ShardEventMap> {
           encoding: o.encoding,
           compression: o.compression,
           maxPayloadBytes: o.maxPayloadBytes,
+          closeTimeoutMs: o.closeTimeoutMs,
           wantDispatch: filter ? (t) => t === 'READY' || t === 'RESUMED' || filter.has(t) : undefined,
         },
         {
