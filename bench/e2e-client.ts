@@ -4,7 +4,9 @@
  * alone. Driven over IPC (see e2e-protocol.ts). The user callback counts dispatches by type; READY and
  * GUILD_CREATE (startup) are counted apart and never part of a burst.
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { ShardManager } from '../src/manager/manager.js';
 import type { ArmCommand, ChildMessage, ConnectCommand, ParentMessage } from './e2e-protocol.js';
 import {
@@ -20,6 +22,15 @@ const send = (m: ChildMessage): void => {
 
 function fault(message: string): void {
   send({ type: 'fault', message });
+}
+
+/** Set by e2e.ts's `--heap-snapshot DIR`: snapshots before connecting and after settling (idle only). */
+const heapSnapshotDir = process.env.E2E_HEAP_SNAPSHOT_DIR;
+let snapshotName = 'client';
+
+function snapshot(stage: 'before' | 'after'): void {
+  if (heapSnapshotDir)
+    writeHeapSnapshot(join(heapSnapshotDir, `${snapshotName}-${process.pid}-${stage}.heapsnapshot`));
 }
 
 function fullGc(): void {
@@ -164,6 +175,8 @@ async function connect(c: ConnectCommand): Promise<void> {
   }
   fullGc();
   const baseline = process.memoryUsage();
+  snapshotName = c.spec.name.replace(/[^a-z0-9]+/gi, '-');
+  if (c.shards > 1) snapshot('before');
   const started = performance.now();
   client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
@@ -210,6 +223,7 @@ process.on('message', (m: ParentMessage) => {
       {
         const m = process.memoryUsage();
         send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+        snapshot('after');
       }
       break;
     case 'exit':

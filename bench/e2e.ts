@@ -46,6 +46,12 @@ const cpuProfDir = benchFlag('cpu-prof');
  * capping it shows what the shards themselves keep.
  */
 const semiSpaceMiB = benchFlag('semi-space');
+/**
+ * `--heap-snapshot DIR`: each idle client writes a V8 heap snapshot into DIR before connecting (after the
+ * baseline) and after settling (after the RSS is read), for a per-constructor breakdown of what a shard keeps
+ * (`node dist/scripts/heap-diff.js BEFORE AFTER --per 200`).
+ */
+const heapSnapshotDir = benchFlag('heap-snapshot');
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -260,7 +266,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   const execArgv = ['--expose-gc'];
   if (cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   if (semiSpaceMiB) execArgv.push(`--max-semi-space-size=${Number(semiSpaceMiB)}`);
-  const child = fork(CHILD, [], { execArgv, stdio: 'inherit' });
+  const env = heapSnapshotDir ? { ...process.env, E2E_HEAP_SNAPSHOT_DIR: heapSnapshotDir } : process.env;
+  const child = fork(CHILD, [], { execArgv, stdio: 'inherit', env });
   const channel = new ClientChannel(child);
   let started = false;
   try {
