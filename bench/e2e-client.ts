@@ -4,9 +4,11 @@
  * alone. Driven over IPC (see e2e-protocol.ts). The user callback counts dispatches by type; READY and
  * GUILD_CREATE (startup) are counted apart and never part of a burst.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { ShardManager } from '../src/manager/manager.js';
 import type { ArmCommand, ChildMessage, ConnectCommand, ParentMessage } from './e2e-protocol.js';
 import {
@@ -31,6 +33,36 @@ let snapshotName = 'client';
 function snapshot(stage: 'before' | 'after'): void {
   if (heapSnapshotDir)
     writeHeapSnapshot(join(heapSnapshotDir, `${snapshotName}-${process.pid}-${stage}.heapsnapshot`));
+}
+
+/**
+ * `E2E_ALLOC_PROFILE=DIR` (e2e.ts `--alloc-profile DIR`): sample every allocation of the settling phase
+ * (collected objects included) with V8's sampling heap profiler, written to DIR as a .heapprofile.
+ */
+const allocProfileDir = process.env.E2E_ALLOC_PROFILE;
+let profiler: Session | undefined;
+
+async function startAllocationProfile(): Promise<void> {
+  if (!allocProfileDir) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('HeapProfiler.startSampling', {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
+async function stopAllocationProfile(): Promise<void> {
+  if (!profiler || !allocProfileDir) return;
+  const { profile } = await profiler.post('HeapProfiler.stopSampling');
+  writeFileSync(join(allocProfileDir, `${snapshotName}-${process.pid}.heapprofile`), JSON.stringify(profile));
+  profiler.disconnect();
+  profiler = undefined;
+}
+
+function newSpaceBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
 function fullGc(): void {
@@ -175,6 +207,7 @@ async function connect(c: ConnectCommand): Promise<void> {
   }
   fullGc();
   const baseline = process.memoryUsage();
+  const baselineNewSpace = newSpaceBytes();
   snapshotName = c.spec.name.replace(/[^a-z0-9]+/gi, '-');
   if (c.shards > 1) snapshot('before');
   const started = performance.now();
@@ -186,11 +219,13 @@ async function connect(c: ConnectCommand): Promise<void> {
     }
     await sleep(10);
   }
+  await startAllocationProfile();
   send({
     type: 'connected',
     baselineRss: baseline.rss,
     baselineHeapUsed: baseline.heapUsed,
     baselineExternal: baseline.external,
+    baselineNewSpace,
     connectMs: performance.now() - started,
     readies,
     guildCreates,
@@ -219,10 +254,17 @@ process.on('message', (m: ParentMessage) => {
       send({ type: 'count', received, byType: Object.fromEntries(byType) });
       break;
     case 'rss':
+      void stopAllocationProfile();
       fullGc();
       {
         const m = process.memoryUsage();
-        send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+        send({
+          type: 'rss',
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          external: m.external,
+          newSpace: newSpaceBytes(),
+        });
         snapshot('after');
       }
       break;

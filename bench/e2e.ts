@@ -52,6 +52,10 @@ const semiSpaceMiB = benchFlag('semi-space');
  * (`node dist/scripts/heap-diff.js BEFORE AFTER --per 200`).
  */
 const heapSnapshotDir = benchFlag('heap-snapshot');
+/** `--child-flags "--trace-gc-nvp ..."`: extra Node/V8 flags for the client processes (diagnosis only). */
+const childFlags = benchFlag('child-flags');
+/** `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR. */
+const allocProfileDir = benchFlag('alloc-profile');
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -206,6 +210,8 @@ interface IdleResult {
   /** V8 heap and external (Buffers, native) growth per shard: where the RSS went. */
   readonly heapKiBPerShard: number;
   readonly externalKiBPerShard: number;
+  /** Growth of V8's young generation (physical new space) per shard: GC sizing, not shard state. */
+  readonly newSpaceKiBPerShard: number;
   readonly baselineRss: number;
   readonly rss: number;
   readonly connectMs: number;
@@ -266,7 +272,12 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   const execArgv = ['--expose-gc'];
   if (cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   if (semiSpaceMiB) execArgv.push(`--max-semi-space-size=${Number(semiSpaceMiB)}`);
-  const env = heapSnapshotDir ? { ...process.env, E2E_HEAP_SNAPSHOT_DIR: heapSnapshotDir } : process.env;
+  if (childFlags) execArgv.push(...childFlags.split(' ').filter(Boolean));
+  const env = {
+    ...process.env,
+    ...(heapSnapshotDir ? { E2E_HEAP_SNAPSHOT_DIR: heapSnapshotDir } : {}),
+    ...(allocProfileDir ? { E2E_ALLOC_PROFILE: allocProfileDir } : {}),
+  };
   const child = fork(CHILD, [], { execArgv, stdio: 'inherit', env });
   const channel = new ClientChannel(child);
   let started = false;
@@ -291,7 +302,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     if (!scenario.burst) {
       const acks0 = sim.stats().heartbeatAcks;
       await sleep(settleMs);
-      const { rss, heapUsed, external } = await channel.request({ cmd: 'rss' }, 'rss');
+      const { rss, heapUsed, external, newSpace } = await channel.request({ cmd: 'rss' }, 'rss');
       const heartbeatAcks = sim.stats().heartbeatAcks - acks0;
       checkSimulator(sim, scenario.shards);
       if (heartbeatAcks < scenario.shards) {
@@ -301,6 +312,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
         rssKiBPerShard: (rss - connected.baselineRss) / 1024 / scenario.shards,
         heapKiBPerShard: (heapUsed - connected.baselineHeapUsed) / 1024 / scenario.shards,
         externalKiBPerShard: (external - connected.baselineExternal) / 1024 / scenario.shards,
+        newSpaceKiBPerShard: (newSpace - connected.baselineNewSpace) / 1024 / scenario.shards,
         baselineRss: connected.baselineRss,
         rss,
         connectMs: connected.connectMs,
@@ -459,7 +471,8 @@ try {
         } else {
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${r.rssKiBPerShard.toFixed(1)} KiB RSS/shard ` +
-              `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)} KiB/shard) ` +
+              `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)}, ` +
+              `new space ${r.newSpaceKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
               `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks)`,
           );
