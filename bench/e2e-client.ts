@@ -40,6 +40,8 @@ function snapshot(stage: 'before' | 'after'): void {
  * (collected objects included) with V8's sampling heap profiler, written to DIR as a .heapprofile.
  */
 const allocProfileDir = process.env.E2E_ALLOC_PROFILE;
+/** `E2E_ALLOC_PROFILE_STAGE=connect`: profile the start-up (connect → all GUILD_CREATEs) instead. */
+const allocProfileStartup = process.env.E2E_ALLOC_PROFILE_STAGE === 'connect';
 let profiler: Session | undefined;
 
 async function startAllocationProfile(): Promise<void> {
@@ -56,7 +58,11 @@ async function startAllocationProfile(): Promise<void> {
 async function stopAllocationProfile(): Promise<void> {
   if (!profiler || !allocProfileDir) return;
   const { profile } = await profiler.post('HeapProfiler.stopSampling');
-  writeFileSync(join(allocProfileDir, `${snapshotName}-${process.pid}.heapprofile`), JSON.stringify(profile));
+  const stage = allocProfileStartup ? 'connect' : 'settle';
+  writeFileSync(
+    join(allocProfileDir, `${snapshotName}-${process.pid}-${stage}.heapprofile`),
+    JSON.stringify(profile),
+  );
   profiler.disconnect();
   profiler = undefined;
 }
@@ -210,6 +216,7 @@ async function connect(c: ConnectCommand): Promise<void> {
   const baselineNewSpace = newSpaceBytes();
   snapshotName = c.spec.name.replace(/[^a-z0-9]+/gi, '-');
   if (c.shards > 1) snapshot('before');
+  if (allocProfileStartup) await startAllocationProfile();
   const started = performance.now();
   client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
@@ -219,7 +226,8 @@ async function connect(c: ConnectCommand): Promise<void> {
     }
     await sleep(10);
   }
-  await startAllocationProfile();
+  if (allocProfileStartup) await stopAllocationProfile();
+  else await startAllocationProfile();
   send({
     type: 'connected',
     baselineRss: baseline.rss,

@@ -54,8 +54,12 @@ const semiSpaceMiB = benchFlag('semi-space');
 const heapSnapshotDir = benchFlag('heap-snapshot');
 /** `--child-flags "--trace-gc-nvp ..."`: extra Node/V8 flags for the client processes (diagnosis only). */
 const childFlags = benchFlag('child-flags');
-/** `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR. */
+/**
+ * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
+ * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
+ */
 const allocProfileDir = benchFlag('alloc-profile');
+const allocProfileStage = benchFlag('alloc-profile-stage');
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -277,6 +281,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     ...process.env,
     ...(heapSnapshotDir ? { E2E_HEAP_SNAPSHOT_DIR: heapSnapshotDir } : {}),
     ...(allocProfileDir ? { E2E_ALLOC_PROFILE: allocProfileDir } : {}),
+    ...(allocProfileStage ? { E2E_ALLOC_PROFILE_STAGE: allocProfileStage } : {}),
   };
   const child = fork(CHILD, [], { execArgv, stdio: 'inherit', env });
   const channel = new ClientChannel(child);
