@@ -113,7 +113,8 @@ export class SyncZlibHandle {
     // writes into. The self-test below runs through this same path.
     for (const symbol of Object.getOwnPropertySymbols(handle)) {
       // Assigned, not deleted: a delete would turn the handle into a slow dictionary-mode object.
-      if (symbol.description === 'owner_symbol') (handle as unknown as Record<symbol, unknown>)[symbol] = null;
+      if (symbol.description === 'owner_symbol')
+        (handle as unknown as Record<symbol, unknown>)[symbol] = null;
     }
     return new SyncZlibHandle(handle, state);
   }
