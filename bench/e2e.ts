@@ -55,6 +55,12 @@ const heapSnapshotDir = benchFlag('heap-snapshot');
 /** `--child-flags "--trace-gc-nvp ..."`: extra Node/V8 flags for the client processes (diagnosis only). */
 const childFlags = benchFlag('child-flags');
 /**
+ * `--idle-heartbeat-ms 2000`: the idle scenario's heartbeat interval (Discord: 41,250). At 2 s, 200 shards
+ * allocate close to the rate under which V8 gives back its young generation at a full GC, so a run's RSS
+ * depends on which side of it the run falls; a longer interval (with a longer `--settle`) shows the idle regime.
+ */
+const idleHeartbeatMs = Number(benchFlag('idle-heartbeat-ms') ?? 2000);
+/**
  * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
  * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
  */
@@ -260,7 +266,7 @@ async function emit(sim: Simulator, count: number): Promise<number> {
 }
 
 async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResult | IdleResult> {
-  const heartbeatIntervalMs = scenario.burst ? 5000 : 2000;
+  const heartbeatIntervalMs = scenario.burst ? 5000 : idleHeartbeatMs;
   const guilds = scenario.burst ? GUILDS : scenario.shards;
   const sim = await startSimulator({
     seed: SEED,
