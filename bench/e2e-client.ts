@@ -4,7 +4,11 @@
  * alone. Driven over IPC (see e2e-protocol.ts). The user callback counts dispatches by type; READY and
  * GUILD_CREATE (startup) are counted apart and never part of a burst.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { ShardManager } from '../src/manager/manager.js';
 import type { ArmCommand, ChildMessage, ConnectCommand, ParentMessage } from './e2e-protocol.js';
 import {
@@ -20,6 +24,51 @@ const send = (m: ChildMessage): void => {
 
 function fault(message: string): void {
   send({ type: 'fault', message });
+}
+
+/** Set by e2e.ts's `--heap-snapshot DIR`: snapshots before connecting and after settling (idle only). */
+const heapSnapshotDir = process.env.E2E_HEAP_SNAPSHOT_DIR;
+let snapshotName = 'client';
+
+function snapshot(stage: 'before' | 'after'): void {
+  if (heapSnapshotDir)
+    writeHeapSnapshot(join(heapSnapshotDir, `${snapshotName}-${process.pid}-${stage}.heapsnapshot`));
+}
+
+/**
+ * `E2E_ALLOC_PROFILE=DIR` (e2e.ts `--alloc-profile DIR`): sample every allocation of the settling phase
+ * (collected objects included) with V8's sampling heap profiler, written to DIR as a .heapprofile.
+ */
+const allocProfileDir = process.env.E2E_ALLOC_PROFILE;
+/** `E2E_ALLOC_PROFILE_STAGE=connect`: profile the start-up (connect → all GUILD_CREATEs) instead. */
+const allocProfileStartup = process.env.E2E_ALLOC_PROFILE_STAGE === 'connect';
+let profiler: Session | undefined;
+
+async function startAllocationProfile(): Promise<void> {
+  if (!allocProfileDir) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('HeapProfiler.startSampling', {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
+async function stopAllocationProfile(): Promise<void> {
+  if (!profiler || !allocProfileDir) return;
+  const { profile } = await profiler.post('HeapProfiler.stopSampling');
+  const stage = allocProfileStartup ? 'connect' : 'settle';
+  writeFileSync(
+    join(allocProfileDir, `${snapshotName}-${process.pid}-${stage}.heapprofile`),
+    JSON.stringify(profile),
+  );
+  profiler.disconnect();
+  profiler = undefined;
+}
+
+function newSpaceBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
 function fullGc(): void {
@@ -164,6 +213,10 @@ async function connect(c: ConnectCommand): Promise<void> {
   }
   fullGc();
   const baseline = process.memoryUsage();
+  const baselineNewSpace = newSpaceBytes();
+  snapshotName = c.spec.name.replace(/[^a-z0-9]+/gi, '-');
+  if (c.shards > 1) snapshot('before');
+  if (allocProfileStartup) await startAllocationProfile();
   const started = performance.now();
   client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
@@ -173,11 +226,14 @@ async function connect(c: ConnectCommand): Promise<void> {
     }
     await sleep(10);
   }
+  if (allocProfileStartup) await stopAllocationProfile();
+  else await startAllocationProfile();
   send({
     type: 'connected',
     baselineRss: baseline.rss,
     baselineHeapUsed: baseline.heapUsed,
     baselineExternal: baseline.external,
+    baselineNewSpace,
     connectMs: performance.now() - started,
     readies,
     guildCreates,
@@ -206,10 +262,18 @@ process.on('message', (m: ParentMessage) => {
       send({ type: 'count', received, byType: Object.fromEntries(byType) });
       break;
     case 'rss':
+      void stopAllocationProfile();
       fullGc();
       {
         const m = process.memoryUsage();
-        send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+        send({
+          type: 'rss',
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          external: m.external,
+          newSpace: newSpaceBytes(),
+        });
+        snapshot('after');
       }
       break;
     case 'exit':

@@ -54,6 +54,8 @@ export type ChildMessage =
       readonly baselineRss: number;
       readonly baselineHeapUsed: number;
       readonly baselineExternal: number;
+      /** Physical size of V8's young generation (new space) at the baseline. */
+      readonly baselineNewSpace: number;
       readonly connectMs: number;
       readonly readies: number;
       readonly guildCreates: number;
@@ -75,5 +77,7 @@ export type ChildMessage =
       /** process.memoryUsage() at the same moment, for diagnosis (V8 heap vs native). */
       readonly heapUsed: number;
       readonly external: number;
+      /** Physical size of V8's young generation (new space), committed whether used or not. */
+      readonly newSpace: number;
     }
   | { readonly type: 'fault'; readonly message: string };

@@ -46,6 +46,26 @@ const cpuProfDir = benchFlag('cpu-prof');
  * capping it shows what the shards themselves keep.
  */
 const semiSpaceMiB = benchFlag('semi-space');
+/**
+ * `--heap-snapshot DIR`: each idle client writes a V8 heap snapshot into DIR before connecting (after the
+ * baseline) and after settling (after the RSS is read), for a per-constructor breakdown of what a shard keeps
+ * (`node dist/scripts/heap-diff.js BEFORE AFTER --per 200`).
+ */
+const heapSnapshotDir = benchFlag('heap-snapshot');
+/** `--child-flags "--trace-gc-nvp ..."`: extra Node/V8 flags for the client processes (diagnosis only). */
+const childFlags = benchFlag('child-flags');
+/**
+ * `--idle-heartbeat-ms 2000`: the idle scenario's heartbeat interval (Discord: 41,250). At 2 s, 200 shards
+ * allocate close to the rate under which V8 gives back its young generation at a full GC, so a run's RSS
+ * depends on which side of it the run falls; a longer interval (with a longer `--settle`) shows the idle regime.
+ */
+const idleHeartbeatMs = Number(benchFlag('idle-heartbeat-ms') ?? 2000);
+/**
+ * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
+ * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
+ */
+const allocProfileDir = benchFlag('alloc-profile');
+const allocProfileStage = benchFlag('alloc-profile-stage');
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -200,6 +220,8 @@ interface IdleResult {
   /** V8 heap and external (Buffers, native) growth per shard: where the RSS went. */
   readonly heapKiBPerShard: number;
   readonly externalKiBPerShard: number;
+  /** Growth of V8's young generation (physical new space) per shard: GC sizing, not shard state. */
+  readonly newSpaceKiBPerShard: number;
   readonly baselineRss: number;
   readonly rss: number;
   readonly connectMs: number;
@@ -244,7 +266,7 @@ async function emit(sim: Simulator, count: number): Promise<number> {
 }
 
 async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResult | IdleResult> {
-  const heartbeatIntervalMs = scenario.burst ? 5000 : 2000;
+  const heartbeatIntervalMs = scenario.burst ? 5000 : idleHeartbeatMs;
   const guilds = scenario.burst ? GUILDS : scenario.shards;
   const sim = await startSimulator({
     seed: SEED,
@@ -260,7 +282,14 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   const execArgv = ['--expose-gc'];
   if (cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   if (semiSpaceMiB) execArgv.push(`--max-semi-space-size=${Number(semiSpaceMiB)}`);
-  const child = fork(CHILD, [], { execArgv, stdio: 'inherit' });
+  if (childFlags) execArgv.push(...childFlags.split(' ').filter(Boolean));
+  const env = {
+    ...process.env,
+    ...(heapSnapshotDir ? { E2E_HEAP_SNAPSHOT_DIR: heapSnapshotDir } : {}),
+    ...(allocProfileDir ? { E2E_ALLOC_PROFILE: allocProfileDir } : {}),
+    ...(allocProfileStage ? { E2E_ALLOC_PROFILE_STAGE: allocProfileStage } : {}),
+  };
+  const child = fork(CHILD, [], { execArgv, stdio: 'inherit', env });
   const channel = new ClientChannel(child);
   let started = false;
   try {
@@ -284,7 +313,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     if (!scenario.burst) {
       const acks0 = sim.stats().heartbeatAcks;
       await sleep(settleMs);
-      const { rss, heapUsed, external } = await channel.request({ cmd: 'rss' }, 'rss');
+      const { rss, heapUsed, external, newSpace } = await channel.request({ cmd: 'rss' }, 'rss');
       const heartbeatAcks = sim.stats().heartbeatAcks - acks0;
       checkSimulator(sim, scenario.shards);
       if (heartbeatAcks < scenario.shards) {
@@ -294,6 +323,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
         rssKiBPerShard: (rss - connected.baselineRss) / 1024 / scenario.shards,
         heapKiBPerShard: (heapUsed - connected.baselineHeapUsed) / 1024 / scenario.shards,
         externalKiBPerShard: (external - connected.baselineExternal) / 1024 / scenario.shards,
+        newSpaceKiBPerShard: (newSpace - connected.baselineNewSpace) / 1024 / scenario.shards,
         baselineRss: connected.baselineRss,
         rss,
         connectMs: connected.connectMs,
@@ -452,7 +482,8 @@ try {
         } else {
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${r.rssKiBPerShard.toFixed(1)} KiB RSS/shard ` +
-              `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)} KiB/shard) ` +
+              `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)}, ` +
+              `new space ${r.newSpaceKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
               `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks)`,
           );

@@ -107,6 +107,15 @@ export class SyncZlibHandle {
     const handle = shape._handle;
     const state = shape._writeState;
     if (!isNativeHandle(handle) || !(state instanceof Uint32Array) || state.length < 2) return null;
+    // The handle points back at its stream object (`handle[owner_symbol]`), which only the asynchronous
+    // write path reads. Dropping that link lets the stream object (its Readable/Writable state, listeners,
+    // output buffer: ~1 KiB) be collected; we keep the handle and the write-state array the native side
+    // writes into. The self-test below runs through this same path.
+    for (const symbol of Object.getOwnPropertySymbols(handle)) {
+      // Assigned, not deleted: a delete would turn the handle into a slow dictionary-mode object.
+      if (symbol.description === 'owner_symbol')
+        (handle as unknown as Record<symbol, unknown>)[symbol] = null;
+    }
     return new SyncZlibHandle(handle, state);
   }
 

@@ -29,6 +29,8 @@ export function createDecompressor(
 }
 
 export function bytesToText(bytes: Uint8Array): string {
+  // A Buffer (what ws and the zlib-stream decoder hand out) decodes in place; a plain Uint8Array needs a view.
+  if (Buffer.isBuffer(bytes)) return bytes.toString('utf8');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 

@@ -48,8 +48,10 @@ function bytesOf(data: WebSocket.RawData): Uint8Array {
   return data;
 }
 
+const SEND_TEXT = Object.freeze({ binary: false });
+const SEND_BINARY = Object.freeze({ binary: true });
+
 export class Transport {
-  readonly url: string;
   readonly #options: TransportOptions;
   readonly #handlers: TransportHandlers;
   readonly #ws: WebSocket;
@@ -68,9 +70,8 @@ export class Transport {
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.url = gatewayConnectUrl(options.url, options.encoding, options.compression);
     this.#decoder = new FrameDecoder(options);
-    this.#ws = new WebSocket(this.url, {
+    this.#ws = new WebSocket(gatewayConnectUrl(options.url, options.encoding, options.compression), {
       perMessageDeflate: false,
       maxPayload: options.maxPayloadBytes,
       handshakeTimeout: undefined,
@@ -88,6 +89,11 @@ export class Transport {
     ws.on('close', (code, reason) => this.#finish(code, reason.toString('utf8')));
   }
 
+  /** The URL connected to (`gatewayConnectUrl` of the options); ws keeps the one copy. */
+  get url(): string {
+    return this.#ws.url;
+  }
+
   get isOpen(): boolean {
     return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
   }
@@ -100,7 +106,7 @@ export class Transport {
   /** Writes one payload; returns false (and writes nothing) when the socket is not open. */
   send(data: string | Uint8Array): boolean {
     if (!this.isOpen) return false;
-    this.#ws.send(data, { binary: typeof data !== 'string' });
+    this.#ws.send(data, typeof data === 'string' ? SEND_TEXT : SEND_BINARY);
     return true;
   }
 

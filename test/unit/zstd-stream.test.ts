@@ -312,6 +312,28 @@ for (const impl of IMPLEMENTATIONS) {
     assert.throws(() => new ZstdStreamEncoder({ windowLog: 30 }), ConfigError);
   });
 
+  if (impl === 'typescript') {
+    test('an idle connection keeps a few KiB; the buffer grows inside a block and stays under window + 2 blocks', () => {
+      const encoder = new ZstdStreamEncoder();
+      const decoder = newDecoder();
+      const text = new TextEncoder();
+      const small = ['{"op":10,"d":{"heartbeat_interval":41250}}', '{"op":0,"t":"READY","d":{"v":10}}'];
+      for (let i = 0; i < 50; i++) small.push('{"op":11,"d":null}');
+      for (const m of small) assert.deepEqual(decoder.push(encoder.encode(text.encode(m))), text.encode(m));
+      assert.ok(decoder.retainedBytes <= 16 * 1024, `idle context retains ${decoder.retainedBytes} bytes`);
+      // One compressed block that inflates ~100× (a long repeat): the buffer grows while the block writes.
+      const repeat = new Uint8Array(120 * 1024).map((_, i) => 97 + (i % 7));
+      const chunk = encoder.encode(repeat);
+      assert.ok(chunk.length < 2048, `repeat compressed to ${chunk.length} bytes`);
+      assert.deepEqual(decoder.push(chunk), repeat);
+      const captured = readFixture('napi-stream-level3.bin');
+      decoder.reset();
+      for (const c of captured) assert.equal(sha256(decoder.push(c.frame)!), c.sha256);
+      const bound = 256 * 1024 + 2 * 128 * 1024 + 16 * 1024;
+      assert.ok(decoder.retainedBytes <= bound, `retained ${decoder.retainedBytes} > ${bound}`);
+    });
+  }
+
   test(`a small window (windowLog 10) bounds blocks and offsets in both directions [${impl}]`, () => {
     const random = seededRandom(5);
     const encoder = new ZstdStreamEncoder({ windowLog: 10 });

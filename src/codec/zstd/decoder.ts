@@ -40,8 +40,20 @@ const ML_PREDEFINED = predefinedTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG);
 const OF_PREDEFINED = predefinedTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG);
 
 const HUF_MAX_BITS = 11;
+// Scratch shared by every context: decoding is synchronous, never nests, and nothing in these outlives the
+// header or block that fills them.
 const SHARED_LITERALS = new Uint8Array(BLOCK_SIZE_MAX);
-const INITIAL_BUFFER_BYTES = 64 * 1024;
+const SHARED_NORM = new Int16Array(256);
+const SHARED_DESCR = new Int32Array(3);
+const SHARED_WEIGHTS = new Uint8Array(256);
+const SHARED_RANK_START = new Int32Array(HUF_MAX_BITS + 2);
+/**
+ * The window buffer starts this small and doubles as output needs room (up to window + 2 blocks): an idle
+ * connection (READY, a guild, heartbeat ACKs) keeps a few KiB, not a 128 KiB block reservation.
+ */
+const MIN_BUFFER_BYTES = 4 * 1024;
+/** `reset()` drops a buffer larger than this, so a reconnect bounds memory again. */
+const RESET_KEEP_BYTES = 256 * 1024;
 
 export interface ZstdDecoderLimits {
   readonly maxMessageBytes: number;
@@ -131,6 +143,9 @@ function decodeHuffmanStream(
   if (pos !== 0) throw corrupt('Huffman stream size mismatch');
 }
 
+const SHARED_BITS = new BackwardBits();
+const SHARED_WEIGHT_TABLE = new FseDecodeTable(6);
+
 export class ZstdDecoderCore {
   readonly #limits: ZstdDecoderLimits;
 
@@ -155,24 +170,26 @@ export class ZstdDecoderCore {
   #leftover: Uint8Array | null = null;
   #leftoverLength = 0;
 
-  // Entropy state carried between blocks of a frame.
-  readonly #llTable = new FseDecodeTable(LL_MAX_LOG);
-  readonly #mlTable = new FseDecodeTable(ML_MAX_LOG);
-  readonly #ofTable = new FseDecodeTable(OF_MAX_LOG);
+  // Entropy state carried between blocks of a frame; the context's own tables are allocated the first time
+  // a block describes one (a stream using the predefined tables never needs them).
+  #llTable: FseDecodeTable | null = null;
+  #mlTable: FseDecodeTable | null = null;
+  #ofTable: FseDecodeTable | null = null;
   #llCurrent: FseDecodeTable | null = null;
   #mlCurrent: FseDecodeTable | null = null;
   #ofCurrent: FseDecodeTable | null = null;
-  readonly #huf = new Uint16Array(1 << HUF_MAX_BITS);
+  /** Huffman decoding table, 1 << #hufBits entries used; allocated (and grown) as a tree needs it. */
+  #huf: Uint16Array = new Uint16Array(0);
   #hufBits = 0; // 0 = no table yet
 
-  // Scratch, shared by every context (decoding is synchronous and nothing in it outlives a block).
+  // Scratch, shared by every context (see SHARED_LITERALS).
   readonly #lits = SHARED_LITERALS;
-  readonly #norm = new Int16Array(256);
-  readonly #descr = new Int32Array(3);
-  readonly #weights = new Uint8Array(256);
-  readonly #rankStart = new Int32Array(HUF_MAX_BITS + 2);
-  readonly #bits = new BackwardBits();
-  readonly #weightTable = new FseDecodeTable(6);
+  readonly #norm = SHARED_NORM;
+  readonly #descr = SHARED_DESCR;
+  readonly #weights = SHARED_WEIGHTS;
+  readonly #rankStart = SHARED_RANK_START;
+  readonly #bits = SHARED_BITS;
+  readonly #weightTable = SHARED_WEIGHT_TABLE;
 
   constructor(limits: ZstdDecoderLimits) {
     this.#limits = limits;
@@ -180,13 +197,15 @@ export class ZstdDecoderCore {
 
   /** Bytes held by this context (window buffer, tables, scratch), for memory reporting. */
   get retainedBytes(): number {
+    const table = (t: FseDecodeTable | null): number => (t === null ? 0 : t.symbol.length * 4);
     return (
       this.#buf.byteLength +
       this.#huf.byteLength +
       (this.#leftover?.byteLength ?? 0) +
       this.#pendingBytes +
-      3 * 512 * 4 +
-      256 * 4 * 2
+      table(this.#llTable) +
+      table(this.#mlTable) +
+      table(this.#ofTable)
     );
   }
 
@@ -207,7 +226,7 @@ export class ZstdDecoderCore {
     this.#histStart = 0;
     this.#msgStart = 0;
     // Keep a small buffer; drop a large one so a reset bounds memory again.
-    if (this.#buf.length > 4 * INITIAL_BUFFER_BYTES) this.#buf = new Uint8Array(0);
+    if (this.#buf.length > RESET_KEEP_BYTES) this.#buf = new Uint8Array(0);
   }
 
   release(): void {
@@ -248,7 +267,10 @@ export class ZstdDecoderCore {
         const contentBytes = type === 1 ? 1 : size;
         if (end - p - 3 < contentBytes) break;
         const start = p + 3;
-        this.#beginBlock(type === 2 ? this.#blockMax : size);
+        // A compressed block may inflate to #blockMax: room for that is guaranteed by sliding, but only
+        // a guess is allocated now; the block grows the buffer as it writes (#ensure).
+        if (type === 2) this.#beginBlock(this.#blockMax, Math.min(this.#blockMax, 4 * size + 64));
+        else this.#beginBlock(size, size);
         if (type === 0) {
           this.#buf.set(input.subarray(start, start + size), this.#pos);
           this.#pos += size;
@@ -383,33 +405,36 @@ export class ZstdDecoderCore {
     return headerBytes;
   }
 
-  /** Makes room for `n` more output bytes, keeping one window of history. */
-  #beginBlock(n: number): void {
-    const need = this.#pos + n;
-    if (need <= this.#buf.length) return;
-    const keep = Math.min(this.#pos - this.#histStart, this.#windowSize);
+  /**
+   * Before a block that writes at most `maxBytes`: slides (keeping one window of history) when the block
+   * could run past window + two blocks, then makes room for `likelyBytes`. Afterwards `#pos + maxBytes`
+   * never exceeds the cap, so `#ensure` can always grow in place within the block.
+   */
+  #beginBlock(maxBytes: number, likelyBytes: number): void {
     // Window + two blocks: a slide (one window copied) happens at most once per block of output.
+    if (this.#pos + maxBytes > this.#windowSize + 2 * this.#blockMax) this.#slide();
+    if (this.#pos + likelyBytes > this.#buf.length) this.#ensure(this.#pos + likelyBytes, this.#pos);
+  }
+
+  /** Grows the buffer (doubling, up to window + two blocks) to hold `need` bytes; keeps `[0, used)`. */
+  #ensure(need: number, used: number): Uint8Array {
     const cap = this.#windowSize + 2 * this.#blockMax;
-    // Grow while the whole history still fits under the cap; otherwise slide.
-    if (need <= cap) {
-      const size = Math.min(cap, Math.max(need, this.#buf.length * 2, INITIAL_BUFFER_BYTES));
-      const grown = new Uint8Array(size);
-      grown.set(this.#buf.subarray(0, this.#pos));
-      this.#buf = grown;
-      return;
-    }
+    const size = Math.min(Math.max(cap, need), Math.max(need, this.#buf.length * 2, MIN_BUFFER_BYTES));
+    const grown = new Uint8Array(size);
+    grown.set(this.#buf.subarray(0, used));
+    this.#buf = grown;
+    return grown;
+  }
+
+  /** Moves the last window of history to the front; output not yet returned is set aside first. */
+  #slide(): void {
+    const keep = Math.min(this.#pos - this.#histStart, this.#windowSize);
     if (this.#msgStart < this.#pos) {
       const part = this.#buf.slice(this.#msgStart, this.#pos);
       this.#pending.push(part);
       this.#pendingBytes += part.length;
     }
-    if (keep + n > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(keep + n, cap));
-      grown.set(this.#buf.subarray(this.#pos - keep, this.#pos));
-      this.#buf = grown;
-    } else {
-      this.#buf.copyWithin(0, this.#pos - keep, this.#pos);
-    }
+    this.#buf.copyWithin(0, this.#pos - keep, this.#pos);
     this.#pos = keep;
     this.#histStart = 0;
     this.#msgStart = keep;
@@ -538,6 +563,7 @@ export class ZstdDecoderCore {
 
   #copyLiterals(lits: Uint8Array, from: number, count: number, limit: number): void {
     if (this.#pos + count > limit) throw corrupt('block decompresses past the block size');
+    if (this.#pos + count > this.#buf.length) this.#ensure(this.#pos + count, this.#pos);
     if (count < 32) {
       const buf = this.#buf;
       let o = this.#pos;
@@ -547,7 +573,6 @@ export class ZstdDecoderCore {
   }
 
   #readTable(src: Uint8Array, p: number, end: number, mode: number, kind: 'll' | 'of' | 'ml'): number {
-    const own = kind === 'll' ? this.#llTable : kind === 'of' ? this.#ofTable : this.#mlTable;
     let table: FseDecodeTable | null;
     if (mode === 0) {
       table = kind === 'll' ? LL_PREDEFINED : kind === 'of' ? OF_PREDEFINED : ML_PREDEFINED;
@@ -556,12 +581,14 @@ export class ZstdDecoderCore {
       const sym = src[p++]!;
       const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
       if (sym > maxSym) throw corrupt('RLE sequence symbol out of range');
+      const own = this.#ownTable(kind);
       buildRleTable(sym, own);
       table = own;
     } else if (mode === 2) {
       const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
       const maxLog = kind === 'll' ? LL_MAX_LOG : kind === 'of' ? OF_MAX_LOG : ML_MAX_LOG;
       readFseDescription(src, p, end, maxSym, maxLog, this.#norm, this.#descr);
+      const own = this.#ownTable(kind);
       buildFseDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, own);
       p += this.#descr[0]!;
       table = own;
@@ -573,6 +600,19 @@ export class ZstdDecoderCore {
     else if (kind === 'of') this.#ofCurrent = table;
     else this.#mlCurrent = table;
     return p;
+  }
+
+  #ownTable(kind: 'll' | 'of' | 'ml'): FseDecodeTable {
+    if (kind === 'll') {
+      this.#llTable ??= new FseDecodeTable(LL_MAX_LOG);
+      return this.#llTable;
+    }
+    if (kind === 'of') {
+      this.#ofTable ??= new FseDecodeTable(OF_MAX_LOG);
+      return this.#ofTable;
+    }
+    this.#mlTable ??= new FseDecodeTable(ML_MAX_LOG);
+    return this.#mlTable;
   }
 
   #executeSequences(
@@ -610,7 +650,7 @@ export class ZstdDecoderCore {
     let rep0 = rep[0]!;
     let rep1 = rep[1]!;
     let rep2 = rep[2]!;
-    const buf = this.#buf;
+    let buf = this.#buf;
     let o = this.#pos;
     const histStart = this.#histStart;
     const litEnd = litPos + litSize;
@@ -698,6 +738,7 @@ export class ZstdDecoderCore {
       // Execute: literals, then the match.
       if (litPos + litLen > litEnd) throw corrupt('sequence uses more literals than decoded');
       if (o + litLen + matchLen > limit) throw corrupt('block decompresses past the block size');
+      if (o + litLen + matchLen > buf.length) buf = this.#ensure(o + litLen + matchLen, o);
       if (litLen < 16) {
         for (let i = 0; i < litLen; i++) buf[o++] = lits[litPos++]!;
       } else {
@@ -781,6 +822,7 @@ export class ZstdDecoderCore {
     if (count > 255) throw corrupt('too many Huffman weights');
     weights[count++] = highBit(rest) + 1;
     // Start of each weight's range: lower weights (longer codes) first, symbols in order within a weight.
+    if (this.#huf.length < 1 << maxBits) this.#huf = new Uint16Array(1 << maxBits);
     const table = this.#huf;
     const rankStart = this.#rankStart;
     rankStart.fill(0);
