@@ -177,6 +177,26 @@ function benchCase(readme: string): Case {
   };
 }
 
+/** The end-to-end bench (bench/e2e.ts): not a `*.bench.js`, run through `npm run bench:e2e` or directly. */
+function e2eBenchCase(readme: string): Case {
+  const flags = [...readme.matchAll(/ --([\w-]+)/g)].map((m) => m[1]!).filter((f) => f !== 'expose-gc');
+  return {
+    readme,
+    runs: 'not run',
+    notRun:
+      'a benchmark: about 10 minutes of CPU on a shared 2-core machine, and its numbers mean nothing inside a test run',
+    asserts: `the bench:e2e script builds and runs dist/bench/e2e.js, which exists and reads ${flags.map((f) => `--${f}`).join(', ')}`,
+    async check(ctx) {
+      assert.match(packageScripts(ctx)['bench:e2e'] ?? '', /npm run build && node .*dist\/bench\/e2e\.js/);
+      const file = join(ctx.dir, 'dist', 'bench', 'e2e.js');
+      assert.ok(existsSync(file), 'dist/bench/e2e.js was not built');
+      const source = readFileSync(file, 'utf8');
+      for (const flag of flags)
+        assert.ok(source.includes(`benchFlag('${flag}')`), `dist/bench/e2e.js does not read --${flag}`);
+    },
+  };
+}
+
 /**
  * README command → how it is run → what is asserted. Run in this order, in one fresh copy: the install and
  * `npm start` come first because everything after them uses what they built.
@@ -487,22 +507,8 @@ const CASES: readonly Case[] = [
   benchCase('node dist/bench/manager-startup.bench.js'),
   benchCase('node dist/bench/shard-receive.bench.js'),
   benchCase('node dist/bench/redis.bench.js'),
-  {
-    readme: 'npm run bench:e2e -- --runs 5 --json /tmp/e2e.json',
-    runs: 'not run',
-    notRun:
-      'a benchmark: about 10 minutes of CPU on a shared 2-core machine, and its numbers mean nothing inside a test run',
-    asserts:
-      'the bench:e2e script builds and runs dist/bench/e2e.js, which exists and reads --runs and --json',
-    async check(ctx) {
-      assert.match(packageScripts(ctx)['bench:e2e'] ?? '', /npm run build && node .*dist\/bench\/e2e\.js/);
-      const file = join(ctx.dir, 'dist', 'bench', 'e2e.js');
-      assert.ok(existsSync(file), 'dist/bench/e2e.js was not built');
-      const source = readFileSync(file, 'utf8');
-      for (const flag of ['runs', 'json'])
-        assert.ok(source.includes(`benchFlag('${flag}')`), `dist/bench/e2e.js does not read --${flag}`);
-    },
-  },
+  e2eBenchCase('npm run bench:e2e -- --runs 5 --json /tmp/e2e.json'),
+  e2eBenchCase('node --expose-gc dist/bench/e2e.js --runs 5 --scenarios idle-200'),
   {
     readme:
       'npm run chaos -- --minutes N --seed S [--encoding json|etf --compression zlib-stream|zstd-stream|none]',
