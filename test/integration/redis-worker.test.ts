@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
 import {
   CommandClient,
   closeClient,
   createRedisClient,
   eventStreamKey,
-  parseEventFields,
   ShardLeases,
 } from '../../src/redis/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
@@ -19,6 +17,7 @@ import {
   redisServerAvailable,
   waitFor,
 } from '../support/redis.js';
+import { assertStreamComplete, eventFlow, sessionsByShard, streamCaughtUp } from '../support/shard-worker.js';
 import { simulator } from '../support/sim-helpers.js';
 import { CLI, startWorker, WorkerProcess } from '../support/worker-process.js';
 
@@ -34,71 +33,6 @@ const SIM: SimulatorOptions = {
   sessionTimeoutMs: 60_000,
 };
 const WORKER_WINDOW = ['--identify-window', '600'];
-
-/** Every stream entry per shard: seq list in stream order, and the sessions seen. */
-async function streamByShard(redis: Redis, prefix: string): Promise<Map<number, number[]>> {
-  const entries = (await redis.xrange(eventStreamKey(prefix, 0), '-', '+')) as [string, string[]][];
-  const out = new Map<number, number[]>();
-  for (const [, raw] of entries) {
-    const e = parseEventFields(raw);
-    assert.ok(e, 'every stream entry parses');
-    out.set(e.shardId, [...(out.get(e.shardId) ?? []), e.seq]);
-  }
-  return out;
-}
-
-/** The one session of each shard, as the simulator sees it. */
-function sessionsByShard(sim: Simulator): Map<number, { lastSeq: number; connected: boolean }[]> {
-  const out = new Map<number, { lastSeq: number; connected: boolean }[]>();
-  for (const s of sim.stats().sessions) {
-    if (s.ended) continue;
-    out.set(s.shard[0], [...(out.get(s.shard[0]) ?? []), { lastSeq: s.lastSeq, connected: s.connected }]);
-  }
-  return out;
-}
-
-/** Asserts the stream holds 1…lastSeq exactly once, in order, for every shard's session. */
-async function assertStreamComplete(
-  redis: Redis,
-  prefix: string,
-  sim: Simulator,
-  shards: number,
-): Promise<void> {
-  const stream = await streamByShard(redis, prefix);
-  const sessions = sessionsByShard(sim);
-  for (let shard = 0; shard < shards; shard++) {
-    const s = sessions.get(shard);
-    assert.equal(s?.length, 1, `shard ${shard}: one session`);
-    const expected = Array.from({ length: s[0]!.lastSeq }, (_, i) => i + 1);
-    assert.deepEqual(stream.get(shard), expected, `shard ${shard}: every dispatch once, in order`);
-  }
-}
-
-async function streamCaughtUp(
-  redis: Redis,
-  prefix: string,
-  sim: Simulator,
-  shards: number,
-): Promise<boolean> {
-  const stream = await streamByShard(redis, prefix);
-  const sessions = sessionsByShard(sim);
-  for (let shard = 0; shard < shards; shard++) {
-    const last = sessions.get(shard)?.[0]?.lastSeq;
-    if (last === undefined || stream.get(shard)?.at(-1) !== last) return false;
-  }
-  return true;
-}
-
-/** Emits one MESSAGE_CREATE per shard every `everyMs` until stopped. */
-function eventStream(sim: Simulator, shards: number, everyMs: number): { stop(): void } {
-  let n = 0;
-  const timer = setInterval(() => {
-    for (let shard = 0; shard < shards; shard++) {
-      sim.emitEvent('MESSAGE_CREATE', { id: String(++n), content: `event ${n}` }, { shard, intent: 0 });
-    }
-  }, everyMs);
-  return { stop: () => clearInterval(timer) };
-}
 
 function readyShards(workers: readonly WorkerProcess[]): number[] {
   return workers.flatMap((w) => w.shardsMatching(/^shard (\d+) ready/));
@@ -195,7 +129,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
-    const events = eventStream(sim, SHARDS, 50);
+    const events = eventFlow(t, sim, SHARDS, 50);
     t.after(() => events.stop());
     const owners = await leases.owners(SHARDS);
     const victimShards = [...owners].filter(([, o]) => o === 'a').map(([id]) => id);
@@ -323,7 +257,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
         throw new Error(`${(err as Error).message}\n${worker.dump()}`);
       },
     );
-    const events = eventStream(sim, SHARDS, 20);
+    const events = eventFlow(t, sim, SHARDS, 20);
     t.after(() => events.stop());
     await waitFor(async () => (await redis.xlen(eventStreamKey(prefix, 0))) > 10, 'events in the stream');
     await server.stop();
