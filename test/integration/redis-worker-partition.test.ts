@@ -12,7 +12,7 @@ import {
   streamCaughtUp,
   WORKER_SIM,
 } from '../support/shard-worker.js';
-import { simulator } from '../support/sim-helpers.js';
+import { sampleConnections, simulator } from '../support/sim-helpers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 test('a worker cut off from Redis for longer than the lease TTL closes its shard before another worker can take it; the other RESUMEs and nothing is lost', async (t) => {
@@ -25,14 +25,7 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
   const cutOff = createRedisClient(proxy.url, { redisOptions: { retryStrategy: () => 50 } });
   t.after(() => closeClient(cutOff));
   const sim = await simulator(t, { ...WORKER_SIM, shards: 1, guilds: 2 });
-  let maxOpen = 0;
-  let maxConnected = 0;
-  const sampler = setInterval(() => {
-    const s = sim.stats();
-    maxOpen = Math.max(maxOpen, s.connectionsOpen);
-    maxConnected = Math.max(maxConnected, s.sessions.filter((x) => x.connected && !x.ended).length);
-  }, 2);
-  t.after(() => clearInterval(sampler));
+  const peak = sampleConnections(t, sim, 2);
   // A small buffer: while cut off, `a` fills it and pauses reading before its lease runs out.
   const common = { prefix, shards: [0], totalShards: 1, leaseTtlMs: 1_500, retryMaxMs: 100 } as const;
   const a = shardWorker(t, sim, { ...common, redis: cutOff, ownerId: 'a', highWaterMark: 5 });
@@ -68,13 +61,13 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
       );
     },
   );
-  clearInterval(sampler);
+  peak.stop();
   assert.ok(
     a.lines.some((l) => /gave up shard 0: lease lost/.test(l)),
     context(),
   );
-  assert.equal(maxOpen, 1, `never two open gateway connections\n${context()}`);
-  assert.equal(maxConnected, 1, 'never two live sessions');
+  assert.equal(peak.maxOpen, 1, `never two open gateway connections\n${context()}`);
+  assert.equal(peak.maxConnected, 1, 'never two live sessions');
   const stats = sim.stats();
   assert.equal(stats.identifies, 1, 'b resumed the session');
   await assertStreamComplete(redis, prefix, sim, 1, context());

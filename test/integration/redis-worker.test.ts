@@ -18,7 +18,7 @@ import {
   waitFor,
 } from '../support/redis.js';
 import { assertStreamComplete, eventFlow, sessionsByShard, streamCaughtUp } from '../support/shard-worker.js';
-import { simulator } from '../support/sim-helpers.js';
+import { sampleConnections, simulator } from '../support/sim-helpers.js';
 import { CLI, startWorker, WorkerProcess } from '../support/worker-process.js';
 
 // Time scales: the simulator's identify window is 250 ms; workers wait 600 ms per bucket (the margin
@@ -168,14 +168,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
   test('two workers racing for one shard: the simulator never sees two connections for it, and a handover resumes', async (t) => {
     const { redis, prefix } = await redisFixture(t);
     const sim = await simulator(t, { ...SIM, shards: 1, guilds: 2 });
-    let maxOpen = 0;
-    let maxConnected = 0;
-    const sampler = setInterval(() => {
-      const s = sim.stats();
-      maxOpen = Math.max(maxOpen, s.connectionsOpen);
-      maxConnected = Math.max(maxConnected, s.sessions.filter((x) => x.connected && !x.ended).length);
-    }, 5);
-    t.after(() => clearInterval(sampler));
+    const peak = sampleConnections(t, sim, 5);
     const args = ['--shards', '0', '--total', '1', '--lease-ttl', '1500', ...WORKER_WINDOW];
     const workers = ['x', 'y'].map((name) =>
       startWorker(t, { redisUrl: REDIS_URL, prefix, sim, name, args }),
@@ -213,10 +206,10 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
       { sent: true },
       'the new owner serves commands',
     );
-    clearInterval(sampler);
+    peak.stop();
     const stats = sim.stats();
-    assert.equal(maxOpen, 1, 'never two open connections');
-    assert.equal(maxConnected, 1, 'never two live sessions for the shard');
+    assert.equal(peak.maxOpen, 1, 'never two open connections');
+    assert.equal(peak.maxConnected, 1, 'never two live sessions for the shard');
     assert.equal(stats.identifies, 1);
     assert.equal(stats.resumes, 1);
     assert.equal(stats.connectionsTotal, 2);

@@ -52,3 +52,23 @@ export async function until(check: () => boolean, timeoutMs = 10_000, what = 'co
 }
 
 export const data = (p: Payload): Record<string, unknown> => p.d as Record<string, unknown>;
+
+/**
+ * Samples the simulator every `everyMs` until the test ends and keeps the highest number of open gateway
+ * connections and of live connected sessions seen, for "never two connections for one shard" checks.
+ * `stop()` ends the sampling earlier (before a deliberate teardown, say).
+ */
+export function sampleConnections(
+  t: TestContext,
+  sim: Simulator,
+  everyMs: number,
+): { readonly maxOpen: number; readonly maxConnected: number; stop(): void } {
+  const peak = { maxOpen: 0, maxConnected: 0, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    const s = sim.stats();
+    peak.maxOpen = Math.max(peak.maxOpen, s.connectionsOpen);
+    peak.maxConnected = Math.max(peak.maxConnected, s.sessions.filter((x) => x.connected && !x.ended).length);
+  }, everyMs);
+  t.after(() => clearInterval(timer));
+  return peak;
+}
