@@ -41,7 +41,9 @@ for (const run of RUNS) {
       f && `${f.reproducer.kind}: ${f.reproducer.message}\n${JSON.stringify(f.reproducer).slice(0, 2000)}`,
     );
     const s = result.stats;
-    assert.ok(s.inputs >= Math.min(run.cases, 100), formatStats(s));
+    // A floor that proves the loop ran; the codes below prove what it reached (bombs and endless messages make
+    // single cases slow on a loaded machine, so the count in 3 s varies).
+    assert.ok(s.inputs >= Math.min(run.cases, 20), formatStats(s));
     assert.ok(s.ok > 0, formatStats(s));
     for (const code of run.codes) assert.ok((s.errors[code] ?? 0) > 0, `${code}: ${formatStats(s)}`);
   });
