@@ -192,12 +192,21 @@ export interface IdentifyContext {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * The token of an IDENTIFY or RESUME without a leading `Bot ` (Eris, Oceanic and discordeno send
+ * `Bot <token>`, and Discord accepts both); undefined when it is not a string.
+ */
+export function gatewayToken(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.startsWith('Bot ') ? value.slice(4) : value;
+}
+
 /** Validates Identify `d` in Discord's order: payload shape, token, intents, shard, guilds per shard. */
 export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequest | RuleFailure {
   if (!isObject(d))
     return { close: 4001, violation: 'invalid-payload', reason: 'identify d is not an object' };
-  const token = d.token;
-  if (typeof token !== 'string' || !ctx.tokens.includes(token)) {
+  const token = gatewayToken(d.token);
+  if (token === undefined || !ctx.tokens.includes(token)) {
     return { close: 4004, violation: 'authentication', reason: 'authentication failed' };
   }
   const intents = d.intents;

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { SimulatorError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { SimConnection } from './connection.js';
-import { Dispatch } from './dispatch.js';
+import { Dispatch, FULL, STRIPPED } from './dispatch.js';
+import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
 import type { Fault } from './faults.js';
 import { parseFault } from './faults.js';
 import { INTENTS } from './intents.js';
 import type { ResolvedSimulatorOptions } from './options.js';
 import {
+  gatewayToken,
   IdentifyBuckets,
   isRuleFailure,
   MemberRequestLimiter,
@@ -66,6 +68,11 @@ export interface SimulatorStats {
   readonly dispatchesSent: number;
   readonly eventsEmitted: number;
   readonly faultsInjected: number;
+  /**
+   * Exceptions caught in a socket, HTTP or timer handler (a simulator bug or an input it failed to refuse):
+   * the connection was closed with 4000 (its session ended) or the request answered 500; the server went on.
+   */
+  readonly internalErrors: number;
   /** Connections dropped because they had more than `maxBufferedBytes` queued. */
   readonly slowConsumerDrops: number;
   /** Bytes queued in userland on all sockets (a slow reader makes this grow). */
@@ -107,6 +114,8 @@ interface ShardCounter {
 export class SimulatorCore {
   readonly options: ResolvedSimulatorOptions;
   readonly world: World;
+  /** One wire encoder per encoding, shared by every connection. */
+  readonly encoders: Readonly<Record<Encoding, WireEncoder>>;
   readonly connections = new Set<SimConnection>();
   readonly sessions = new Map<string, Session>();
   /** Live (not ended) sessions by shard count, then shard id. */
@@ -139,6 +148,7 @@ export class SimulatorCore {
     dispatchesSent: 0,
     eventsEmitted: 0,
     faultsInjected: 0,
+    internalErrors: 0,
     slowConsumerDrops: 0,
   };
   readonly #closes: Record<string, number> = {};
@@ -158,6 +168,10 @@ export class SimulatorCore {
     this.#buckets = new IdentifyBuckets(options.maxConcurrency, options.identifyWindowMs);
     this.#budget = new SessionStartBudget(options.sessionStartTotal, options.sessionStartResetMs);
     this.#memberRequests = new MemberRequestLimiter(options.memberRequestWindowMs);
+    this.encoders = {
+      json: jsonEncoder,
+      etf: etfEncoder({ atomKeys: options.etfAtomKeys, bigintSnowflakes: options.etfBigintSnowflakes }),
+    };
     this.setEventsPerSecond(options.eventsPerSecond);
   }
 
@@ -175,6 +189,9 @@ export class SimulatorCore {
   countHeartbeat(acked: boolean): void {
     this.#counts.heartbeats++;
     if (acked) this.#counts.heartbeatAcks++;
+  }
+  countInternalError(): void {
+    this.#counts.internalErrors++;
   }
   countSlowConsumer(): void {
     this.#counts.slowConsumerDrops++;
@@ -281,7 +298,14 @@ export class SimulatorCore {
     const counter = session.counter;
     if (seq > counter.lastSeq) counter.lastSeq = seq;
     const conn = session.connection;
-    if (conn) conn.sendDispatch(dispatch, variant, seq);
+    if (conn) {
+      try {
+        conn.sendDispatch(dispatch, variant, seq);
+      } catch {
+        // One connection failing must not stop the fan-out to the others.
+        conn.internalError();
+      }
+    }
     return true;
   }
 
@@ -362,12 +386,13 @@ export class SimulatorCore {
       conn.closeWith(4001, 'invalid resume payload', 'invalid-payload');
       return;
     }
-    if (!this.options.tokens.includes(d.token)) {
+    const token = gatewayToken(d.token)!;
+    if (!this.options.tokens.includes(token)) {
       conn.closeWith(4004, 'authentication failed', 'authentication');
       return;
     }
     const session = this.sessions.get(d.session_id);
-    if (!session || session.ended || session.token !== d.token) {
+    if (!session || session.ended || session.token !== token) {
       conn.invalidSession(false);
       return;
     }
@@ -656,22 +681,51 @@ export class SimulatorCore {
   /** Sends a dispatch to the sessions it routes to (see `EmitTarget`). Returns how many sessions got it. */
   emitEvent(t: string, d: unknown, target: EmitTarget = {}): number {
     if (this.closed) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
+    const invalid = (message: string): never => {
+      throw new SimulatorError('SIMULATOR_EVENT_INVALID', message);
+    };
     if (typeof t !== 'string' || !/^[A-Z0-9_]{1,64}$/.test(t)) {
-      throw new SimulatorError(
-        'SIMULATOR_EVENT_INVALID',
-        `event name must match [A-Z0-9_]{1,64}, got ${JSON.stringify(t)}`,
-      );
+      invalid(`event name must match [A-Z0-9_]{1,64}, got ${JSON.stringify(t)}`);
     }
-    let guildId = target.guildId;
+    if (!isObject(target)) invalid('target must be an object');
+    const { guildId: targetGuild, shard, sessionId, intent } = target;
+    if (targetGuild !== undefined && typeof targetGuild !== 'string')
+      invalid(`guildId must be a string, got ${typeof targetGuild}`);
+    if (shard !== undefined && !(Number.isInteger(shard) && shard >= 0 && shard < 1_000_000))
+      invalid(`shard must be an integer in [0, 999999], got ${JSON.stringify(shard)}`);
+    if (sessionId !== undefined && typeof sessionId !== 'string')
+      invalid(`sessionId must be a string, got ${typeof sessionId}`);
+    if (intent !== undefined && !(Number.isInteger(intent) && intent >= 0 && intent < 2 ** 31))
+      invalid(`intent must be an intent bit (an integer ≥ 0), got ${JSON.stringify(intent)}`);
+    let guildId = targetGuild;
     if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string') guildId = d.guild_id;
     if (guildId !== undefined && !/^\d{1,20}$/.test(guildId)) {
-      throw new SimulatorError(
-        'SIMULATOR_EVENT_INVALID',
-        `guild id must be a snowflake, got ${JSON.stringify(guildId)}`,
-      );
+      invalid(`guild id must be a snowflake, got ${JSON.stringify(guildId)}`);
     }
-    const dispatch = new Dispatch(t, d, guildId, target.intent);
+    const dispatch = new Dispatch(t, d, guildId, intent);
+    this.#prepare(dispatch);
     return this.#fanOut(dispatch, target);
+  }
+
+  /**
+   * Encodes a dispatch in every encoding and variant before any session numbers it: `d` that some encoding
+   * cannot carry (±Infinity, NaN, cycles, nesting over 256, BigInt in JSON, functions) is refused here, so
+   * no sequence number is spent on it and no later send or RESUME replay can fail on it.
+   */
+  #prepare(dispatch: Dispatch): void {
+    const variants = dispatch.hasContent ? [FULL, STRIPPED] : [FULL];
+    try {
+      for (const encoder of Object.values(this.encoders))
+        for (const v of variants) encoder.prepare(dispatch, v);
+    } catch (err) {
+      const why =
+        err instanceof RangeError && /call stack/i.test(err.message)
+          ? 'nested too deeply'
+          : (err as Error).message;
+      throw new SimulatorError('SIMULATOR_EVENT_INVALID', `d cannot be encoded for every encoding: ${why}`, {
+        cause: err,
+      });
+    }
   }
 
   #fanOut(dispatch: Dispatch, target: EmitTarget): number {
@@ -749,7 +803,11 @@ export class SimulatorCore {
       this.#lastTick = now;
       const n = Math.floor(this.#eventCarry);
       this.#eventCarry -= n;
-      this.emitRandomEvents(Math.min(n, 1_000_000));
+      try {
+        this.emitRandomEvents(Math.min(n, 1_000_000));
+      } catch {
+        this.countInternalError();
+      }
       this.#scheduleTick();
     }, period);
   }

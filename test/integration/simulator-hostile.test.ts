@@ -97,7 +97,7 @@ test('emitEvent from code refuses what no encoder can write with a SimulatorErro
 });
 
 test('an event with a __proto__ key reaches json and etf clients with the key as data', async (t) => {
-  const sim = await simulator(t, { guilds: 0 });
+  const sim = await simulator(t, { guilds: 0, identifyWindowMs: 0 });
   const j = await identified(t, sim);
   const e = await identified(t, sim, {}, { encoding: 'etf' });
   const r = await postRaw(
@@ -148,7 +148,7 @@ test('REST control bodies: too large → 413, not JSON → 400, wrong types → 
     assert.equal(r.status, 400, `${body}: ${JSON.stringify(r.json)}`);
     assert.match((r.json as { message: string }).message, new RegExp(field), body);
   }
-  const deepFault = await postRaw(sim, '/_simulator/faults', deep(100_000));
+  const deepFault = await postRaw(sim, '/_simulator/faults', deep(30_000));
   assert.equal(deepFault.status, 400);
   const deepEvent = await postRaw(sim, '/_simulator/events', `{"t":"X","d":${deep(30_000)}}`);
   assert.equal(deepEvent.status, 400);

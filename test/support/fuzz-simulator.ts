@@ -4,8 +4,7 @@
  * (a handful of frames). After each frame the client sends a heartbeat as a probe and waits for its ACK or
  * for the close: the outcome must be what gateway.md and docs/simulator.md document for that frame (an
  * oracle below, written from the docs: 4002 undecodable or over 4096 bytes, 4001 unknown opcode or bad
- * payload, 4003 before IDENTIFY, 4005 a second IDENTIFY, `ws`'s own 1007/1009 for invalid UTF-8 / over
- * 1 MiB). A control connection identified at the start must still get its heartbeat ACKed at the end, and
+ * payload, 4003 before IDENTIFY, 4005 a second IDENTIFY, `ws`'s own 1007 for invalid UTF-8). A control connection identified at the start must still get its heartbeat ACKed at the end, and
  * the simulator's stats must agree with what the clients did.
  */
 import { isUtf8 } from 'node:buffer';
@@ -30,7 +29,6 @@ import { RawClient } from './raw-client.js';
 /** Opcodes a client may send (gateway.md §4); anything else closes with 4001. */
 const CLIENT_OPS = new Set([1, 2, 3, 4, 6, 8, 31, 43]);
 const MAX_PAYLOAD_BYTES = 4096;
-const WS_MAX_PAYLOAD = 1 << 20;
 /** Close codes an IDENTIFY or RESUME may end with (gateway.md §5: payload, token, seq, shard, intents). */
 const AUTH_CLOSES = [4001, 4004, 4007, 4010, 4011, 4013, 4014];
 const ANSWER_TIMEOUT_MS = 5000;
@@ -53,14 +51,14 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 /** What the simulator must do with `frame` on a connection in the given state. */
 export function expectedOutcome(frame: RecordedChunk, encoding: string, identified: boolean): Expectation {
   const b = frame.bytes;
-  if (b.length > WS_MAX_PAYLOAD) return only(1009, 'over ws maxPayload');
-  if (frame.text && !isUtf8(b)) return only(1007, 'text frame with invalid UTF-8');
+  // Refused at the frame header, before the payload is read (so before its UTF-8 is checked).
   if (b.length > MAX_PAYLOAD_BYTES) return only(4002, 'over 4096 bytes');
+  if (frame.text && !isUtf8(b)) return only(1007, 'text frame with invalid UTF-8');
   let value: unknown;
   try {
     if (encoding === 'etf') {
       if (frame.text) return only(4002, 'text frame on etf');
-      value = decodeEtf(b, { maxBytes: WS_MAX_PAYLOAD, maxDepth: 32 });
+      value = decodeEtf(b, { maxBytes: 1 << 20, maxDepth: 32 });
     } else value = JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
   } catch {
     return only(4002, 'undecodable');
@@ -168,7 +166,7 @@ function frameFor(rand: Random, w: World, encoding: string): RecordedChunk {
     const pad = 'x'.repeat(randomInt(rand, MAX_PAYLOAD_BYTES - 64, 2 * MAX_PAYLOAD_BYTES));
     return { bytes: encode({ op: 1, d: null, pad }, encoding, rand), text };
   }
-  return { bytes: new Uint8Array(WS_MAX_PAYLOAD + randomInt(rand, 1, 100)).fill(0x20), text };
+  return { bytes: new Uint8Array((1 << 20) + randomInt(rand, 1, 100)).fill(0x20), text };
 }
 
 /** Counts the simulator's stats must match at the end. */
