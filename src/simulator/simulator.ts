@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SimulatorError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
+import { runCommand } from './commands/command.js';
+import { type CommandContext, isObject } from './commands/context.js';
 import type { SimConnection } from './connection.js';
 import { Dispatch, FULL, STRIPPED } from './dispatch.js';
 import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
@@ -13,14 +15,12 @@ import {
   IdentifyBuckets,
   isRuleFailure,
   MemberRequestLimiter,
-  OPCODES,
   SessionStartBudget,
   VIOLATION_KINDS,
   type ViolationKind,
   validateIdentify,
 } from './rules.js';
 import { Session } from './session.js';
-import type { WorldGuild, WorldMember } from './world.js';
 import { World } from './world.js';
 
 /** Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id` (or to shard 0 without one). */
@@ -94,11 +94,6 @@ export interface SimulatorStats {
 
 /** How many ended sessions `stats().sessions` keeps. */
 const ENDED_SESSIONS_KEPT = 2000;
-const NONCE_MAX_BYTES = 32;
-const PRESENCE_STATUSES = new Set(['online', 'dnd', 'idle', 'invisible', 'offline']);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 interface ShardCounter {
   shard: readonly [number, number];
@@ -168,6 +163,13 @@ export class SimulatorCore {
     this.#buckets = new IdentifyBuckets(options.maxConcurrency, options.identifyWindowMs);
     this.#budget = new SessionStartBudget(options.sessionStartTotal, options.sessionStartResetMs);
     this.#memberRequests = new MemberRequestLimiter(options.memberRequestWindowMs);
+    this.#commands = {
+      options,
+      world: this.world,
+      memberRequests: this.#memberRequests,
+      deliver: (session, dispatch) => this.#deliver(session, dispatch),
+      countViolation: (kind) => this.countViolation(kind),
+    };
     this.encoders = {
       json: jsonEncoder,
       etf: etfEncoder({ atomKeys: options.etfAtomKeys, bigintSnowflakes: options.etfBigintSnowflakes }),
@@ -429,251 +431,11 @@ export class SimulatorCore {
 
   // ── commands of an identified connection ────────────────────────────────────────────────────────
 
+  /** What the command handlers (commands/) may use of the core. */
+  readonly #commands: CommandContext<Session>;
+
   command(conn: SimConnection, session: Session, op: number, d: unknown): void {
-    switch (op) {
-      case OPCODES.PRESENCE_UPDATE:
-        this.#presenceUpdate(conn, session, d);
-        return;
-      case OPCODES.VOICE_STATE_UPDATE:
-        this.#voiceStateUpdate(conn, session, d);
-        return;
-      case OPCODES.REQUEST_GUILD_MEMBERS:
-        this.#requestGuildMembers(conn, session, d);
-        return;
-      case OPCODES.REQUEST_SOUNDBOARD_SOUNDS:
-        this.#requestSoundboard(conn, session, d);
-        return;
-      case OPCODES.REQUEST_CHANNEL_INFO:
-        this.#requestChannelInfo(conn, session, d);
-        return;
-    }
-  }
-
-  #guildOf(session: Session, id: unknown): WorldGuild | undefined {
-    if (typeof id !== 'string') return undefined;
-    const g = this.world.guild(id);
-    if (!g || g.routeKey % session.shard[1] !== session.shard[0]) return undefined;
-    return g;
-  }
-
-  #presenceUpdate(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.status !== 'string' ||
-      !PRESENCE_STATUSES.has(d.status) ||
-      (d.activities !== undefined && !Array.isArray(d.activities)) ||
-      (d.since !== undefined && d.since !== null && typeof d.since !== 'number') ||
-      (d.afk !== undefined && typeof d.afk !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid presence update', 'invalid-payload');
-      return;
-    }
-    session.presence = d;
-  }
-
-  #voiceStateUpdate(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      !(d.channel_id === null || typeof d.channel_id === 'string') ||
-      (d.self_mute !== undefined && typeof d.self_mute !== 'boolean') ||
-      (d.self_deaf !== undefined && typeof d.self_deaf !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid voice state update', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return; // Discord ignores guilds that are not on this session.
-    const bot = guild.members.find((m) => m.user.id === this.world.bot.id);
-    const voiceSessionId = randomBytes(16).toString('hex');
-    this.#deliver(
-      session,
-      new Dispatch(
-        'VOICE_STATE_UPDATE',
-        {
-          guild_id: guild.id,
-          channel_id: d.channel_id,
-          user_id: this.world.bot.id,
-          member: bot ? this.world.memberJson(guild, bot) : undefined,
-          session_id: voiceSessionId,
-          deaf: false,
-          mute: false,
-          self_deaf: d.self_deaf ?? false,
-          self_mute: d.self_mute ?? false,
-          self_video: false,
-          suppress: false,
-          request_to_speak_timestamp: null,
-        },
-        guild.id,
-      ),
-    );
-    if (d.channel_id !== null) {
-      this.#deliver(
-        session,
-        new Dispatch(
-          'VOICE_SERVER_UPDATE',
-          {
-            token: randomBytes(8).toString('hex'),
-            guild_id: guild.id,
-            endpoint: 'voice.simulator.invalid:443',
-          },
-          guild.id,
-          0,
-        ),
-      );
-    }
-  }
-
-  #requestGuildMembers(conn: SimConnection, session: Session, d: unknown): void {
-    const o = this.options;
-    const hasQuery = isObject(d) && d.query !== undefined;
-    const hasIds = isObject(d) && d.user_ids !== undefined;
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      (!hasQuery && !hasIds) ||
-      (hasQuery &&
-        (typeof d.query !== 'string' ||
-          typeof d.limit !== 'number' ||
-          !Number.isInteger(d.limit) ||
-          d.limit < 0)) ||
-      (hasIds &&
-        !(
-          typeof d.user_ids === 'string' ||
-          (Array.isArray(d.user_ids) && d.user_ids.every((x) => typeof x === 'string'))
-        )) ||
-      (d.presences !== undefined && typeof d.presences !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid request guild members', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return;
-    const nonce =
-      typeof d.nonce === 'string' && Buffer.byteLength(d.nonce) <= NONCE_MAX_BYTES ? d.nonce : undefined;
-    const presences = d.presences === true && (session.intents & INTENTS.GUILD_PRESENCES) !== 0;
-    let members: WorldMember[];
-    let notFound: string[] | undefined;
-    if (hasIds) {
-      const ids = (typeof d.user_ids === 'string' ? [d.user_ids] : (d.user_ids as string[])).slice(0, 100);
-      members = [];
-      notFound = [];
-      for (const id of ids) {
-        const m = guild.members.find((x) => x.user.id === id);
-        if (m) members.push(m);
-        else notFound.push(id);
-      }
-    } else {
-      const query = (d.query as string).toLowerCase();
-      const limit = d.limit as number;
-      if (query === '' && limit === 0) {
-        if ((session.intents & INTENTS.GUILD_MEMBERS) === 0) {
-          // Without GUILD_MEMBERS the full list is refused: one empty chunk (documented choice).
-          this.countViolation('missing-intent');
-          members = [];
-        } else {
-          const wait = this.#memberRequests.take(guild.id, o.clock.now());
-          if (wait > 0) {
-            this.countViolation('member-request-rate');
-            const meta: Record<string, unknown> = { guild_id: guild.id };
-            if (nonce !== undefined) meta.nonce = nonce;
-            this.#deliver(
-              session,
-              new Dispatch('RATE_LIMITED', { opcode: 8, retry_after: wait / 1000, meta }, guild.id, 0),
-            );
-            return;
-          }
-          members = guild.members;
-        }
-      } else {
-        const max = Math.min(limit === 0 ? 100 : limit, 100);
-        members = [];
-        for (const m of guild.members) {
-          if (members.length >= max) break;
-          if (
-            m.user.username.toLowerCase().startsWith(query) ||
-            (m.nick ?? '').toLowerCase().startsWith(query)
-          ) {
-            members.push(m);
-          }
-        }
-      }
-    }
-    const size = o.memberChunkSize;
-    const chunkCount = Math.max(1, Math.ceil(members.length / size));
-    for (let i = 0; i < chunkCount; i++) {
-      const slice = members.slice(i * size, (i + 1) * size);
-      const chunk: Record<string, unknown> = {
-        guild_id: guild.id,
-        members: slice.map((m) => this.world.memberJson(guild, m)),
-        chunk_index: i,
-        chunk_count: chunkCount,
-      };
-      if (notFound && i === 0) chunk.not_found = notFound;
-      if (presences)
-        chunk.presences = slice
-          .filter((m) => m.status !== 'offline')
-          .map((m) => this.world.presenceJson(guild, m));
-      if (nonce !== undefined) chunk.nonce = nonce;
-      this.#deliver(session, new Dispatch('GUILD_MEMBERS_CHUNK', chunk, guild.id, 0));
-    }
-  }
-
-  #requestSoundboard(conn: SimConnection, session: Session, d: unknown): void {
-    if (!isObject(d) || !Array.isArray(d.guild_ids) || !d.guild_ids.every((x) => typeof x === 'string')) {
-      conn.closeWith(4001, 'invalid request soundboard sounds', 'invalid-payload');
-      return;
-    }
-    for (const id of d.guild_ids as string[]) {
-      const guild = this.#guildOf(session, id);
-      if (!guild) continue;
-      this.#deliver(
-        session,
-        new Dispatch(
-          'SOUNDBOARD_SOUNDS',
-          {
-            guild_id: guild.id,
-            soundboard_sounds: [
-              {
-                name: 'airhorn',
-                sound_id: guild.roles[1]?.id ?? guild.id,
-                volume: 1,
-                emoji_id: null,
-                emoji_name: '📯',
-                guild_id: guild.id,
-                available: true,
-              },
-            ],
-          },
-          guild.id,
-          0,
-        ),
-      );
-    }
-  }
-
-  #requestChannelInfo(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      !Array.isArray(d.fields) ||
-      !d.fields.every((f) => f === 'status' || f === 'voice_start_time')
-    ) {
-      conn.closeWith(4001, 'invalid request channel info', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return;
-    const fields = new Set(d.fields as string[]);
-    const channels = guild.channels
-      .filter((c) => c.type === 2 || c.type === 13)
-      .map((c) => {
-        const out: Record<string, unknown> = { id: c.id };
-        if (fields.has('status')) out.status = c.status ?? null;
-        if (fields.has('voice_start_time')) out.voice_start_time = c.voice_start_time ?? null;
-        return out;
-      });
-    this.#deliver(session, new Dispatch('CHANNEL_INFO', { guild_id: guild.id, channels }, guild.id, 0));
+    runCommand(this.#commands, conn, session, op, d);
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────────
