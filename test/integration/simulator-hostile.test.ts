@@ -211,3 +211,34 @@ test('roles in GUILD_CREATE carry colors beside the deprecated color', async (t)
     assert.deepEqual(r.colors, { primary_color: r.color, secondary_color: null, tertiary_color: null });
   }
 });
+
+test('IDENTIFY fields of the wrong type close with 4001; huge shard arrays with 4010', async (t) => {
+  const sim = await simulator(t, { guilds: 1, identifyWindowMs: 0 });
+  for (const [extra, code] of [
+    [{ properties: 'linux' }, 4001],
+    [{ compress: 'yes' }, 4001],
+    [{ presence: { status: 'bogus' } }, 4001],
+    [{ presence: { status: 'online', activities: 'x' } }, 4001],
+    [{ large_threshold: 1e9 }, 4001],
+    [{ large_threshold: 49.5 }, 4001],
+    [{ shard: new Array(900).fill(0) }, 4010],
+    [{ shard: [0, 1e300] }, 4010],
+    [{ intents: 2 ** 53 }, 4013],
+  ] as const) {
+    const { client } = await connect(t, sim);
+    client.identify(sim.tokens[0]!, extra);
+    assert.equal((await client.closed).code, code, JSON.stringify(extra).slice(0, 80));
+  }
+  const ok = await identified(t, sim, { presence: null, compress: false, properties: {} });
+  assert.equal(ok.ready.t, 'READY');
+});
+
+test('op 31 lists each guild once however often it is asked for', async (t) => {
+  const sim = await simulator(t, { guilds: 1 });
+  const { client } = await identified(t, sim);
+  const g = sim.world.guilds[0]!.id;
+  client.send({ op: 31, d: { guild_ids: new Array(150).fill(g) } });
+  client.heartbeat();
+  await client.nextOp(11);
+  assert.equal(client.received.filter((p) => p.t === 'SOUNDBOARD_SOUNDS').length, 1);
+});

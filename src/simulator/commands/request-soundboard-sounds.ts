@@ -13,7 +13,8 @@ export function requestSoundboardSounds<S extends CommandSession>(
     conn.closeWith(4001, 'invalid request soundboard sounds', 'invalid-payload');
     return;
   }
-  for (const id of d.guild_ids as string[]) {
+  // Each guild once, however often it is listed: a 4 KiB request cannot fan out into hundreds of dispatches.
+  for (const id of new Set(d.guild_ids as string[])) {
     const guild = guildOf(ctx.world, session, id);
     if (!guild) continue;
     ctx.deliver(
