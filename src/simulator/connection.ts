@@ -96,8 +96,42 @@ export class SimConnection {
     const o = init.core.options;
     this.#sendWindow = new SendWindow(o.sendLimit, o.sendWindowMs);
     this.#lastHeartbeatAt = o.clock.now();
-    this.ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    this.ws.on('close', (code) => this.#onClose(code));
+    this.ws.on('message', (data, isBinary) => this.#guard(() => this.#onMessage(data as Buffer, isBinary)));
+    this.ws.on('close', (code) => this.#guard(() => this.#onClose(code)));
+    // `ws` refuses a frame longer than its maxPayload (set to maxPayloadBytes) at the frame header, before
+    // buffering it, and would close with 1009; Discord's answer to an oversize payload is 4002, sent first.
+    const receiver = (this.ws as unknown as { _receiver?: import('node:events').EventEmitter })._receiver;
+    receiver?.prependListener('error', (err: Error & { code?: string }) =>
+      this.#guard(() => this.#onReceiverError(err)),
+    );
+  }
+
+  /** Runs a handler; an exception closes this connection (4000, session ended) instead of the process. */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      this.internalError();
+    }
+  }
+
+  /** A handler of this connection threw: count it and close with 4000, ending the session (its state is suspect). */
+  internalError(): void {
+    this.core.countInternalError();
+    if (this.open) this.closeWith(4000, 'internal error', undefined, false);
+    else this.ws.terminate();
+  }
+
+  /** The socket or `ws` reported an error: unless a close of ours is under way, drop the connection. */
+  onSocketError(): void {
+    if (this.#serverClose === undefined) this.ws.terminate();
+  }
+
+  #onReceiverError(err: Error & { code?: string }): void {
+    if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || !this.open) return;
+    const max = this.core.options.maxPayloadBytes;
+    this.core.countClientPayload();
+    this.closeWith(4002, `payload larger than ${max} bytes`, 'payload-size');
   }
 
   get open(): boolean {
@@ -220,7 +254,7 @@ export class SimConnection {
     const now = this.core.options.clock.now();
     if (now < this.#delayUntil) {
       this.#delayTimer = this.core.options.clock.setTimeout(
-        () => this.#flushDelayed(),
+        () => this.#guard(() => this.#flushDelayed()),
         this.#delayUntil - now,
       );
       return;
@@ -282,7 +316,7 @@ export class SimConnection {
         if (fault.ms !== undefined) {
           clock.clearTimeout(this.#reconnectTimer);
           this.#reconnectTimer = clock.setTimeout(
-            () => this.closeWith(4000, 'reconnect requested', undefined, true),
+            () => this.#guard(() => this.closeWith(4000, 'reconnect requested', undefined, true)),
             fault.ms,
           );
         }
@@ -296,7 +330,10 @@ export class SimConnection {
       case 'delay': {
         this.#delayUntil = Math.max(this.#delayUntil, clock.now() + (fault.ms ?? 1000));
         clock.clearTimeout(this.#delayTimer);
-        this.#delayTimer = clock.setTimeout(() => this.#flushDelayed(), this.#delayUntil - clock.now());
+        this.#delayTimer = clock.setTimeout(
+          () => this.#guard(() => this.#flushDelayed()),
+          this.#delayUntil - clock.now(),
+        );
         break;
       }
       case 'split':
@@ -382,14 +419,17 @@ export class SimConnection {
 
   #scheduleHeartbeatCheck(ms: number): void {
     const o = this.core.options;
-    this.#heartbeatTimer = o.clock.setTimeout(() => {
-      this.#heartbeatTimer = undefined;
-      if (!this.open) return;
-      const deadline = this.#lastHeartbeatAt + o.heartbeatIntervalMs + o.heartbeatGraceMs;
-      const now = o.clock.now();
-      if (now >= deadline) this.closeWith(4009, 'heartbeat timed out', 'heartbeat-timeout');
-      else this.#scheduleHeartbeatCheck(deadline - now);
-    }, ms);
+    this.#heartbeatTimer = o.clock.setTimeout(() => this.#guard(() => this.#checkHeartbeat()), ms);
+  }
+
+  #checkHeartbeat(): void {
+    const o = this.core.options;
+    this.#heartbeatTimer = undefined;
+    if (!this.open) return;
+    const deadline = this.#lastHeartbeatAt + o.heartbeatIntervalMs + o.heartbeatGraceMs;
+    const now = o.clock.now();
+    if (now >= deadline) this.closeWith(4009, 'heartbeat timed out', 'heartbeat-timeout');
+    else this.#scheduleHeartbeatCheck(deadline - now);
   }
 
   #stopTimers(): void {

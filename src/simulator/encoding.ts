@@ -35,6 +35,11 @@ export interface WireEncoder {
   dispatchCompressed(dispatch: Dispatch, variant: Variant, seq: number, c: TransportCompressor): Uint8Array;
   /** JSON dispatches come back as UTF-8 bytes to send in a TEXT frame (`textBytes` is true). */
   readonly textBytes: boolean;
+  /**
+   * Encodes the dispatch body for `variant` into its cache now; throws when this encoding cannot carry it
+   * (so an event is refused before it takes a sequence number, never when it is sent or replayed).
+   */
+  prepare(dispatch: Dispatch, variant: Variant): void;
   /** A non-dispatch payload: `s` and `t` are null. */
   payload(op: number, d: unknown): string | Uint8Array;
   /** Decodes one client frame; throws on undecodable input (the caller closes with 4002). */
@@ -79,6 +84,9 @@ function jsonPrefix(dispatch: Dispatch, seq: number): string {
 export const jsonEncoder: WireEncoder = {
   encoding: 'json',
   textBytes: true,
+  prepare(dispatch, variant) {
+    jsonBody(dispatch, variant);
+  },
   dispatch(dispatch, variant, seq) {
     // The envelope prefix is ASCII (event names are [A-Z0-9_]); the body bytes are cached per dispatch,
     // so a frame costs one small write and one memcpy, with no per-frame string building.
@@ -112,6 +120,9 @@ export function etfEncoder(options: EtfOutputOptions): WireEncoder {
   return {
     encoding: 'etf',
     textBytes: false,
+    prepare(dispatch, variant) {
+      etfBody(dispatch, variant, options);
+    },
     dispatch: (dispatch, variant, seq) => etfDispatch(dispatch, variant, seq, options),
     dispatchCompressed(dispatch, variant, seq, c) {
       const body = etfBody(dispatch, variant, options);

@@ -76,8 +76,16 @@ export function snowflakesToBigInt(value: unknown, key = ''): unknown {
     return value.map((v) => (listOfIds ? toSnowflake(v) : snowflakesToBigInt(v)));
   }
   if (typeof value === 'object' && value !== null) {
+    // defineProperty, not assignment: a `__proto__` key in the data must stay a key, not set a prototype.
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = snowflakesToBigInt(v, k);
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, {
+        value: snowflakesToBigInt(v, k),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out;
   }
   if (key === 'id' || key.endsWith('_id')) return toSnowflake(value);

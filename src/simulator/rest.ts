@@ -3,15 +3,58 @@ import { ShardlineError } from '../errors.js';
 import { FAULT_KINDS } from './faults.js';
 import type { SimulatorCore } from './simulator.js';
 
-/** Largest request body the control endpoints read. */
+/** Largest request body the control endpoints read; a larger one is answered 413. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Past this many bytes of an oversize body the connection is cut instead of drained. */
+const MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES;
+/** Deepest nesting a control body may have (an event `d` deeper than 256 is refused later, by the encoders). */
+const MAX_BODY_DEPTH = 1024;
+/** Most random events one `POST /_simulator/events {count}` emits. */
+const MAX_RANDOM_EVENTS = 100_000;
+
+/** The request target as a URL, or undefined when it is not one (`//[`, say). */
+export function parseRequestTarget(target: string | undefined, scheme: 'http' | 'ws'): URL | undefined {
+  try {
+    return new URL(target ?? '/', `${scheme}://simulator.invalid`);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Writes a JSON response; returns true so route handlers can `return send(…)`. */
-function send(res: ServerResponse, status: number, body: unknown): true {
+function send(res: ServerResponse, status: number, body: unknown, close = false): true {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(text);
   return true;
+}
+
+class BodyError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Deepest nesting of arrays and objects in a parsed JSON value, counted without recursion. */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const d = depth + 1;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d]);
+  }
+  return max;
 }
 
 function readBody(req: IncomingMessage): Promise<unknown> {
@@ -20,22 +63,48 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new RangeError('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      // An oversize body is drained (so the client reads the 413) up to a bound, then cut.
+      if (size > MAX_DRAIN_BYTES) req.destroy();
+      else if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
     req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(err);
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyError(413, `the body is larger than ${MAX_BODY_BYTES} bytes`));
+        return;
       }
+      let value: unknown;
+      try {
+        value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        reject(new BodyError(400, 'the body must be JSON'));
+        return;
+      }
+      if (depthOf(value, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+        reject(new BodyError(400, `the body nests deeper than ${MAX_BODY_DEPTH}`));
+        return;
+      }
+      resolve(value);
     });
     req.on('error', reject);
   });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `POST /_simulator/events`: `{t, d, guildId?, shard?, sessionId?, intent?}` or `{count}`. */
+function postEvents(core: SimulatorCore, body: unknown, res: ServerResponse): true {
+  if (!isObject(body)) return send(res, 400, { message: 'the body must be a JSON object' });
+  if (body.count !== undefined) {
+    const n = body.count;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      return send(res, 400, { message: `count must be an integer ≥ 0, got ${JSON.stringify(n)}` });
+    }
+    return send(res, 200, { deliveries: core.emitRandomEvents(Math.min(n, MAX_RANDOM_EVENTS)) });
+  }
+  const target: Record<string, unknown> = {};
+  for (const k of ['guildId', 'shard', 'sessionId', 'intent']) if (body[k] !== undefined) target[k] = body[k];
+  return send(res, 200, { sessions: core.emitEvent(body.t as string, body.d, target) });
 }
 
 /**
@@ -43,7 +112,8 @@ function readBody(req: IncomingMessage): Promise<unknown> {
  * simulator's control routes (`GET /_simulator/stats`, `POST /_simulator/faults`, `POST /_simulator/events`).
  */
 export function handleHttp(core: SimulatorCore, req: IncomingMessage, res: ServerResponse): boolean {
-  const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+  const url = parseRequestTarget(req.url, 'http');
+  if (url === undefined) return send(res, 400, { message: '400: Bad Request', code: 0 }, true);
   const path = url.pathname.replace(/\/+$/, '');
   const route = /^\/api(?:\/v\d+)?(\/gateway(?:\/bot)?)$/.exec(path)?.[1];
   if (route !== undefined) {
@@ -65,26 +135,25 @@ export function handleHttp(core: SimulatorCore, req: IncomingMessage, res: Serve
     readBody(req).then(
       (body) => {
         try {
-          if (path === '/_simulator/faults') {
-            const hit = core.inject(body as never);
-            return send(res, 200, { connections: hit });
-          }
-          const b = (body ?? {}) as Record<string, unknown>;
-          if (typeof b.count === 'number')
-            return send(res, 200, { deliveries: core.emitRandomEvents(Math.min(b.count, 100_000)) });
-          const target: Record<string, unknown> = {};
-          for (const k of ['guildId', 'shard', 'sessionId', 'intent'])
-            if (b[k] !== undefined) target[k] = b[k];
-          return send(res, 200, { sessions: core.emitEvent(b.t as string, b.d, target) });
+          if (path === '/_simulator/faults')
+            return send(res, 200, { connections: core.inject(body as never) });
+          return postEvents(core, body, res);
         } catch (err) {
           if (err instanceof ShardlineError) {
             const extra = err.code === 'SIMULATOR_FAULT_INVALID' ? { kinds: FAULT_KINDS } : {};
             return send(res, 400, { message: err.message, code: err.code, ...extra });
           }
+          core.countInternalError();
           return send(res, 500, { message: 'internal error' });
         }
       },
-      () => send(res, 400, { message: 'the body must be JSON', kinds: FAULT_KINDS }),
+      (err: unknown) => {
+        if (res.headersSent || res.destroyed) return;
+        const status = err instanceof BodyError ? err.status : 400;
+        const message = err instanceof BodyError ? err.message : 'the body could not be read';
+        const extra = path === '/_simulator/faults' ? { kinds: FAULT_KINDS } : {};
+        send(res, status, { message, ...extra }, status === 413);
+      },
     );
     return true;
   }

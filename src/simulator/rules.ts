@@ -192,12 +192,35 @@ export interface IdentifyContext {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const PRESENCE_STATUSES: ReadonlySet<string> = new Set(['online', 'dnd', 'idle', 'invisible', 'offline']);
+
+/** Whether `d` is a presence update Discord accepts (op 3, and Identify's `presence`). */
+export function isPresenceUpdate(d: unknown): d is Record<string, unknown> {
+  return (
+    isObject(d) &&
+    typeof d.status === 'string' &&
+    PRESENCE_STATUSES.has(d.status) &&
+    (d.activities === undefined || Array.isArray(d.activities)) &&
+    (d.since === undefined || d.since === null || typeof d.since === 'number') &&
+    (d.afk === undefined || typeof d.afk === 'boolean')
+  );
+}
+
+/**
+ * The token of an IDENTIFY or RESUME without a leading `Bot ` (Eris, Oceanic and discordeno send
+ * `Bot <token>`, and Discord accepts both); undefined when it is not a string.
+ */
+export function gatewayToken(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.startsWith('Bot ') ? value.slice(4) : value;
+}
+
 /** Validates Identify `d` in Discord's order: payload shape, token, intents, shard, guilds per shard. */
 export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequest | RuleFailure {
   if (!isObject(d))
     return { close: 4001, violation: 'invalid-payload', reason: 'identify d is not an object' };
-  const token = d.token;
-  if (typeof token !== 'string' || !ctx.tokens.includes(token)) {
+  const token = gatewayToken(d.token);
+  if (token === undefined || !ctx.tokens.includes(token)) {
     return { close: 4004, violation: 'authentication', reason: 'authentication failed' };
   }
   const intents = d.intents;
@@ -205,6 +228,7 @@ export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequ
     typeof intents !== 'number' ||
     !Number.isInteger(intents) ||
     intents < 0 ||
+    intents > 0x7fffffff || // bitwise operators below would see 2^53 as 0
     (intents & ~ALL_INTENTS) !== 0
   ) {
     return { close: 4013, violation: 'invalid-intents', reason: 'invalid intent(s)' };
@@ -238,6 +262,16 @@ export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequ
       return { close: 4001, violation: 'invalid-payload', reason: 'large_threshold must be 50–250' };
     }
     largeThreshold = lt;
+  }
+  // Optional fields, when present, must have their documented type (4001 otherwise, as for op 3).
+  if (d.properties !== undefined && !isObject(d.properties)) {
+    return { close: 4001, violation: 'invalid-payload', reason: 'properties must be an object' };
+  }
+  if (d.compress !== undefined && typeof d.compress !== 'boolean') {
+    return { close: 4001, violation: 'invalid-payload', reason: 'compress must be a boolean' };
+  }
+  if (d.presence !== undefined && d.presence !== null && !isPresenceUpdate(d.presence)) {
+    return { close: 4001, violation: 'invalid-payload', reason: 'invalid presence' };
   }
   const properties = isObject(d.properties) ? d.properties : {};
   return { token, intents, shard, largeThreshold, properties, presence: d.presence ?? null };

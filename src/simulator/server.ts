@@ -1,24 +1,24 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Compression } from './compression.js';
 import { COMPRESSIONS } from './compression.js';
 import { SimConnection } from './connection.js';
-import { ENCODINGS, type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
+import { ENCODINGS, type Encoding } from './encoding.js';
 import type { Fault } from './faults.js';
 import type { ResolvedSimulatorOptions, SimulatorOptions } from './options.js';
 import { resolveSimulatorOptions } from './options.js';
-import { handleHttp } from './rest.js';
+import { handleHttp, parseRequestTarget } from './rest.js';
 import { type EmitTarget, SimulatorCore, type SimulatorStats } from './simulator.js';
 import type { World } from './world.js';
 
-/** Largest frame `ws` accepts before our own size rule runs (bigger frames get ws's close 1009). */
-const WS_MAX_PAYLOAD = 1 << 20;
-
 /** A running simulator. */
 export interface Simulator {
-  /** REST base, e.g. `http://127.0.0.1:PORT/api/v10` (`GET {restUrl}/gateway/bot`). */
+  /**
+   * REST base without the version, e.g. `http://127.0.0.1:PORT/api`: what `@discordjs/rest` (`api`), the
+   * manager (`api`) and `--api` take. `GET {restUrl}/v10/gateway/bot` (and the unversioned route) answer.
+   */
   readonly restUrl: string;
   /** Origin of the HTTP server, e.g. `http://127.0.0.1:PORT` (control routes live under `/_simulator/`). */
   readonly httpUrl: string;
@@ -50,55 +50,94 @@ export interface Simulator {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const o = resolveSimulatorOptions(options);
   const core = new SimulatorCore(o);
-  const json = jsonEncoder;
-  const etf = etfEncoder({ atomKeys: o.etfAtomKeys, bigintSnowflakes: o.etfBigintSnowflakes });
-  const encoders: Record<Encoding, WireEncoder> = { json, etf };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false });
-  const server: Server = createServer((req, res) => handleHttp(core, req, res));
+  // maxPayload is the simulator's own payload limit: `ws` refuses a longer frame (or fragmented message)
+  // at its header instead of buffering up to it, and the connection answers with Discord's 4002.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: o.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
+  const server: Server = createServer((req, res) => {
+    try {
+      handleHttp(core, req, res);
+    } catch {
+      core.countInternalError();
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
+        res.end('{"message":"internal error"}');
+      } else res.destroy();
+    }
+  });
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
 
   server.on('upgrade', (req, socket: Duplex, head) => {
     socket.on('error', () => socket.destroy());
+    try {
+      upgrade(req, socket, head);
+    } catch {
+      core.countInternalError();
+      socket.destroy();
+    }
+  });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (core.closed) {
       socket.destroy();
       return;
     }
+    const url = parseRequestTarget(req.url, 'ws');
+    if (url === undefined) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', () => ws.terminate());
-      const url = new URL(req.url ?? '/', 'ws://simulator.invalid');
-      const path = url.pathname.replace(/\/+$/, '');
-      const q = url.searchParams;
-      const v = q.get('v');
-      const encoding = q.get('encoding') ?? 'json';
-      const compress = q.get('compress') ?? 'none';
-      if (v !== '10' && v !== '9') {
-        core.countViolation('invalid-api-version');
-        core.countServerClose(4012);
-        ws.close(4012, 'invalid api version');
-        return;
+      let conn: SimConnection | undefined;
+      ws.on('error', () => (conn ? conn.onSocketError() : ws.terminate()));
+      try {
+        conn = open(ws, url);
+      } catch {
+        core.countInternalError();
+        if (conn) conn.internalError();
+        else ws.terminate();
       }
-      if (
-        !(ENCODINGS as readonly string[]).includes(encoding) ||
-        !(COMPRESSIONS as readonly string[]).includes(compress)
-      ) {
-        core.countViolation('decode');
-        core.countServerClose(4002);
-        ws.close(4002, 'invalid encoding or compression');
-        return;
-      }
-      const conn = new SimConnection({
-        ws,
-        core,
-        encoding: encoding as Encoding,
-        compression: compress as Compression,
-        encoder: encoders[encoding as Encoding],
-        viaResumeUrl: path === o.resumePath,
-      });
-      core.connectionOpened(conn);
-      conn.start();
     });
-  });
+  }
+
+  /** Checks the query of a new WebSocket; returns its connection, or undefined after closing it. */
+  function open(ws: WebSocket, url: URL): SimConnection | undefined {
+    const path = url.pathname.replace(/\/+$/, '');
+    const q = url.searchParams;
+    const v = q.get('v');
+    const encoding = q.get('encoding') ?? 'json';
+    const compress = q.get('compress') ?? 'none';
+    if (v !== '10' && v !== '9') {
+      core.countViolation('invalid-api-version');
+      core.countServerClose(4012);
+      ws.close(4012, 'invalid api version');
+      return undefined;
+    }
+    if (
+      !(ENCODINGS as readonly string[]).includes(encoding) ||
+      !(COMPRESSIONS as readonly string[]).includes(compress)
+    ) {
+      core.countViolation('decode');
+      core.countServerClose(4002);
+      ws.close(4002, 'invalid encoding or compression');
+      return undefined;
+    }
+    const conn = new SimConnection({
+      ws,
+      core,
+      encoding: encoding as Encoding,
+      compression: compress as Compression,
+      encoder: core.encoders[encoding as Encoding],
+      viaResumeUrl: path === o.resumePath,
+    });
+    core.connectionOpened(conn);
+    conn.start();
+    return conn;
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -115,7 +154,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   let closing: Promise<void> | undefined;
   return {
-    restUrl: `${httpUrl}/api/v10`,
+    restUrl: `${httpUrl}/api`,
     httpUrl,
     gatewayUrl: core.gatewayUrl,
     resumeGatewayUrl: core.resumeGatewayUrl,

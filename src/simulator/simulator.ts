@@ -1,24 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { SimulatorError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
+import { runCommand } from './commands/command.js';
+import { type CommandContext, isObject } from './commands/context.js';
 import type { SimConnection } from './connection.js';
-import { Dispatch } from './dispatch.js';
+import { Dispatch, FULL, STRIPPED } from './dispatch.js';
+import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
 import type { Fault } from './faults.js';
 import { parseFault } from './faults.js';
 import { INTENTS } from './intents.js';
 import type { ResolvedSimulatorOptions } from './options.js';
 import {
+  gatewayToken,
   IdentifyBuckets,
   isRuleFailure,
   MemberRequestLimiter,
-  OPCODES,
   SessionStartBudget,
   VIOLATION_KINDS,
   type ViolationKind,
   validateIdentify,
 } from './rules.js';
 import { Session } from './session.js';
-import type { WorldGuild, WorldMember } from './world.js';
 import { World } from './world.js';
 
 /** Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id` (or to shard 0 without one). */
@@ -66,6 +68,11 @@ export interface SimulatorStats {
   readonly dispatchesSent: number;
   readonly eventsEmitted: number;
   readonly faultsInjected: number;
+  /**
+   * Exceptions caught in a socket, HTTP or timer handler (a simulator bug or an input it failed to refuse):
+   * the connection was closed with 4000 (its session ended) or the request answered 500; the server went on.
+   */
+  readonly internalErrors: number;
   /** Connections dropped because they had more than `maxBufferedBytes` queued. */
   readonly slowConsumerDrops: number;
   /** Bytes queued in userland on all sockets (a slow reader makes this grow). */
@@ -87,11 +94,6 @@ export interface SimulatorStats {
 
 /** How many ended sessions `stats().sessions` keeps. */
 const ENDED_SESSIONS_KEPT = 2000;
-const NONCE_MAX_BYTES = 32;
-const PRESENCE_STATUSES = new Set(['online', 'dnd', 'idle', 'invisible', 'offline']);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 interface ShardCounter {
   shard: readonly [number, number];
@@ -107,6 +109,8 @@ interface ShardCounter {
 export class SimulatorCore {
   readonly options: ResolvedSimulatorOptions;
   readonly world: World;
+  /** One wire encoder per encoding, shared by every connection. */
+  readonly encoders: Readonly<Record<Encoding, WireEncoder>>;
   readonly connections = new Set<SimConnection>();
   readonly sessions = new Map<string, Session>();
   /** Live (not ended) sessions by shard count, then shard id. */
@@ -139,6 +143,7 @@ export class SimulatorCore {
     dispatchesSent: 0,
     eventsEmitted: 0,
     faultsInjected: 0,
+    internalErrors: 0,
     slowConsumerDrops: 0,
   };
   readonly #closes: Record<string, number> = {};
@@ -158,6 +163,17 @@ export class SimulatorCore {
     this.#buckets = new IdentifyBuckets(options.maxConcurrency, options.identifyWindowMs);
     this.#budget = new SessionStartBudget(options.sessionStartTotal, options.sessionStartResetMs);
     this.#memberRequests = new MemberRequestLimiter(options.memberRequestWindowMs);
+    this.#commands = {
+      options,
+      world: this.world,
+      memberRequests: this.#memberRequests,
+      deliver: (session, dispatch) => this.#deliver(session, dispatch),
+      countViolation: (kind) => this.countViolation(kind),
+    };
+    this.encoders = {
+      json: jsonEncoder,
+      etf: etfEncoder({ atomKeys: options.etfAtomKeys, bigintSnowflakes: options.etfBigintSnowflakes }),
+    };
     this.setEventsPerSecond(options.eventsPerSecond);
   }
 
@@ -175,6 +191,9 @@ export class SimulatorCore {
   countHeartbeat(acked: boolean): void {
     this.#counts.heartbeats++;
     if (acked) this.#counts.heartbeatAcks++;
+  }
+  countInternalError(): void {
+    this.#counts.internalErrors++;
   }
   countSlowConsumer(): void {
     this.#counts.slowConsumerDrops++;
@@ -281,7 +300,14 @@ export class SimulatorCore {
     const counter = session.counter;
     if (seq > counter.lastSeq) counter.lastSeq = seq;
     const conn = session.connection;
-    if (conn) conn.sendDispatch(dispatch, variant, seq);
+    if (conn) {
+      try {
+        conn.sendDispatch(dispatch, variant, seq);
+      } catch {
+        // One connection failing must not stop the fan-out to the others.
+        conn.internalError();
+      }
+    }
     return true;
   }
 
@@ -362,12 +388,13 @@ export class SimulatorCore {
       conn.closeWith(4001, 'invalid resume payload', 'invalid-payload');
       return;
     }
-    if (!this.options.tokens.includes(d.token)) {
+    const token = gatewayToken(d.token)!;
+    if (!this.options.tokens.includes(token)) {
       conn.closeWith(4004, 'authentication failed', 'authentication');
       return;
     }
     const session = this.sessions.get(d.session_id);
-    if (!session || session.ended || session.token !== d.token) {
+    if (!session || session.ended || session.token !== token) {
       conn.invalidSession(false);
       return;
     }
@@ -404,251 +431,11 @@ export class SimulatorCore {
 
   // ── commands of an identified connection ────────────────────────────────────────────────────────
 
+  /** What the command handlers (commands/) may use of the core. */
+  readonly #commands: CommandContext<Session>;
+
   command(conn: SimConnection, session: Session, op: number, d: unknown): void {
-    switch (op) {
-      case OPCODES.PRESENCE_UPDATE:
-        this.#presenceUpdate(conn, session, d);
-        return;
-      case OPCODES.VOICE_STATE_UPDATE:
-        this.#voiceStateUpdate(conn, session, d);
-        return;
-      case OPCODES.REQUEST_GUILD_MEMBERS:
-        this.#requestGuildMembers(conn, session, d);
-        return;
-      case OPCODES.REQUEST_SOUNDBOARD_SOUNDS:
-        this.#requestSoundboard(conn, session, d);
-        return;
-      case OPCODES.REQUEST_CHANNEL_INFO:
-        this.#requestChannelInfo(conn, session, d);
-        return;
-    }
-  }
-
-  #guildOf(session: Session, id: unknown): WorldGuild | undefined {
-    if (typeof id !== 'string') return undefined;
-    const g = this.world.guild(id);
-    if (!g || g.routeKey % session.shard[1] !== session.shard[0]) return undefined;
-    return g;
-  }
-
-  #presenceUpdate(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.status !== 'string' ||
-      !PRESENCE_STATUSES.has(d.status) ||
-      (d.activities !== undefined && !Array.isArray(d.activities)) ||
-      (d.since !== undefined && d.since !== null && typeof d.since !== 'number') ||
-      (d.afk !== undefined && typeof d.afk !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid presence update', 'invalid-payload');
-      return;
-    }
-    session.presence = d;
-  }
-
-  #voiceStateUpdate(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      !(d.channel_id === null || typeof d.channel_id === 'string') ||
-      (d.self_mute !== undefined && typeof d.self_mute !== 'boolean') ||
-      (d.self_deaf !== undefined && typeof d.self_deaf !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid voice state update', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return; // Discord ignores guilds that are not on this session.
-    const bot = guild.members.find((m) => m.user.id === this.world.bot.id);
-    const voiceSessionId = randomBytes(16).toString('hex');
-    this.#deliver(
-      session,
-      new Dispatch(
-        'VOICE_STATE_UPDATE',
-        {
-          guild_id: guild.id,
-          channel_id: d.channel_id,
-          user_id: this.world.bot.id,
-          member: bot ? this.world.memberJson(guild, bot) : undefined,
-          session_id: voiceSessionId,
-          deaf: false,
-          mute: false,
-          self_deaf: d.self_deaf ?? false,
-          self_mute: d.self_mute ?? false,
-          self_video: false,
-          suppress: false,
-          request_to_speak_timestamp: null,
-        },
-        guild.id,
-      ),
-    );
-    if (d.channel_id !== null) {
-      this.#deliver(
-        session,
-        new Dispatch(
-          'VOICE_SERVER_UPDATE',
-          {
-            token: randomBytes(8).toString('hex'),
-            guild_id: guild.id,
-            endpoint: 'voice.simulator.invalid:443',
-          },
-          guild.id,
-          0,
-        ),
-      );
-    }
-  }
-
-  #requestGuildMembers(conn: SimConnection, session: Session, d: unknown): void {
-    const o = this.options;
-    const hasQuery = isObject(d) && d.query !== undefined;
-    const hasIds = isObject(d) && d.user_ids !== undefined;
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      (!hasQuery && !hasIds) ||
-      (hasQuery &&
-        (typeof d.query !== 'string' ||
-          typeof d.limit !== 'number' ||
-          !Number.isInteger(d.limit) ||
-          d.limit < 0)) ||
-      (hasIds &&
-        !(
-          typeof d.user_ids === 'string' ||
-          (Array.isArray(d.user_ids) && d.user_ids.every((x) => typeof x === 'string'))
-        )) ||
-      (d.presences !== undefined && typeof d.presences !== 'boolean')
-    ) {
-      conn.closeWith(4001, 'invalid request guild members', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return;
-    const nonce =
-      typeof d.nonce === 'string' && Buffer.byteLength(d.nonce) <= NONCE_MAX_BYTES ? d.nonce : undefined;
-    const presences = d.presences === true && (session.intents & INTENTS.GUILD_PRESENCES) !== 0;
-    let members: WorldMember[];
-    let notFound: string[] | undefined;
-    if (hasIds) {
-      const ids = (typeof d.user_ids === 'string' ? [d.user_ids] : (d.user_ids as string[])).slice(0, 100);
-      members = [];
-      notFound = [];
-      for (const id of ids) {
-        const m = guild.members.find((x) => x.user.id === id);
-        if (m) members.push(m);
-        else notFound.push(id);
-      }
-    } else {
-      const query = (d.query as string).toLowerCase();
-      const limit = d.limit as number;
-      if (query === '' && limit === 0) {
-        if ((session.intents & INTENTS.GUILD_MEMBERS) === 0) {
-          // Without GUILD_MEMBERS the full list is refused: one empty chunk (documented choice).
-          this.countViolation('missing-intent');
-          members = [];
-        } else {
-          const wait = this.#memberRequests.take(guild.id, o.clock.now());
-          if (wait > 0) {
-            this.countViolation('member-request-rate');
-            const meta: Record<string, unknown> = { guild_id: guild.id };
-            if (nonce !== undefined) meta.nonce = nonce;
-            this.#deliver(
-              session,
-              new Dispatch('RATE_LIMITED', { opcode: 8, retry_after: wait / 1000, meta }, guild.id, 0),
-            );
-            return;
-          }
-          members = guild.members;
-        }
-      } else {
-        const max = Math.min(limit === 0 ? 100 : limit, 100);
-        members = [];
-        for (const m of guild.members) {
-          if (members.length >= max) break;
-          if (
-            m.user.username.toLowerCase().startsWith(query) ||
-            (m.nick ?? '').toLowerCase().startsWith(query)
-          ) {
-            members.push(m);
-          }
-        }
-      }
-    }
-    const size = o.memberChunkSize;
-    const chunkCount = Math.max(1, Math.ceil(members.length / size));
-    for (let i = 0; i < chunkCount; i++) {
-      const slice = members.slice(i * size, (i + 1) * size);
-      const chunk: Record<string, unknown> = {
-        guild_id: guild.id,
-        members: slice.map((m) => this.world.memberJson(guild, m)),
-        chunk_index: i,
-        chunk_count: chunkCount,
-      };
-      if (notFound && i === 0) chunk.not_found = notFound;
-      if (presences)
-        chunk.presences = slice
-          .filter((m) => m.status !== 'offline')
-          .map((m) => this.world.presenceJson(guild, m));
-      if (nonce !== undefined) chunk.nonce = nonce;
-      this.#deliver(session, new Dispatch('GUILD_MEMBERS_CHUNK', chunk, guild.id, 0));
-    }
-  }
-
-  #requestSoundboard(conn: SimConnection, session: Session, d: unknown): void {
-    if (!isObject(d) || !Array.isArray(d.guild_ids) || !d.guild_ids.every((x) => typeof x === 'string')) {
-      conn.closeWith(4001, 'invalid request soundboard sounds', 'invalid-payload');
-      return;
-    }
-    for (const id of d.guild_ids as string[]) {
-      const guild = this.#guildOf(session, id);
-      if (!guild) continue;
-      this.#deliver(
-        session,
-        new Dispatch(
-          'SOUNDBOARD_SOUNDS',
-          {
-            guild_id: guild.id,
-            soundboard_sounds: [
-              {
-                name: 'airhorn',
-                sound_id: guild.roles[1]?.id ?? guild.id,
-                volume: 1,
-                emoji_id: null,
-                emoji_name: '📯',
-                guild_id: guild.id,
-                available: true,
-              },
-            ],
-          },
-          guild.id,
-          0,
-        ),
-      );
-    }
-  }
-
-  #requestChannelInfo(conn: SimConnection, session: Session, d: unknown): void {
-    if (
-      !isObject(d) ||
-      typeof d.guild_id !== 'string' ||
-      !Array.isArray(d.fields) ||
-      !d.fields.every((f) => f === 'status' || f === 'voice_start_time')
-    ) {
-      conn.closeWith(4001, 'invalid request channel info', 'invalid-payload');
-      return;
-    }
-    const guild = this.#guildOf(session, d.guild_id);
-    if (!guild) return;
-    const fields = new Set(d.fields as string[]);
-    const channels = guild.channels
-      .filter((c) => c.type === 2 || c.type === 13)
-      .map((c) => {
-        const out: Record<string, unknown> = { id: c.id };
-        if (fields.has('status')) out.status = c.status ?? null;
-        if (fields.has('voice_start_time')) out.voice_start_time = c.voice_start_time ?? null;
-        return out;
-      });
-    this.#deliver(session, new Dispatch('CHANNEL_INFO', { guild_id: guild.id, channels }, guild.id, 0));
+    runCommand(this.#commands, conn, session, op, d);
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────────
@@ -656,22 +443,51 @@ export class SimulatorCore {
   /** Sends a dispatch to the sessions it routes to (see `EmitTarget`). Returns how many sessions got it. */
   emitEvent(t: string, d: unknown, target: EmitTarget = {}): number {
     if (this.closed) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
+    const invalid = (message: string): never => {
+      throw new SimulatorError('SIMULATOR_EVENT_INVALID', message);
+    };
     if (typeof t !== 'string' || !/^[A-Z0-9_]{1,64}$/.test(t)) {
-      throw new SimulatorError(
-        'SIMULATOR_EVENT_INVALID',
-        `event name must match [A-Z0-9_]{1,64}, got ${JSON.stringify(t)}`,
-      );
+      invalid(`event name must match [A-Z0-9_]{1,64}, got ${JSON.stringify(t)}`);
     }
-    let guildId = target.guildId;
+    if (!isObject(target)) invalid('target must be an object');
+    const { guildId: targetGuild, shard, sessionId, intent } = target;
+    if (targetGuild !== undefined && typeof targetGuild !== 'string')
+      invalid(`guildId must be a string, got ${typeof targetGuild}`);
+    if (shard !== undefined && !(Number.isInteger(shard) && shard >= 0 && shard < 1_000_000))
+      invalid(`shard must be an integer in [0, 999999], got ${JSON.stringify(shard)}`);
+    if (sessionId !== undefined && typeof sessionId !== 'string')
+      invalid(`sessionId must be a string, got ${typeof sessionId}`);
+    if (intent !== undefined && !(Number.isInteger(intent) && intent >= 0 && intent < 2 ** 31))
+      invalid(`intent must be an intent bit (an integer ≥ 0), got ${JSON.stringify(intent)}`);
+    let guildId = targetGuild;
     if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string') guildId = d.guild_id;
     if (guildId !== undefined && !/^\d{1,20}$/.test(guildId)) {
-      throw new SimulatorError(
-        'SIMULATOR_EVENT_INVALID',
-        `guild id must be a snowflake, got ${JSON.stringify(guildId)}`,
-      );
+      invalid(`guild id must be a snowflake, got ${JSON.stringify(guildId)}`);
     }
-    const dispatch = new Dispatch(t, d, guildId, target.intent);
+    const dispatch = new Dispatch(t, d, guildId, intent);
+    this.#prepare(dispatch);
     return this.#fanOut(dispatch, target);
+  }
+
+  /**
+   * Encodes a dispatch in every encoding and variant before any session numbers it: `d` that some encoding
+   * cannot carry (±Infinity, NaN, cycles, nesting over 256, BigInt in JSON, functions) is refused here, so
+   * no sequence number is spent on it and no later send or RESUME replay can fail on it.
+   */
+  #prepare(dispatch: Dispatch): void {
+    const variants = dispatch.hasContent ? [FULL, STRIPPED] : [FULL];
+    try {
+      for (const encoder of Object.values(this.encoders))
+        for (const v of variants) encoder.prepare(dispatch, v);
+    } catch (err) {
+      const why =
+        err instanceof RangeError && /call stack/i.test(err.message)
+          ? 'nested too deeply'
+          : (err as Error).message;
+      throw new SimulatorError('SIMULATOR_EVENT_INVALID', `d cannot be encoded for every encoding: ${why}`, {
+        cause: err,
+      });
+    }
   }
 
   #fanOut(dispatch: Dispatch, target: EmitTarget): number {
@@ -749,7 +565,11 @@ export class SimulatorCore {
       this.#lastTick = now;
       const n = Math.floor(this.#eventCarry);
       this.#eventCarry -= n;
-      this.emitRandomEvents(Math.min(n, 1_000_000));
+      try {
+        this.emitRandomEvents(Math.min(n, 1_000_000));
+      } catch {
+        this.countInternalError();
+      }
       this.#scheduleTick();
     }, period);
   }

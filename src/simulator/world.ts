@@ -307,6 +307,7 @@ export class World {
       explicit_content_filter: 0,
       roles: guild.roles.map((r) => ({
         ...r,
+        colors: { primary_color: r.color, secondary_color: null, tertiary_color: null },
         hoist: false,
         managed: false,
         mentionable: false,

@@ -4,11 +4,11 @@
  * (a handful of frames). After each frame the client sends a heartbeat as a probe and waits for its ACK or
  * for the close: the outcome must be what gateway.md and docs/simulator.md document for that frame (an
  * oracle below, written from the docs: 4002 undecodable or over 4096 bytes, 4001 unknown opcode or bad
- * payload, 4003 before IDENTIFY, 4005 a second IDENTIFY, `ws`'s own 1007/1009 for invalid UTF-8 / over
- * 1 MiB). A control connection identified at the start must still get its heartbeat ACKed at the end, and
+ * payload, 4003 before IDENTIFY, 4005 a second IDENTIFY, `ws`'s own 1007 for invalid UTF-8). A control connection identified at the start must still get its heartbeat ACKed at the end, and
  * the simulator's stats must agree with what the clients did.
  */
 import { isUtf8 } from 'node:buffer';
+import WebSocket from 'ws';
 import { decodeEtf, encodeEtf } from '../../src/codec/etf/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import type { FuzzRunner, GeneratedCase } from './fuzz-codecs.js';
@@ -30,7 +30,6 @@ import { RawClient } from './raw-client.js';
 /** Opcodes a client may send (gateway.md §4); anything else closes with 4001. */
 const CLIENT_OPS = new Set([1, 2, 3, 4, 6, 8, 31, 43]);
 const MAX_PAYLOAD_BYTES = 4096;
-const WS_MAX_PAYLOAD = 1 << 20;
 /** Close codes an IDENTIFY or RESUME may end with (gateway.md §5: payload, token, seq, shard, intents). */
 const AUTH_CLOSES = [4001, 4004, 4007, 4010, 4011, 4013, 4014];
 const ANSWER_TIMEOUT_MS = 5000;
@@ -53,14 +52,14 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 /** What the simulator must do with `frame` on a connection in the given state. */
 export function expectedOutcome(frame: RecordedChunk, encoding: string, identified: boolean): Expectation {
   const b = frame.bytes;
-  if (b.length > WS_MAX_PAYLOAD) return only(1009, 'over ws maxPayload');
-  if (frame.text && !isUtf8(b)) return only(1007, 'text frame with invalid UTF-8');
+  // Refused at the frame header, before the payload is read (so before its UTF-8 is checked).
   if (b.length > MAX_PAYLOAD_BYTES) return only(4002, 'over 4096 bytes');
+  if (frame.text && !isUtf8(b)) return only(1007, 'text frame with invalid UTF-8');
   let value: unknown;
   try {
     if (encoding === 'etf') {
       if (frame.text) return only(4002, 'text frame on etf');
-      value = decodeEtf(b, { maxBytes: WS_MAX_PAYLOAD, maxDepth: 32 });
+      value = decodeEtf(b, { maxBytes: 1 << 20, maxDepth: 32 });
     } else value = JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
   } catch {
     return only(4002, 'undecodable');
@@ -118,6 +117,24 @@ function templates(w: World, rand: Random): { op: number; d: unknown }[] {
     { op: 8, d: { guild_id: g, user_ids: [pick(rand, w.memberIds), '1'], presences: false } },
     { op: 8, d: { guild_id: g, query: randomString(rand, 2), limit: randomInt(rand, 0, 100) } },
     { op: 31, d: { guild_ids: [g, pick(rand, w.guildIds)] } },
+    { op: 31, d: { guild_ids: new Array(randomInt(rand, 1, 180)).fill(g) } },
+    // Abusive values in otherwise well-formed commands: wrong types, huge arrays, out-of-range numbers.
+    { op: 2, d: { token: w.token, intents: pick(rand, [2 ** 31, 2 ** 53, -1, 1.5, 1e308]), properties: {} } },
+    { op: 2, d: { token: w.token, intents: 1, shard: new Array(randomInt(rand, 3, 900)).fill(0) } },
+    { op: 2, d: { token: w.token, intents: 1, large_threshold: pick(rand, [0, 49, 251, 1e9, 50.5, '50']) } },
+    { op: 2, d: { token: w.token, intents: 1, properties: pick(rand, ['linux', 1, [], null]) } },
+    {
+      op: 2,
+      d: { token: `Bot ${w.token}`, intents: 1, presence: pick(rand, [{ status: 'x' }, [], 'online']) },
+    },
+    { op: 8, d: { guild_id: g, user_ids: new Array(randomInt(rand, 100, 300)).fill('1') } },
+    { op: 8, d: { guild_id: g, query: '', limit: pick(rand, [1e12, 2 ** 53, -1, 0.5]) } },
+    {
+      op: 3,
+      d: { since: pick(rand, ['x', 1e308, null]), activities: pick(rand, [{}, [], 'x']), status: 'idle' },
+    },
+    { op: 4, d: { guild_id: g, channel_id: pick(rand, [1, {}, 'x'.repeat(3000)]), self_mute: 'no' } },
+    { op: 43, d: { guild_id: g, fields: pick(rand, [['status', 'status', 'status'], ['x'], 'status']) } },
     { op: 43, d: { guild_id: g, fields: ['status', 'voice_start_time'] } },
   ];
 }
@@ -168,7 +185,97 @@ function frameFor(rand: Random, w: World, encoding: string): RecordedChunk {
     const pad = 'x'.repeat(randomInt(rand, MAX_PAYLOAD_BYTES - 64, 2 * MAX_PAYLOAD_BYTES));
     return { bytes: encode({ op: 1, d: null, pad }, encoding, rand), text };
   }
-  return { bytes: new Uint8Array(WS_MAX_PAYLOAD + randomInt(rand, 1, 100)).fill(0x20), text };
+  return { bytes: new Uint8Array((1 << 20) + randomInt(rand, 1, 100)).fill(0x20), text };
+}
+
+const REST_MAX_BODY_BYTES = 64 * 1024;
+const QUERY_VALUES: Record<string, readonly string[]> = {
+  v: ['10', '9', '8', '', '010', '10.0', '1e1', '-10', '999999999999', '%00', '10&v=9'],
+  encoding: ['json', 'etf', 'JSON', '', 'xml', 'json%00', 'etf,json'],
+  compress: ['zlib-stream', 'zstd-stream', 'none', '', 'true', 'zlib', 'ZLIB-STREAM', 'zstd-stream%20'],
+};
+
+/** A query string with each of v / encoding / compress absent, repeated, or a plausible-to-odd value. */
+function randomQuery(rand: Random): string {
+  const parts: string[] = [];
+  for (const [key, values] of Object.entries(QUERY_VALUES)) {
+    const n = pick(rand, [0, 1, 1, 1, 2]);
+    for (let i = 0; i < n; i++)
+      parts.push(`${key}=${rand() < 0.9 ? pick(rand, values) : randomString(rand, 6)}`);
+  }
+  if (rand() < 0.2) parts.push(`${randomString(rand, 5)}=${randomString(rand, 5)}`);
+  return parts.map((p) => p.replace(/[^A-Za-z0-9=%&._,-]/g, '_')).join('&');
+}
+
+/** The first value of each parameter decides (URLSearchParams.get), as for any query parser. */
+export function expectedQueryOutcome(query: string): Outcome {
+  const q = new URLSearchParams(query);
+  const v = q.get('v');
+  if (v !== '10' && v !== '9') return 4012;
+  if (!['json', 'etf'].includes(q.get('encoding') ?? 'json')) return 4002;
+  if (!['none', 'zlib-stream', 'zstd-stream'].includes(q.get('compress') ?? 'none')) return 4002;
+  return 'ack';
+}
+
+/** A hostile control-route body: deep, huge, wrong-typed, mutated; never one that would act on a session. */
+function restCase(rand: Random): GeneratedCase {
+  const utf8b = (text: string) => new TextEncoder().encode(text);
+  const r = rand();
+  let body: Uint8Array;
+  const path = rand() < 0.75 ? '/_simulator/events' : '/_simulator/faults';
+  const safe = { sessionId: 'f'.repeat(32) }; // routes to no session: events are built, encoded, not sent
+  if (r < 0.15) {
+    const n = pick(rand, [100, 255, 257, 300, 1100, 20_000]);
+    body = utf8b(`{"t":"FUZZ","sessionId":"${safe.sessionId}","d":${'['.repeat(n)}${']'.repeat(n)}}`);
+  } else if (r < 0.25) {
+    body = utf8b(
+      `{"t":"FUZZ","sessionId":"${safe.sessionId}","d":"${'x'.repeat(randomInt(rand, 60_000, 70_000))}"}`,
+    );
+  } else if (r < 0.4) {
+    const v = pick(rand, [
+      '1e999',
+      '-1e999',
+      '{"__proto__":{"x":1}}',
+      '{"constructor":{"prototype":1}}',
+      '"\ud800"',
+    ]);
+    body = utf8b(`{"t":"FUZZ","sessionId":"${safe.sessionId}","d":{"a":${v}}}`);
+  } else if (r < 0.6) {
+    const fields = {
+      t: pick(rand, ['FUZZ', 'fuzz', '', 5, null, 'A'.repeat(65)]),
+      d: randomJsonValue(rand),
+      ...safe,
+      shard: pick(rand, [undefined, '0', -1, 1.5, 2 ** 40]),
+      intent: pick(rand, [undefined, 'all', -1, 2 ** 53]),
+      guildId: pick(rand, [undefined, 5, '', 'x', '1'.repeat(21)]),
+      count: pick(rand, [undefined, undefined, undefined, -1, 1.5, '3']),
+    };
+    body = utf8b(JSON.stringify(fields));
+  } else {
+    const base = utf8b(JSON.stringify({ t: 'FUZZ', d: randomJsonValue(rand), ...safe }));
+    body = mutateRounds(rand, base);
+  }
+  if (path === '/_simulator/faults')
+    body = utf8b(JSON.stringify({ kind: 'bogus', d: randomJsonValue(rand) }));
+  // Byte mutation must not turn the body into a request that acts on live sessions.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    path === '/_simulator/events' &&
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    ((parsed as Record<string, unknown>).sessionId !== safe.sessionId ||
+      (Number.isInteger((parsed as Record<string, unknown>).count) &&
+        ((parsed as Record<string, number>).count ?? -1) >= 0))
+  ) {
+    body = utf8b('{"t":');
+  }
+  return { settings: { rest: path }, chunks: [{ bytes: body, text: true }] };
 }
 
 /** Counts the simulator's stats must match at the end. */
@@ -209,8 +316,65 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
     return client;
   };
 
+  /** A WebSocket with a random query string: HELLO when it is valid, else 4012 (version) or 4002. */
+  const runQueryCase = async (query: string, stats: TargetStats): Promise<void> => {
+    const expected = expectedQueryOutcome(query);
+    stats.inputs++;
+    const ws = new WebSocket(`${sim.gatewayUrl}/?${query}`);
+    const outcome = await new Promise<Outcome | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), ANSWER_TIMEOUT_MS);
+      ws.on('error', () => {});
+      ws.on('message', () => {
+        clearTimeout(timer);
+        resolve('ack');
+      });
+      ws.on('close', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    if (outcome !== expected) {
+      throw finding(`query ${JSON.stringify(query)}: expected ${expected}, got ${String(outcome)}`);
+    }
+    if (outcome === 'ack') {
+      // Only a connection that got past the query checks is a simulator connection (and counted).
+      ledger.connections++;
+      stats.ok++;
+      ws.close(1000);
+    } else {
+      count(stats.errors, `query ${outcome}`);
+      count(ledger.serverCloses, String(outcome));
+    }
+    await new Promise<void>((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) resolve();
+      else ws.once('close', () => resolve());
+    });
+  };
+
+  /** A control request with a hostile body: 200, 400 or 413, never 500 nor a dropped connection. */
+  const runRestCase = async (path: string, body: Uint8Array, stats: TargetStats): Promise<void> => {
+    stats.inputs++;
+    let status: number;
+    try {
+      const res = await fetch(`${sim.httpUrl}${path}`, { method: 'POST', body });
+      status = res.status;
+      const text = await res.text();
+      JSON.parse(text);
+    } catch (err) {
+      throw finding(`POST ${path} (${body.length} bytes): no JSON answer: ${String(err)}`);
+    }
+    const allowed = body.length > REST_MAX_BODY_BYTES ? [413] : [200, 400];
+    if (!allowed.includes(status))
+      throw finding(`POST ${path} (${body.length} bytes): expected ${allowed.join(' or ')}, got ${status}`);
+    if (status === 200) stats.ok++;
+    else count(stats.errors, `http ${status}`);
+  };
+
   return {
     generate(rand): GeneratedCase {
+      const kind = rand();
+      if (kind < 0.08) return { settings: { query: randomQuery(rand) }, chunks: [] };
+      if (kind < 0.16) return restCase(rand);
       const encoding = rand() < 0.5 ? 'json' : 'etf';
       const compress = rand() < 0.8 ? 'none' : pick(rand, ['zlib-stream', 'zstd-stream']);
       const r = rand();
@@ -223,6 +387,15 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
     },
 
     async run(record: CaseRecord, stats: TargetStats, note) {
+      note(record);
+      if (typeof record.settings.query === 'string') {
+        await runQueryCase(record.settings.query, stats);
+        return;
+      }
+      if (typeof record.settings.rest === 'string') {
+        await runRestCase(record.settings.rest, record.chunks[0]!.bytes, stats);
+        return;
+      }
       const { encoding, compress, identify, resume } = record.settings as {
         encoding: string;
         compress: string;
@@ -308,6 +481,7 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
         };
         expect('connectionsTotal', s.connectionsTotal, ledger.connections);
         expect('connectionsOpen', s.connectionsOpen, 1);
+        expect('internalErrors', s.internalErrors, 0);
         expect('clientPayloads', s.clientPayloads, ledger.payloads);
         expect('heartbeats', s.heartbeats, ledger.heartbeats);
         expect('heartbeatAcks', s.heartbeatAcks, ledger.heartbeats);

@@ -89,6 +89,11 @@ test('simulate prints where it listens, then the token, and stops on abort', asy
   assert.ok(token, second);
   const res = await fetch(`${m[1]}/api/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` } });
   assert.equal(res.status, 200);
+  // The printed REST base is what a REST client's `api` option takes: it appends `/v10` + the route itself.
+  const rest = / REST base (\S+) /.exec(c.out())?.[1];
+  assert.equal(rest, `${m[1]}/api`);
+  const viaBase = await fetch(`${rest}/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` } });
+  assert.equal(viaBase.status, 200);
   controller.abort();
   assert.equal(await running, 0);
 });

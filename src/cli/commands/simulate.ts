@@ -104,7 +104,7 @@ export async function runSimulate(argv: readonly string[], io: CommandIo): Promi
   io.stdout.write(`simulator listening on ${sim.httpUrl}\n`);
   if (options.tokens === undefined) io.stdout.write(`token: ${sim.tokens[0]}\n`);
   io.stdout.write(
-    `gateway ${sim.gatewayUrl} · REST ${sim.restUrl} · ${sim.world.guilds.length} guilds · ${sim.options.shards} recommended shard(s)\n`,
+    `gateway ${sim.gatewayUrl} · REST base ${sim.restUrl} · ${sim.world.guilds.length} guilds · ${sim.options.shards} recommended shard(s)\n`,
   );
   await new Promise<void>((resolve) => {
     if (io.signal) {
