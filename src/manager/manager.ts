@@ -161,7 +161,6 @@ interface ManagedShard {
   readonly rate: number[];
   rateSecond: number;
   readyOnce: boolean;
-  loaded: boolean;
 }
 
 interface ShardSet {
@@ -401,7 +400,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   /** A snapshot of every shard (serving, joining and retiring sets). */
   status(): ManagerStatus {
     const shards: ShardSnapshot[] = [];
-    for (const set of [this.#active, this.#reshard?.next, this.#retiring]) {
+    // After a reshard switch the joining set is the active one: list it once.
+    for (const set of new Set([this.#active, this.#reshard?.next, this.#retiring])) {
       if (!set) continue;
       for (const m of set.shards.values()) shards.push(this.#snapshot(m));
     }
@@ -657,7 +657,6 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         rate: new Array<number>(EVENT_RATE_WINDOW_S).fill(0),
         rateSecond: Math.floor(this.#clock.now() / 1000),
         readyOnce: false,
-        loaded: false,
       };
       this.#wire(managed);
       set.shards.set(id, managed);
@@ -711,20 +710,23 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     shard.on('status', (status, previous) => {
       m.state = status;
       if (m.set.role === 'active') this.#metrics.setShardStatus(m.id, status);
-      if (status === 'ready') {
-        m.readyOnce = true;
-        this.#checkSetReady(m.set);
-      }
+      // `status: ready` comes before the READY dispatch names the guilds to wait for: the set is checked
+      // on the `ready`/`resumed` events below instead.
       if (m.set.role === 'active') this.emit('status', m.id, status, previous);
     });
     shard.on('heartbeat', ({ latencyMs }) => {
       m.latencyMs = latencyMs;
       this.#metrics.heartbeatLatency.observe({ shard: String(m.id) }, latencyMs / 1000);
     });
-    shard.on('ready', () => {
+    shard.on('ready', (data) => {
+      this.#expectGuilds(m, data.guilds ?? []);
+      m.readyOnce = true;
+      this.#checkSetReady(m.set);
       if (m.set.role === 'active') this.emit('ready', m.id);
     });
     shard.on('resumed', () => {
+      m.readyOnce = true;
+      this.#checkSetReady(m.set);
       if (m.set.role === 'active') this.emit('resumed', m.id);
     });
     shard.on('close', (info) => {
@@ -741,6 +743,31 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     shard.on('dispatch', (payload) => this.#onDispatch(m, payload));
   }
 
+  /** The guilds of a new session's READY: the shard counts as loaded once each arrived (or timed out). */
+  #expectGuilds(m: ManagedShard, guilds: readonly { readonly id: unknown }[]): void {
+    m.guilds.clear();
+    m.pendingGuilds.clear();
+    for (const g of guilds) {
+      m.guilds.add(String(g.id));
+      m.pendingGuilds.add(String(g.id));
+    }
+    this.#clock.clearTimeout(m.guildsTimer);
+    m.guildsTimer = undefined;
+    // A dispatch filter without GUILD_CREATE: the guilds will never be seen, so none is waited for.
+    if (m.shard.options.dispatches?.has('GUILD_CREATE') === false) m.pendingGuilds.clear();
+    if (m.pendingGuilds.size === 0) return;
+    m.guildsTimer = this.#clock.setTimeout(() => {
+      m.guildsTimer = undefined;
+      if (m.pendingGuilds.size === 0) return;
+      this.#debug(
+        `${m.pendingGuilds.size} guilds did not arrive after READY; treating them as unavailable`,
+        m.id,
+      );
+      m.pendingGuilds.clear();
+      this.#checkSetReady(m.set);
+    }, this.#guildReadyTimeoutMs);
+  }
+
   #onDispatch(m: ManagedShard, payload: GatewayDispatchPayload): void {
     if (typeof payload.s === 'number') {
       m.lastSequence = payload.s;
@@ -750,29 +777,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     const t = payload.t as string;
     const d = payload.d as unknown;
     let initial = false;
-    if (t === 'READY') {
-      const guilds = (d as { guilds?: { id: string }[] }).guilds ?? [];
-      m.guilds.clear();
-      m.pendingGuilds.clear();
-      for (const g of guilds) {
-        m.guilds.add(String(g.id));
-        m.pendingGuilds.add(String(g.id));
-      }
-      this.#clock.clearTimeout(m.guildsTimer);
-      if (m.pendingGuilds.size > 0) {
-        m.guildsTimer = this.#clock.setTimeout(() => {
-          m.guildsTimer = undefined;
-          if (m.pendingGuilds.size > 0) {
-            this.#debug(
-              `${m.pendingGuilds.size} guilds did not arrive after READY; treating them as unavailable`,
-              m.id,
-            );
-            m.pendingGuilds.clear();
-            this.#checkSetReady(m.set);
-          }
-        }, this.#guildReadyTimeoutMs);
-      }
-    } else if (t === 'GUILD_CREATE' || t === 'GUILD_DELETE') {
+    if (t === 'GUILD_CREATE' || t === 'GUILD_DELETE') {
       const gid = guildOfDispatch(t, d);
       if (gid !== undefined) {
         if (t === 'GUILD_CREATE') {
@@ -876,7 +881,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   async #destroySets(code: number): Promise<void> {
-    const sets = [this.#reshard?.next, this.#retiring, this.#active].filter(
+    const sets = [...new Set([this.#reshard?.next, this.#retiring, this.#active])].filter(
       (s): s is ShardSet => s !== undefined,
     );
     await Promise.all(sets.map((s) => this.#destroySet(s, code)));
