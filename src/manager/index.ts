@@ -31,9 +31,9 @@ export {
   guildOfDispatch,
   planReshard,
   SwitchoverDeduper,
-  shardForGuild,
 } from './reshard.js';
 export type { GatewayBotInfo, RestOptions, SessionStartLimit } from './rest.js';
 export { API_VERSION, apiUrl, DEFAULT_API_BASE_URL, fetchGatewayBot, parseGatewayBot } from './rest.js';
+export { shardForGuild } from './routing.js';
 export type { FileSessionStoreOptions, SequenceAwareSessionStore } from './session-store.js';
 export { FileSessionStore, isSequenceAware, isSessionInfo, scopedSessionStore } from './session-store.js';

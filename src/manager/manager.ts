@@ -29,14 +29,9 @@ import {
   type MemberRequestResult,
 } from './member-chunks.js';
 import { ManagerMetrics } from './metrics.js';
-import {
-  DEFAULT_DEDUPE_WINDOW_MS,
-  guildOfDispatch,
-  planReshard,
-  SwitchoverDeduper,
-  shardForGuild,
-} from './reshard.js';
+import { DEFAULT_DEDUPE_WINDOW_MS, guildOfDispatch, planReshard, SwitchoverDeduper } from './reshard.js';
 import { DEFAULT_API_BASE_URL, fetchGatewayBot, type GatewayBotInfo } from './rest.js';
+import { shardForGuild } from './routing.js';
 import { isSequenceAware, type SequenceAwareSessionStore, scopedSessionStore } from './session-store.js';
 import type { IdentifyQueue, SessionStore } from './shard-contract.js';
 

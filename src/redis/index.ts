@@ -1,4 +1,6 @@
 // Public API of `shardline/redis`. Re-exports only.
+
+export { shardForGuild } from '../manager/routing.js';
 export {
   closeClient,
   createRedisClient,
@@ -15,7 +17,6 @@ export {
   publishShardCount,
   type ServeCommandsOptions,
   serveCommands,
-  shardForGuild,
 } from './commands.js';
 export {
   type ConsumeOptions,

@@ -8,7 +8,7 @@ import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-typ
 import { startupBoundMs } from '../../src/manager/identify-queue.js';
 import { ShardManager, type ShardManagerOptions } from '../../src/manager/manager.js';
 import { serveMetrics } from '../../src/manager/metrics.js';
-import { shardForGuild } from '../../src/manager/reshard.js';
+import { shardForGuild } from '../../src/manager/routing.js';
 import { FileSessionStore } from '../../src/manager/session-store.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
