@@ -1,8 +1,9 @@
 // Public API of the shard manager. Re-exports only.
+
+export type { MemoryIdentifyQueueOptions } from '../shard/identify-queue.js';
+export { IDENTIFY_WINDOW_MS, MemoryIdentifyQueue, startupBoundMs } from '../shard/identify-queue.js';
 export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
 export { FileIdentifyQueue } from './file-identify-queue.js';
-export type { BucketIdentifyQueueOptions, IdentifyLease } from './identify-queue.js';
-export { BucketIdentifyQueue, IDENTIFY_WINDOW_MS, startupBoundMs } from './identify-queue.js';
 export type {
   AutoReshardOptions,
   ManagerStatus,

@@ -17,11 +17,11 @@ import {
   ShardlineError,
 } from '../errors.js';
 import type { CloseInfo, ShardStatus } from '../shard/events.js';
+import { IDENTIFY_WINDOW_MS, MemoryIdentifyQueue } from '../shard/identify-queue.js';
 import type { Compression, Encoding, ShardOptionalOptions } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
-import { BucketIdentifyQueue, IDENTIFY_WINDOW_MS } from './identify-queue.js';
 import {
   type GuildMembersChunk,
   MemberChunkCollector,
@@ -53,7 +53,7 @@ export interface ShardManagerOptions {
   readonly encoding?: Encoding;
   readonly compression?: Compression;
   readonly presence?: GatewayPresenceUpdateData;
-  /** Default: a `BucketIdentifyQueue` sized by `session_start_limit.max_concurrency`. */
+  /** Default: a `MemoryIdentifyQueue` sized by `session_start_limit.max_concurrency`. */
   readonly identifyQueue?: IdentifyQueue;
   /** Default: none (every start identifies). A `FileSessionStore` lets a restarted process resume. */
   readonly sessionStore?: SessionStore;
@@ -211,7 +211,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   #state: ManagerStatus['state'] = 'idle';
   #info: GatewayBotInfo | undefined;
   #identifyQueue: IdentifyQueue | undefined;
-  #ownQueue: BucketIdentifyQueue | undefined;
+  #ownQueue: MemoryIdentifyQueue | undefined;
   #identifiesRemaining: number | null = null;
   #active: ShardSet | undefined;
   #retiring: ShardSet | undefined;
@@ -592,7 +592,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     }
     let inner = this.#options.identifyQueue;
     if (!inner) {
-      this.#ownQueue = new BucketIdentifyQueue({
+      this.#ownQueue = new MemoryIdentifyQueue({
         maxConcurrency: info.sessionStartLimit.maxConcurrency,
         windowMs: this.#options.identifyWindowMs ?? IDENTIFY_WINDOW_MS,
         ...(this.#options.identifyMarginMs !== undefined ? { marginMs: this.#options.identifyMarginMs } : {}),

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
-import { startupBoundMs } from '../../src/manager/identify-queue.js';
 import { ShardManager, type ShardManagerOptions } from '../../src/manager/manager.js';
 import { serveMetrics } from '../../src/manager/metrics.js';
 import { shardForGuild } from '../../src/manager/routing.js';
 import { FileSessionStore } from '../../src/manager/session-store.js';
+import { startupBoundMs } from '../../src/shard/identify-queue.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 
