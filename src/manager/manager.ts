@@ -288,7 +288,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   async connect(): Promise<void> {
     if (this.#state === 'destroyed') throw new ManagerError('MANAGER_DESTROYED', 'the manager was destroyed');
     if (this.#state !== 'idle') {
-      throw new ManagerError('MANAGER_NOT_CONNECTED', `connect() called while ${this.#state}`);
+      throw new ManagerError(
+        'SHARD_ALREADY_STARTED',
+        `connect() called while ${this.#state}; call it once (destroy() and a new manager to start over)`,
+      );
     }
     this.#state = 'connecting';
     let count: number | undefined;
@@ -579,7 +582,17 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     if (!store) return 0;
     let n = 0;
     for (const id of ids) {
-      const s = await store.load(id);
+      let s: Awaited<ReturnType<SessionStore['load']>>;
+      try {
+        s = await store.load(id);
+      } catch (cause) {
+        throw new ManagerError(
+          'SESSION_STORE_FAILED',
+          `sessionStore.load(${id}) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { shardId: id },
+          { cause },
+        );
+      }
       if (s && s.shardCount === count) n++;
     }
     return n;
@@ -675,7 +688,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       err instanceof ShardlineError
         ? err
         : new ManagerError(
-            'RESHARD_FAILED',
+            set.role === 'joining' ? 'RESHARD_FAILED' : 'CONNECT_FAILED',
             `shard ${m.id} failed: ${String(err)}`,
             { shardId: m.id },
             {
