@@ -2,18 +2,16 @@
 
 export type { MemoryIdentifyQueueOptions } from '../shard/identify-queue.js';
 export { IDENTIFY_WINDOW_MS, MemoryIdentifyQueue, startupBoundMs } from '../shard/identify-queue.js';
-export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
-export { FileIdentifyQueue } from './file-identify-queue.js';
 export type {
-  AutoReshardOptions,
   ManagerStatus,
   ReshardEvent,
   ReshardPhase,
   ShardManagerEventMap,
-  ShardManagerOptions,
   ShardRole,
   ShardSnapshot,
-} from './manager.js';
+} from './events.js';
+export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
+export { FileIdentifyQueue } from './file-identify-queue.js';
 export { ShardManager } from './manager.js';
 export type {
   GuildMembersChunk,
@@ -25,6 +23,13 @@ export type {
 export { buildMemberRequest, MemberChunkCollector, NONCE_MAX_BYTES } from './member-chunks.js';
 export type { MetricsServer } from './metrics.js';
 export { ManagerMetrics, METRICS_PREFIX, serveMetrics } from './metrics.js';
+export type {
+  AutoReshardOptions,
+  ManagedShardOptions,
+  ResolvedManagerOptions,
+  ShardManagerOptions,
+} from './options.js';
+export { DEFAULT_MANAGER_OPTIONS, resolveManagerOptions } from './options.js';
 export type { DispatchLike, ReshardPlan, SwitchoverDeduperOptions } from './reshard.js';
 export {
   DEFAULT_DEDUPE_WINDOW_MS,
