@@ -7,8 +7,8 @@
  *        --margin <ms> (default 10 % of the window) --runs 3
  */
 
-import { startupBoundMs } from '../src/manager/identify-queue.js';
 import { ShardManager } from '../src/manager/manager.js';
+import { startupBoundMs } from '../src/shard/identify-queue.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { benchFlag } from './harness.js';
 

@@ -126,6 +126,8 @@ export const MANAGER_ERROR_CODES = [
   'RESHARD_FAILED',
   'IDENTIFY_ABORTED',
   'SESSION_STORE_FAILED',
+  'CONNECT_FAILED',
+  'SHARD_ALREADY_STARTED',
 ] as const;
 export type ManagerErrorCode = (typeof MANAGER_ERROR_CODES)[number];
 

@@ -2,15 +2,14 @@
  * An `IdentifyQueue` shared by several processes on one host through a directory: one lock file and one
  * state file per bucket `shard_id % max_concurrency`. The state file holds the wall-clock time before which
  * the bucket must not identify again. Every process of the bot must use the same directory, the same
- * `maxConcurrency` and the same window. Unlike `BucketIdentifyQueue`, waiters of different processes are
+ * `maxConcurrency` and the same window. Unlike `MemoryIdentifyQueue`, waiters of different processes are
  * not ordered among themselves; each bucket still grants at most one identify per window.
  */
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { IDENTIFY_WINDOW_MS, type IdentifyQueue } from '../shard/identify-queue.js';
 import { type Clock, systemClock } from '../util/clock.js';
-import { IDENTIFY_WINDOW_MS } from './identify-queue.js';
-import type { IdentifyQueue } from './shard-contract.js';
 
 export interface FileIdentifyQueueOptions {
   readonly directory: string;

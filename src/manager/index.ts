@@ -1,18 +1,17 @@
 // Public API of the shard manager. Re-exports only.
-export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
-export { FileIdentifyQueue } from './file-identify-queue.js';
-export type { BucketIdentifyQueueOptions, IdentifyLease } from './identify-queue.js';
-export { BucketIdentifyQueue, IDENTIFY_WINDOW_MS, startupBoundMs } from './identify-queue.js';
+
+export type { MemoryIdentifyQueueOptions } from '../shard/identify-queue.js';
+export { IDENTIFY_WINDOW_MS, MemoryIdentifyQueue, startupBoundMs } from '../shard/identify-queue.js';
 export type {
-  AutoReshardOptions,
   ManagerStatus,
   ReshardEvent,
   ReshardPhase,
   ShardManagerEventMap,
-  ShardManagerOptions,
   ShardRole,
   ShardSnapshot,
-} from './manager.js';
+} from './events.js';
+export type { FileIdentifyQueueOptions } from './file-identify-queue.js';
+export { FileIdentifyQueue } from './file-identify-queue.js';
 export { ShardManager } from './manager.js';
 export type {
   GuildMembersChunk,
@@ -24,6 +23,13 @@ export type {
 export { buildMemberRequest, MemberChunkCollector, NONCE_MAX_BYTES } from './member-chunks.js';
 export type { MetricsServer } from './metrics.js';
 export { ManagerMetrics, METRICS_PREFIX, serveMetrics } from './metrics.js';
+export type {
+  AutoReshardOptions,
+  ManagedShardOptions,
+  ResolvedManagerOptions,
+  ShardManagerOptions,
+} from './options.js';
+export { DEFAULT_MANAGER_OPTIONS, resolveManagerOptions } from './options.js';
 export type { DispatchLike, ReshardPlan, SwitchoverDeduperOptions } from './reshard.js';
 export {
   DEFAULT_DEDUPE_WINDOW_MS,
@@ -31,9 +37,9 @@ export {
   guildOfDispatch,
   planReshard,
   SwitchoverDeduper,
-  shardForGuild,
 } from './reshard.js';
 export type { GatewayBotInfo, RestOptions, SessionStartLimit } from './rest.js';
 export { API_VERSION, apiUrl, DEFAULT_API_BASE_URL, fetchGatewayBot, parseGatewayBot } from './rest.js';
+export { shardForGuild } from './routing.js';
 export type { FileSessionStoreOptions, SequenceAwareSessionStore } from './session-store.js';
 export { FileSessionStore, isSequenceAware, isSessionInfo, scopedSessionStore } from './session-store.js';

@@ -4,24 +4,19 @@
  * with its shard id, resharded without downtime (see reshard.ts for the exact dedupe guarantee).
  */
 import { EventEmitter } from 'node:events';
-import type {
-  GatewayDispatchPayload,
-  GatewayPresenceUpdateData,
-  GatewaySendPayload,
-} from 'discord-api-types/v10';
-import {
-  ConfigError,
-  GatewayCloseError,
-  ManagerError,
-  SessionLimitError,
-  ShardlineError,
-} from '../errors.js';
-import type { CloseInfo, ShardStatus } from '../shard/events.js';
-import type { Compression, Encoding, ShardOptionalOptions } from '../shard/options.js';
+import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
+import { GatewayCloseError, ManagerError, SessionLimitError, ShardlineError } from '../errors.js';
+import { MemoryIdentifyQueue } from '../shard/identify-queue.js';
 import { Shard } from '../shard/shard.js';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
-import { Secret } from '../util/redact.js';
-import { BucketIdentifyQueue, IDENTIFY_WINDOW_MS } from './identify-queue.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { EventRate } from './event-rate.js';
+import type {
+  ManagerStatus,
+  ReshardPhase,
+  ShardManagerEventMap,
+  ShardRole,
+  ShardSnapshot,
+} from './events.js';
 import {
   type GuildMembersChunk,
   MemberChunkCollector,
@@ -30,149 +25,20 @@ import {
 } from './member-chunks.js';
 import { ManagerMetrics } from './metrics.js';
 import {
-  DEFAULT_DEDUPE_WINDOW_MS,
-  guildOfDispatch,
-  planReshard,
-  SwitchoverDeduper,
-  shardForGuild,
-} from './reshard.js';
-import { DEFAULT_API_BASE_URL, fetchGatewayBot, type GatewayBotInfo } from './rest.js';
+  type ResolvedManagerOptions,
+  resolveManagerOptions,
+  type ShardManagerOptions,
+  shardOptionsFor,
+} from './options.js';
+import { guildOfDispatch, planReshard, SwitchoverDeduper } from './reshard.js';
+import { fetchGatewayBot, type GatewayBotInfo } from './rest.js';
+import { shardForGuild } from './routing.js';
 import { isSequenceAware, type SequenceAwareSessionStore, scopedSessionStore } from './session-store.js';
 import type { IdentifyQueue, SessionStore } from './shard-contract.js';
+import { createShardSet, isSetLoaded, type ManagedShard, type ShardSet, snapshotOf } from './shard-set.js';
 
-export interface AutoReshardOptions {
-  /** Check `/gateway/bot`'s recommended count this often; 0 = never (close 4011 still triggers). */
-  readonly intervalMs?: number;
-}
-
-export interface ShardManagerOptions {
-  /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
-  readonly token: string;
-  readonly intents: number;
-  /** REST base URL; default `https://discord.com/api` (the simulator's `restUrl` in tests). */
-  readonly api?: string;
-  /** `'auto'` (default) uses `/gateway/bot`'s recommendation. */
-  readonly shardCount?: 'auto' | number;
-  /** The shards this process runs (default all); lets a bot spread over processes. */
-  readonly shardIds?: readonly number[];
-  readonly encoding?: Encoding;
-  readonly compression?: Compression;
-  readonly presence?: GatewayPresenceUpdateData;
-  /** Default: a `BucketIdentifyQueue` sized by `session_start_limit.max_concurrency`. */
-  readonly identifyQueue?: IdentifyQueue;
-  /** Default: none (every start identifies). A `FileSessionStore` lets a restarted process resume. */
-  readonly sessionStore?: SessionStore;
-  readonly clock?: Clock;
-  /** Identify window of the default queue; 5000 against Discord, scaled down against the simulator. */
-  readonly identifyWindowMs?: number;
-  /** Safety margin per identify window of the default queue; default 5 % of the window. */
-  readonly identifyMarginMs?: number;
-  readonly memberRequestTimeoutMs?: number;
-  /** Automatic resharding: on an interval and/or when a shard is closed with 4011. Default off. */
-  readonly autoReshard?: false | AutoReshardOptions;
-  /** Old/new overlap compared around a reshard switch; default 5000 ms. */
-  readonly dedupeWindowMs?: number;
-  /** Longest wait, after a new shard's READY, for its GUILD_CREATEs before a switch; default 15000 ms. */
-  readonly guildReadyTimeoutMs?: number;
-  /** Longest a reshard may take before it is abandoned (old set kept); default 10 minutes. */
-  readonly reshardTimeoutMs?: number;
-  /** Anything else for each `Shard` (timeouts, backoff, send limits of a scaled simulator, …). */
-  readonly shardOptions?: Partial<
-    Omit<
-      ShardOptionalOptions,
-      | 'shard'
-      | 'gatewayUrl'
-      | 'encoding'
-      | 'compression'
-      | 'presence'
-      | 'identifyQueue'
-      | 'sessionStore'
-      | 'clock'
-    >
-  >;
-}
-
-export type ShardRole = 'active' | 'joining' | 'retiring';
-
-export interface ShardSnapshot {
-  readonly id: number;
-  readonly shardCount: number;
-  readonly role: ShardRole;
-  readonly state: ShardStatus;
-  /** Last heartbeat round trip, ms; null before the first ACK. */
-  readonly latencyMs: number | null;
-  /** Dispatches per second over the last 10 s. */
-  readonly eventsPerSecond: number;
-  readonly lastSequence: number | null;
-  readonly guilds: number;
-  readonly reconnects: number;
-}
-
-export interface ManagerStatus {
-  readonly state: 'idle' | 'connecting' | 'ready' | 'destroyed';
-  readonly shardCount: number;
-  readonly shardIds: readonly number[];
-  readonly shards: readonly ShardSnapshot[];
-  readonly identifiesRemaining: number | null;
-  readonly reshard: { readonly from: number; readonly to: number; readonly phase: ReshardPhase } | null;
-}
-
-export type ReshardPhase = 'started' | 'switched' | 'completed' | 'failed';
-
-export interface ReshardEvent {
-  readonly phase: ReshardPhase;
-  readonly from: number;
-  readonly to: number;
-  readonly error?: ShardlineError;
-}
-
-export interface ShardManagerEventMap {
-  dispatch: [payload: GatewayDispatchPayload, shardId: number];
-  ready: [shardId: number];
-  resumed: [shardId: number];
-  /** Every shard of the set reached READY/RESUMED once (after `connect()` and after each reshard switch). */
-  allReady: [];
-  status: [shardId: number, status: ShardStatus, previous: ShardStatus];
-  close: [shardId: number, info: CloseInfo];
-  reshard: [event: ReshardEvent];
-  /** Emitted only when someone listens; errors are never thrown into the event loop. */
-  error: [error: ShardlineError, shardId: number | null];
-  debug: [message: string, shardId: number | null];
-}
-
-const EVENT_RATE_WINDOW_S = 10;
 /** connect() attempts when the gateway answers 4011 (sharding required) and autoReshard is on. */
 const MAX_CONNECT_ATTEMPTS_ON_4011 = 3;
-
-interface ManagedShard {
-  readonly id: number;
-  readonly count: number;
-  readonly shard: Shard;
-  set: ShardSet;
-  state: ShardStatus;
-  latencyMs: number | null;
-  lastSequence: number | null;
-  readonly guilds: Set<string>;
-  /** Guilds of READY not yet created on this session (initial GUILD_CREATE burst). */
-  readonly pendingGuilds: Set<string>;
-  guildsTimer: TimerHandle | undefined;
-  reconnects: number;
-  /** Dispatch counts per second slot, for events/s. */
-  readonly rate: number[];
-  rateSecond: number;
-  readyOnce: boolean;
-  loaded: boolean;
-}
-
-interface ShardSet {
-  readonly count: number;
-  role: ShardRole;
-  readonly shards: Map<number, ManagedShard>;
-  readonly ready: Promise<void>;
-  readonly settle: { resolve(): void; reject(err: ShardlineError): void };
-  settled: boolean;
-  closing: boolean;
-}
 
 interface Reshard {
   readonly from: number;
@@ -187,37 +53,17 @@ interface Reshard {
   readonly next: ShardSet;
 }
 
-function int(option: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(option, `expected an integer ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function duration(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(option, `expected a finite number of ms ≥ 0, got ${String(value)}`);
-  }
-  return value;
-}
-
 export class ShardManager extends EventEmitter<ShardManagerEventMap> {
-  readonly #token: Secret;
-  readonly #options: ShardManagerOptions;
+  readonly #options: ResolvedManagerOptions;
   readonly #clock: Clock;
-  readonly #api: string;
   readonly #metrics = new ManagerMetrics();
   /** The session store when it takes per-dispatch sequence updates (resolved once, not per event). */
   readonly #sequenceStore: SequenceAwareSessionStore | null;
   readonly #members: MemberChunkCollector;
-  readonly #dedupeWindowMs: number;
-  readonly #guildReadyTimeoutMs: number;
-  readonly #reshardTimeoutMs: number;
   #state: ManagerStatus['state'] = 'idle';
   #info: GatewayBotInfo | undefined;
   #identifyQueue: IdentifyQueue | undefined;
-  #ownQueue: BucketIdentifyQueue | undefined;
+  #ownQueue: MemoryIdentifyQueue | undefined;
   #identifiesRemaining: number | null = null;
   #active: ShardSet | undefined;
   #retiring: ShardSet | undefined;
@@ -229,48 +75,13 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
 
   constructor(options: ShardManagerOptions) {
     super();
-    if (options === null || typeof options !== 'object')
-      throw new ConfigError('options', 'expected an object');
-    if (typeof options.token !== 'string' || options.token.trim() === '') {
-      throw new ConfigError('token', 'expected a non-empty string (the bot token, without "Bot ")');
-    }
-    int('intents', options.intents, 0);
-    if (options.shardCount !== undefined && options.shardCount !== 'auto')
-      int('shardCount', options.shardCount, 1);
-    if (options.shardIds !== undefined) {
-      if (!Array.isArray(options.shardIds) || options.shardIds.length === 0) {
-        throw new ConfigError('shardIds', 'expected a non-empty array of shard ids');
-      }
-      for (const id of options.shardIds) int('shardIds', id, 0);
-      if (new Set(options.shardIds).size !== options.shardIds.length) {
-        throw new ConfigError('shardIds', 'contains duplicates');
-      }
-      if (options.shardCount === undefined || options.shardCount === 'auto') {
-        throw new ConfigError(
-          'shardIds',
-          'a subset of shards needs an explicit shardCount shared by every process',
-        );
-      }
-      const max = Math.max(...options.shardIds);
-      if (max >= options.shardCount) {
-        throw new ConfigError('shardIds', `shard id ${max} is not below shardCount ${options.shardCount}`);
-      }
-    }
-    if (options.api !== undefined && (typeof options.api !== 'string' || !/^https?:\/\//.test(options.api))) {
-      throw new ConfigError('api', `expected an http(s) URL, got ${String(options.api)}`);
-    }
-    this.#token = new Secret(options.token);
-    this.#options = { ...options, token: '[redacted]' };
-    this.#clock = options.clock ?? systemClock;
-    this.#sequenceStore = isSequenceAware(options.sessionStore) ? options.sessionStore : null;
-    this.#api = options.api ?? DEFAULT_API_BASE_URL;
-    this.#dedupeWindowMs = duration('dedupeWindowMs', options.dedupeWindowMs, DEFAULT_DEDUPE_WINDOW_MS);
-    this.#guildReadyTimeoutMs = duration('guildReadyTimeoutMs', options.guildReadyTimeoutMs, 15_000);
-    this.#reshardTimeoutMs = duration('reshardTimeoutMs', options.reshardTimeoutMs, 600_000);
-    duration('identifyWindowMs', options.identifyWindowMs, IDENTIFY_WINDOW_MS);
+    const o = resolveManagerOptions(options);
+    this.#options = o;
+    this.#clock = o.clock;
+    this.#sequenceStore = isSequenceAware(o.sessionStore) ? o.sessionStore : null;
     this.#members = new MemberChunkCollector({
       clock: this.#clock,
-      ...(options.memberRequestTimeoutMs !== undefined ? { timeoutMs: options.memberRequestTimeoutMs } : {}),
+      ...(o.memberRequestTimeoutMs !== undefined ? { timeoutMs: o.memberRequestTimeoutMs } : {}),
       send: (guildId, payload) => this.#send(this.shardForGuild(guildId), payload as GatewaySendPayload),
     });
   }
@@ -294,7 +105,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   async connect(): Promise<void> {
     if (this.#state === 'destroyed') throw new ManagerError('MANAGER_DESTROYED', 'the manager was destroyed');
     if (this.#state !== 'idle') {
-      throw new ManagerError('MANAGER_NOT_CONNECTED', `connect() called while ${this.#state}`);
+      throw new ManagerError(
+        'SHARD_ALREADY_STARTED',
+        `connect() called while ${this.#state}; call it once (destroy() and a new manager to start over)`,
+      );
     }
     this.#state = 'connecting';
     let count: number | undefined;
@@ -342,7 +156,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         : explicit === undefined || explicit === 'auto'
           ? info.shards
           : explicit;
-    const ids = this.#options.shardIds ? [...this.#options.shardIds].sort((a, b) => a - b) : range(count);
+    const ids = this.#options.shardIds ?? range(count);
     const resumable = await this.#countResumable(ids, count);
     this.#checkBudget(ids.length - resumable);
     this.#setupQueue(info);
@@ -401,9 +215,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   /** A snapshot of every shard (serving, joining and retiring sets). */
   status(): ManagerStatus {
     const shards: ShardSnapshot[] = [];
-    for (const set of [this.#active, this.#reshard?.next, this.#retiring]) {
+    // After a reshard switch the joining set is the active one: list it once.
+    for (const set of new Set([this.#active, this.#reshard?.next, this.#retiring])) {
       if (!set) continue;
-      for (const m of set.shards.values()) shards.push(this.#snapshot(m));
+      for (const m of set.shards.values()) shards.push(snapshotOf(m, this.#clock.now()));
     }
     return {
       state: this.#state,
@@ -461,7 +276,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       from,
       to: plan.to,
       phase: 'started',
-      deduper: new SwitchoverDeduper({ windowMs: this.#dedupeWindowMs, clock: this.#clock }),
+      deduper: new SwitchoverDeduper({ windowMs: this.#options.dedupeWindowMs, clock: this.#clock }),
       next,
     };
     this.#reshard = reshard;
@@ -478,10 +293,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
               reject(
                 new ManagerError(
                   'RESHARD_FAILED',
-                  `the new set was not ready in ${this.#reshardTimeoutMs} ms`,
+                  `the new set was not ready in ${this.#options.reshardTimeoutMs} ms`,
                 ),
               ),
-            this.#reshardTimeoutMs,
+            this.#options.reshardTimeoutMs,
           );
         }),
       ]);
@@ -523,7 +338,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       const timer = this.#clock.setTimeout(() => {
         this.#drain = undefined;
         resolve();
-      }, this.#dedupeWindowMs);
+      }, this.#options.dedupeWindowMs);
       this.#drain = { timer, resolve };
     });
     if (this.#state !== 'ready') return;
@@ -560,7 +375,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   // ------------------------------------------------------------------------------------------ internals
 
   async #fetchInfo(): Promise<GatewayBotInfo> {
-    const info = await fetchGatewayBot({ token: this.#token, api: this.#api });
+    const info = await fetchGatewayBot({ token: this.#options.token, api: this.#options.api });
     this.#info = info;
     this.#identifiesRemaining = info.sessionStartLimit.remaining;
     this.#metrics.identifiesRemaining.set(info.sessionStartLimit.remaining);
@@ -584,7 +399,17 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     if (!store) return 0;
     let n = 0;
     for (const id of ids) {
-      const s = await store.load(id);
+      let s: Awaited<ReturnType<SessionStore['load']>>;
+      try {
+        s = await store.load(id);
+      } catch (cause) {
+        throw new ManagerError(
+          'SESSION_STORE_FAILED',
+          `sessionStore.load(${id}) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { shardId: id },
+          { cause },
+        );
+      }
       if (s && s.shardCount === count) n++;
     }
     return n;
@@ -597,9 +422,9 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     }
     let inner = this.#options.identifyQueue;
     if (!inner) {
-      this.#ownQueue = new BucketIdentifyQueue({
+      this.#ownQueue = new MemoryIdentifyQueue({
         maxConcurrency: info.sessionStartLimit.maxConcurrency,
-        windowMs: this.#options.identifyWindowMs ?? IDENTIFY_WINDOW_MS,
+        windowMs: this.#options.identifyWindowMs,
         ...(this.#options.identifyMarginMs !== undefined ? { marginMs: this.#options.identifyMarginMs } : {}),
         clock: this.#clock,
       });
@@ -618,30 +443,15 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #createSet(count: number, ids: readonly number[], role: ShardRole): ShardSet {
-    let settle!: ShardSet['settle'];
-    const ready = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    ready.catch(() => {});
-    const set: ShardSet = { count, role, shards: new Map(), ready, settle, settled: false, closing: false };
+    const set = createShardSet(count, role);
     const store = this.#options.sessionStore
       ? scopedSessionStore(this.#options.sessionStore, count)
       : undefined;
     const info = this.#info!;
     for (const id of ids) {
-      const shard = new Shard({
-        ...this.#options.shardOptions,
-        token: this.#token.reveal(),
-        intents: this.#options.intents,
-        shard: [id, count],
-        gatewayUrl: info.url,
-        ...(this.#options.encoding !== undefined ? { encoding: this.#options.encoding } : {}),
-        ...(this.#options.compression !== undefined ? { compression: this.#options.compression } : {}),
-        ...(this.#options.presence !== undefined ? { presence: this.#options.presence } : {}),
-        identifyQueue: this.#identifyQueue!,
-        ...(store ? { sessionStore: store } : {}),
-        clock: this.#clock,
-      });
+      const shard = new Shard(
+        shardOptionsFor(this.#options, [id, count], info.url, this.#identifyQueue!, store),
+      );
       const managed: ManagedShard = {
         id,
         count,
@@ -654,10 +464,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         pendingGuilds: new Set(),
         guildsTimer: undefined,
         reconnects: 0,
-        rate: new Array<number>(EVENT_RATE_WINDOW_S).fill(0),
-        rateSecond: Math.floor(this.#clock.now() / 1000),
+        rate: new EventRate(this.#clock.now()),
         readyOnce: false,
-        loaded: false,
       };
       this.#wire(managed);
       set.shards.set(id, managed);
@@ -681,7 +489,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       err instanceof ShardlineError
         ? err
         : new ManagerError(
-            'RESHARD_FAILED',
+            set.role === 'joining' ? 'RESHARD_FAILED' : 'CONNECT_FAILED',
             `shard ${m.id} failed: ${String(err)}`,
             { shardId: m.id },
             {
@@ -696,10 +504,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #checkSetReady(set: ShardSet): void {
-    if (set.settled) return;
-    for (const m of set.shards.values()) {
-      if (!m.readyOnce || m.pendingGuilds.size > 0) return;
-    }
+    if (set.settled || !isSetLoaded(set)) return;
     set.settled = true;
     set.settle.resolve();
   }
@@ -711,20 +516,23 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     shard.on('status', (status, previous) => {
       m.state = status;
       if (m.set.role === 'active') this.#metrics.setShardStatus(m.id, status);
-      if (status === 'ready') {
-        m.readyOnce = true;
-        this.#checkSetReady(m.set);
-      }
+      // `status: ready` comes before the READY dispatch names the guilds to wait for: the set is checked
+      // on the `ready`/`resumed` events below instead.
       if (m.set.role === 'active') this.emit('status', m.id, status, previous);
     });
     shard.on('heartbeat', ({ latencyMs }) => {
       m.latencyMs = latencyMs;
       this.#metrics.heartbeatLatency.observe({ shard: String(m.id) }, latencyMs / 1000);
     });
-    shard.on('ready', () => {
+    shard.on('ready', (data) => {
+      this.#expectGuilds(m, data.guilds ?? []);
+      m.readyOnce = true;
+      this.#checkSetReady(m.set);
       if (m.set.role === 'active') this.emit('ready', m.id);
     });
     shard.on('resumed', () => {
+      m.readyOnce = true;
+      this.#checkSetReady(m.set);
       if (m.set.role === 'active') this.emit('resumed', m.id);
     });
     shard.on('close', (info) => {
@@ -741,38 +549,41 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     shard.on('dispatch', (payload) => this.#onDispatch(m, payload));
   }
 
+  /** The guilds of a new session's READY: the shard counts as loaded once each arrived (or timed out). */
+  #expectGuilds(m: ManagedShard, guilds: readonly { readonly id: unknown }[]): void {
+    m.guilds.clear();
+    m.pendingGuilds.clear();
+    for (const g of guilds) {
+      m.guilds.add(String(g.id));
+      m.pendingGuilds.add(String(g.id));
+    }
+    this.#clock.clearTimeout(m.guildsTimer);
+    m.guildsTimer = undefined;
+    // A dispatch filter without GUILD_CREATE: the guilds will never be seen, so none is waited for.
+    if (m.shard.options.dispatches?.has('GUILD_CREATE') === false) m.pendingGuilds.clear();
+    if (m.pendingGuilds.size === 0) return;
+    m.guildsTimer = this.#clock.setTimeout(() => {
+      m.guildsTimer = undefined;
+      if (m.pendingGuilds.size === 0) return;
+      this.#debug(
+        `${m.pendingGuilds.size} guilds did not arrive after READY; treating them as unavailable`,
+        m.id,
+      );
+      m.pendingGuilds.clear();
+      this.#checkSetReady(m.set);
+    }, this.#options.guildReadyTimeoutMs);
+  }
+
   #onDispatch(m: ManagedShard, payload: GatewayDispatchPayload): void {
     if (typeof payload.s === 'number') {
       m.lastSequence = payload.s;
       this.#sequenceStore?.updateSequence(m.id, m.count, payload.s);
     }
-    this.#countRate(m);
+    m.rate.count(this.#clock.now());
     const t = payload.t as string;
     const d = payload.d as unknown;
     let initial = false;
-    if (t === 'READY') {
-      const guilds = (d as { guilds?: { id: string }[] }).guilds ?? [];
-      m.guilds.clear();
-      m.pendingGuilds.clear();
-      for (const g of guilds) {
-        m.guilds.add(String(g.id));
-        m.pendingGuilds.add(String(g.id));
-      }
-      this.#clock.clearTimeout(m.guildsTimer);
-      if (m.pendingGuilds.size > 0) {
-        m.guildsTimer = this.#clock.setTimeout(() => {
-          m.guildsTimer = undefined;
-          if (m.pendingGuilds.size > 0) {
-            this.#debug(
-              `${m.pendingGuilds.size} guilds did not arrive after READY; treating them as unavailable`,
-              m.id,
-            );
-            m.pendingGuilds.clear();
-            this.#checkSetReady(m.set);
-          }
-        }, this.#guildReadyTimeoutMs);
-      }
-    } else if (t === 'GUILD_CREATE' || t === 'GUILD_DELETE') {
+    if (t === 'GUILD_CREATE' || t === 'GUILD_DELETE') {
       const gid = guildOfDispatch(t, d);
       if (gid !== undefined) {
         if (t === 'GUILD_CREATE') {
@@ -809,38 +620,9 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.emit('dispatch', payload, shardId);
   }
 
-  #countRate(m: ManagedShard): void {
-    const second = Math.floor(this.#clock.now() / 1000);
-    this.#advanceRate(m, second);
-    m.rate[second % EVENT_RATE_WINDOW_S]! += 1;
-  }
-
-  #advanceRate(m: ManagedShard, second: number): void {
-    if (second <= m.rateSecond) return;
-    const steps = Math.min(second - m.rateSecond, EVENT_RATE_WINDOW_S);
-    for (let i = 1; i <= steps; i++) m.rate[(m.rateSecond + i) % EVENT_RATE_WINDOW_S] = 0;
-    m.rateSecond = second;
-  }
-
-  #snapshot(m: ManagedShard): ShardSnapshot {
-    this.#advanceRate(m, Math.floor(this.#clock.now() / 1000));
-    const total = m.rate.reduce((a, b) => a + b, 0);
-    return {
-      id: m.id,
-      shardCount: m.count,
-      role: m.set.role,
-      state: m.state,
-      latencyMs: m.latencyMs,
-      eventsPerSecond: total / EVENT_RATE_WINDOW_S,
-      lastSequence: m.lastSequence,
-      guilds: m.guilds.size,
-      reconnects: m.reconnects,
-    };
-  }
-
   #startAutoReshard(): void {
     const auto = this.#options.autoReshard;
-    const interval = auto === false || auto === undefined ? 0 : (auto.intervalMs ?? 0);
+    const interval = auto === false ? 0 : auto.intervalMs;
     if (interval <= 0) return;
     const tick = () => {
       this.#autoTimer = undefined;
@@ -876,7 +658,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   async #destroySets(code: number): Promise<void> {
-    const sets = [this.#reshard?.next, this.#retiring, this.#active].filter(
+    const sets = [...new Set([this.#reshard?.next, this.#retiring, this.#active])].filter(
       (s): s is ShardSet => s !== undefined,
     );
     await Promise.all(sets.map((s) => this.#destroySet(s, code)));

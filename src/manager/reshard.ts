@@ -1,7 +1,5 @@
 /**
- * Routing and resharding. `shardForGuild` is Discord's `(guild_id >> 22) % num_shards`, exact in BigInt.
- *
- * Zero-downtime reshard (the manager drives it; this file holds the pure parts):
+ * Resharding. Zero-downtime reshard (the manager drives it; this file holds the pure parts):
  *  1. the new set (`newCount` shards) identifies while the old set keeps serving; the new set's READY and
  *     its initial GUILD_CREATE burst are bookkeeping and are never re-emitted;
  *  2. once every new shard is READY and has received every guild of its READY, the manager switches at one
@@ -24,22 +22,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { type Clock, systemClock } from '../util/clock.js';
-
-const SNOWFLAKE_RE = /^\d{1,20}$/;
-
-/** The shard that receives `guildId`'s events: `(guild_id >> 22) % shardCount`, BigInt-exact. */
-export function shardForGuild(guildId: string | bigint, shardCount: number): number {
-  if (!Number.isInteger(shardCount) || shardCount < 1) {
-    throw new ConfigError('shardCount', `expected an integer ≥ 1, got ${String(shardCount)}`);
-  }
-  let id: bigint;
-  if (typeof guildId === 'bigint') id = guildId;
-  else if (typeof guildId === 'string' && SNOWFLAKE_RE.test(guildId)) id = BigInt(guildId);
-  else throw new ConfigError('guildId', `expected a snowflake string or bigint, got ${String(guildId)}`);
-  if (id < 0n || id >= 1n << 64n)
-    throw new ConfigError('guildId', `snowflake out of range: ${String(guildId)}`);
-  return Number((id >> 22n) % BigInt(shardCount));
-}
 
 /** The guild a dispatch belongs to (`d.guild_id`, or `d.id` for GUILD_* events about the guild itself). */
 export function guildOfDispatch(type: string | null | undefined, data: unknown): string | undefined {

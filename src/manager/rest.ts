@@ -3,6 +3,7 @@
  * daily identify budget). Uses the global `fetch`; the token travels only in the Authorization header and
  * never appears in an error.
  */
+import type { APIGatewaySessionStartLimit } from 'discord-api-types/v10';
 import { RestError } from '../errors.js';
 import { redact, Secret } from '../util/redact.js';
 
@@ -10,15 +11,16 @@ export const DEFAULT_API_BASE_URL = 'https://discord.com/api';
 export const API_VERSION = 10;
 export const DEFAULT_REST_TIMEOUT_MS = 15_000;
 
+/** `session_start_limit` of `GET /gateway/bot` (discord-api-types' `APIGatewaySessionStartLimit`), camel-cased. */
 export interface SessionStartLimit {
   /** Identifies allowed per reset window (usually 1000 a day). */
-  readonly total: number;
+  readonly total: APIGatewaySessionStartLimit['total'];
   /** Identifies left in the current window. */
-  readonly remaining: number;
+  readonly remaining: APIGatewaySessionStartLimit['remaining'];
   /** Milliseconds until `remaining` refills. */
-  readonly resetAfterMs: number;
+  readonly resetAfterMs: APIGatewaySessionStartLimit['reset_after'];
   /** Identify buckets: `shard_id % maxConcurrency`, one identify per bucket per 5 s. */
-  readonly maxConcurrency: number;
+  readonly maxConcurrency: APIGatewaySessionStartLimit['max_concurrency'];
 }
 
 export interface GatewayBotInfo {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConfigError, RedisError, ShardlineError } from '../errors.js';
+import { shardForGuild } from '../manager/routing.js';
 import {
   abortable,
   closeClient,
@@ -25,21 +26,6 @@ export function commandStreamKey(prefix: string, shardId: number): string {
 
 function shardCountKey(prefix: string): string {
   return `${prefix}shard-count`;
-}
-
-/** `shard_id = (guild_id >> 22) % num_shards`. */
-export function shardForGuild(guildId: string | bigint, shardCount: number): number {
-  let id: bigint;
-  try {
-    id = typeof guildId === 'bigint' ? guildId : BigInt(guildId);
-  } catch {
-    throw new ConfigError('guildId', `must be a snowflake, got ${JSON.stringify(guildId)}`);
-  }
-  if (id < 0n) throw new ConfigError('guildId', 'must be a non-negative snowflake');
-  if (!Number.isInteger(shardCount) || shardCount < 1) {
-    throw new ConfigError('shardCount', `must be a positive integer, got ${String(shardCount)}`);
-  }
-  return Number((id >> 22n) % BigInt(shardCount));
 }
 
 /** Records the total shard count so `CommandClient` can route by guild (workers call this). */

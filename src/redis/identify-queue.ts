@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, RedisError } from '../errors.js';
+import type { SessionStartLimit } from '../manager/rest.js';
+import { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
 import {
   abortable,
   abortError,
@@ -15,8 +17,6 @@ export type IdentifyRelease = () => Promise<void>;
 
 import { LuaScript } from './script.js';
 
-/** Discord's identify window: one IDENTIFY per bucket per 5 s. */
-export const IDENTIFY_WINDOW_MS = 5_000;
 /** Discord's daily session-start reset period. */
 export const SESSION_START_RESET_MS = 86_400_000;
 
@@ -116,13 +116,6 @@ if now >= resetAt then
 end
 return {tonumber(redis.call('HGET', KEYS[1], 'remaining')), resetAt - now}
 `);
-
-/** The daily session-start budget (`session_start_limit` of GET /gateway/bot). */
-export interface SessionStartLimit {
-  total: number;
-  remaining: number;
-  resetAfterMs: number;
-}
 
 function positiveInt(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {

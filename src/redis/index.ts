@@ -1,4 +1,8 @@
 // Public API of `shardline/redis`. Re-exports only.
+
+export type { SessionStartLimit } from '../manager/rest.js';
+export { shardForGuild } from '../manager/routing.js';
+export { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
 export {
   closeClient,
   createRedisClient,
@@ -15,7 +19,6 @@ export {
   publishShardCount,
   type ServeCommandsOptions,
   serveCommands,
-  shardForGuild,
 } from './commands.js';
 export {
   type ConsumeOptions,
@@ -28,12 +31,10 @@ export {
   tailEvents,
 } from './consumer.js';
 export {
-  IDENTIFY_WINDOW_MS,
   type IdentifyRelease,
   RedisIdentifyQueue,
   type RedisIdentifyQueueOptions,
   SESSION_START_RESET_MS,
-  type SessionStartLimit,
 } from './identify-queue.js';
 export type { IdentifyQueue, SequenceAwareSessionStore, SessionInfo, SessionStore } from './interfaces.js';
 export { type Lease, ShardLeases, type ShardLeasesOptions } from './leases.js';

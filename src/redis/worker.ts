@@ -372,11 +372,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const limit = info.sessionStartLimit;
     const ready = await this.#waitForRedis(async () => {
       await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
-      await queue.setSessionStartLimit({
-        total: Math.max(1, limit.total),
-        remaining: limit.remaining,
-        resetAfterMs: limit.resetAfterMs,
-      });
+      await queue.setSessionStartLimit({ ...limit, total: Math.max(1, limit.total) });
     }).catch((err: unknown) => {
       if (this.#state === 'starting') this.#state = 'idle';
       throw err;

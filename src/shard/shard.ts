@@ -109,21 +109,23 @@ export class Shard extends EventEmitter<ShardEventMap> {
   /**
    * Connects (resuming a stored session when the session store has one). Resolves at READY or RESUMED;
    * rejects with a `GatewayCloseError` on a fatal close, or a `ShardError('SHARD_DESTROYED')` when
-   * destroyed first. Network failures do not reject: the shard keeps reconnecting with backoff.
+   * destroyed first. Network failures do not reject: the shard keeps reconnecting with backoff. A second
+   * call while started (connecting, ready or reconnecting) rejects with `SHARD_ALREADY_STARTED`.
    */
   connect(): Promise<void> {
     const status = this.status;
-    if (status === 'ready') return Promise.resolve();
-    if (this.#connecting) return this.#connecting.promise;
+    if (this.#connecting || (status !== 'idle' && status !== 'closed')) {
+      return Promise.reject(
+        new ShardError('SHARD_ALREADY_STARTED', `connect() called while ${status}; the shard runs already`),
+      );
+    }
     const d = deferred<void>();
     this.#connecting = d;
-    if (status === 'idle' || status === 'closed') {
-      const epoch = this.#epoch;
-      void this.#loadSession().then((session) => {
-        if (epoch !== this.#epoch) return;
-        this.#feed({ type: 'start', session });
-      });
-    }
+    const epoch = this.#epoch;
+    void this.#loadSession().then((session) => {
+      if (epoch !== this.#epoch) return;
+      this.#feed({ type: 'start', session });
+    });
     return d.promise;
   }
 

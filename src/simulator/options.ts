@@ -64,6 +64,11 @@ export interface SimulatorOptions {
   zstdCompress?: boolean;
   /** Path of `resume_gateway_url` (distinct from the bootstrap path `/`). Default `/resume`. */
   resumePath?: string;
+  /**
+   * Gap between READY and the first GUILD_CREATE of a new session, in ms. Default 0: the guild burst
+   * follows READY in the same write, as a small bot sees it; Discord may take seconds for a large one.
+   */
+  guildCreateDelayMs?: number;
   /** Time source for every timer of the simulator. Default the system clock. */
   clock?: Clock;
 }
@@ -97,6 +102,7 @@ export interface ResolvedSimulatorOptions {
   readonly etfBigintSnowflakes: boolean;
   readonly zstdCompress: boolean;
   readonly resumePath: string;
+  readonly guildCreateDelayMs: number;
   readonly clock: Clock;
 }
 
@@ -126,6 +132,7 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   etfBigintSnowflakes: true,
   zstdCompress: false,
   resumePath: '/resume',
+  guildCreateDelayMs: 0,
 } as const satisfies Partial<ResolvedSimulatorOptions>;
 
 function int(
@@ -227,6 +234,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     etfBigintSnowflakes: options.etfBigintSnowflakes ?? d.etfBigintSnowflakes,
     zstdCompress: options.zstdCompress ?? d.zstdCompress,
     resumePath,
+    guildCreateDelayMs: int('guildCreateDelayMs', options.guildCreateDelayMs, d.guildCreateDelayMs, 0),
     clock: options.clock ?? systemClock,
   });
 }

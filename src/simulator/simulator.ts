@@ -121,6 +121,8 @@ export class SimulatorCore {
   readonly #memberRequests: MemberRequestLimiter;
   readonly #shardCounters = new Map<string, ShardCounter>();
   #eventTimer: TimerHandle | undefined;
+  /** Delayed initial guild bursts (`guildCreateDelayMs`), cleared on shutdown. */
+  readonly #guildTimers = new Set<TimerHandle>();
   readonly #pool: Dispatch[] = [];
   #poolAt = 0;
   #eventsPerSecond = 0;
@@ -371,11 +373,22 @@ export class SimulatorCore {
     if (session.shardGiven) ready.shard = [shardId, shardCount];
     this.#deliver(session, new Dispatch('READY', ready, undefined, 0));
     const presences = (req.intents & INTENTS.GUILD_PRESENCES) !== 0;
-    for (const g of guilds) {
-      if (session.ended || !session.connection) break;
-      const d = this.world.guildCreate(g, { presences, largeThreshold: req.largeThreshold });
-      this.#deliver(session, new Dispatch('GUILD_CREATE', d, g.id));
+    const burst = (): void => {
+      for (const g of guilds) {
+        if (session.ended || !session.connection) break;
+        const d = this.world.guildCreate(g, { presences, largeThreshold: req.largeThreshold });
+        this.#deliver(session, new Dispatch('GUILD_CREATE', d, g.id));
+      }
+    };
+    if (o.guildCreateDelayMs === 0) {
+      burst();
+      return;
     }
+    const timer = o.clock.setTimeout(() => {
+      this.#guildTimers.delete(timer);
+      if (!this.closed) burst();
+    }, o.guildCreateDelayMs);
+    this.#guildTimers.add(timer);
   }
 
   resume(conn: SimConnection, d: unknown): void {
@@ -635,5 +648,7 @@ export class SimulatorCore {
     this.options.clock.clearTimeout(this.#eventTimer);
     this.#eventTimer = undefined;
     for (const s of this.sessions.values()) this.options.clock.clearTimeout(s.expiry);
+    for (const timer of this.#guildTimers) this.options.clock.clearTimeout(timer);
+    this.#guildTimers.clear();
   }
 }

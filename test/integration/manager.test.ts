@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
-import { startupBoundMs } from '../../src/manager/identify-queue.js';
-import { ShardManager, type ShardManagerOptions } from '../../src/manager/manager.js';
+import { ShardManager } from '../../src/manager/manager.js';
 import { serveMetrics } from '../../src/manager/metrics.js';
-import { shardForGuild } from '../../src/manager/reshard.js';
+import type { ShardManagerOptions } from '../../src/manager/options.js';
+import { shardForGuild } from '../../src/manager/routing.js';
 import { FileSessionStore } from '../../src/manager/session-store.js';
+import { startupBoundMs } from '../../src/shard/identify-queue.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 
@@ -361,4 +362,43 @@ test('close 4011 at startup fails connect(), or with autoReshard starts again wi
     auto.status().shards.reduce((n, x) => n + x.guilds, 0),
     16,
   );
+});
+
+/** Every shard of `m` with count `count` has received READY and every guild of its READY (seq = 1 + guilds). */
+function guildsDelivered(h: Harness, m: ShardManager, count: number): [number, number | null, number][] {
+  return m
+    .status()
+    .shards.filter((x) => x.shardCount === count)
+    .map((x) => [x.id, x.lastSequence, 1 + h.sim.world.guildsForShard(x.id, count).length]);
+}
+
+test('connect() resolves only after every guild of READY arrived, however late the GUILD_CREATEs come', async (t) => {
+  // One shard: its own `status: ready` comes before its READY dispatch lists the guilds to wait for.
+  const h = await harness(t, { shards: 1, guilds: 6, guildCreateDelayMs: 700 });
+  const m = h.manager();
+  const creates: string[] = [];
+  m.on('dispatch', (p) => {
+    if (p.t === 'GUILD_CREATE') creates.push(p.d.id);
+  });
+  await m.connect();
+  assert.equal(creates.length, 6, 'every GUILD_CREATE reached the application before connect() resolved');
+  for (const [id, seq, expected] of guildsDelivered(h, m, 1)) assert.equal(seq, expected, `shard ${id}`);
+});
+
+test('a reshard switches only after the new set received its guilds, and never re-emits them', async (t) => {
+  const h = await harness(t, { shards: 2, maxConcurrency: 4, guilds: 8, guildCreateDelayMs: 700 });
+  const m = h.manager({ shardCount: 2 });
+  await m.connect();
+  const creates: string[] = [];
+  m.on('dispatch', (p) => {
+    if (p.t === 'GUILD_CREATE') creates.push(p.d.id);
+  });
+  let atSwitch: [number, number | null, number][] = [];
+  m.on('reshard', (e) => {
+    if (e.phase === 'switched') atSwitch = guildsDelivered(h, m, 4);
+  });
+  await m.reshard(4);
+  assert.equal(atSwitch.length, 4);
+  for (const [id, seq, expected] of atSwitch) assert.equal(seq, expected, `new shard ${id} at the switch`);
+  assert.deepEqual(creates, [], 'the new set’s initial guilds are bookkeeping, not news');
 });

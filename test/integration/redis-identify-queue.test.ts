@@ -115,7 +115,7 @@ test('skips a waiter whose process stopped polling after waiterTtlMs', async (t)
 test('refuses with IDENTIFY_BUDGET_EXHAUSTED once the daily session-start budget is spent', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const queue = new RedisIdentifyQueue({ redis, prefix, maxConcurrency: 16, windowMs: 1_000 });
-  await queue.setSessionStartLimit({ total: 1000, remaining: 2, resetAfterMs: 3_600_000 });
+  await queue.setSessionStartLimit({ total: 1000, remaining: 2, resetAfterMs: 3_600_000, maxConcurrency: 1 });
   await queue.acquire(0);
   await queue.acquire(1);
   const err = await queue.acquire(2).catch((e: unknown) => e);
@@ -132,7 +132,7 @@ test('refuses with IDENTIFY_BUDGET_EXHAUSTED once the daily session-start budget
 test('refills the budget to total after the reset time', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const queue = new RedisIdentifyQueue({ redis, prefix, maxConcurrency: 4, windowMs: 1_000 });
-  await queue.setSessionStartLimit({ total: 10, remaining: 0, resetAfterMs: 100 });
+  await queue.setSessionStartLimit({ total: 10, remaining: 0, resetAfterMs: 100, maxConcurrency: 1 });
   const err = await queue.acquire(0).catch((e: unknown) => e);
   assert.equal((err as RedisError).code, 'IDENTIFY_BUDGET_EXHAUSTED');
   await waitFor(async () => (await queue.sessionStartBudget())?.resetAfterMs === 0, 'the reset time');
@@ -143,7 +143,7 @@ test('refills the budget to total after the reset time', async (t) => {
 test('release gives the slot back early and refunds the session start', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const queue = new RedisIdentifyQueue({ redis, prefix, maxConcurrency: 1, windowMs: 600_000 });
-  await queue.setSessionStartLimit({ total: 100, remaining: 5, resetAfterMs: 3_600_000 });
+  await queue.setSessionStartLimit({ total: 100, remaining: 5, resetAfterMs: 3_600_000, maxConcurrency: 1 });
   const release = await queue.acquire(0);
   assert.equal((await queue.sessionStartBudget())?.remaining, 4);
   await release();

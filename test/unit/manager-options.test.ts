@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
-import { ShardManager, type ShardManagerOptions } from '../../src/manager/manager.js';
+import { ShardManager } from '../../src/manager/manager.js';
+import {
+  DEFAULT_MANAGER_OPTIONS,
+  resolveManagerOptions,
+  type ShardManagerOptions,
+} from '../../src/manager/options.js';
 
 const TOKEN = 'MTA4.manager-options.secret';
 const PRESENCE = {
@@ -12,7 +17,7 @@ const PRESENCE = {
 const base: ShardManagerOptions = { token: TOKEN, intents: 513 };
 
 test('rejects bad options with a ConfigError naming the option', () => {
-  const bad: [Partial<ShardManagerOptions> & Record<string, unknown>, string][] = [
+  const bad: [Record<string, unknown>, string][] = [
     [{ token: '' }, 'token'],
     [{ intents: -1 }, 'intents'],
     [{ intents: 1.5 }, 'intents'],
@@ -24,6 +29,16 @@ test('rejects bad options with a ConfigError naming the option', () => {
     [{ api: 'ftp://x' }, 'api'],
     [{ dedupeWindowMs: -5 }, 'dedupeWindowMs'],
     [{ identifyWindowMs: Number.NaN }, 'identifyWindowMs'],
+    [{ identifyMarginMs: -1 }, 'identifyMarginMs'],
+    [{ memberRequestTimeoutMs: Number.POSITIVE_INFINITY }, 'memberRequestTimeoutMs'],
+    [{ autoReshard: { intervalMs: -1 } }, 'autoReshard.intervalMs'],
+    [{ identifyQueue: {} }, 'identifyQueue'],
+    [{ sessionStore: { load: () => null } }, 'sessionStore'],
+    [{ encoding: 'xml' }, 'encoding'],
+    [{ compression: 'gzip' }, 'compression'],
+    [{ shardOptions: { helloTimeoutMs: -1 } }, 'shardOptions.helloTimeoutMs'],
+    [{ shardOptions: { largeThreshold: 10_000 } }, 'shardOptions.largeThreshold'],
+    [{ shardOptions: { dispatches: 5 } }, 'shardOptions.dispatches'],
   ];
   for (const [extra, option] of bad) {
     assert.throws(() => new ShardManager({ ...base, ...extra } as ShardManagerOptions), {
@@ -51,4 +66,15 @@ test('the token appears nowhere in the manager, its status or its errors', async
     assert.ok(!text.includes(TOKEN));
   }
   await m.destroy();
+});
+
+test('resolveManagerOptions fills defaults, sorts shardIds and hides the token', () => {
+  const o = resolveManagerOptions({ ...base, shardCount: 4, shardIds: [3, 1] });
+  assert.ok(Object.isFrozen(o));
+  assert.deepEqual(o.shardIds, [1, 3]);
+  assert.equal(o.api, DEFAULT_MANAGER_OPTIONS.api);
+  assert.equal(o.identifyWindowMs, 5000);
+  assert.equal(o.autoReshard, false);
+  assert.ok(!inspect(o, { depth: 4 }).includes(TOKEN));
+  assert.ok(!JSON.stringify(o).includes(TOKEN));
 });

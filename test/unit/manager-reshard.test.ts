@@ -5,26 +5,8 @@ import {
   guildOfDispatch,
   planReshard,
   SwitchoverDeduper,
-  shardForGuild,
 } from '../../src/manager/reshard.js';
 import { ManualClock } from '../../src/util/clock.js';
-
-test('shardForGuild is (id >> 22) % count, exact beyond 2^53', () => {
-  assert.equal(shardForGuild('81384788765712384', 1), 0);
-  assert.equal(shardForGuild('81384788765712384', 16), Number((81384788765712384n >> 22n) % 16n));
-  const big = '18446744073709551615';
-  assert.equal(shardForGuild(big, 1000), Number((18446744073709551615n >> 22n) % 1000n));
-  assert.equal(shardForGuild(BigInt(big), 7), Number((BigInt(big) >> 22n) % 7n));
-  // Doubles would round this id and pick the wrong shard.
-  const id = 2n ** 60n + 2n ** 22n * 3n;
-  assert.equal(shardForGuild(id.toString(), 4), 3);
-});
-
-test('shardForGuild rejects bad ids and counts with ConfigError', () => {
-  assert.throws(() => shardForGuild('12a', 2), { code: 'CONFIG_INVALID', option: 'guildId' });
-  assert.throws(() => shardForGuild('99999999999999999999', 2), { option: 'guildId' });
-  assert.throws(() => shardForGuild('1', 0), { option: 'shardCount' });
-});
 
 test('guildOfDispatch reads guild_id, or id for guild events', () => {
   assert.equal(guildOfDispatch('MESSAGE_CREATE', { guild_id: '5' }), '5');
