@@ -36,6 +36,7 @@ export const CODEC_ERROR_CODES = [
   'ETF_INVALID',
   'ETF_UNENCODABLE',
   'JSON_INVALID',
+  'JSON_TOO_COMPLEX',
   'CODEC_CLOSED',
 ] as const;
 export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];
@@ -71,6 +72,7 @@ export const DECOMPRESS_ERROR_CODES = [
   'ZSTD_UNSUPPORTED',
   'DECOMPRESSOR_FAILED',
   'PAYLOAD_TOO_LARGE',
+  'TOO_MANY_FRAGMENTS',
   'COMPRESSOR_FAILED',
 ] as const;
 export type DecompressErrorCode = (typeof DECOMPRESS_ERROR_CODES)[number];

@@ -1,7 +1,13 @@
 // Public API of `shardline/codec`: pure codecs, bytes in / values out. Re-exports only.
 export { CodecError, DecompressError } from '../errors.js';
 export * from './etf/index.js';
-export { decodeJson, encodeJson } from './json.js';
+export { CODEC_FALLBACKS, type CodecFallback, codecFallbackNotice } from './fallbacks.js';
+export {
+  DEFAULT_JSON_DECODE_OPTIONS,
+  decodeJson,
+  encodeJson,
+  type JsonDecodeOptions,
+} from './json.js';
 export {
   DEFAULT_ZLIB_STREAM_DECODER_OPTIONS,
   DEFAULT_ZLIB_STREAM_ENCODER_OPTIONS,

@@ -36,19 +36,29 @@ const MAX_WINDOW_BYTES = 32 * 1024;
 const { Z_SYNC_FLUSH } = zlib.constants;
 
 export interface ZlibStreamDecoderOptions {
-  /** Largest decompressed message, and largest pending compressed input. Default 16 MiB. */
+  /** Largest decompressed message; inflating stops (`PAYLOAD_TOO_LARGE`) once it is passed. Default 16 MiB. */
   maxMessageBytes?: number;
+  /** Largest compressed input of one message held while waiting for its end. Default: `maxMessageBytes`. */
+  maxPendingBytes?: number;
+  /**
+   * Most frames one message may wait in before its end (`TOO_MANY_FRAGMENTS` past it). Default 4096: a
+   * 64 MiB message in 16 KiB frames. Pending frames share one buffer, so a frame costs its bytes only.
+   */
+  maxPendingFrames?: number;
   /** Which engine decodes; default `'auto'`. */
   engine?: ZlibEngine;
 }
 
 export const DEFAULT_ZLIB_STREAM_DECODER_OPTIONS = {
   maxMessageBytes: 16 * 1024 * 1024,
+  maxPendingFrames: 4096,
   engine: 'auto',
-} as const satisfies Required<ZlibStreamDecoderOptions>;
+} as const satisfies Required<Omit<ZlibStreamDecoderOptions, 'maxPendingBytes'>>;
 
 export interface ResolvedZlibStreamDecoderOptions {
   readonly maxMessageBytes: number;
+  readonly maxPendingBytes: number;
+  readonly maxPendingFrames: number;
   readonly engine: ResolvedZlibEngine;
 }
 
@@ -101,9 +111,12 @@ export function resolveZlibStreamDecoderOptions(
   options: ZlibStreamDecoderOptions = {},
 ): ResolvedZlibStreamDecoderOptions {
   const merged = { ...DEFAULT_ZLIB_STREAM_DECODER_OPTIONS, ...options };
+  // Buffer's own limit (2^32 on Node 20 64-bit) is far above anything sane; 1 GiB is the ceiling here.
+  const maxMessageBytes = integerIn('maxMessageBytes', merged.maxMessageBytes, 1, 2 ** 30);
   return Object.freeze({
-    // Buffer's own limit (2^32 on Node 20 64-bit) is far above anything sane; 1 GiB is the ceiling here.
-    maxMessageBytes: integerIn('maxMessageBytes', merged.maxMessageBytes, 1, 2 ** 30),
+    maxMessageBytes,
+    maxPendingBytes: integerIn('maxPendingBytes', merged.maxPendingBytes ?? maxMessageBytes, 1, 2 ** 30),
+    maxPendingFrames: integerIn('maxPendingFrames', merged.maxPendingFrames, 1, 2 ** 30),
     engine: resolveEngine(merged.engine),
   });
 }
@@ -319,21 +332,23 @@ class PortableInflater implements Inflater {
   }
 }
 
-function endsWithSuffix(bytes: Uint8Array): boolean {
-  const n = bytes.byteLength;
+/** Whether `bytes[0, n)` ends with the sync-flush marker. */
+function endsWithSuffix(bytes: Uint8Array, n = bytes.byteLength): boolean {
   return n >= 4 && bytes[n - 1] === 0xff && bytes[n - 2] === 0xff && bytes[n - 3] === 0 && bytes[n - 4] === 0;
 }
 
-/** Whether the concatenation of `parts` ends with the suffix (it may straddle parts). */
-function partsEndWithSuffix(parts: readonly Uint8Array[]): boolean {
-  let k = 0;
-  for (let p = parts.length - 1; p >= 0 && k < 4; p--) {
-    const part = parts[p]!;
-    for (let i = part.byteLength - 1; i >= 0 && k < 4; i--, k++) {
-      if (part[i] !== ZLIB_SUFFIX[3 - k]) return false;
-    }
-  }
-  return k === 4;
+function tooManyFragments(max: number): DecompressError {
+  return decompressError(
+    'TOO_MANY_FRAGMENTS',
+    `zlib-stream message still unfinished after maxPendingFrames (${max}) frames`,
+  );
+}
+
+function pendingTooLarge(max: number): DecompressError {
+  return decompressError(
+    'PAYLOAD_TOO_LARGE',
+    `zlib-stream message still unfinished after maxPendingBytes (${max}) compressed bytes`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -346,8 +361,10 @@ function partsEndWithSuffix(parts: readonly Uint8Array[]): boolean {
 export class ZlibStreamDecoder {
   readonly options: ResolvedZlibStreamDecoderOptions;
   #inflater: Inflater | null = null;
-  #pending: Uint8Array[] = [];
+  /** Compressed bytes of an unfinished message in [0, #pendingBytes), all its frames in one buffer. */
+  #pending: Buffer | null = null;
   #pendingBytes = 0;
+  #pendingFrames = 0;
   #failure: DecompressError | null = null;
   #closed = false;
 
@@ -383,20 +400,24 @@ export class ZlibStreamDecoder {
     }
     const max = this.options.maxMessageBytes;
     let input: Uint8Array;
-    if (this.#pendingBytes === 0) {
+    if (this.#pendingFrames === 0 && endsWithSuffix(frame)) {
       if (frame.byteLength > max) return this.#fail(tooLarge(max));
-      if (!endsWithSuffix(frame)) {
-        if (frame.byteLength > 0) this.#keep(frame);
-        return null;
-      }
       input = frame;
     } else {
-      if (this.#pendingBytes + frame.byteLength > max) return this.#fail(tooLarge(max));
-      if (frame.byteLength > 0) this.#keep(frame);
-      if (!partsEndWithSuffix(this.#pending)) return null;
-      input = Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#pending = [];
+      // Checked before anything is kept: an endless message costs at most the limits, then fails.
+      const { maxPendingBytes, maxPendingFrames } = this.options;
+      if (this.#pendingBytes + frame.byteLength > maxPendingBytes)
+        return this.#fail(pendingTooLarge(maxPendingBytes));
+      this.#keep(frame);
+      const pending = this.#pending;
+      if (pending === null || !endsWithSuffix(pending, this.#pendingBytes)) {
+        if (++this.#pendingFrames > maxPendingFrames) return this.#fail(tooManyFragments(maxPendingFrames));
+        return null;
+      }
+      input = pending.subarray(0, this.#pendingBytes);
+      this.#pending = null;
       this.#pendingBytes = 0;
+      this.#pendingFrames = 0;
     }
     this.#inflater ??= this.options.engine === 'handle' ? new HandleInflater() : new PortableInflater();
     try {
@@ -436,16 +457,28 @@ export class ZlibStreamDecoder {
     this.#closed = true;
   }
 
+  /** Appends a copy of `frame` (the caller may reuse its buffer) to the one pending buffer, grown by doubling. */
   #keep(frame: Uint8Array): void {
-    this.#pending.push(Uint8Array.prototype.slice.call(frame)); // the caller may reuse its buffer
-    this.#pendingBytes += frame.byteLength;
+    const used = this.#pendingBytes;
+    const need = used + frame.byteLength;
+    if (need === 0) return;
+    let pending = this.#pending;
+    if (pending === null || need > pending.length) {
+      const size = Math.min(Math.max(need, 2 * (pending?.length ?? 0), 1024), this.options.maxPendingBytes);
+      const grown = Buffer.allocUnsafe(size);
+      if (pending !== null) pending.copy(grown, 0, 0, used);
+      this.#pending = pending = grown;
+    }
+    pending.set(frame, used);
+    this.#pendingBytes = need;
   }
 
   #release(): void {
     this.#inflater?.close();
     this.#inflater = null;
-    this.#pending = [];
+    this.#pending = null;
     this.#pendingBytes = 0;
+    this.#pendingFrames = 0;
   }
 
   #fail(err: DecompressError): never {

@@ -11,16 +11,15 @@
  *
  * Safety: the native side CHECK-aborts the process on bad arguments, so this module only ever passes
  * Uint8Arrays with in-bounds offsets, never writes after `close()`, and is only enabled when
- *   1. the Node major version is one whose lib/zlib.js we checked (`KNOWN_NODE_MAJORS`),
- *   2. the objects have the expected shape (`_handle.writeSync`, `_handle.close`, `_writeState`), and
- *   3. a self-test at load round-trips a sample through two handles and sees a corrupt input reported
+ *   1. the objects have the expected shape (`_handle.writeSync`, `_handle.close`, `_writeState`), and
+ *   2. a self-test at load round-trips a sample through two handles (once with an output buffer too
+ *      small, so the avail-in/avail-out bookkeeping is exercised) and sees a corrupt input reported
  *      through `onerror`.
- * Otherwise `SYNC_HANDLE_AVAILABLE` is false and callers use their public-API fallback.
+ * The self-test is the whole gate, not a list of Node versions: a new Node that keeps the internal keeps
+ * the fast path, one that changes it fails the test. Otherwise `SYNC_HANDLE_AVAILABLE` is false, callers
+ * use their public-API fallback, and `SYNC_HANDLE_UNAVAILABLE_REASON` says why.
  */
 import zlib from 'node:zlib';
-
-/** Node majors whose `processChunkSync` uses `handle.writeSync(flush, in, inOff, inLen, out, outOff, outLen)`. */
-const KNOWN_NODE_MAJORS: ReadonlySet<number> = new Set([18, 19, 20, 21, 22, 23, 24]);
 
 /** zlib's smallest allowed `chunkSize`; the stream object's own output buffer is never used by us. */
 const MIN_CHUNK = zlib.constants.Z_MIN_CHUNK;
@@ -184,17 +183,17 @@ function isNativeHandle(value: unknown): value is NativeHandle {
 
 /** Runs the internal once on known data; any surprise disables it. */
 function selfTest(): string | null {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (!KNOWN_NODE_MAJORS.has(major)) return `Node ${process.versions.node} is not a known-good major`;
   if (typeof zlib.Inflate !== 'function' || typeof zlib.Deflate !== 'function') return 'zlib classes missing';
   const sample = new TextEncoder().encode(
     '{"op":0,"t":"MESSAGE_CREATE","d":{"content":"self-test self-test self-test"}}',
   );
   const deflate = SyncZlibHandle.deflate({ level: 6, windowBits: 15, memLevel: 8 });
   const inflate = SyncZlibHandle.inflate({ windowBits: 0 });
+  const piecewise = SyncZlibHandle.inflate({ windowBits: 0 });
   const broken = SyncZlibHandle.inflate({ windowBits: 0 });
   try {
-    if (deflate === null || inflate === null || broken === null) return 'unexpected zlib object shape';
+    if (deflate === null || inflate === null || piecewise === null || broken === null)
+      return 'unexpected zlib object shape';
     const compressed = new Uint8Array(1024);
     if (!deflate.write(zlib.constants.Z_SYNC_FLUSH, sample, 0, sample.length, compressed, 0, 1024)) {
       return 'deflate self-test failed';
@@ -210,6 +209,25 @@ function selfTest(): string | null {
     const plen = 1024 - inflate.availOut;
     if (inflate.availIn !== 0 || plen !== sample.length) return 'inflate self-test produced unexpected state';
     for (let i = 0; i < plen; i++) if (plain[i] !== sample[i]) return 'inflate self-test mismatch';
+    // Again into 16-byte output windows: each call must report the input left and the output space used.
+    const pieces = new Uint8Array(sample.length + 16);
+    let inOff = 0;
+    let outOff = 0;
+    for (let calls = 0; calls < 64 && outOff < sample.length; calls++) {
+      if (
+        !piecewise.write(zlib.constants.Z_SYNC_FLUSH, compressed, inOff, clen - inOff, pieces, outOff, 16)
+      ) {
+        return 'piecewise inflate self-test failed';
+      }
+      const used = 16 - piecewise.availOut;
+      const read = clen - inOff - piecewise.availIn;
+      if (used < 0 || read < 0 || used + read === 0) return 'piecewise inflate made no progress';
+      outOff += used;
+      inOff += read;
+    }
+    if (outOff !== sample.length) return 'piecewise inflate self-test produced unexpected length';
+    for (let i = 0; i < outOff; i++)
+      if (pieces[i] !== sample[i]) return 'piecewise inflate self-test mismatch';
     const garbage = new Uint8Array([0x78, 0x9c, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff]);
     if (broken.write(zlib.constants.Z_SYNC_FLUSH, garbage, 0, garbage.length, plain, 0, 1024)) {
       return 'corrupt input was not reported through onerror';
@@ -220,6 +238,7 @@ function selfTest(): string | null {
   } finally {
     deflate?.close();
     inflate?.close();
+    piecewise?.close();
     broken?.close();
   }
 }

@@ -21,6 +21,13 @@ export interface ZstdStreamDecoderOptions {
   /** Largest window a frame may declare (bounds memory per connection); larger → `ZSTD_UNSUPPORTED`. */
   maxWindowBytes?: number;
   /**
+   * Largest compressed input one message may arrive in before it ends on a block boundary
+   * (`PAYLOAD_TOO_LARGE` past it). Default: `maxMessageBytes`.
+   */
+  maxPendingBytes?: number;
+  /** Most frames one message may wait in before it ends (`TOO_MANY_FRAGMENTS` past it). Default 4096. */
+  maxPendingFrames?: number;
+  /**
    * `'auto'` (default): node:zlib's zstd when this Node has it (≥ 22.15) and its synchronous path passed
    * the load-time self-test, else our TypeScript decoder. `'typescript'` forces ours; `'native'` requires
    * node:zlib (ConfigError otherwise).
@@ -31,8 +38,9 @@ export interface ZstdStreamDecoderOptions {
 export const DEFAULT_ZSTD_DECODER_OPTIONS = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxWindowBytes: 8 * 1024 * 1024,
+  maxPendingFrames: 4096,
   implementation: 'auto',
-} as const satisfies Required<ZstdStreamDecoderOptions>;
+} as const satisfies Required<Omit<ZstdStreamDecoderOptions, 'maxPendingBytes'>>;
 
 function positiveInteger(option: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
@@ -43,10 +51,16 @@ function positiveInteger(option: string, value: number): number {
 export function resolveZstdDecoderOptions(
   options: ZstdStreamDecoderOptions = {},
 ): Readonly<Required<ZstdStreamDecoderOptions>> {
+  const maxMessageBytes = positiveInteger(
+    'maxMessageBytes',
+    options.maxMessageBytes ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxMessageBytes,
+  );
   return Object.freeze({
-    maxMessageBytes: positiveInteger(
-      'maxMessageBytes',
-      options.maxMessageBytes ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxMessageBytes,
+    maxMessageBytes,
+    maxPendingBytes: positiveInteger('maxPendingBytes', options.maxPendingBytes ?? maxMessageBytes),
+    maxPendingFrames: positiveInteger(
+      'maxPendingFrames',
+      options.maxPendingFrames ?? DEFAULT_ZSTD_DECODER_OPTIONS.maxPendingFrames,
     ),
     maxWindowBytes: positiveInteger(
       'maxWindowBytes',
@@ -84,6 +98,9 @@ export class ZstdStreamDecoder {
   readonly implementation: 'native' | 'typescript';
   #core: ZstdDecoderCore | NativeZstdDecoder;
   #status: DecoderStatus = 'open';
+  /** Frames and compressed bytes taken since the last message came out. */
+  #pendingFrames = 0;
+  #pendingBytes = 0;
 
   constructor(options: ZstdStreamDecoderOptions = {}) {
     this.options = resolveZstdDecoderOptions(options);
@@ -112,7 +129,27 @@ export class ZstdStreamDecoder {
           : 'zstd: decoder failed earlier; reset() it for a new connection',
       );
     try {
-      return this.#core.push(frame);
+      const message = this.#core.push(frame);
+      if (message !== null) {
+        this.#pendingFrames = 0;
+        this.#pendingBytes = 0;
+        return message;
+      }
+      // The core's own buffers are bounded (one block of input, maxMessageBytes of output); these bound
+      // the time and input an endless message may take.
+      const { maxPendingFrames, maxPendingBytes } = this.options;
+      this.#pendingBytes += frame.byteLength;
+      if (this.#pendingBytes > maxPendingBytes)
+        throw new DecompressError(
+          'PAYLOAD_TOO_LARGE',
+          `zstd: message still unfinished after maxPendingBytes (${maxPendingBytes}) compressed bytes`,
+        );
+      if (++this.#pendingFrames > maxPendingFrames)
+        throw new DecompressError(
+          'TOO_MANY_FRAGMENTS',
+          `zstd: message still unfinished after maxPendingFrames (${maxPendingFrames}) frames`,
+        );
+      return null;
     } catch (err) {
       this.#status = 'failed';
       if (err instanceof ShardlineError) throw err;
@@ -124,6 +161,8 @@ export class ZstdStreamDecoder {
   }
 
   reset(): void {
+    this.#pendingFrames = 0;
+    this.#pendingBytes = 0;
     if (this.#core instanceof ZstdDecoderCore) this.#core.reset();
     else {
       this.#core.close();

@@ -4,7 +4,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { decodeEtf, encodeEtf } from '../codec/etf/index.js';
-import { decodeJson, encodeJson } from '../codec/json.js';
+import { codecFallbackNotice } from '../codec/fallbacks.js';
+import { assertJsonWithinLimits, decodeJson, encodeJson, parseJsonText } from '../codec/json.js';
 import { ZlibStreamDecoder } from '../codec/zlib-stream.js';
 import { ZstdStreamDecoder } from '../codec/zstd-stream.js';
 
@@ -34,7 +35,9 @@ export function bytesToText(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
-/** Parses JSON text; throws `CodecError('JSON_INVALID')`. */
+export { assertJsonWithinLimits, codecFallbackNotice, parseJsonText };
+
+/** Parses JSON text; throws `CodecError('JSON_INVALID')`, or `JSON_TOO_COMPLEX` over the structure limit. */
 export function decodeJsonText(text: string): unknown {
   return decodeJson(text);
 }

@@ -5,17 +5,18 @@
  */
 import { ShardError } from '../errors.js';
 import {
+  assertJsonWithinLimits,
   bytesToText,
   type Compression,
   createDecompressor,
   decodeEtfBytes,
-  decodeJsonText,
   type Encoding,
+  parseJsonText,
   type StreamDecompressor,
 } from './codecs.js';
 import type { GatewayEnvelope } from './envelope.js';
 import { peekEtfEnvelope } from './etf-peek.js';
-import { peekJsonEnvelope } from './json-peek.js';
+import { peekUnwantedJsonDispatch } from './json-peek.js';
 
 export interface FrameDecoderOptions {
   readonly encoding: Encoding;
@@ -69,13 +70,13 @@ export class FrameDecoder {
       return toEnvelope(decodeEtfBytes(payload, this.#options.maxPayloadBytes));
     }
     const text = bytesToText(payload);
+    // Checked before the peek, so a skipped dispatch and a decoded one are refused alike.
+    assertJsonWithinLimits(text);
     if (want) {
-      const peek = peekJsonEnvelope(text);
-      if (peek && peek.op === 0 && peek.t !== null && !want(peek.t)) {
-        return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
-      }
+      const peek = peekUnwantedJsonDispatch(text, want);
+      if (peek) return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
     }
-    return toEnvelope(decodeJsonText(text));
+    return toEnvelope(parseJsonText(text));
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import zlib from 'node:zlib';
 import { createCorpus, toEtfForm } from '../../bench/corpus.js';
 import { decodeEtf, encodeEtf } from '../../src/codec/etf/index.js';
+import { countJsonStructures, decodeJson } from '../../src/codec/json.js';
 import {
   ZlibStreamDecoder,
   type ZlibStreamDecoderOptions,
@@ -21,7 +22,15 @@ import {
   type ZstdStreamDecoderOptions,
   ZstdStreamEncoder,
 } from '../../src/codec/zstd-stream.js';
-import { CODEC_ERROR_CODES, CodecError, DECOMPRESS_ERROR_CODES, DecompressError } from '../../src/errors.js';
+import {
+  CODEC_ERROR_CODES,
+  CodecError,
+  DECOMPRESS_ERROR_CODES,
+  DecompressError,
+  ShardError,
+} from '../../src/errors.js';
+import { FrameDecoder } from '../../src/transport/frame-decoder.js';
+import { peekJsonEnvelope } from '../../src/transport/json-peek.js';
 import { seededRandom } from '../../src/util/clock.js';
 import {
   type CaseRecord,
@@ -284,7 +293,19 @@ interface StreamDecoder {
   end?(): void;
 }
 
-const STREAM_KINDS = ['valid', 'mutated', 'mutated', 'mutated', 'spliced', 'random', 'bomb'] as const;
+const STREAM_KINDS = [
+  'valid',
+  'mutated',
+  'mutated',
+  'mutated',
+  'spliced',
+  'random',
+  'bomb',
+  'endless',
+] as const;
+
+/** What refuses a message that never ends: the frame count or the pending-bytes limit. */
+const ENDLESS_EXPECT = ['TOO_MANY_FRAGMENTS', 'PAYLOAD_TOO_LARGE'] as const;
 
 interface StreamSettings {
   kind: (typeof STREAM_KINDS)[number];
@@ -314,6 +335,14 @@ interface StreamTarget {
   randomInput(rand: Random): Uint8Array;
   /** Whether a frame boundary after `prefix` (of one message's chunk) is safe for exact decoding. */
   safeSplit(prefix: Uint8Array): boolean;
+  /**
+   * The start of a message that never ends (`afterMessages`: inside a running stream), to be followed by
+   * endless tiny frames of `filler` bytes that never complete it.
+   */
+  endlessStart(rand: Random, afterMessages: boolean): Uint8Array;
+  /** Whether an endless message may follow valid messages (not for zstd: a seed's frame may have ended). */
+  readonly endlessAfterMessages: boolean;
+  endlessFiller(rand: Random): number;
   readonly maxMessageBytes: (options: Record<string, unknown>) => number;
 }
 
@@ -335,13 +364,37 @@ function streamRunner(t: StreamTarget): FuzzRunner {
         // Exact decoding expected: split messages only where the split cannot look like a message end.
         delete options.maxMessageBytes;
         delete options.maxWindowBytes;
+        delete options.maxPendingBytes;
+        // A message cut at every few bytes may take more frames than the default limit allows.
+        options.maxPendingFrames = 1 << 20;
         frames = resplit(valid, rand, t);
+      } else if (kind === 'endless') {
+        // Tiny frames of one message that never ends: refused by the frame count or the pending bytes,
+        // having cost about their own bytes, not a fixed overhead per frame.
+        settings.expect = ENDLESS_EXPECT;
+        const maxFrames = randomInt(rand, 8, 512);
+        options.maxPendingFrames = maxFrames;
+        delete options.maxPendingBytes;
+        delete options.maxWindowBytes;
+        if (rand() < 0.3) options.maxPendingBytes = randomInt(rand, 64, 4096);
+        const before =
+          t.endlessAfterMessages && rand() < 0.5 ? valid.slice(0, randomInt(rand, 1, messages)) : [];
+        frames = [...before, t.endlessStart(rand, before.length > 0)];
+        const size = rand() < 0.7 ? 1 : randomInt(rand, 0, 16);
+        for (let i = 0; i <= maxFrames + 8; i++) {
+          const frame = new Uint8Array(size);
+          for (let b = 0; b < size; b++) frame[b] = t.endlessFiller(rand);
+          frames.push(frame);
+        }
       } else if (kind === 'random') {
         frames = randomChunks(rand, t.randomInput(rand));
         if (rand() < 0.5) frames = [...valid.slice(0, 1), ...frames];
       } else if (kind === 'bomb') {
         const b = pick(rand, t.bombs);
         settings.expect = b.expect;
+        // A bomb cut into tiny frames must meet the size limit, not the frame count.
+        delete options.maxPendingBytes;
+        options.maxPendingFrames = 1 << 20;
         const before = b.afterMessages ? valid.slice(0, randomInt(rand, 1, messages)) : [];
         const whole = rand() < 0.5;
         let bomb = b.chunk;
@@ -430,6 +483,14 @@ function streamRunner(t: StreamTarget): FuzzRunner {
         const got = concatBytes(outputs);
         const want = concatBytes(seed.messages.slice(0, s.messages));
         check(Buffer.from(got).equals(want), () => `${t.what}: a valid stream decoded to different bytes`);
+      }
+      if (s.kind === 'endless') {
+        count(stats.extra, 'endless messages');
+        checkBombMemory(allocated, max, `${t.what} endless message`);
+        check(
+          code !== undefined && (s.expect ?? []).includes(code),
+          () => `${t.what} endless message: expected ${s.expect}, got ${code ?? 'no error'}`,
+        );
       }
       if (s.kind === 'bomb') {
         count(stats.extra, 'bombs');
@@ -572,8 +633,15 @@ export async function zlibRunner(): Promise<FuzzRunner> {
     randomOptions: (rand) => ({
       engine: rand() < 0.5 ? 'handle' : 'portable',
       maxMessageBytes: rand() < 0.3 ? randomInt(rand, 1, 64 * 1024) : 4 << 20,
+      ...(rand() < 0.2 ? { maxPendingFrames: randomInt(rand, 1, 64) } : {}),
+      ...(rand() < 0.1 ? { maxPendingBytes: randomInt(rand, 1, 64 * 1024) } : {}),
     }),
     open: (options) => new ZlibStreamDecoder(options as ZlibStreamDecoderOptions),
+    // zlib inflates nothing before the end marker: any bytes that never form it (no 0x00, no 0xff).
+    endlessStart: (rand, afterMessages) =>
+      afterMessages ? Uint8Array.of(randomInt(rand, 1, 254)) : Uint8Array.of(0x78, 0x9c),
+    endlessFiller: (rand) => randomInt(rand, 1, 254),
+    endlessAfterMessages: true,
     randomInput(rand) {
       const body = randomBytes(rand, randomInt(rand, 0, 300));
       const head = rand() < 0.5 ? [0x78, pick(rand, [0x01, 0x5e, 0x9c, 0xda])] : [];
@@ -646,8 +714,18 @@ export async function zstdRunner(): Promise<FuzzRunner> {
       implementation: pick(rand, implementations),
       maxMessageBytes: rand() < 0.3 ? randomInt(rand, 1, 64 * 1024) : 4 << 20,
       maxWindowBytes: rand() < 0.2 ? pick(rand, [1024, 64 * 1024, 1 << 20]) : 8 << 20,
+      ...(rand() < 0.2 ? { maxPendingFrames: randomInt(rand, 1, 64) } : {}),
     }),
     open: (options) => new ZstdStreamDecoder(options as ZstdStreamDecoderOptions),
+    endlessStart(rand) {
+      // A raw block too long to finish in the frames that follow, or a skippable frame declaring 1 GiB:
+      // input that ends no block.
+      const raw = (size: number) => [(size << 3) & 0xff, (size >>> 5) & 0xff, (size >>> 13) & 0xff];
+      if (rand() < 0.5) return Uint8Array.from([0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0x40]);
+      return Uint8Array.from([...zstdHeader(7 << 3), ...raw(100_000)]);
+    },
+    endlessFiller: (rand) => randomInt(rand, 0, 255),
+    endlessAfterMessages: false,
     randomInput(rand) {
       const body = randomBytes(rand, randomInt(rand, 0, 300));
       if (rand() < 0.6)
@@ -657,4 +735,197 @@ export async function zstdRunner(): Promise<FuzzRunner> {
     safeSplit: () => true,
     maxMessageBytes: (o) => (o.maxMessageBytes as number | undefined) ?? 16 << 20,
   });
+}
+
+// ---- JSON envelope: the dispatch-filter peek against the full decoder ----------------------------------
+
+const PEEK_KEYS = [
+  'd',
+  'd',
+  'd',
+  'd',
+  'x',
+  'y',
+  'op',
+  's',
+  't',
+  '\\u0074',
+  'o\\u0070',
+  '\\u0073',
+  '__proto__',
+];
+/** Per key: values as Discord writes them, then odd forms the peek must not misread. */
+const PEEK_VALUES: Record<string, readonly [good: readonly string[], odd: readonly string[]]> = {
+  op: [
+    ['0', '1', '11'],
+    ['"0"', '00', '1e0', '-0', '0.0', '9'.repeat(20), 'null'],
+  ],
+  s: [
+    ['5', '123456', 'null'],
+    ['"5"', '1.5', '01', '1e999', '9'.repeat(400), '-1'],
+  ],
+  t: [
+    ['"MESSAGE_CREATE"', '"TYPING_START"', '"AB"', '"ABC"', 'null'],
+    ['""', '"A\\u0042"', '5', '"A\u0001"'],
+  ],
+};
+const peekValue = (rand: Random, key: string): string => {
+  const [good, odd] = PEEK_VALUES[key]!;
+  return pick(rand, rand() < 0.85 ? good : odd);
+};
+const PEEK_SPACE = ['', '', '', ' ', '\n', '\t', '\r\n '];
+const PEEK_MUTATION_CHARS = '{}[],:"\\ 0a-.eE+tfnul\u00a0\ufeff';
+
+/**
+ * A JSON gateway envelope built to catch a peek that disagrees with `JSON.parse`: duplicated and escaped
+ * top-level keys, keys that also appear nested in `d` or inside its strings, odd number forms and
+ * whitespace, and now and then a byte-level mutation that makes it invalid.
+ */
+export function jsonPeekCase(rand: Random): string {
+  const ws = () => pick(rand, PEEK_SPACE);
+  const members: string[] = [];
+  const n = randomInt(rand, 0, 3);
+  // Most cases start with Discord's order, so that the peek is often exercised past its head.
+  if (rand() < 0.7)
+    members.push(
+      `"t"${ws()}:${ws()}${peekValue(rand, 't')}`,
+      `"s":${peekValue(rand, 's')}`,
+      `"op":${peekValue(rand, 'op')}`,
+    );
+  for (let i = 0; i < n; i++) {
+    const key = pick(rand, PEEK_KEYS);
+    const plain = key
+      .replace(/\\u0074/, 't')
+      .replace(/o\\u0070/, 'op')
+      .replace(/\\u0073/, 's');
+    let value: string;
+    if (Object.hasOwn(PEEK_VALUES, plain) && rand() < 0.8) value = peekValue(rand, plain);
+    else {
+      const nested = randomJsonValue(rand, 3);
+      value = JSON.stringify(rand() < 0.3 ? { t: 'NESTED', s: 1, op: 0, v: nested, k: '"t":"X"}' } : nested);
+      value ??= 'null';
+    }
+    members.push(`"${key}"${ws()}:${ws()}${value}`);
+  }
+  if (rand() < 0.5) {
+    // Shuffle: op, s and t anywhere, before or after d.
+    for (let i = members.length - 1; i > 0; i--) {
+      const j = randomInt(rand, 0, i);
+      [members[i], members[j]] = [members[j]!, members[i]!];
+    }
+  }
+  let text = `${ws()}{${ws()}${members.join(`${ws()},${ws()}`)}${ws()}}${ws()}`;
+  if (rand() < 0.15) {
+    const at = randomInt(rand, 0, text.length);
+    const op = randomInt(rand, 0, 2);
+    const c = PEEK_MUTATION_CHARS[randomInt(rand, 0, PEEK_MUTATION_CHARS.length - 1)]!;
+    text =
+      op === 0
+        ? text.slice(0, at) + text.slice(at + 1)
+        : op === 1
+          ? text.slice(0, at) + c + text.slice(at)
+          : text.slice(0, at);
+  }
+  return text;
+}
+
+type JsonOutcome = { op: number; s: number | null; t: string | null; skipped: boolean } | { error: string };
+
+function frameDecode(text: string, want?: (t: string) => boolean): JsonOutcome {
+  const decoder = new FrameDecoder({
+    encoding: 'json',
+    compression: 'none',
+    maxPayloadBytes: 1 << 26,
+    wantDispatch: want,
+  });
+  try {
+    const e = decoder.decode(utf8.encode(text), false)!;
+    return { op: e.op, s: e.s, t: e.t, skipped: e.skipped === true };
+  } catch (err) {
+    // JSON_INVALID carries JSON.parse's SyntaxError as its cause by design: only the type is checked.
+    if (err instanceof CodecError || err instanceof ShardError) return { error: err.code };
+    throw new FuzzFinding('untyped-error', `json frame decode threw ${String(err)}`, { cause: err });
+  }
+}
+
+const JSON_KINDS = ['envelope', 'envelope', 'envelope', 'structures'] as const;
+
+/**
+ * The `json` target: the dispatch filter's peek must agree with the full decoder on every envelope, and
+ * documents over the structure limit are refused before `JSON.parse` builds them, by either path.
+ */
+export async function jsonRunner(): Promise<FuzzRunner> {
+  return {
+    generate(rand) {
+      const kind = pick(rand, JSON_KINDS);
+      if (kind === 'envelope')
+        return { settings: { kind }, chunks: [{ bytes: utf8.encode(jsonPeekCase(rand)) }] };
+      // Structure-heavy: empty arrays, objects, nesting, keys or numbers, just over or under a small limit.
+      const limit = randomInt(rand, 1, 2000);
+      const n = limit + randomInt(rand, -3, 3);
+      const shape = randomInt(rand, 0, 4);
+      const body =
+        shape === 0
+          ? `[${'[],'.repeat(Math.max(0, n - 1))}[]]`
+          : shape === 1
+            ? `[${'{},'.repeat(Math.max(0, n - 1))}{}]`
+            : shape === 2
+              ? `${'['.repeat(n)}${']'.repeat(n)}`
+              : shape === 3
+                ? `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`
+                : `[${'0,'.repeat(Math.max(0, n - 1))}0]`;
+      return {
+        settings: { kind, limit },
+        chunks: [{ bytes: utf8.encode(`{"t":"A","s":1,"op":0,"d":${body}}`) }],
+      };
+    },
+    run(record, stats) {
+      stats.inputs++;
+      const text = new TextDecoder().decode(record.chunks[0]!.bytes);
+      const settings = record.settings as { kind: string; limit?: number };
+      if (settings.kind === 'structures') {
+        const limit = settings.limit!;
+        const structures = countJsonStructures(text);
+        let code: string | undefined;
+        try {
+          decodeJson(text, { maxStructures: limit });
+        } catch (err) {
+          if (!(err instanceof CodecError))
+            throw new FuzzFinding('untyped-error', `json decode threw ${String(err)}`);
+          code = err.code;
+        }
+        check(
+          (code === 'JSON_TOO_COMPLEX') === structures > limit,
+          () => `json: ${structures} structures under a limit of ${limit} gave ${code ?? 'a value'}`,
+        );
+        if (code === undefined) stats.ok++;
+        else count(stats.errors, code);
+        return;
+      }
+      const full = frameDecode(text);
+      const peek = peekJsonEnvelope(text);
+      if ('error' in full) count(stats.errors, full.error);
+      else stats.ok++;
+      if (peek !== undefined) {
+        count(stats.extra, 'peeked');
+        check(
+          !('error' in full) && full.op === peek.op && full.s === peek.s && full.t === peek.t,
+          () => `json: peek ${JSON.stringify(peek)} but the decoder gives ${JSON.stringify(full)}`,
+        );
+      }
+      for (const want of [() => false, (t: string) => t.length % 2 === 0]) {
+        const filtered = frameDecode(text, want);
+        if ('skipped' in filtered && filtered.skipped) count(stats.extra, 'skipped');
+        const same =
+          'error' in full
+            ? 'error' in filtered && filtered.error === full.error
+            : !('error' in filtered) &&
+              filtered.op === full.op &&
+              filtered.s === full.s &&
+              filtered.t === full.t &&
+              (!filtered.skipped || (full.op === 0 && full.t !== null && !want(full.t)));
+        check(same, () => `json: with a filter ${JSON.stringify(filtered)}, without ${JSON.stringify(full)}`);
+      }
+    },
+  };
 }

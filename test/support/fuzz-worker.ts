@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { seededRandom } from '../../src/util/clock.js';
-import { etfRunner, type FuzzRunner, zlibRunner, zstdRunner } from './fuzz-codecs.js';
+import { etfRunner, type FuzzRunner, jsonRunner, zlibRunner, zstdRunner } from './fuzz-codecs.js';
 import {
   type CaseRecord,
   describe,
@@ -64,6 +64,8 @@ async function runnerFor(target: FuzzTarget): Promise<FuzzRunner> {
       return zlibRunner();
     case 'zstd':
       return zstdRunner();
+    case 'json':
+      return jsonRunner();
     case 'simulator':
       return simulatorRunner();
     case 'selftest-hang':

@@ -10,8 +10,19 @@ const RUNS = [
     cases: 12_000,
     codes: ['ETF_TRUNCATED', 'ETF_TOO_LARGE', 'ETF_DEPTH_EXCEEDED'],
   },
-  { target: 'zlib', seed: 202, cases: 1_500, codes: ['ZLIB_INVALID', 'PAYLOAD_TOO_LARGE'] },
-  { target: 'zstd', seed: 303, cases: 1_000, codes: ['ZSTD_CORRUPT', 'PAYLOAD_TOO_LARGE'] },
+  {
+    target: 'zlib',
+    seed: 202,
+    cases: 1_500,
+    codes: ['ZLIB_INVALID', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_FRAGMENTS'],
+  },
+  {
+    target: 'zstd',
+    seed: 303,
+    cases: 1_000,
+    codes: ['ZSTD_CORRUPT', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_FRAGMENTS'],
+  },
+  { target: 'json', seed: 404, cases: 4_000, codes: ['JSON_INVALID', 'JSON_TOO_COMPLEX'] },
 ] as const;
 
 for (const run of RUNS) {

@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { peekJsonEnvelope } from '../../src/transport/json-peek.js';
 
-test('reads t, s and op in Discord key order without touching d', () => {
-  // `d` is deliberately invalid JSON: with t, s and op first, the peek never reads it.
-  assert.deepEqual(peekJsonEnvelope('{"t":"MESSAGE_CREATE","s":42,"op":0,"d":{ not json'), {
+test('reads t, s and op in Discord key order, and answers only for a document the decoder accepts', () => {
+  assert.deepEqual(peekJsonEnvelope('{"t":"MESSAGE_CREATE","s":42,"op":0,"d":{"x":[1,"}"]}}'), {
     op: 0,
     s: 42,
     t: 'MESSAGE_CREATE',
   });
+  // `d` is invalid JSON: the decoder would refuse the payload, so the peek must not vouch for it.
+  assert.equal(peekJsonEnvelope('{"t":"MESSAGE_CREATE","s":42,"op":0,"d":{ not json'), undefined);
+  // A second `t` after `d`: JSON.parse keeps the last one, so only the full decode can answer.
+  assert.equal(peekJsonEnvelope('{"t":"TYPING_START","s":1,"op":0,"d":{},"t":"MESSAGE_CREATE"}'), undefined);
 });
 
 test('skips over d when it comes first, including nested "t" keys, strings with braces and escapes', () => {

@@ -156,7 +156,8 @@ export class NativeZstdDecoder {
   readonly #out = Buffer.allocUnsafe(OUT_CHUNK_BYTES);
   #error: { message: string; code: string | undefined } | null = null;
   readonly #scanner = new BlockScanner();
-  #parts: Uint8Array[] = [];
+  /** Output of the unfinished message in [0, #total): one buffer grown by doubling, whatever the pushes. */
+  #acc: Uint8Array | null = null;
   #total = 0;
 
   constructor(limits: ZstdDecoderLimits) {
@@ -190,7 +191,7 @@ export class NativeZstdDecoder {
 
   push(frame: Uint8Array): Uint8Array | null {
     const atBoundary = this.#scanner.scan(frame);
-    const parts = this.#parts;
+    let acc = this.#acc;
     let total = this.#total;
     let inOff = 0;
     let inLen = frame.length;
@@ -209,9 +210,16 @@ export class NativeZstdDecoder {
             'PAYLOAD_TOO_LARGE',
             `zstd: message inflates past maxMessageBytes (${this.#limits.maxMessageBytes})`,
           );
-        const copy = new Uint8Array(produced);
-        copy.set(out.subarray(0, produced));
-        parts.push(copy);
+        if (acc === null || total > acc.length) {
+          // The first chunk is sized exactly (most messages are one chunk); later ones double.
+          const size =
+            acc === null ? total : Math.min(Math.max(total, 2 * acc.length), this.#limits.maxMessageBytes);
+          const grown = new Uint8Array(size);
+          if (acc !== null) grown.set(acc.subarray(0, total - produced));
+          acc = grown;
+          this.#acc = acc;
+        }
+        acc.set(out.subarray(0, produced), total - produced);
       }
       const consumed = inLen - availIn;
       inOff += consumed;
@@ -223,16 +231,12 @@ export class NativeZstdDecoder {
     // Same contract as the TypeScript decoder: a message is returned once it ends on a block boundary.
     if (!atBoundary || this.#scanner.blocks === 0) return null;
     this.#scanner.blocks = 0;
-    this.#parts = [];
+    this.#acc = null;
     this.#total = 0;
-    if (parts.length === 1) return parts[0]!;
-    const joined = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      joined.set(p, o);
-      o += p.length;
-    }
-    return joined;
+    if (acc === null) return new Uint8Array(0);
+    if (acc.length === total) return acc;
+    // Hand out a view when little is wasted, else an exact copy.
+    return acc.length - total <= total >>> 2 ? acc.subarray(0, total) : acc.slice(0, total);
   }
 
   close(): void {
@@ -253,8 +257,10 @@ function mapError(err: { message: string; code: string | undefined }): Decompres
   );
 }
 
-function selfTest(): boolean {
-  if (!createZstdDecompress || WINDOW_LOG_MAX_PARAM === undefined) return false;
+/** Runs the native path once on known data; returns why it cannot be used, or null. */
+function selfTest(): string | null {
+  if (!createZstdDecompress || WINDOW_LOG_MAX_PARAM === undefined)
+    return `node:zlib has no zstd in Node ${process.versions.node} (it needs >= 22.15)`;
   try {
     const text = new TextEncoder().encode(
       '{"op":0,"t":"MESSAGE_CREATE","d":{"content":"native zstd self-test, native zstd self-test"}}',
@@ -266,16 +272,18 @@ function selfTest(): boolean {
     const ra = decoder.push(a);
     const rb = decoder.push(b);
     decoder.close();
-    return (
+    const ok =
       ra !== null &&
       rb !== null &&
       Buffer.from(ra.buffer, ra.byteOffset, ra.length).equals(text) &&
-      Buffer.from(rb.buffer, rb.byteOffset, rb.length).equals(text)
-    );
-  } catch {
-    return false;
+      Buffer.from(rb.buffer, rb.byteOffset, rb.length).equals(text);
+    return ok ? null : 'the node:zlib zstd self-test decoded wrong bytes';
+  } catch (err) {
+    return `the node:zlib zstd self-test threw: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
+/** Why node:zlib's zstd is not used here (null when it is). */
+export const NATIVE_ZSTD_UNAVAILABLE_REASON: string | null = selfTest();
 /** True when node:zlib has zstd and the synchronous per-message path passed its self-test. */
-export const nativeZstdAvailable: boolean = selfTest();
+export const nativeZstdAvailable: boolean = NATIVE_ZSTD_UNAVAILABLE_REASON === null;

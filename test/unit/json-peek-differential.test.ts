@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CodecError, ShardError } from '../../src/errors.js';
+import { FrameDecoder } from '../../src/transport/frame-decoder.js';
+import { peekJsonEnvelope, peekUnwantedJsonDispatch } from '../../src/transport/json-peek.js';
+import { seededRandom } from '../../src/util/clock.js';
+import { jsonPeekCase } from '../support/fuzz-codecs.js';
+
+type Outcome = { op: number; s: number | null; t: string | null } | { error: string };
+
+/** What the full decoder (no dispatch filter) makes of `text`. */
+function fullDecode(text: string): Outcome {
+  const decoder = new FrameDecoder({ encoding: 'json', compression: 'none', maxPayloadBytes: 1 << 26 });
+  try {
+    const e = decoder.decode(Buffer.from(text), false)!;
+    return { op: e.op, s: e.s, t: e.t };
+  } catch (err) {
+    assert.ok(err instanceof CodecError || err instanceof ShardError, String(err));
+    return { error: err.code };
+  }
+}
+
+function check(text: string): void {
+  const full = fullDecode(text);
+  const peek = peekJsonEnvelope(text);
+  if (peek !== undefined) assert.deepEqual(full, peek, `peek disagrees on ${JSON.stringify(text)}`);
+  // Through the frame decoder with a filter: a skipped dispatch must be what the full decode says.
+  for (const want of [() => false, (t: string) => t.length % 2 === 0]) {
+    const decoder = new FrameDecoder({
+      encoding: 'json',
+      compression: 'none',
+      maxPayloadBytes: 1 << 26,
+      wantDispatch: want,
+    });
+    let got: Outcome;
+    let skipped = false;
+    try {
+      const e = decoder.decode(Buffer.from(text), false)!;
+      skipped = e.skipped === true;
+      got = { op: e.op, s: e.s, t: e.t };
+    } catch (err) {
+      got = { error: (err as CodecError).code };
+    }
+    assert.deepEqual(got, full, `filtered decode disagrees on ${JSON.stringify(text)}`);
+    if (skipped) assert.ok('t' in full && full.t !== null && full.op === 0 && !want(full.t));
+  }
+}
+
+test('peek and full decode agree on duplicated, escaped and nested keys, odd numbers and bad JSON', () => {
+  const cases = [
+    '{"t":"TYPING_START","s":5,"op":0,"d":{},"t":"MESSAGE_CREATE"}',
+    '{"t":"TYPING_START","s":5,"op":0,"d":{},"op":1}',
+    '{"t":"TYPING_START","s":5,"op":0,"d":{},"s":6}',
+    '{"t":"TYPING_START","s":5,"op":0,"d":{},"d":[]}',
+    '{"t":"A","s":5,"op":0,"\\u0074":"B","d":{}}',
+    '{"\\u0074":"B","s":5,"op":0,"d":{}}',
+    '{"t":"A","s":01,"op":0,"d":{}}',
+    '{"t":"A","s":1,"op":00,"d":{}}',
+    '{"t":"A","s":1,"op":0,"d":{}} x',
+    '{"t":"A","s":1,"op":0,"d":{ not json',
+    '{"t":"A","s":1,"op":0,"d":{"x":1,}}',
+    '{"t":"A\u0001","s":1,"op":0,"d":{}}',
+    '{"t":"A","s":1,"op":0,"d":"\\q"}',
+    '{"t":"A","s":1,"op":0,"d":{"t":"B","s":2,"op":1}}',
+    '{"d":{"k":"\\"t\\":\\"B\\""},"t":"A","s":1,"op":0}',
+    ' \n\t{ "t" : "A" , "s" : 1 , "op" : 0 , "d" : [ 1 , -2.5e+3 , true , false , null ] } \r\n',
+    '{"t":"A","s":1,"op":0,"d":{}}\u00a0',
+    '\ufeff{"t":"A","s":1,"op":0,"d":{}}',
+    '{"t":"A","s":1e2,"op":0}',
+    '{"t":"A","s":1,"op":1e0}',
+    `{"t":"A","s":1,"op":${'9'.repeat(400)}}`,
+    `{"t":"A","s":${'9'.repeat(400)},"op":0}`,
+    '{"t":"A","s":null,"op":0,"d":{}}',
+    '{"t":null,"s":1,"op":0}',
+    '{"op":0}',
+    '{}',
+    '[]',
+    '{"t":"A","s":1,"op":0,"d":[1,2}',
+    '{"t":"A","s":1,"op":0,"d":-}',
+    '{"t":"A","s":1,"op":0,"d":1.}',
+    '{"t":"A","s":1,"op":0,"d":tru}',
+    '{"t":"A","s":1,"op":0,"__proto__":{"t":"B"}}',
+  ];
+  for (const text of cases) check(text);
+});
+
+test('peek and full decode agree on 5,000 generated envelopes (seeded)', () => {
+  const rand = seededRandom(1616);
+  let peeked = 0;
+  for (let i = 0; i < 5_000; i++) {
+    const text = jsonPeekCase(rand);
+    check(text);
+    if (peekJsonEnvelope(text) !== undefined) peeked++;
+  }
+  // The generator must produce plenty of inputs the peek accepts, or the test proves little.
+  assert.ok(peeked > 1_000, `only ${peeked} peeked`);
+});
+
+test('an unwanted dispatch in Discord key order is peeked; a wanted one is left to the decoder', () => {
+  const text = '{"t":"TYPING_START","s":9,"op":0,"d":{"user_id":"1"}}';
+  assert.deepEqual(
+    peekUnwantedJsonDispatch(text, () => false),
+    { op: 0, s: 9, t: 'TYPING_START' },
+  );
+  assert.equal(
+    peekUnwantedJsonDispatch(text, () => true),
+    undefined,
+  );
+  assert.equal(
+    peekUnwantedJsonDispatch('{"op":11}', () => false),
+    undefined,
+  );
+});
