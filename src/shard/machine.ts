@@ -490,6 +490,12 @@ function onPayload(step: Step, payload: Envelope): void {
         step.debug('server requested a heartbeat before Hello; ignored');
         return;
       }
+      // A gateway that floods op 1 must not make us break the send limit (Discord closes with 4008): answer
+      // only while a system slot is left beyond the one the next scheduled beat needs.
+      if (available(step.ctx.window, step.now, 'system', step.ctx.config.sendLimit) <= 1) {
+        step.debug('server requested a heartbeat; not answered (send limit reached)');
+        return;
+      }
       step.debug('server requested a heartbeat');
       sendHeartbeat(step);
       return;

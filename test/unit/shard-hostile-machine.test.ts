@@ -399,3 +399,16 @@ describe('hostile gateway: reconnect storms', () => {
     assert.equal(m.state.phase.status === 'backoff' && m.state.phase.mode, 'identify');
   });
 });
+
+describe('hostile gateway: heartbeat requests', () => {
+  test('a flood of op 1 is answered only while the send limit allows', () => {
+    const m = new MachineDriver();
+    m.connectReady();
+    let beats = 0;
+    for (let i = 0; i < 500; i++) beats += ofType(m.payload({ op: 1 }), 'heartbeat').length;
+    assert.ok(beats > 0 && beats < 120, `${beats} heartbeats answered`);
+    // The next scheduled beat still goes out.
+    m.payload({ op: 11 });
+    assert.equal(ofType(m.advance(20_000), 'heartbeat').length, 1);
+  });
+});
