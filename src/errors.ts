@@ -215,6 +215,7 @@ export const SHARD_ERROR_CODES = [
   'SOCKET_ERROR',
   'PROTOCOL_VIOLATION',
   'LISTENER_FAILED',
+  'INTERNAL_ERROR',
 ] as const;
 export type ShardErrorCode = (typeof SHARD_ERROR_CODES)[number];
 
@@ -223,6 +224,20 @@ export class ShardError extends ShardlineError {
   declare readonly code: ShardErrorCode;
   constructor(code: ShardErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
+  }
+}
+
+/**
+ * The gateway sent a value the shard refuses to act on (a sequence that is not a safe integer, a heartbeat
+ * interval out of range, a malformed session id or resume URL). `field` names it (`s`,
+ * `d.heartbeat_interval`, …); the shard reports this and reconnects or falls back, never stores the value.
+ */
+export class ProtocolViolationError extends ShardError {
+  declare readonly code: 'PROTOCOL_VIOLATION';
+  readonly field: string;
+  constructor(field: string, message: string, options?: ErrorOptions) {
+    super('PROTOCOL_VIOLATION', message, options);
+    this.field = field;
   }
 }
 

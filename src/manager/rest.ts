@@ -5,11 +5,14 @@
  */
 import type { APIGatewaySessionStartLimit } from 'discord-api-types/v10';
 import { RestError } from '../errors.js';
-import { redact, Secret } from '../util/redact.js';
+import { gatewayUrlProblem } from '../shard/gateway-values.js';
+import { redact, redactedExcerpt, Secret } from '../util/redact.js';
 
 export const DEFAULT_API_BASE_URL = 'https://discord.com/api';
 export const API_VERSION = 10;
 export const DEFAULT_REST_TIMEOUT_MS = 15_000;
+/** Characters of an error body quoted in a `REST_HTTP_ERROR` message (after redaction). */
+export const REST_ERROR_EXCERPT_CHARS = 200;
 
 /** `session_start_limit` of `GET /gateway/bot` (discord-api-types' `APIGatewaySessionStartLimit`), camel-cased. */
 export interface SessionStartLimit {
@@ -57,7 +60,8 @@ export function parseGatewayBot(body: unknown, route = 'GET /gateway/bot'): Gate
   };
   if (typeof body !== 'object' || body === null) return bad('(body)');
   const b = body as Record<string, unknown>;
-  if (typeof b.url !== 'string' || !/^wss?:\/\//.test(b.url)) bad('url');
+  // The shards connect to it and send the token there: a parsable ws:/wss: URL only.
+  if (gatewayUrlProblem(b.url) !== null) bad('url');
   if (!isInt(b.shards, 1)) bad('shards');
   const limit = b.session_start_limit;
   if (typeof limit !== 'object' || limit === null) return bad('session_start_limit');
@@ -100,13 +104,19 @@ export async function fetchGatewayBot(options: RestOptions): Promise<GatewayBotI
     text = await response.text();
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new RestError('REST_NETWORK_ERROR', route, response.status, `reading the body failed: ${reason}`);
+    throw new RestError(
+      'REST_NETWORK_ERROR',
+      route,
+      response.status,
+      `reading the body failed: ${redact(reason, token)}`,
+    );
   }
   if (response.status === 401) {
     throw new RestError('REST_UNAUTHORIZED', route, 401, 'the token was rejected (401 Unauthorized)');
   }
   if (!response.ok) {
-    const excerpt = redact(text.slice(0, 200), token);
+    // Redact before cutting: a cut through the token would leave a piece the redaction cannot see.
+    const excerpt = redactedExcerpt(text, token, REST_ERROR_EXCERPT_CHARS);
     throw new RestError('REST_HTTP_ERROR', route, response.status, `HTTP ${response.status}: ${excerpt}`);
   }
   let body: unknown;

@@ -7,6 +7,7 @@ import type { GatewayDispatchPayload, GatewayReadyDispatchData } from 'discord-a
 import {
   type CloseAction,
   GatewayCloseError,
+  ProtocolViolationError,
   SendError,
   ShardError,
   type ShardlineError,
@@ -16,6 +17,14 @@ import type { GatewayEnvelope } from '../transport/envelope.js';
 import { type BackoffOptions, backoffDelay } from '../util/backoff.js';
 import { clientCloseEndsSession, closeCodeInfo, RESUMABLE_CLIENT_CLOSE_CODE } from './close-codes.js';
 import type { ShardEvent, ShardStatus } from './events.js';
+import {
+  describeValue,
+  gatewayUrlProblem,
+  heartbeatIntervalProblem,
+  isValidSequence,
+  MAX_TIMER_MS,
+  sessionIdProblem,
+} from './gateway-values.js';
 import {
   ackReceived,
   beatSent,
@@ -51,6 +60,14 @@ export interface MachineConfig {
   readonly sendLimit: SendLimit;
   /** Dispatch types the caller wants; null = all. READY and RESUMED are always processed. */
   readonly dispatchFilter: ReadonlySet<string> | null;
+  /** Hello `heartbeat_interval` accepted, in ms; anything else is a protocol violation. */
+  readonly minHeartbeatIntervalMs: number;
+  readonly maxHeartbeatIntervalMs: number;
+  /**
+   * How long a connection must stay READY/RESUMED before the reconnect backoff starts over, in ms; null =
+   * one heartbeat interval of that connection. A connection told to go away sooner counts as a failure.
+   */
+  readonly stableConnectionMs: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------- state
@@ -103,8 +120,10 @@ export interface Context {
   readonly session: Session | null;
   /** Last dispatch sequence delivered in this session; 0 before any. */
   readonly seq: number;
-  /** Reconnects since the last READY/RESUMED (drives the backoff). */
+  /** Reconnects since the last stable connection (drives the backoff). */
   readonly attempt: number;
+  /** When the current connection became READY/RESUMED (clock ms), or null when it has not. */
+  readonly readyAt: number | null;
   /** Resumes that failed in a row; at 2 the shard identifies instead. */
   readonly resumeFailures: number;
   readonly window: SendWindow;
@@ -132,6 +151,7 @@ export function initialState(config: MachineConfig): ShardState {
       session: null,
       seq: 0,
       attempt: 0,
+      readyAt: null,
       resumeFailures: 0,
       window: emptyWindow(),
       hb: null,
@@ -243,7 +263,9 @@ class Step {
   }
 
   timer(name: TimerName, ms: number): void {
-    this.effects.push({ type: 'start-timer', name, ms: Math.max(0, Math.round(ms)) });
+    // A delay Node cannot honour (above 2^31−1 ms, or NaN) would fire after 1 ms: never let one through.
+    const safe = Number.isFinite(ms) ? Math.min(MAX_TIMER_MS, Math.max(0, Math.round(ms))) : MAX_TIMER_MS;
+    this.effects.push({ type: 'start-timer', name, ms: safe });
   }
 
   cancel(...names: TimerName[]): void {
@@ -327,9 +349,40 @@ interface Drop {
   readonly description?: string;
 }
 
+/**
+ * A connection that ends before it was READY for `stableConnectionMs` does not reset the backoff: a gateway
+ * that says "go away" right after every RESUMED must not get a reconnect storm (each one sends the token).
+ */
+function settleAttempts(step: Step): void {
+  const readyAt = step.ctx.readyAt;
+  if (readyAt === null) return;
+  const stableMs = step.ctx.config.stableConnectionMs ?? step.ctx.hb?.intervalMs ?? 0;
+  const lived = step.now - readyAt;
+  if (lived >= stableMs) step.set({ attempt: 0, readyAt: null });
+  else {
+    step.set({ readyAt: null });
+    step.debug(
+      `connection ended ${lived} ms after it became ready (stable after ${stableMs} ms): counted as a failed attempt`,
+    );
+  }
+}
+
+/** The gateway sent a value the shard will not act on: report it and drop the connection. */
+function violation(step: Step, field: string, message: string, action: 'resume' | 'reidentify'): void {
+  step.error(new ProtocolViolationError(field, message));
+  dropConnection(step, {
+    code: RESUMABLE_CLIENT_CLOSE_CODE,
+    reason: `invalid ${field}`,
+    byClient: true,
+    action,
+    orderly: false,
+  });
+}
+
 /** The current connection is gone (or being closed by us): decide resume / identify / stop. */
 function dropConnection(step: Step, drop: Drop): void {
   const resumingBefore = wasResuming(step.phase);
+  settleAttempts(step);
   cancelConnectionWork(step);
   if (drop.byClient) step.fx({ type: 'close', conn: step.ctx.conn, code: drop.code, reason: drop.reason });
   step.emit({
@@ -367,8 +420,11 @@ function dropConnection(step: Step, drop: Drop): void {
 
 function scheduleReconnect(step: Step, orderly: boolean, delayMs?: number): void {
   const attempt = step.ctx.attempt;
-  const delay =
-    delayMs ?? (orderly && attempt === 0 ? 0 : backoffDelay(attempt, step.random, step.ctx.config.backoff));
+  const backoff = (): number => backoffDelay(attempt, step.random, step.ctx.config.backoff);
+  let delay: number;
+  // A fixed wait (op 9 d:false) repeated without a stable connection in between grows like the backoff.
+  if (delayMs !== undefined) delay = attempt === 0 ? delayMs : Math.max(delayMs, backoff());
+  else delay = orderly && attempt === 0 ? 0 : backoff();
   const mode: ConnectMode = step.ctx.session ? 'resume' : 'identify';
   step.set({ attempt: attempt + 1 });
   step.go({ status: 'backoff', mode, delayMs: delay });
@@ -405,7 +461,8 @@ function flushOutbox(step: Step): void {
 
 function becomeReady(step: Step): void {
   step.cancel('ready');
-  step.set({ attempt: 0, resumeFailures: 0 });
+  // The backoff resets only once this connection proves stable (see settleAttempts).
+  step.set({ resumeFailures: 0, readyAt: step.now });
   step.go({ status: 'ready' });
   persist(step);
   flushOutbox(step);
@@ -433,6 +490,12 @@ function onPayload(step: Step, payload: Envelope): void {
         step.debug('server requested a heartbeat before Hello; ignored');
         return;
       }
+      // A gateway that floods op 1 must not make us break the send limit (Discord closes with 4008): answer
+      // only while a system slot is left beyond the one the next scheduled beat needs.
+      if (available(step.ctx.window, step.now, 'system', step.ctx.config.sendLimit) <= 1) {
+        step.debug('server requested a heartbeat; not answered (send limit reached)');
+        return;
+      }
       step.debug('server requested a heartbeat');
       sendHeartbeat(step);
       return;
@@ -447,7 +510,7 @@ function onPayload(step: Step, payload: Envelope): void {
       });
       return;
     case 9:
-      onInvalidSession(step, payload.d === true);
+      onInvalidSession(step, payload.d);
       return;
     case 0:
       onDispatch(step, payload);
@@ -463,20 +526,20 @@ function onHello(step: Step, payload: Envelope): void {
     step.debug(`ignored Hello in state ${phase.status}`);
     return;
   }
+  const { config } = step.ctx;
   const d = payload.d as { heartbeat_interval?: unknown } | null;
-  const interval = d && typeof d === 'object' ? d.heartbeat_interval : undefined;
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
-    step.error(new ShardError('PROTOCOL_VIOLATION', 'Hello without a valid heartbeat_interval'));
-    dropConnection(step, {
-      code: RESUMABLE_CLIENT_CLOSE_CODE,
-      reason: 'invalid hello',
-      byClient: true,
-      action: 'resume',
-      orderly: false,
-    });
+  const raw = d && typeof d === 'object' ? d.heartbeat_interval : undefined;
+  const problem = heartbeatIntervalProblem(raw, config.minHeartbeatIntervalMs, config.maxHeartbeatIntervalMs);
+  if (problem !== null) {
+    violation(
+      step,
+      'd.heartbeat_interval',
+      `Hello heartbeat_interval ${describeValue(raw)} ${problem} (accepted: ${config.minHeartbeatIntervalMs}–${config.maxHeartbeatIntervalMs} ms)`,
+      'resume',
+    );
     return;
   }
-  const { config } = step.ctx;
+  const interval = raw as number;
   step.cancel('hello');
   step.set({
     hb: startHeartbeat(interval),
@@ -495,7 +558,9 @@ function onHello(step: Step, payload: Envelope): void {
   }
 }
 
-function onInvalidSession(step: Step, resumable: boolean): void {
+function onInvalidSession(step: Step, d: unknown): void {
+  if (typeof d !== 'boolean') step.debug(`op 9 with d ${describeValue(d)}: treated as not resumable`);
+  const resumable = d === true;
   if (resumable && step.ctx.session) {
     step.debug('invalid session (resumable); reconnecting to resume');
     dropConnection(step, {
@@ -524,50 +589,75 @@ function onInvalidSession(step: Step, resumable: boolean): void {
 function onDispatch(step: Step, payload: Envelope): void {
   const status = step.phase.status;
   const t = payload.t;
-  const s = payload.s;
+  const s = payload.s as unknown;
+  if (s !== null && !isValidSequence(s)) {
+    // Never stored: it would stick the session (JSON) or break the next heartbeat/RESUME encode (ETF).
+    // Resuming asks the gateway to replay from the last valid sequence, so nothing is lost; a session that
+    // keeps sending it fails its resumes and is replaced by a new one (two failed resumes → identify).
+    violation(
+      step,
+      's',
+      `dispatch ${t ?? '?'} has sequence ${describeValue(s)}, not a safe integer ≥ 0; last valid ${step.ctx.seq}`,
+      t === 'READY' ? 'reidentify' : 'resume',
+    );
+    return;
+  }
+  const seq = s as number | null;
   if (t === 'READY') {
     if (status !== 'identifying') {
       step.debug(`ignored READY in state ${status}`);
       return;
     }
     const d = payload.d as Partial<GatewayReadyDispatchData> | null;
-    if (!d || typeof d !== 'object' || typeof d.session_id !== 'string') {
-      step.error(new ShardError('PROTOCOL_VIOLATION', 'READY without a session_id'));
-      dropConnection(step, {
-        code: RESUMABLE_CLIENT_CLOSE_CODE,
-        reason: 'invalid ready',
-        byClient: true,
-        action: 'reidentify',
-        orderly: false,
-      });
+    const sessionId: unknown = d && typeof d === 'object' ? d.session_id : undefined;
+    const idProblem = sessionIdProblem(sessionId);
+    if (idProblem !== null) {
+      violation(
+        step,
+        'd.session_id',
+        `READY session_id ${describeValue(sessionId)} ${idProblem}`,
+        'reidentify',
+      );
       return;
     }
-    const resumeUrl =
-      typeof d.resume_gateway_url === 'string' && d.resume_gateway_url.length > 0
-        ? d.resume_gateway_url
-        : step.ctx.config.gatewayUrl;
-    step.set({ session: { sessionId: d.session_id, resumeUrl }, seq: typeof s === 'number' ? s : 0 });
+    const ready = d as Partial<GatewayReadyDispatchData>;
+    const rawUrl: unknown = ready.resume_gateway_url;
+    let resumeUrl = step.ctx.config.gatewayUrl;
+    if (rawUrl !== undefined && rawUrl !== null && rawUrl !== '') {
+      const urlProblem = gatewayUrlProblem(rawUrl);
+      if (urlProblem === null) resumeUrl = rawUrl as string;
+      else {
+        // Not fatal: the session works, only resumes go to the gateway URL instead.
+        step.error(
+          new ProtocolViolationError(
+            'd.resume_gateway_url',
+            `READY resume_gateway_url ${describeValue(rawUrl)} ${urlProblem}; resuming on the gateway URL instead`,
+          ),
+        );
+      }
+    }
+    step.set({ session: { sessionId: sessionId as string, resumeUrl }, seq: seq ?? 0 });
     becomeReady(step);
     step.emit({ name: 'ready', args: [d as GatewayReadyDispatchData] });
     deliver(step, payload);
     return;
   }
 
-  if (typeof s === 'number' && step.ctx.session) {
-    if (s <= step.ctx.seq) {
-      step.debug(`dropped duplicate dispatch ${t ?? '?'} with seq ${s} (last ${step.ctx.seq})`);
+  if (seq !== null && step.ctx.session) {
+    if (seq <= step.ctx.seq) {
+      step.debug(`dropped duplicate dispatch ${t ?? '?'} with seq ${seq} (last ${step.ctx.seq})`);
       if (t === 'RESUMED' && status === 'resuming') onResumed(step);
       return;
     }
-    if (s > step.ctx.seq + 1) {
+    if (seq > step.ctx.seq + 1) {
       step.error(
         new ShardError(
           'SEQUENCE_GAP',
-          `dispatch sequence jumped from ${step.ctx.seq} to ${s}: ${s - step.ctx.seq - 1} dispatch(es) missing`,
+          `dispatch sequence jumped from ${step.ctx.seq} to ${seq}: ${seq - step.ctx.seq - 1} dispatch(es) missing`,
         ),
       );
     }
-    step.set({ seq: s });
+    step.set({ seq });
   }
 
   if (t === 'RESUMED') {
@@ -723,6 +813,7 @@ function inOrderDispatch(state: ShardState, conn: number, payload: Envelope): Tr
     conn !== ctx.conn ||
     ctx.session === null ||
     s !== ctx.seq + 1 ||
+    s > Number.MAX_SAFE_INTEGER ||
     t === 'READY' ||
     t === 'RESUMED'
   ) {
@@ -736,6 +827,7 @@ function inOrderDispatch(state: ShardState, conn: number, payload: Envelope): Tr
       session: ctx.session,
       seq: s,
       attempt: ctx.attempt,
+      readyAt: ctx.readyAt,
       resumeFailures: ctx.resumeFailures,
       window: ctx.window,
       hb: ctx.hb,
@@ -768,21 +860,25 @@ export function generalTransition(state: ShardState, input: MachineInput): Trans
         break;
       }
       const s = input.session;
-      const valid =
-        s !== null &&
-        s.shardId === state.ctx.config.shardId &&
-        s.shardCount === state.ctx.config.shardCount &&
-        typeof s.sessionId === 'string' &&
-        s.sessionId.length > 0;
+      const forShard =
+        s !== null && s.shardId === state.ctx.config.shardId && s.shardCount === state.ctx.config.shardCount;
+      // A stored session is as untrusted as the gateway that produced it.
+      const valid = forShard && sessionIdProblem(s.sessionId) === null && isValidSequence(s.sequence);
+      const storedUrl = valid && s.resumeUrl && gatewayUrlProblem(s.resumeUrl) === null ? s.resumeUrl : null;
       step.set({
         attempt: 0,
+        readyAt: null,
         resumeFailures: 0,
         session: valid
-          ? { sessionId: s.sessionId, resumeUrl: s.resumeUrl || state.ctx.config.gatewayUrl }
+          ? { sessionId: s.sessionId, resumeUrl: storedUrl ?? state.ctx.config.gatewayUrl }
           : null,
-        seq: valid ? Math.max(0, s.sequence | 0) : 0,
+        seq: valid ? s.sequence : 0,
       });
-      if (s !== null && !valid) step.debug('stored session is for another shard; identifying');
+      if (s !== null && !forShard) step.debug('stored session is for another shard; identifying');
+      else if (s !== null && !valid) step.debug('stored session has an invalid id or sequence; identifying');
+      if (valid && s.resumeUrl && storedUrl === null) {
+        step.debug('stored resume URL is not a ws:/wss: URL; resuming on the gateway URL');
+      }
       openConnection(step, valid ? 'resume' : 'identify');
       break;
     }

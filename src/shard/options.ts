@@ -1,8 +1,15 @@
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { ConfigError } from '../errors.js';
+import { encodePayload } from '../transport/codecs.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { redact, Secret } from '../util/redact.js';
+import {
+  DEFAULT_MAX_HEARTBEAT_INTERVAL_MS,
+  defaultMinHeartbeatIntervalMs,
+  gatewayUrlProblem,
+  MAX_TIMER_MS,
+} from './gateway-values.js';
 import { type IdentifyQueue, MemoryIdentifyQueue } from './identify-queue.js';
 import type { MachineConfig } from './machine.js';
 import { DEFAULT_SEND_LIMIT, type SendLimit } from './send-limiter.js';
@@ -74,6 +81,20 @@ export interface ShardOptionalOptions {
   readonly dispatches: Iterable<string> | undefined;
   /** Largest decompressed payload accepted from the gateway, in bytes. Default 64 MiB. */
   readonly maxPayloadBytes: number;
+  /**
+   * Lowest Hello `heartbeat_interval` accepted, in ms; a lower one is a protocol violation (reconnect with
+   * backoff). Default: the interval at which heartbeats take half the send limit — 1 000 ms with Discord's
+   * 120 sends / 60 s, proportionally less with a scaled `sendLimit`.
+   */
+  readonly minHeartbeatIntervalMs: number | undefined;
+  /** Highest Hello `heartbeat_interval` accepted, in ms. Default 600 000 (Discord sends 41 250). */
+  readonly maxHeartbeatIntervalMs: number;
+  /**
+   * How long a connection must stay READY/RESUMED before the reconnect backoff starts over, in ms. A
+   * connection told to go away sooner (op 7, op 9, a close) counts as a failed attempt. Default: one
+   * heartbeat interval of that connection.
+   */
+  readonly stableConnectionMs: number | undefined;
 }
 
 export type ShardOptions = ShardRequiredOptions & Partial<ShardOptionalOptions>;
@@ -99,6 +120,9 @@ export const DEFAULT_SHARD_OPTIONS = {
   sendLimit: DEFAULT_SEND_LIMIT,
   dispatches: undefined,
   maxPayloadBytes: 64 * 1024 * 1024,
+  minHeartbeatIntervalMs: undefined,
+  maxHeartbeatIntervalMs: DEFAULT_MAX_HEARTBEAT_INTERVAL_MS,
+  stableConnectionMs: undefined,
 } as const satisfies ShardOptionalOptions;
 
 export interface ResolvedShardOptions {
@@ -125,6 +149,9 @@ export interface ResolvedShardOptions {
   readonly sendLimit: SendLimit;
   readonly dispatches: ReadonlySet<string> | null;
   readonly maxPayloadBytes: number;
+  readonly minHeartbeatIntervalMs: number;
+  readonly maxHeartbeatIntervalMs: number;
+  readonly stableConnectionMs: number | undefined;
 }
 
 function describe(value: unknown): string {
@@ -144,9 +171,13 @@ function int(option: string, value: unknown, min: number, max = Number.MAX_SAFE_
   return value;
 }
 
+/** A number of ms that feeds a timer: Node fires anything above 2^31−1 ms after 1 ms, so that is the cap. */
 function duration(option: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new ConfigError(option, `must be a finite number of ms ≥ ${min}, got ${describe(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw new ConfigError(
+      option,
+      `must be a number of ms in [${min}, ${MAX_TIMER_MS}], got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -211,16 +242,12 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   const shardId = int('shard[0]', shard[0], 0, shardCount - 1);
 
   const gatewayUrl = pick(options, 'gatewayUrl');
-  let parsed: URL;
-  try {
-    parsed = new URL(gatewayUrl);
-  } catch (cause) {
-    throw new ConfigError('gatewayUrl', `must be a ws:// or wss:// URL, got ${describe(gatewayUrl)}`, {
-      cause,
-    });
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new ConfigError('gatewayUrl', `must use ws:// or wss://, got ${describe(parsed.protocol)}`);
+  const urlProblem = gatewayUrlProblem(gatewayUrl);
+  if (urlProblem !== null) {
+    throw new ConfigError(
+      'gatewayUrl',
+      `must be a ws:// or wss:// URL; ${describe(gatewayUrl)} ${urlProblem}`,
+    );
   }
 
   const encoding = oneOf('encoding', pick(options, 'encoding'), ENCODINGS);
@@ -240,6 +267,14 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   const presence = pick(options, 'presence');
   if (presence !== undefined && (presence === null || typeof presence !== 'object')) {
     throw new ConfigError('presence', `must be a presence object, got ${describe(presence)}`);
+  }
+  if (presence !== undefined) {
+    // It goes into every Identify: one that cannot be encoded must fail here, not inside a timer.
+    try {
+      encodePayload(encoding, { op: 3, d: presence });
+    } catch (cause) {
+      throw new ConfigError('presence', `cannot be encoded as ${encoding}`, { cause });
+    }
   }
 
   const clock = pick(options, 'clock');
@@ -304,6 +339,18 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     dispatches = set;
   }
 
+  const maxHeartbeatIntervalMs = duration('maxHeartbeatIntervalMs', pick(options, 'maxHeartbeatIntervalMs'));
+  const minBeat = pick(options, 'minHeartbeatIntervalMs');
+  const minHeartbeatIntervalMs =
+    minBeat === undefined
+      ? Math.min(defaultMinHeartbeatIntervalMs(sendLimit), maxHeartbeatIntervalMs)
+      : duration('minHeartbeatIntervalMs', minBeat);
+  if (minHeartbeatIntervalMs > maxHeartbeatIntervalMs) {
+    throw new ConfigError('minHeartbeatIntervalMs', 'must be ≤ maxHeartbeatIntervalMs');
+  }
+  const stable = pick(options, 'stableConnectionMs');
+  const stableConnectionMs = stable === undefined ? undefined : duration('stableConnectionMs', stable, 0);
+
   return Object.freeze({
     token: new Secret(tokenValue),
     intents,
@@ -328,6 +375,9 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     sendLimit,
     dispatches,
     maxPayloadBytes: int('maxPayloadBytes', pick(options, 'maxPayloadBytes'), 4096),
+    minHeartbeatIntervalMs,
+    maxHeartbeatIntervalMs,
+    stableConnectionMs,
   });
 }
 
@@ -345,5 +395,8 @@ export function machineConfig(o: ResolvedShardOptions): MachineConfig {
     maxQueuedSends: o.maxQueuedSends,
     sendLimit: o.sendLimit,
     dispatchFilter: o.dispatches,
+    minHeartbeatIntervalMs: o.minHeartbeatIntervalMs,
+    maxHeartbeatIntervalMs: o.maxHeartbeatIntervalMs,
+    stableConnectionMs: o.stableConnectionMs ?? null,
   };
 }

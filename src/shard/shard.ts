@@ -9,7 +9,7 @@ import { ConfigError, SendError, ShardError, type ShardlineError } from '../erro
 import { encodePayload } from '../transport/codecs.js';
 import { Transport } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
-import { redact } from '../util/redact.js';
+import { redact, redactError } from '../util/redact.js';
 import type { ShardEvent, ShardEventMap, ShardStatus } from './events.js';
 import {
   type Effect,
@@ -29,6 +29,12 @@ import {
   type ShardOptions,
 } from './options.js';
 import type { SessionInfo } from './session-store.js';
+
+/**
+ * Unexpected exceptions recovered from in one run of the input loop; beyond it they are still reported
+ * but no further reconnect is queued, so a fault that recurs on every input cannot spin the loop.
+ */
+const MAX_RECOVERIES_PER_RUN = 8;
 
 /** Opcodes the shard sends itself; callers may not. */
 const RESERVED_SEND_OPS = new Set([1, 2, 6]);
@@ -220,10 +226,19 @@ export class Shard extends EventEmitter<ShardEventMap> {
     }
   }
 
-  /** Control inputs (a few per connection): stamped with the clock here. */
+  /**
+   * Control inputs (a few per connection): stamped with the clock here. Called from timers, socket events
+   * and promise callbacks, so nothing may escape it: an exception there would exit the process.
+   */
   #feed(input: Input): void {
-    const clock = this.options.clock;
-    this.#enqueue({ ...input, now: clock.now(), random: clock.random() });
+    try {
+      const clock = this.options.clock;
+      this.#enqueue({ ...input, now: clock.now(), random: clock.random() });
+    } catch (cause) {
+      this.#emitError(
+        new ShardError('INTERNAL_ERROR', `unexpected exception while handling ${input.type}`, { cause }),
+      );
+    }
   }
 
   /**
@@ -231,8 +246,14 @@ export class Shard extends EventEmitter<ShardEventMap> {
    * spread over the ten input shapes is megamorphic and was the largest cost of the receive path.
    */
   #feedPayload(conn: number, payload: Envelope): void {
-    const clock = this.options.clock;
-    this.#enqueue({ type: 'socket-payload', conn, payload, now: clock.now(), random: clock.random() });
+    try {
+      const clock = this.options.clock;
+      this.#enqueue({ type: 'socket-payload', conn, payload, now: clock.now(), random: clock.random() });
+    } catch (cause) {
+      this.#emitError(
+        new ShardError('INTERNAL_ERROR', 'unexpected exception while handling a payload', { cause }),
+      );
+    }
   }
 
   #enqueue(input: MachineInput): void {
@@ -241,6 +262,29 @@ export class Shard extends EventEmitter<ShardEventMap> {
       return;
     }
     this.#running = true;
+    let recoveries = 0;
+    // An exception in the protocol step or in an effect (an encode, a socket write, a user-supplied hook)
+    // must not escape into the timer or socket callback that fed the input: report it and reconnect.
+    const recover = (cause: unknown, what: string): void => {
+      recoveries++;
+      const error = new ShardError(
+        'INTERNAL_ERROR',
+        `unexpected exception while running ${what}; reconnecting`,
+        {
+          cause,
+        },
+      );
+      this.#emitError(error);
+      if (recoveries > MAX_RECOVERIES_PER_RUN) return;
+      const clock = this.options.clock;
+      this.#inbox.push({
+        type: 'socket-error',
+        conn: this.#state.ctx.conn,
+        error,
+        now: clock.now(),
+        random: 0,
+      });
+    };
     try {
       // Usually the inbox is empty here: run the input directly instead of queueing it.
       let next: MachineInput | undefined = input;
@@ -249,9 +293,22 @@ export class Shard extends EventEmitter<ShardEventMap> {
         next = this.#inbox.shift();
       }
       while (next !== undefined) {
-        const { state, effects } = transition(this.#state, next);
-        this.#state = state;
-        for (let i = 0; i < effects.length; i++) this.#run(effects[i]!);
+        let effects: readonly Effect[] = [];
+        try {
+          const result = transition(this.#state, next);
+          this.#state = result.state;
+          effects = result.effects;
+        } catch (cause) {
+          recover(cause, `the ${next.type} input`);
+        }
+        for (let i = 0; i < effects.length; i++) {
+          const effect = effects[i]!;
+          try {
+            this.#run(effect);
+          } catch (cause) {
+            recover(cause, `the ${effect.type} effect`);
+          }
+        }
         next = this.#inbox.length > 0 ? this.#inbox.shift() : undefined;
       }
     } finally {
@@ -363,7 +420,9 @@ export class Shard extends EventEmitter<ShardEventMap> {
         const connecting = this.#connecting;
         this.#connecting = null;
         connecting?.reject(
-          effect.error ?? new ShardError('SHARD_DESTROYED', 'the shard was destroyed before it was ready'),
+          effect.error
+            ? redactError(effect.error, this.options.token)
+            : new ShardError('SHARD_DESTROYED', 'the shard was destroyed before it was ready'),
         );
         return;
       }
@@ -398,8 +457,10 @@ export class Shard extends EventEmitter<ShardEventMap> {
         {
           onOpen: () => this.#feed({ type: 'socket-open', conn }),
           onPayload: (payload) => this.#feedPayload(conn, payload),
-          onClose: (code, reason) => this.#feed({ type: 'socket-close', conn, code, reason }),
-          onError: (error) => this.#feed({ type: 'socket-error', conn, error }),
+          // Text from the network is redacted where it enters: the machine puts it in events and errors.
+          onClose: (code, reason) =>
+            this.#feed({ type: 'socket-close', conn, code, reason: redact(reason, o.token) }),
+          onError: (error) => this.#feed({ type: 'socket-error', conn, error: redactError(error, o.token) }),
         },
       );
     } catch (cause) {
@@ -480,7 +541,13 @@ export class Shard extends EventEmitter<ShardEventMap> {
   }
 
   /** 'error' without a listener would throw from `emit`; report it as debug instead of crashing. */
-  #emitError(error: ShardlineError): void {
+  #emitError(raw: ShardlineError): void {
+    let error = raw;
+    try {
+      error = redactError(raw, this.options.token);
+    } catch {
+      error = new ShardError('INTERNAL_ERROR', `an error (${String(raw.code)}) could not be redacted`);
+    }
     if (this.listenerCount('error') === 0) {
       this.#debug(`unhandled shard error (add an 'error' listener): ${error.code}: ${error.message}`);
       return;

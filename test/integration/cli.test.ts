@@ -95,7 +95,7 @@ test('simulate prints its URL first, then the token, and stops on SIGINT', async
 });
 
 test('connect --api runs a bot against the simulator, prints NDJSON events and never the token', async (t) => {
-  const sim = await startSimulator({ guilds: 6, identifyWindowMs: 100, heartbeatIntervalMs: 500 });
+  const sim = await startSimulator({ guilds: 6, identifyWindowMs: 100, heartbeatIntervalMs: 1_000 });
   t.after(() => sim.close());
   const token = sim.tokens[0]!;
   const run = await cli(

@@ -28,6 +28,9 @@ export function testConfig(overrides: Partial<MachineConfig> = {}): MachineConfi
     maxQueuedSends: 50,
     sendLimit: DEFAULT_SEND_LIMIT,
     dispatchFilter: null,
+    minHeartbeatIntervalMs: 1_000,
+    maxHeartbeatIntervalMs: 600_000,
+    stableConnectionMs: null,
     ...overrides,
   };
 }

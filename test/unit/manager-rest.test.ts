@@ -88,3 +88,37 @@ test('malformed bodies are REST_BAD_RESPONSE naming the field', async (t) => {
   );
   assert.throws(() => parseGatewayBot(null), { code: 'REST_BAD_RESPONSE' });
 });
+
+/** Every 8-character piece of the token: an excerpt cut through the token must not leave one behind. */
+const PIECES = Array.from({ length: TOKEN.length - 7 }, (_, i) => TOKEN.slice(i, i + 8));
+
+test('an error body echoing the token is redacted before it is cut: no piece of the token survives', async (t) => {
+  for (const pad of [0, 150, 185, 190, 195, 199, 200]) {
+    const { api } = await server(t, () => ({ status: 500, body: `${'x'.repeat(pad)}${TOKEN} and more` }));
+    const err = await fetchGatewayBot({ token: TOKEN, api }).catch((e: unknown) => e);
+    assert.ok(err instanceof RestError);
+    assert.equal(err.code, 'REST_HTTP_ERROR');
+    for (const text of [
+      err.message,
+      err.stack ?? '',
+      inspect(err, { showHidden: true }),
+      JSON.stringify(err),
+    ]) {
+      const piece = PIECES.find((p) => text.includes(p));
+      assert.equal(piece, undefined, `pad ${pad}: ${text}`);
+    }
+  }
+});
+
+test('a gateway URL from /gateway/bot that is not a plain ws:/wss: URL is REST_BAD_RESPONSE', () => {
+  for (const url of [
+    'ws+unix:///tmp/gw.sock',
+    'wss://[bad',
+    'https://gateway.discord.gg',
+    'wss://u:p@host',
+    'wss://',
+  ]) {
+    assert.throws(() => parseGatewayBot({ ...GOOD, url }), /'url'/, url);
+  }
+  assert.equal(parseGatewayBot({ ...GOOD, url: 'ws://127.0.0.1:1234' }).url, 'ws://127.0.0.1:1234');
+});

@@ -349,7 +349,7 @@ describe('shard machine: close codes', () => {
 });
 
 describe('shard machine: backoff', () => {
-  test('delays grow exponentially, are capped, and reset after a healthy READY', () => {
+  test('delays grow exponentially, are capped, and reset after a READY that stayed up one heartbeat interval', () => {
     const m = new MachineDriver(testConfig({ backoff: { baseMs: 100, maxMs: 1_000, factor: 2, jitter: 0 } }));
     m.feed({ type: 'start', session: null });
     const delays: number[] = [];
@@ -365,6 +365,7 @@ describe('shard machine: backoff', () => {
     m.payload({ op: 10, d: { heartbeat_interval: 40_000 } });
     m.feed({ type: 'identify-slot', conn: m.conn });
     m.dispatch('READY', 1, { session_id: 's', resume_gateway_url: RESUME });
+    m.advance(40_000);
     m.feed({ type: 'socket-close', conn: m.conn, code: 1006, reason: '' });
     assert.equal(m.state.phase.status === 'backoff' && m.state.phase.delayMs, 100);
   });
