@@ -39,6 +39,7 @@ export type {
   ResolvedShardOptions,
   ShardOptionalOptions,
   ShardOptions,
+  ShardPassThroughOptions,
   ShardRequiredOptions,
 } from './shard/options.js';
 export { DEFAULT_SHARD_OPTIONS, MAX_SEND_PAYLOAD_BYTES, resolveShardOptions } from './shard/options.js';

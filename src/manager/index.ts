@@ -25,7 +25,6 @@ export type { MetricsServer } from './metrics.js';
 export { ManagerMetrics, METRICS_PREFIX, serveMetrics } from './metrics.js';
 export type {
   AutoReshardOptions,
-  ManagedShardOptions,
   ResolvedManagerOptions,
   ShardManagerOptions,
 } from './options.js';

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import { GatewayCloseError, ManagerError, SessionLimitError, ShardlineError } from '../errors.js';
 import { MemoryIdentifyQueue } from '../shard/identify-queue.js';
-import { Shard } from '../shard/shard.js';
+import { type DestroyOptions, Shard } from '../shard/shard.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { EventRate } from './event-rate.js';
 import type {
@@ -351,10 +351,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   /**
-   * Closes every shard. By default with a resumable close code, so a process restarted with the same
-   * session store resumes instead of identifying; `{ resumable: false }` ends the sessions (code 1000).
+   * Closes every shard. With a session store, by default with a resumable close code (4000), so a process
+   * restarted with the same store resumes instead of identifying; `{ resumable: false }` ends the sessions
+   * (1000), as does a manager without a store (nobody could resume them).
    */
-  async destroy(options: { resumable?: boolean } = {}): Promise<void> {
+  async destroy(options: Omit<DestroyOptions, 'code'> = {}): Promise<void> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     this.#clock.clearTimeout(this.#autoTimer);
@@ -365,7 +366,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       this.#drain = undefined;
     }
     this.#members.destroy();
-    await this.#destroySets(options.resumable === false ? 1000 : 4000);
+    const resumable = options.resumable ?? this.#options.sessionStore !== undefined;
+    await this.#destroySets(resumable ? 4000 : 1000, options.reason);
     this.#ownQueue?.destroy();
     const store = this.#options.sessionStore;
     if (isSequenceAware(store)) await store.flush();
@@ -450,7 +452,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     const info = this.#info!;
     for (const id of ids) {
       const shard = new Shard(
-        shardOptionsFor(this.#options, [id, count], info.url, this.#identifyQueue!, store),
+        shardOptionsFor(this.#options, id, count, info.url, this.#identifyQueue!, store),
       );
       const managed: ManagedShard = {
         id,
@@ -657,14 +659,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     }
   }
 
-  async #destroySets(code: number): Promise<void> {
+  async #destroySets(code: number, reason?: string): Promise<void> {
     const sets = [...new Set([this.#reshard?.next, this.#retiring, this.#active])].filter(
       (s): s is ShardSet => s !== undefined,
     );
-    await Promise.all(sets.map((s) => this.#destroySet(s, code)));
+    await Promise.all(sets.map((s) => this.#destroySet(s, code, reason)));
   }
 
-  async #destroySet(set: ShardSet, code: number): Promise<void> {
+  async #destroySet(set: ShardSet, code: number, reason?: string): Promise<void> {
     set.closing = true;
     if (!set.settled) {
       set.settled = true;
@@ -675,7 +677,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         this.#clock.clearTimeout(m.guildsTimer);
         m.guildsTimer = undefined;
         try {
-          await m.shard.destroy({ code });
+          await m.shard.destroy({ code, ...(reason !== undefined ? { reason } : {}) });
         } catch (err) {
           if (err instanceof ShardlineError) this.#error(err, m.id);
         }

@@ -7,8 +7,8 @@ import {
   type Encoding,
   type ResolvedShardOptions,
   resolveShardOptions,
-  type ShardOptionalOptions,
   type ShardOptions,
+  type ShardPassThroughOptions,
 } from '../shard/options.js';
 import type { SessionStore } from '../shard/session-store.js';
 import { type Clock, systemClock } from '../util/clock.js';
@@ -20,21 +20,6 @@ export interface AutoReshardOptions {
   /** Check `/gateway/bot`'s recommended count this often; 0 = never (close 4011 still triggers). */
   readonly intervalMs?: number;
 }
-
-/** What each `Shard` of the manager may be given beyond what the manager sets itself. */
-export type ManagedShardOptions = Partial<
-  Omit<
-    ShardOptionalOptions,
-    | 'shard'
-    | 'gatewayUrl'
-    | 'encoding'
-    | 'compression'
-    | 'presence'
-    | 'identifyQueue'
-    | 'sessionStore'
-    | 'clock'
-  >
->;
 
 export interface ShardManagerOptions {
   /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
@@ -68,7 +53,7 @@ export interface ShardManagerOptions {
   /** Longest a reshard may take before it is abandoned (old set kept); default 10 minutes. */
   readonly reshardTimeoutMs?: number;
   /** Anything else for each `Shard` (timeouts, backoff, send limits of a scaled simulator, …). */
-  readonly shardOptions?: ManagedShardOptions;
+  readonly shardOptions?: ShardPassThroughOptions;
 }
 
 export const DEFAULT_MANAGER_OPTIONS = {
@@ -102,7 +87,7 @@ export interface ResolvedManagerOptions {
   readonly dedupeWindowMs: number;
   readonly guildReadyTimeoutMs: number;
   readonly reshardTimeoutMs: number;
-  readonly shardOptions: Readonly<ManagedShardOptions>;
+  readonly shardOptions: Readonly<ShardPassThroughOptions>;
 }
 
 function int(option: string, value: unknown, min: number): number {
@@ -135,7 +120,8 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 /** The options of one `Shard` of the manager. */
 export function shardOptionsFor(
   o: ResolvedManagerOptions,
-  shard: readonly [number, number],
+  shardId: number,
+  shardCount: number,
   gatewayUrl: string,
   identifyQueue: IdentifyQueue,
   sessionStore: SessionStore | undefined,
@@ -144,7 +130,8 @@ export function shardOptionsFor(
     ...o.shardOptions,
     token: o.token.reveal(),
     intents: o.intents,
-    shard,
+    shardId,
+    shardCount,
     gatewayUrl,
     ...(o.encoding !== undefined ? { encoding: o.encoding } : {}),
     ...(o.compression !== undefined ? { compression: o.compression } : {}),
@@ -269,7 +256,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
 function checkShardOptions(o: ResolvedManagerOptions): ResolvedShardOptions {
   const queue: IdentifyQueue = { waitForIdentify: () => Promise.resolve() };
   try {
-    return resolveShardOptions(shardOptionsFor(o, [0, 1], 'wss://gateway.discord.gg', queue, o.sessionStore));
+    return resolveShardOptions(shardOptionsFor(o, 0, 1, 'wss://gateway.discord.gg', queue, o.sessionStore));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const managerLevel = ['encoding', 'compression', 'presence', 'intents', 'token'];

@@ -106,7 +106,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     const sim = await startSim(t, { shards: 4, guilds: 12 });
     const queue = new MemoryIdentifyQueue({ maxConcurrency: 1, windowMs: IDENTIFY_WINDOW_MS + 200 });
     const recs = [0, 1, 2, 3].map((id) => {
-      const shard = new Shard(shardOptions(sim, { shard: [id, 4], identifyQueue: queue }));
+      const shard = new Shard(shardOptions(sim, { shardId: id, shardCount: 4, identifyQueue: queue }));
       t.after(() => shard.destroy());
       return new Recorder(shard);
     });
