@@ -70,10 +70,10 @@ export class LiveView {
       if (this.#recent.length > keep) this.#recent.shift();
     });
     if (!options.tty) {
-      manager.on('status', (shardId, status, previous) => {
+      manager.on('status', (status, previous, shardId) => {
         this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
       });
-      manager.on('close', (shardId, info) => {
+      manager.on('close', (info, shardId) => {
         this.#io.stdout.write(`shard ${shardId}: connection closed ${info.code} (${info.action})\n`);
       });
     }
@@ -85,7 +85,7 @@ export class LiveView {
   }
 
   snapshot(): StatusSnapshot {
-    const status = this.#manager.status();
+    const status = this.#manager.snapshot();
     return {
       title: this.#options.title,
       uptimeMs: Date.now() - this.#startedAt,
@@ -93,11 +93,11 @@ export class LiveView {
       shards: status.shards
         .filter((s) => s.role !== 'retiring')
         .map((s) => ({
-          id: s.id,
-          state: s.state,
+          id: s.shardId,
+          state: s.status,
           latencyMs: s.latencyMs,
           eventsPerSecond: s.eventsPerSecond,
-          seq: s.lastSequence ?? 0,
+          seq: s.sequence ?? 0,
           guilds: s.guilds,
           reconnects: s.reconnects,
         })),

@@ -3,7 +3,8 @@
 export type { MemoryIdentifyQueueOptions } from '../shard/identify-queue.js';
 export { IDENTIFY_WINDOW_MS, MemoryIdentifyQueue, startupBoundMs } from '../shard/identify-queue.js';
 export type {
-  ManagerStatus,
+  LifecycleState,
+  ManagerSnapshot,
   ReshardEvent,
   ReshardPhase,
   ShardManagerEventMap,
@@ -25,10 +26,10 @@ export type { MetricsServer } from './metrics.js';
 export { ManagerMetrics, METRICS_PREFIX, serveMetrics } from './metrics.js';
 export type {
   AutoReshardOptions,
-  ResolvedManagerOptions,
+  ResolvedShardManagerOptions,
   ShardManagerOptions,
 } from './options.js';
-export { DEFAULT_MANAGER_OPTIONS, resolveManagerOptions } from './options.js';
+export { DEFAULT_SHARD_MANAGER_OPTIONS, resolveShardManagerOptions } from './options.js';
 export type { DispatchLike, ReshardPlan, SwitchoverDeduperOptions } from './reshard.js';
 export {
   DEFAULT_DEDUPE_WINDOW_MS,

@@ -56,7 +56,7 @@ export interface ShardManagerOptions {
   readonly shardOptions?: ShardPassThroughOptions;
 }
 
-export const DEFAULT_MANAGER_OPTIONS = {
+export const DEFAULT_SHARD_MANAGER_OPTIONS = {
   api: DEFAULT_API_BASE_URL,
   shardCount: 'auto',
   identifyWindowMs: IDENTIFY_WINDOW_MS,
@@ -66,7 +66,7 @@ export const DEFAULT_MANAGER_OPTIONS = {
   autoReshardIntervalMs: 0,
 } as const;
 
-export interface ResolvedManagerOptions {
+export interface ResolvedShardManagerOptions {
   readonly token: Secret;
   readonly intents: number;
   readonly api: string;
@@ -119,7 +119,7 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 
 /** The options of one `Shard` of the manager. */
 export function shardOptionsFor(
-  o: ResolvedManagerOptions,
+  o: ResolvedShardManagerOptions,
   shardId: number,
   shardCount: number,
   gatewayUrl: string,
@@ -147,7 +147,7 @@ export function shardOptionsFor(
  * returns a frozen object. The options each `Shard` will get are resolved here too, so a bad `shardOptions`
  * fails the constructor (named `shardOptions.<name>`) instead of every shard at `connect()`.
  */
-export function resolveManagerOptions(options: ShardManagerOptions): ResolvedManagerOptions {
+export function resolveShardManagerOptions(options: ShardManagerOptions): ResolvedShardManagerOptions {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'expected an object');
   }
@@ -156,7 +156,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
   }
   const token = new Secret(options.token);
   const intents = int('intents', options.intents, 0);
-  const shardCount = options.shardCount ?? DEFAULT_MANAGER_OPTIONS.shardCount;
+  const shardCount = options.shardCount ?? DEFAULT_SHARD_MANAGER_OPTIONS.shardCount;
   if (shardCount !== 'auto') int('shardCount', shardCount, 1);
   let shardIds: number[] | undefined;
   if (options.shardIds !== undefined) {
@@ -179,7 +179,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
       throw new ConfigError('shardIds', `shard id ${max} is not below shardCount ${shardCount}`);
     }
   }
-  const api = options.api ?? DEFAULT_MANAGER_OPTIONS.api;
+  const api = options.api ?? DEFAULT_SHARD_MANAGER_OPTIONS.api;
   if (typeof api !== 'string' || !/^https?:\/\//.test(api)) {
     throw new ConfigError('api', `expected an http(s) URL, got ${String(api)}`);
   }
@@ -204,14 +204,14 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
           intervalMs: duration(
             'autoReshard.intervalMs',
             auto.intervalMs,
-            DEFAULT_MANAGER_OPTIONS.autoReshardIntervalMs,
+            DEFAULT_SHARD_MANAGER_OPTIONS.autoReshardIntervalMs,
           ),
         };
   const shardOptions = options.shardOptions ?? {};
   if (typeof shardOptions !== 'object' || shardOptions === null) {
     throw new ConfigError('shardOptions', 'expected an object of Shard options');
   }
-  const resolved: ResolvedManagerOptions = {
+  const resolved: ResolvedShardManagerOptions = {
     token,
     intents,
     api,
@@ -226,7 +226,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
     identifyWindowMs: duration(
       'identifyWindowMs',
       options.identifyWindowMs,
-      DEFAULT_MANAGER_OPTIONS.identifyWindowMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.identifyWindowMs,
     ),
     identifyMarginMs: optionalDuration('identifyMarginMs', options.identifyMarginMs),
     memberRequestTimeoutMs: optionalDuration('memberRequestTimeoutMs', options.memberRequestTimeoutMs),
@@ -234,17 +234,17 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
     dedupeWindowMs: duration(
       'dedupeWindowMs',
       options.dedupeWindowMs,
-      DEFAULT_MANAGER_OPTIONS.dedupeWindowMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.dedupeWindowMs,
     ),
     guildReadyTimeoutMs: duration(
       'guildReadyTimeoutMs',
       options.guildReadyTimeoutMs,
-      DEFAULT_MANAGER_OPTIONS.guildReadyTimeoutMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.guildReadyTimeoutMs,
     ),
     reshardTimeoutMs: duration(
       'reshardTimeoutMs',
       options.reshardTimeoutMs,
-      DEFAULT_MANAGER_OPTIONS.reshardTimeoutMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.reshardTimeoutMs,
     ),
     shardOptions: Object.freeze({ ...shardOptions }),
   };
@@ -253,7 +253,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
 }
 
 /** Resolves the options one shard would get, with a stand-in gateway URL and queue: the checks are the same. */
-function checkShardOptions(o: ResolvedManagerOptions): ResolvedShardOptions {
+function checkShardOptions(o: ResolvedShardManagerOptions): ResolvedShardOptions {
   const queue: IdentifyQueue = { waitForIdentify: () => Promise.resolve() };
   try {
     return resolveShardOptions(shardOptionsFor(o, 0, 1, 'wss://gateway.discord.gg', queue, o.sessionStore));

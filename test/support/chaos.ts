@@ -220,7 +220,7 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       print(`error shard ${shardId ?? '-'}: [${err.code}] ${err.message} ${inspect(err)}`);
     });
     manager.on('debug', (message, shardId) => print(`debug shard ${shardId ?? '-'}: ${message}`));
-    manager.on('close', (shardId, info) => print(`close shard ${shardId}: ${inspect(info)}`));
+    manager.on('close', (info, shardId) => print(`close shard ${shardId}: ${inspect(info)}`));
 
     // Raw delivery log: (session, seq) -> count, the session learned from each shard's READY.
     const currentSession = new Map<number, string>();
@@ -269,7 +269,7 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
     const s = sim;
     const m = manager;
     const caughtUp = () => {
-      if (m.status().shards.some((x) => x.state !== 'ready')) return false;
+      if (m.snapshot().shards.some((x) => x.status !== 'ready')) return false;
       const live = new Set(currentSession.values());
       return s
         .stats()
@@ -287,8 +287,8 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
 
     const failures: string[] = [];
     if (!settled) failures.push('shards did not all become READY and caught up before the settle timeout');
-    const status = m.status();
-    const ready = status.shards.filter((x) => x.state === 'ready').length;
+    const status = m.snapshot();
+    const ready = status.shards.filter((x) => x.status === 'ready').length;
     if (ready !== shards) failures.push(`${ready}/${shards} shards ready`);
 
     const stats = s.stats();

@@ -230,19 +230,19 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   // Faults of the last second may still have a shard in backoff or waiting for its identify slot.
   const settleBy = Date.now() + SUMMARY_SETTLE_MS + 2 * identifyWindowMs;
   const caughtUp = () =>
-    manager.status().shards.every((s) => s.state === 'ready') &&
+    manager.snapshot().shards.every((s) => s.status === 'ready') &&
     sim
       .stats()
       .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.lastSeq);
   while (Date.now() < settleBy && !caughtUp()) await new Promise((r) => setTimeout(r, 20));
   view.draw();
-  const status = manager.status();
+  const status = manager.snapshot();
   const stats = sim.stats();
   let complete = 0;
   let checked = 0;
   const mismatches: string[] = [];
   const notReady = new Set(
-    status.shards.filter((s) => s.state !== 'ready').map((s) => currentSession.get(s.id)),
+    status.shards.filter((s) => s.status !== 'ready').map((s) => currentSession.get(s.shardId)),
   );
   for (const session of stats.sessions) {
     const got = delivered.get(session.sessionId);
@@ -257,7 +257,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   }
   const summary: DemoSummary = {
     shards,
-    ready: status.shards.filter((s) => s.state === 'ready').length,
+    ready: status.shards.filter((s) => s.status === 'ready').length,
     dispatches: view.dispatches,
     reconnects: status.shards.reduce((a, s) => a + s.reconnects, 0),
     faults,
