@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
-import { CodecError, type CodecErrorCode } from '../../src/errors.js';
+import { CodecError, type CodecErrorCode, ConfigError } from '../../src/errors.js';
 import { seededRandom } from '../../src/util/clock.js';
 import { fuzzEtf, randomJsonValue, randomSnowflake, seedDocuments } from '../support/fuzz-etf.js';
 
@@ -113,10 +113,10 @@ test('depth bombs stop at maxDepth with ETF_DEPTH_EXCEEDED', () => {
     codeOf(() => decodeEtf(tuples, { maxDepth: 10 })),
     'ETF_DEPTH_EXCEEDED',
   );
-  // A custom limit beyond what the stack can hold still ends in a CodecError, not a RangeError.
-  assert.equal(
-    codeOf(() => decodeEtf(tuples, { maxDepth: 1e9 })),
-    'ETF_DEPTH_EXCEEDED',
+  // A custom limit beyond what the stack can hold is refused up front.
+  assert.throws(
+    () => decodeEtf(tuples, { maxDepth: 1e9 }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'maxDepth',
   );
   // Exactly at the limit is fine.
   let ok: unknown = 1;
