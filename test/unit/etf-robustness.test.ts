@@ -4,7 +4,13 @@ import { deflateSync } from 'node:zlib';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
 import { CodecError, type CodecErrorCode, ConfigError } from '../../src/errors.js';
 import { seededRandom } from '../../src/util/clock.js';
-import { fuzzEtf, randomJsonValue, randomSnowflake, seedDocuments } from '../support/fuzz-etf.js';
+import {
+  fuzzEtf,
+  fuzzHostileEtf,
+  randomJsonValue,
+  randomSnowflake,
+  seedDocuments,
+} from '../support/fuzz-etf.js';
 
 function codeOf(fn: () => unknown): CodecErrorCode {
   try {
@@ -191,4 +197,11 @@ test('mutated documents decode or throw a CodecError, never anything else', () =
   assert.ok(stats.decoded > 0);
   for (const code of ['ETF_TRUNCATED', 'ETF_UNKNOWN_TAG', 'ETF_TRAILING_BYTES'])
     assert.ok((stats.errors[code] ?? 0) > 0, code);
+});
+
+test('hostile documents (deep nesting, bombs, huge lengths, atoms of every tag, shape churn) get their exact outcome', () => {
+  const stats = fuzzHostileEtf(seededRandom(4321), 3000, { cases: 0, decoded: 0, errors: {} });
+  for (const code of ['ETF_DEPTH_EXCEEDED', 'ETF_TOO_LARGE', 'ETF_TRUNCATED'])
+    assert.ok((stats.errors[code] ?? 0) > 0, code);
+  assert.ok(stats.decoded > 200);
 });
