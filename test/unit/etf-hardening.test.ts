@@ -298,7 +298,7 @@ test('a compressed list of millions of empty lists fails at maxElements, cheaply
     codeOf(() => decodeEtf(Uint8Array.from([131, ...inner]))),
     'ETF_TOO_LARGE',
   );
-  const lists = 3000;
+  const lists = 2000;
   const each = 1000;
   const spread: number[] = [131, 108, 0, 0, lists >> 8, lists & 0xff];
   for (let i = 0; i < lists; i++)
@@ -339,6 +339,25 @@ test('maxElements counts list and tuple items, map entries and STRING_EXT bytes'
     () => decodeEtf(list, { maxElements: 0 }),
     (err: unknown) => err instanceof ConfigError && err.option === 'maxElements',
   );
+});
+
+test('bignums over 64 bits are charged against maxElements by the cost of their conversion', () => {
+  // 30,000 bignums of 64 bytes: 30 KiB compressed, 2 million element-decodes of decimal conversion.
+  const n = 40_000;
+  const each = 6 + 64;
+  const inner = new Uint8Array(6 + n * each);
+  inner.set([108, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  for (let i = 0; i < n; i++) {
+    inner.set([111, 0, 0, 0, 64, 0], 5 + i * each);
+    inner.fill(0xee, 5 + i * each + 6, 5 + (i + 1) * each);
+  }
+  inner[5 + n * each] = 106;
+  const err = codecError(() => decodeEtf(compressed(inner)));
+  assert.equal(err.code, 'ETF_TOO_LARGE');
+  assert.match(err.message, /bignum of 64 bytes .*maxElements/);
+  // Snowflakes (8 bytes) cost one element each, as before.
+  const ids = encodeEtf(new Array(1000).fill(1378523441881468101n));
+  assert.equal((decodeEtf(ids, { maxElements: 1000 }) as unknown[]).length, 1000);
 });
 
 test('a compressed term is bounded by maxBytes once inflated, with the offset of the COMPRESSED tag', () => {

@@ -31,9 +31,10 @@ export interface EtfDecodeOptions {
   /** Maximum digit bytes of one bignum (default 1024, i.e. 8192 bits); bigger → ETF_TOO_LARGE. */
   readonly maxBigBytes?: number;
   /**
-   * Maximum decoded elements per document: list and tuple items, map entries, STRING_EXT bytes (default
-   * 4,000,000; the largest GUILD_CREATE has well under a million). Bounds the heap a small (or compressed)
-   * input can cost: an empty list is one byte on the wire but tens of bytes on the heap.
+   * Maximum decoded elements per document: list and tuple items, map entries, STRING_EXT bytes, and
+   * 4 + n²/64 per bignum of n > 8 bytes (its decimal conversion is quadratic). Default 2,500,000: gateway
+   * payloads run at about 20 bytes per element, so a 10 MB GUILD_CREATE has about 500,000. Bounds the heap
+   * and time a small (or compressed) input can cost: an empty list is one byte on the wire but tens on the heap.
    */
   readonly maxElements?: number;
 }
@@ -50,7 +51,7 @@ export const DEFAULT_ETF_DECODE_OPTIONS = {
   maxDepth: 256,
   maxBytes: 64 * 1024 * 1024,
   maxBigBytes: 1024,
-  maxElements: 4_000_000,
+  maxElements: 2_500_000,
 } as const satisfies Required<EtfDecodeOptions>;
 
 // ---- decoder state (module level: decoding is synchronous; COMPRESSED saves and restores it) ----
@@ -240,6 +241,13 @@ const bigCacheStr: string[] = new Array<string>(1 << BIG_CACHE_BITS).fill('');
 function readBig(start: number, n: number, negative: boolean): number | string | bigint {
   if (n > maxBigBytes)
     fail('ETF_TOO_LARGE', `bignum of ${n} bytes exceeds maxBigBytes ${maxBigBytes}`, start);
+  if (n > 8) {
+    // Beyond 64 bits the decimal conversion costs about n² / 64 element-decodes: charge it as elements.
+    const cost = 4 + ((n * n) >>> 6);
+    if (cost > elementsLeft)
+      fail('ETF_TOO_LARGE', `bignum of ${n} bytes takes the document over maxElements ${maxElements}`, start);
+    elementsLeft -= cost;
+  }
   if (n <= 8 && !bigAsBigInt) {
     let lo = 0;
     let hi = 0;
