@@ -264,6 +264,13 @@ function compressedDoc(inner: Uint8Array, declared = inner.length): Uint8Array {
   return out;
 }
 
+function withVersion(term: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + term.length);
+  out[0] = 131;
+  out.set(term, 1);
+  return out;
+}
+
 function nestedDoc(open: readonly number[], middle: readonly number[], close: readonly number[], n: number) {
   const out = new Uint8Array(1 + n * (open.length + close.length) + middle.length);
   out[0] = 131;
@@ -282,8 +289,15 @@ function atomBytes(tag: number, name: string): number[] {
   return tag === 100 || tag === 118 ? [tag, 0, text.length, ...text] : [tag, text.length, ...text];
 }
 
-/** Documents of every hostile class, each with the outcome the decoder must give. */
+let hostileCache: HostileEtfDocument[] | undefined;
+
+/** Documents of every hostile class, each with the outcome the decoder must give (built once). */
 export function hostileEtfDocuments(): HostileEtfDocument[] {
+  hostileCache ??= buildHostileEtfDocuments();
+  return hostileCache;
+}
+
+function buildHostileEtfDocuments(): HostileEtfDocument[] {
   const MiB = 1 << 20;
   const docs: HostileEtfDocument[] = [];
   const deep = 2 * MAX_ETF_DECODE_DEPTH;
@@ -320,7 +334,7 @@ export function hostileEtfDocuments(): HostileEtfDocument[] {
     maxBytes: MiB,
   });
   // Compressed bombs: millions of one-byte empty lists, a long run of zeros, a lying declared size.
-  const empties = 6_000_000;
+  const empties = 3_000_000;
   const emptiesInner = new Uint8Array(6 + empties);
   emptiesInner.set([108, ...u32be(empties)]);
   emptiesInner.fill(106, 5);
@@ -332,12 +346,12 @@ export function hostileEtfDocuments(): HostileEtfDocument[] {
   });
   docs.push({
     name: 'empty lists',
-    bytes: Uint8Array.from([131, ...emptiesInner]),
+    bytes: withVersion(emptiesInner),
     expect: 'ETF_TOO_LARGE',
     maxBytes: 64 * MiB,
   });
-  const zeros = new Uint8Array(5 + 8 * MiB);
-  zeros.set([109, ...u32be(8 * MiB)]);
+  const zeros = new Uint8Array(5 + 2 * MiB);
+  zeros.set([109, ...u32be(2 * MiB)]);
   docs.push({
     name: 'compressed zeros over maxBytes',
     bytes: compressedDoc(zeros),
