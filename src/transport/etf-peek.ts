@@ -1,7 +1,8 @@
 /**
  * Reads `op`, `s` and `t` of an ETF gateway envelope without decoding `d`, so a shard with a dispatch
  * filter can skip unwanted events cheaply. Discord (and the simulator) write the envelope map as
- * `{t, s, op, d}`; the peek only succeeds when those three keys come before `d` and hold the simple terms
+ * `{t, s, op, d}`; the peek only succeeds when those three keys come first, `d` is the fourth and last (so no
+ * duplicate key can override what was read), and they hold the simple terms
  * the gateway uses (small integers, atoms, binaries). Anything else returns undefined and the caller
  * decodes the whole payload, so the peek is never wrong, only sometimes unhelpful.
  */
