@@ -111,7 +111,7 @@ test('a shardIds subset (etf, zlib-stream) runs only those shards and refuses se
   assert.deepEqual(
     s
       .stats()
-      .sessions.map((x) => x.shard)
+      .sessions.map((x) => [x.shardId, x.shardCount])
       .sort(),
     [
       [1, 4],
@@ -268,7 +268,7 @@ test('status and the metrics endpoint report state, latency, events, reconnects 
   await m.connect();
   h.sim.emitRandomEvents(20);
   h.sim.inject({ kind: 'request-heartbeat' });
-  h.sim.inject({ kind: 'close', shard: 0, code: 4000 });
+  h.sim.inject({ kind: 'close', shardId: 0, code: 4000 });
   const resumed = new Promise<number>((resolve) => m.once('resumed', (_info, id) => resolve(id)));
   assert.equal(await resumed, 0);
   await until(() => m.snapshot().shards.every((x) => x.latencyMs !== null), 'heartbeat ACKs');

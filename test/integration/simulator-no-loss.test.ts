@@ -31,7 +31,7 @@ for (const compress of ['none', 'zlib-stream'] as const) {
       await client.nextOp(0, 'RESUMED');
     }
     sim.setEventsPerSecond(0);
-    const last = sim.stats().sessions[0]!.lastSeq;
+    const last = sim.stats().sessions[0]!.sequence;
     await until(() => client.lastSeq === last, 20_000, 'the tail');
     collect(client);
     assert.deepEqual(

@@ -86,7 +86,7 @@ export function sessionsByShard(sim: Simulator): Map<number, { lastSeq: number; 
   const out = new Map<number, { lastSeq: number; connected: boolean }[]>();
   for (const s of sim.stats().sessions) {
     if (s.ended) continue;
-    out.set(s.shard[0], [...(out.get(s.shard[0]) ?? []), { lastSeq: s.lastSeq, connected: s.connected }]);
+    out.set(s.shardId, [...(out.get(s.shardId) ?? []), { lastSeq: s.sequence, connected: s.connected }]);
   }
   return out;
 }
@@ -134,7 +134,11 @@ export function eventFlow(t: TestContext, sim: Simulator, shards: number, everyM
   let n = 0;
   const timer = setInterval(() => {
     for (let shard = 0; shard < shards; shard++) {
-      sim.emitEvent('MESSAGE_CREATE', { id: String(++n), content: `event ${n}` }, { shard, intent: 0 });
+      sim.emitEvent(
+        'MESSAGE_CREATE',
+        { id: String(++n), content: `event ${n}` },
+        { shardId: shard, intent: 0 },
+      );
     }
   }, everyMs);
   t.after(() => clearInterval(timer));

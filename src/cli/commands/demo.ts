@@ -148,7 +148,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   let faults = 0;
   const lastFaults: string[] = [];
   const inject = (kind: Fault['kind'], shard: number) => {
-    const fault: Fault = kind === 'close' ? { kind, shard, code: 4000 } : { kind, shard };
+    const fault: Fault = kind === 'close' ? { kind, shardId: shard, code: 4000 } : { kind, shardId: shard };
     if (sim.inject(fault) > 0) {
       faults++;
       lastFaults.push(`${new Date().toISOString().slice(11, 19)} injected ${kind} into shard ${shard}`);
@@ -233,7 +233,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     manager.snapshot().shards.every((s) => s.status === 'ready') &&
     sim
       .stats()
-      .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.lastSeq);
+      .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.sequence);
   while (Date.now() < settleBy && !caughtUp()) await new Promise((r) => setTimeout(r, 20));
   view.draw();
   const status = manager.snapshot();
@@ -249,10 +249,10 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     // Sessions still resuming when the demo stopped have replays in flight: not comparable yet.
     if (got === undefined || notReady.has(session.sessionId)) continue;
     checked++;
-    if (got === session.lastSeq) complete++;
+    if (got === session.sequence) complete++;
     else
       mismatches.push(
-        `session ${session.sessionId.slice(0, 8)} shard ${session.shard[0]}: delivered ${got}, sequenced ${session.lastSeq}`,
+        `session ${session.sessionId.slice(0, 8)} shard ${session.shardId}: delivered ${got}, sequenced ${session.sequence}`,
       );
   }
   const summary: DemoSummary = {
