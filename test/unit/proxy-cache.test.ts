@@ -531,7 +531,7 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'USER_UPDATE of the bot merges into the bot user; of another user changes nothing',
+    name: 'USER_UPDATE of the bot merges into the bot user and its members; of another user changes nothing',
     events: [
       ['USER_UPDATE', { id: BOT.id, username: 'renamed-bot' }],
       ['USER_UPDATE', { id: U1, username: 'x' }],
@@ -539,6 +539,8 @@ const CASES: Case[] = [
     check(c) {
       assert.equal(c.user()?.username, 'renamed-bot');
       assert.equal(c.user()?.bot, true);
+      assert.equal(c.member(G, BOT.id)?.user?.username, 'renamed-bot');
+      assert.equal(c.member(G, U1)?.user?.username, 'Alice');
     },
   },
   {
@@ -882,4 +884,33 @@ test('clearShard forgets the guilds of one shard only', () => {
   assert.deepEqual(cache.guildIds(), [other]);
   assert.deepEqual(cache.shardGuildIds(0), []);
   assert.deepEqual(cache.shardGuildIds(1), [other]);
+});
+
+test('a snapshot round-trips through JSON into an equal cache', () => {
+  const cache = seeded();
+  const other = '210000000000000011';
+  cache.apply(dispatch('READY', wire(readyPayload([other, '210000000000000012'], [1, 2]))), 1);
+  cache.apply(dispatch('GUILD_CREATE', wire(baseGuild({ id: other }))), 1);
+  const restored = new GatewayCache({ presences: true });
+  assert.equal(restored.restore(JSON.parse(JSON.stringify(cache.snapshot()))), true);
+  assert.deepEqual(restored.snapshot(), cache.snapshot());
+  assert.deepEqual(restored.readyGuilds(1), cache.readyGuilds(1));
+  assert.deepEqual(restored.guildCreate(other), cache.guildCreate(other));
+  assert.deepEqual(restored.user(), cache.user());
+  assert.equal(restored.stats().malformed, 0);
+  assert.deepEqual({ ...restored.stats(), applied: 0 }, { ...cache.stats(), applied: 0 });
+});
+
+test('restore refuses what is not a snapshot and skips its unusable parts', () => {
+  const cache = seeded();
+  for (const bad of [null, 'x', [], { version: 2, shards: [] }, { version: 1, shards: {} }]) {
+    assert.equal(cache.restore(bad), false);
+    assert.deepEqual(cache.guildIds(), []);
+  }
+  const snap = JSON.parse(JSON.stringify(seeded().snapshot()));
+  snap.shards.push({ shardId: 'one', guilds: [] }, null);
+  snap.shards[0].guilds.push({ id: 'nope' }, 7);
+  assert.equal(cache.restore(snap), true);
+  assert.deepEqual(cache.guildCreate(G), baseGuild());
+  assert.equal(cache.stats().malformed, 4);
 });

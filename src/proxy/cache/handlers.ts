@@ -390,7 +390,15 @@ function voiceStateUpdate(state: CacheState, d: unknown): boolean {
 function userUpdate(state: CacheState, d: unknown): boolean {
   const id = idField(d, 'id');
   if (id === undefined || !isObject(d)) return false;
-  if (state.user !== undefined && state.user.id === id) state.user = merge(state.user, d);
+  if (state.user === undefined || state.user.id !== id) return true;
+  const bot = merge(state.user, d);
+  state.user = bot;
+  // The bot's own member in every guild carries its user: keep those current too.
+  for (const entry of state.guilds.values()) {
+    const member = entry.members.get(id);
+    if (member !== undefined && isObject(member.user))
+      entry.members.set(id, { ...member, user: merge(member.user, d) });
+  }
   return true;
 }
 
