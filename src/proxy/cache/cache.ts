@@ -15,7 +15,7 @@ import type {
 } from 'discord-api-types/v10';
 import { isObject, snowflakeOf } from './guards.js';
 import type { GuildEntry } from './guild-entry.js';
-import { DISPATCH_HANDLERS } from './handlers.js';
+import { DISPATCH_HANDLERS } from './handlers/index.js';
 import {
   type GatewayCacheOptions,
   type ResolvedGatewayCacheOptions,
