@@ -106,7 +106,10 @@ export class GatewayCache {
     return this.#entry(guildId)?.shardId;
   }
 
-  /** A full GUILD_CREATE payload rebuilt from the cache; undefined for an unknown or unavailable guild. */
+  /**
+   * A full GUILD_CREATE payload rebuilt from the cache; undefined for an unknown or unavailable guild.
+   * The lists are fresh, their items are the cache's own objects: serialize them, never change them.
+   */
   guildCreate(guildId: string): GatewayGuildCreateDispatchData | undefined {
     const entry = this.#entry(guildId);
     return entry === undefined ? undefined : rebuildGuildCreate(entry);
