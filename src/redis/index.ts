@@ -51,13 +51,11 @@ export {
   eventStreamKey,
   eventStreamKeys,
 } from './streams.js';
+export { ShardWorker, type ShardWorkerEventMap, type WorkerLogLevel } from './worker.js';
 export {
   DEFAULT_SHARD_WORKER_OPTIONS,
   type ResolvedShardWorkerOptions,
   resolveShardWorkerOptions,
-  ShardWorker,
-  type ShardWorkerEventMap,
   type ShardWorkerOptions,
-  type WorkerLogLevel,
   type WorkerShardOptions,
-} from './worker.js';
+} from './worker-options.js';
