@@ -23,6 +23,7 @@ import type { SessionInfo, SessionStore } from './interfaces.js';
 import { ShardLeases } from './leases.js';
 import { type PublisherStatus, RedisEventPublisher } from './publisher.js';
 import { RedisSessionStore } from './session-store.js';
+import { waitForRedis } from './wait-for-redis.js';
 import {
   type ResolvedShardWorkerOptions,
   resolveShardWorkerOptions,
@@ -86,6 +87,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #paused = false;
   #redisDownSince: number | undefined;
   #stopping: Promise<void> | undefined;
+  /** Aborted by `stop()`: ends a wait for Redis at startup. */
+  readonly #stopped = new AbortController();
   #pauseLoggedAt = Number.NEGATIVE_INFINITY;
   #pauseLogged = false;
   #pausesUnlogged = 0;
@@ -205,13 +208,19 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
     const limit = info.sessionStartLimit;
-    const ready = await this.#waitForRedis(async () => {
-      await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
-      await queue.setSessionStartLimit({
-        total: Math.max(1, limit.total),
-        remaining: limit.remaining,
-        resetAfterMs: limit.resetAfterMs,
-      });
+    const ready = await waitForRedis({
+      redis: this.#redis,
+      waitMs: o.redisWaitMs,
+      signal: this.#stopped.signal,
+      log: (level, message) => this.#log(level, message),
+      attempt: async () => {
+        await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+        await queue.setSessionStartLimit({
+          total: Math.max(1, limit.total),
+          remaining: limit.remaining,
+          resetAfterMs: limit.resetAfterMs,
+        });
+      },
     }).catch((err: unknown) => {
       if (this.#state === 'starting') this.#state = 'idle';
       throw err;
@@ -226,86 +235,6 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#loop = this.#claimLoop();
   }
 
-  /** `redis://host:port` of the client, for messages (never with a password). */
-  #redisAddress(): string {
-    const { host, port, path } = this.#redis.options;
-    return path ? `redis+unix://${path}` : `redis://${host ?? 'localhost'}:${port ?? 6379}`;
-  }
-
-  /**
-   * Runs `attempt` until Redis answers: a worker started before Redis (compose ordering, Redis restarting)
-   * waits for it, with capped backoff (100 ms … 5 s) and one log line per failed attempt, for at most
-   * `redisWaitMs`. Resolves false when `stop()` came first; rejects with REDIS_UNAVAILABLE once the wait
-   * is exceeded, and at once on any other error (a refused command is not fixed by waiting).
-   */
-  async #waitForRedis(attempt: () => Promise<void>): Promise<boolean> {
-    const started = Date.now();
-    let lastConnectionError: string | undefined;
-    const onError = (err: unknown): void => {
-      lastConnectionError = err instanceof Error ? err.message : String(err);
-    };
-    this.#redis.on('error', onError);
-    try {
-      for (let n = 1; ; n++) {
-        try {
-          await this.#within(attempt(), this.options.redisWaitMs - (Date.now() - started));
-          if (n > 1) this.#log('info', `Redis at ${this.#redisAddress()} answered (attempt ${n})`);
-          return true;
-        } catch (err) {
-          const e = toRedisError(err);
-          if (e.code !== 'REDIS_UNAVAILABLE') throw e;
-          // ioredis fails a command with "max retries per request"; the connection error says why.
-          const why = lastConnectionError ?? e.message.replace(/^Redis is unavailable: /, '');
-          const waited = Date.now() - started;
-          const left = this.options.redisWaitMs - waited;
-          if (left <= 0) {
-            throw new RedisError(
-              'REDIS_UNAVAILABLE',
-              `Redis at ${this.#redisAddress()} did not answer within ${Math.round(waited / 1000)} s (${n} attempt${n === 1 ? '' : 's'}): ${why}`,
-              {},
-              { cause: err },
-            );
-          }
-          const ms = Math.min(left, 5_000, 100 * 2 ** Math.min(n - 1, 6));
-          const bound =
-            this.options.redisWaitMs === Number.POSITIVE_INFINITY
-              ? ''
-              : `, giving up in ${Math.ceil(left / 1000)} s`;
-          this.#log(
-            'warn',
-            `waiting for Redis at ${this.#redisAddress()} (attempt ${n}): ${why}; retrying in ${ms} ms${bound}`,
-          );
-          if (this.#state !== 'starting') return false;
-          await this.#sleep(ms);
-          if (this.#state !== 'starting') return false;
-        }
-      }
-    } finally {
-      this.#redis.off('error', onError);
-    }
-  }
-
-  /** `promise`, or a REDIS_UNAVAILABLE rejection after `ms` (the late settlement is ignored). */
-  #within(promise: Promise<void>, ms: number): Promise<void> {
-    if (ms === Number.POSITIVE_INFINITY) return promise;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RedisError('REDIS_UNAVAILABLE', 'Redis is unavailable: no answer in time')),
-        Math.max(0, ms),
-      );
-      promise.then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
-  }
-
   /**
    * Stops taking shards, closes every shard resumably (another worker or a restart RESUMEs), flushes the
    * publisher and the session store, and releases the leases. Idempotent.
@@ -318,6 +247,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
+    this.#stopped.abort();
     this.#wake?.();
     await this.#loop;
     if (wasRunning) this.#log('info', `stopping: closing ${this.#owned.size} shard(s) resumably`);
