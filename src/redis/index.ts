@@ -42,6 +42,7 @@ export {
   type PublisherStatus,
   RedisEventPublisher,
   type RedisEventPublisherOptions,
+  type RefusedEvents,
 } from './publisher.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session-store.js';
 export {

@@ -21,7 +21,7 @@ import { publishShardCount, serveCommands } from './commands.js';
 import { RedisIdentifyQueue } from './identify-queue.js';
 import type { SessionInfo, SessionStore } from './interfaces.js';
 import { ShardLeases } from './leases.js';
-import { type PublisherStatus, RedisEventPublisher } from './publisher.js';
+import { type PublisherStatus, RedisEventPublisher, type RefusedEvents } from './publisher.js';
 import { RedisSessionStore } from './session-store.js';
 import { waitForRedis } from './wait-for-redis.js';
 import {
@@ -51,7 +51,8 @@ export interface ShardWorkerEventMap {
 
 interface Owned {
   readonly shardId: number;
-  readonly token: number;
+  /** Fencing token of the lease; renewed in place when the lease is re-taken after a Redis data loss. */
+  readonly lease: { token: number };
   readonly shard: Shard;
   readonly commands: AbortController;
   serving: Promise<void>;
@@ -78,6 +79,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly #bufferedGauge: Gauge;
   readonly #redisUp: Gauge;
   readonly #published: Counter;
+  readonly #refused: Counter;
+  readonly #dataLosses: Counter;
+  /** The last session each shard of ours saved (sequence clamped to the stream): outlives a Redis data loss. */
+  readonly #sessions = new Map<number, SessionInfo>();
+  /** What `start()` wrote to Redis (shard count, session start limit): written again after a data loss. */
+  #seed: (() => Promise<void>) | undefined;
   #identifyQueue: RedisIdentifyQueue | undefined;
   #gatewayUrl = '';
   #total = 0;
@@ -107,6 +114,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       ttlMs: o.leaseTtlMs,
       ...(o.ownerId ? { ownerId: o.ownerId } : {}),
       onLost: (shardId, err) => this.#giveUp(shardId, `lease lost: ${err.message}`, 'warn'),
+      onDataLoss: (err) => this.#onDataLoss(err),
+      onReestablished: (shardId, previous, token) => this.#onReestablished(shardId, previous, token),
     });
     this.ownerId = this.#leases.ownerId;
     this.#store = new RedisSessionStore({
@@ -122,7 +131,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       highWaterMark: o.highWaterMark,
       retryMaxMs: o.retryMaxMs,
       onPublished: (shardId, sessionId, seq) => this.#onPublished(shardId, sessionId, seq),
-      onStale: (shardId, err) => this.#onStale(shardId, err),
+      onStale: (shardId, err, refused) => this.#onStale(shardId, err, refused),
       onBackpressure: (full) => this.#setPaused(full),
       onStatus: (status, err) => this.#onRedisStatus(status, err),
     });
@@ -147,6 +156,16 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#published = new Counter({
       name: 'shardline_worker_events_published_total',
       help: 'Dispatches handed to the publisher',
+      registers,
+    });
+    this.#refused = new Counter({
+      name: 'shardline_worker_events_refused_total',
+      help: 'Dispatches Redis refused for a stale lease fence (the shard is given up and resumed)',
+      registers,
+    });
+    this.#dataLosses = new Counter({
+      name: 'shardline_worker_redis_data_losses_total',
+      help: 'Times Redis was found to have lost its data (epoch key gone or new)',
       registers,
     });
   }
@@ -208,18 +227,24 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
     const limit = info.sessionStartLimit;
+    this.#seed = async () => {
+      await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
+      await queue.setSessionStartLimit({
+        total: Math.max(1, limit.total),
+        remaining: limit.remaining,
+        resetAfterMs: limit.resetAfterMs,
+      });
+    };
+    const seed = this.#seed;
     const ready = await waitForRedis({
       redis: this.#redis,
       waitMs: o.redisWaitMs,
       signal: this.#stopped.signal,
       log: (level, message) => this.#log(level, message),
       attempt: async () => {
-        await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
-        await queue.setSessionStartLimit({
-          total: Math.max(1, limit.total),
-          remaining: limit.remaining,
-          resetAfterMs: limit.resetAfterMs,
-        });
+        await seed();
+        // first contact: remember Redis' epoch, so that a later data loss is recognised
+        await this.#leases.checkEpoch();
       },
     }).catch((err: unknown) => {
       if (this.#state === 'starting') this.#state = 'idle';
@@ -361,16 +386,25 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   // ------------------------------------------------------------------------------------------ shards
 
-  /** The session store one shard sees: never ahead of the stream, and silent once the lease is gone. */
-  #sessionStoreFor(token: number): SessionStore {
+  /**
+   * The session store one shard sees: never ahead of the stream, and silent once the lease is gone. Each
+   * save is also kept in memory: a session Redis no longer has (it lost its data) is resumed from there.
+   */
+  #sessionStoreFor(lease: { readonly token: number }): SessionStore {
     return {
       load: async (id) => {
-        const s = await this.#store.load(id);
+        let s = await this.#store.load(id);
+        const mine = this.#sessions.get(id);
+        if (!s && mine && mine.shardCount === this.#total) {
+          this.#log('info', `shard ${id}: no session in Redis; resuming this worker's last session of it`);
+          s = mine;
+        }
         if (s) this.#raiseDurable(id, s.sessionId, s.sequence);
         return s;
       },
       save: async (id, session: SessionInfo | null) => {
-        if (this.#leases.tokenOf(id) !== token) return; // another worker owns it now: leave its session alone
+        if (session === null) this.#sessions.delete(id);
+        if (this.#leases.tokenOf(id) !== lease.token) return; // another worker owns it now: leave its session alone
         if (session === null) {
           this.#durable.delete(id);
           await this.#store.save(id, null);
@@ -378,7 +412,9 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         }
         const d = this.#durable.get(id);
         const durable = d && d.sessionId === session.sessionId ? d.seq : 0;
-        await this.#store.save(id, { ...session, sequence: Math.min(session.sequence, durable) });
+        const clamped = { ...session, sequence: Math.min(session.sequence, durable) };
+        this.#sessions.set(id, clamped);
+        await this.#store.save(id, clamped);
       },
     };
   }
@@ -390,6 +426,10 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   #onPublished(shardId: number, sessionId: string, seq: number): void {
     this.#raiseDurable(shardId, sessionId, seq);
+    const mine = this.#sessions.get(shardId);
+    if (mine && mine.sessionId === sessionId && seq > mine.sequence) {
+      this.#sessions.set(shardId, { ...mine, sequence: seq });
+    }
     // While the lease is ours — also after the shard closed for stop() or a hand-over, whose buffered
     // events are flushed before the lease is released — the stored sequence follows the stream.
     if (this.#leases.tokenOf(shardId) !== undefined) {
@@ -397,20 +437,55 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
   }
 
-  #onStale(shardId: number, err: RedisError): void {
+  /**
+   * Redis refused events of a shard for a stale fence. Never silent: a warning and a metric. When they
+   * carry the fence of the lease we hold now, that lease cannot publish (Redis holds a higher fence, e.g.
+   * written by events from before a data loss): the shard is given up — closed resumably, so this worker
+   * or another resumes it under a new lease with a token above the stored fence.
+   */
+  #onStale(shardId: number, err: RedisError, refused: RefusedEvents): void {
+    this.#refused.inc(refused.events);
+    this.#leases.raiseFloor(shardId, refused.storedFence);
+    void this.#leases
+      .raiseFence(shardId, refused.storedFence)
+      .catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
     const owned = this.#owned.get(shardId);
-    if (!owned || owned.releasing) return;
-    // Events of an older lease of ours may be refused after we re-took the shard; check ours is current.
-    void this.#leases.isCurrent(shardId, owned.token).then(
-      (current) => {
-        if (!current) this.#giveUp(shardId, `stale: ${err.message}`, 'warn');
-      },
-      (e: unknown) => this.#redisTrouble(toRedisError(e)),
+    const current = owned !== undefined && !owned.releasing && refused.fence >= owned.lease.token;
+    this.#log(
+      'warn',
+      `${err.message}${current ? '' : '; they were from an older lease of this worker'} [${err.code}]`,
     );
+    if (current) {
+      const why = 'its lease cannot publish (Redis holds a higher fence)';
+      this.#log(
+        'warn',
+        `gave up shard ${shardId}: ${why}; closed it resumably, will take it again with a higher fence`,
+      );
+      void this.#release(shardId, why, 'refused');
+    }
+  }
+
+  #onDataLoss(err: RedisError): void {
+    this.#dataLosses.inc();
+    this.#log('warn', `${err.message} [${err.code}]`);
+    this.emit('error', err, null);
+    // what start() wrote is gone too: the shard count (command routing) and the session start budget
+    void this.#seed?.().catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
+  }
+
+  #onReestablished(shardId: number, previous: number, token: number): void {
+    const owned = this.#owned.get(shardId);
+    if (!owned) return;
+    owned.lease.token = token;
+    this.#log('info', `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`);
+    // the session went with the data: write this worker's copy back, so a takeover can resume it
+    const mine = this.#sessions.get(shardId);
+    if (mine) void this.#store.save(shardId, mine).catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
   }
 
   #run(shardId: number, token: number): void {
     const o = this.options;
+    const lease = { token };
     const shard = new Shard({
       ...o.shardOptions,
       // A shard given up for a lost lease must be off the gateway within the margin between the local loss
@@ -427,13 +502,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       encoding: o.encoding,
       compression: o.compression,
       identifyQueue: this.#identifyQueue!,
-      sessionStore: this.#sessionStoreFor(token),
+      sessionStore: this.#sessionStoreFor(lease),
     });
     if (this.#paused) shard.pauseReading();
     const commands = new AbortController();
     const owned: Owned = {
       shardId,
-      token,
+      lease,
       shard,
       commands,
       serving: Promise.resolve(),
@@ -448,7 +523,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       const sessionId = shard.sessionId;
       if (typeof p.s !== 'number' || sessionId === null) return;
       try {
-        this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: token });
+        this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: lease.token });
         this.#published.inc();
         this.metrics.countEvent(p.t);
       } catch (err) {
@@ -511,10 +586,15 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   /**
    * Closes a shard with a resumable close code and stops its command server. `hand-over` (rebalancing)
    * then flushes its events and session and releases the lease, so the next owner RESUMEs from the latest
-   * event; `give-up` (lease lost or stale) leaves the lease alone, it is not ours any more; `stop` leaves
+   * event; `give-up` (lease lost) leaves the lease alone, it is not ours any more; `refused` (our lease's
+   * events were refused) flushes and releases like a hand-over, so the next lease gets a higher fence; `stop` leaves
    * the release to `stop()`, after the publisher and the store are flushed; `fatal` releases at once.
    */
-  #release(shardId: number, why: string, mode: 'hand-over' | 'give-up' | 'stop' | 'fatal'): Promise<void> {
+  #release(
+    shardId: number,
+    why: string,
+    mode: 'hand-over' | 'give-up' | 'refused' | 'stop' | 'fatal',
+  ): Promise<void> {
     const owned = this.#owned.get(shardId);
     if (!owned) return Promise.resolve();
     owned.releasing ??= (async () => {
@@ -525,11 +605,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       owned.shard.resumeReading();
       await owned.shard.destroy({ code: 4000, reason: why.slice(0, 100) });
       await owned.serving;
-      if (mode === 'hand-over') {
+      if (mode === 'hand-over' || mode === 'refused') {
         await this.#publisher.flush();
         await this.#store.flush().catch((err: unknown) => this.#redisTrouble(toRedisError(err)));
       }
-      if ((mode === 'hand-over' || mode === 'fatal') && this.#leases.tokenOf(shardId) === owned.token) {
+      if (mode !== 'give-up' && mode !== 'stop' && this.#leases.tokenOf(shardId) === owned.lease.token) {
         await this.#leases.release(shardId).catch(() => false);
       }
       if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);
