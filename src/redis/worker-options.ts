@@ -217,7 +217,8 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
       ...(given as WorkerShardOptions),
       token,
       intents: 0,
-      shard: [0, 1],
+      shardId: 0,
+      shardCount: 1,
       gatewayUrl: 'wss://gateway.discord.gg',
     });
   } catch (err) {

@@ -160,5 +160,5 @@ export async function streamBySession(redis: Redis, prefix: string): Promise<Map
 
 /** The simulator's last seq of each `shard session` it ever started (ended sessions included). */
 export function simSessions(sim: Simulator): Map<string, number> {
-  return new Map(sim.stats().sessions.map((s) => [`${s.shard[0]} ${s.sessionId}`, s.lastSeq]));
+  return new Map(sim.stats().sessions.map((s) => [`${s.shardId} ${s.sessionId}`, s.sequence]));
 }
