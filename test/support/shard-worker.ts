@@ -30,7 +30,7 @@ export const WORKER_INTENTS = 1 | 512;
 export function shardWorker(
   t: TestContext,
   sim: Simulator,
-  options: Pick<ShardWorkerOptions, 'redis' | 'prefix' | 'shards'> & Partial<ShardWorkerOptions>,
+  options: Pick<ShardWorkerOptions, 'redis' | 'prefix' | 'shardIds'> & Partial<ShardWorkerOptions>,
 ): ShardWorker & { lines: string[] } {
   const worker = new ShardWorker({
     token: sim.tokens[0]!,
@@ -50,7 +50,7 @@ export function shardWorker(
   worker.on('error', (err, shardId) => worker.lines.push(`error: shard ${shardId}: ${err.message}`));
   // After hooks run in registration order: the Redis fixture may be gone by now, and stop() waits for
   // Redis to flush; a failed test must still end.
-  t.after(() => Promise.race([worker.stop(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
+  t.after(() => Promise.race([worker.destroy(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
   return worker;
 }
 
@@ -58,7 +58,7 @@ export function shardWorker(
 export function collect(worker: ShardWorker, event: 'ready' | 'resumed', count: number): Promise<number[]> {
   const ids: number[] = [];
   return new Promise((resolve) => {
-    const on = (shardId: number): void => {
+    const on = (_data: unknown, shardId: number): void => {
       ids.push(shardId);
       if (ids.length === count) {
         worker.off(event, on);

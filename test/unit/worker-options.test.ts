@@ -28,8 +28,8 @@ describe('shardline worker: flag parsing', () => {
     assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
     assert.equal(c.tokenEnv, 'DISCORD_TOKEN');
     assert.equal(c.metricsPort, undefined);
-    assert.deepEqual(c.worker.shards, [0, 1, 2, 3, 6]);
-    assert.equal(c.worker.totalShards, 8);
+    assert.deepEqual(c.worker.shardIds, [0, 1, 2, 3, 6]);
+    assert.equal(c.worker.shardCount, 8);
     assert.equal(c.worker.prefix, 'shardline:');
     assert.equal(c.worker.api, 'https://discord.com/api');
   });
@@ -75,7 +75,7 @@ describe('shardline worker: flag parsing', () => {
     assert.deepEqual(c.worker, {
       prefix: '{bot}:',
       intents: 1,
-      shards: 'auto',
+      shardIds: 'auto',
       api: 'http://127.0.0.1:9999/api/v10',
       maxShards: 4,
       ownerId: 'worker-1',
@@ -144,11 +144,11 @@ describe('shardline worker: flag parsing', () => {
 });
 
 describe('ShardWorker options', () => {
-  const base = { token: TOKEN, intents: 1, shards: [0, 1] as number[] };
+  const base = { token: TOKEN, intents: 1, shardIds: [0, 1] as number[] };
 
   test('resolve fills the defaults and keeps the token in a Secret', () => {
     const o = resolveShardWorkerOptions(base);
-    assert.deepEqual(o.shards, [0, 1]);
+    assert.deepEqual(o.shardIds, [0, 1]);
     assert.equal(o.leaseTtlMs, 10_000);
     assert.equal(o.claimIntervalMs, 3_333);
     assert.equal(o.highWaterMark, 10_000);
@@ -164,10 +164,10 @@ describe('ShardWorker options', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ token: '' }, /^token:/],
       [{ token: `Bot ${TOKEN}` }, /^token:/],
-      [{ shards: [] }, /^shards:/],
-      [{ shards: [1.5] }, /^shards\[0\]:/],
-      [{ shards: [0, 4], totalShards: 4 }, /^shards: shard 4 does not exist/],
-      [{ shards: [0], maxShards: 2 }, /^maxShards: only applies/],
+      [{ shardIds: [] }, /^shardIds:/],
+      [{ shardIds: [1.5] }, /^shardIds\[0\]:/],
+      [{ shardIds: [0, 4], shardCount: 4 }, /^shardIds: shard 4 does not exist/],
+      [{ shardIds: [0], maxShards: 2 }, /^maxShards: only applies/],
       [{ leaseTtlMs: 10 }, /^leaseTtlMs:/],
       [{ intents: -1 }, /^intents:/],
       [{ api: 'ws://x' }, /^api:/],

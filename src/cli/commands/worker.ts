@@ -115,9 +115,9 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const worker: Omit<ShardWorkerOptions, 'redis' | 'token'> = {
     prefix,
     intents: parseIntents(str('intents')),
-    shards: auto ? 'auto' : shardList!,
+    shardIds: auto ? 'auto' : shardList!,
     api,
-    ...(total !== undefined ? { totalShards: total } : {}),
+    ...(total !== undefined ? { shardCount: total } : {}),
     ...(maxShards !== undefined ? { maxShards } : {}),
     ...(owner !== undefined ? { ownerId: owner } : {}),
     ...(encoding !== undefined ? { encoding } : {}),
@@ -173,12 +173,12 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
   });
   let metrics: MetricsServer | undefined;
   // A signal while start() still waits (for Redis, say) stops the worker at once.
-  const stopOnSignal = (): void => void worker.stop();
+  const stopOnSignal = (): void => void worker.destroy();
   if (io.signal.aborted) stopOnSignal();
   else io.signal.addEventListener('abort', stopOnSignal, { once: true });
   try {
     try {
-      await worker.start();
+      await worker.connect();
     } catch (err) {
       io.stderr.write(
         `shardline worker: ${redact(explainConnectFailure(err, config.worker.api ?? 'https://discord.com/api'), token)}\n`,
@@ -196,7 +196,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     const why = await Promise.race([stopped, fatalSeen]);
     if (why === 'signal') say('signal received: stopping (a second signal exits at once)');
   } finally {
-    await worker.stop();
+    await worker.destroy();
     await metrics?.close();
     await closeClient(redis);
   }
