@@ -54,7 +54,7 @@ function explainParseError(err: unknown, args: readonly string[], options: FlagS
   const flag = /'(--?[^' <=]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
     const known = Object.keys(options).map((k) => `--${k}`);
-    return `unknown flag '${flag}' (known: ${known.join(', ')})`;
+    return `Unknown option '${flag}' (known: ${known.join(', ')})`;
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     const arg = /'([^']*)'/.exec(message)?.[1] ?? '';

@@ -62,6 +62,6 @@ test("parseArgs' reasons become one line that names the flag and keeps the hint"
   );
   assert.equal(reason(['--duration']), '--duration needs a value');
   assert.equal(reason(['--plain=yes']), "--plain takes no value, got '--plain=yes'");
-  assert.equal(reason(['--nope']), "unknown flag '--nope' (known: --duration, --plain)");
+  assert.equal(reason(['--nope']), "Unknown option '--nope' (known: --duration, --plain)");
   assert.equal(reason(['stray']), "unexpected argument 'stray': this command takes only flags");
 });
