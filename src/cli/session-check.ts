@@ -41,7 +41,12 @@ export async function dropForeignSessions(
   await store.ready();
   const byUrl = new Map<string, number[]>();
   for (const s of store.entries()) byUrl.set(s.resumeUrl, [...(byUrl.get(s.resumeUrl) ?? []), s.shardId]);
-  const apiHost = new URL(api).hostname;
+  let apiHost = '';
+  try {
+    apiHost = new URL(api).hostname;
+  } catch {
+    // An API base that is not a URL fails later with its own message; compare against no host.
+  }
   const notes: string[] = [];
   for (const [resumeUrl, shardIds] of byUrl) {
     let why: string | undefined;
