@@ -94,7 +94,7 @@ test('each demo key does what the README and the usage say it does', async () =>
   const keys = keyboard();
   const stop = new AbortController();
   const demo = runDemo(
-    ['--shards', '1', '--guilds', '5', '--events-per-second', '20', '--heartbeat-interval', '300'],
+    ['--shards', '1', '--guilds', '5', '--events-per-second', '20', '--heartbeat-interval', '1000'],
     { stdout: out.stream, stderr: err.stream, stdin: keys, env: {}, signal: stop.signal },
   );
   try {

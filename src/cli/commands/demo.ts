@@ -47,7 +47,7 @@ export const DEMO_USAGE = `usage: shardline demo [flags]
   --events-per-second N    live event rate of the simulator (default 200)
   --max-concurrency N      identify buckets (default 2)
   --identify-window MS     identify window, scaled down from Discord's 5000 (default 1000)
-  --heartbeat-interval MS  heartbeat interval sent in Hello (default 5000)
+  --heartbeat-interval MS  heartbeat interval sent in Hello, 1000 or more (default 5000)
   --fault-every S          inject a random fault into a random shard every S seconds (default off)
   --duration S             exit by itself after S seconds with a summary (default: until Ctrl-C)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
@@ -109,7 +109,8 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const identifyWindowMs =
     intFlag('identify-window', str('identify-window'), { min: 10, max: 60_000 }) ?? 1000;
   const heartbeatIntervalMs =
-    intFlag('heartbeat-interval', str('heartbeat-interval'), { min: 50, max: 120_000 }) ?? 5000;
+    // Shards refuse a Hello interval under 1 s (heartbeats would take over half the send limit).
+    intFlag('heartbeat-interval', str('heartbeat-interval'), { min: 1000, max: 120_000 }) ?? 5000;
   const faultEvery = intFlag('fault-every', str('fault-every'), { min: 1, max: 86_400 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 86_400 });
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
