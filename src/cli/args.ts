@@ -12,6 +12,8 @@ export class UsageError extends ShardlineError {
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream;
+  /** Keys for the demo, read when it is a terminal; default `process.stdin`. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(raw: boolean): unknown };
   env: NodeJS.ProcessEnv;
   /** Aborted when the user asks to stop (Ctrl-C, SIGTERM). */
   signal: AbortSignal;
@@ -21,15 +23,55 @@ export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: stri
 
 export type FlagValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
-/** `parseArgs` in strict mode, with its errors turned into one-line `UsageError`s. */
+/**
+ * `parseArgs` in strict mode, with its errors turned into one-line `UsageError`s that name the flag. A
+ * negative number after a value flag (`--duration -1`) is taken as its value, so the flag's own check can
+ * say what is allowed instead of parseArgs calling the argument ambiguous.
+ */
 export function parseFlags(argv: readonly string[], options: FlagSpec): { values: FlagValues } {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
   try {
-    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
     return { values: values as FlagValues };
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-    throw new UsageError(message.replace(/\. To specify a positional argument.*$/, ''));
+    throw new UsageError(explainParseError(err, args, options));
   }
+}
+
+/** parseArgs' multi-line messages, as one line that names the flag and what to do. */
+function explainParseError(err: unknown, args: readonly string[], options: FlagSpec): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  const flag = /'(--?[^' <=]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
+    const known = Object.keys(options).map((k) => `--${k}`);
+    return `Unknown option '${flag}' (known: ${known.join(', ')})`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const arg = /'([^']*)'/.exec(message)?.[1] ?? '';
+    return `unexpected argument '${arg}': this command takes only flags`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
+    if (message.includes('ambiguous')) {
+      const value = args[args.indexOf(flag) + 1] ?? '';
+      return `${flag} needs a value, got the flag-like '${value}'; to pass a value that starts with a dash write ${flag}=${value}`;
+    }
+    if (message.includes('does not take an argument')) {
+      const given = args.find((a) => a.startsWith(`${flag}=`)) ?? flag;
+      return `${flag} takes no value, got '${given}'`;
+    }
+    if (message.includes('argument missing')) return `${flag} needs a value`;
+  }
+  return message.split('\n').join(' ');
 }
 
 /** An integer flag: `undefined` when absent, else a whole number within [min, max]. */

@@ -5,6 +5,7 @@
  */
 import type { ShardManager } from '../manager/index.js';
 import type { CliIo } from './args.js';
+import { explainClose } from './close-notes.js';
 import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } from './status-view.js';
 
 export interface LiveViewOptions {
@@ -23,6 +24,9 @@ export interface LiveViewOptions {
 }
 
 const CLEAR = '\x1b[H\x1b[2J';
+
+/** Notes kept for the terminal view. */
+const KEEP_NOTES = 3;
 
 /** A one-word description of a dispatch for the "last events" list. */
 export function summarizeDispatch(t: string, d: unknown): string {
@@ -52,6 +56,12 @@ export class LiveView {
   #timer: NodeJS.Timeout | undefined;
   #lastPlain = 0;
   #dispatches = 0;
+  /** Until every shard has been READY once (see StatusSnapshot.startingUp). */
+  #startingUp = true;
+  readonly #notes: string[] = [];
+  /** Each shard's state, and the one it left in this tick (a close is reported next to its status change). */
+  readonly #state = new Map<number, string>();
+  readonly #leftThisTick = new Map<number, string>();
 
   constructor(manager: ShardManager, io: CliIo, options: LiveViewOptions) {
     this.#manager = manager;
@@ -69,14 +79,39 @@ export class LiveView {
       });
       if (this.#recent.length > keep) this.#recent.shift();
     });
-    if (!options.tty) {
-      manager.on('status', (status, previous, shardId) => {
-        this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
-      });
-      manager.on('close', (info, shardId) => {
-        this.#io.stdout.write(`shard ${shardId}: connection closed ${info.code} (${info.action})\n`);
-      });
+    manager.on('status', (status, previous, shardId) => {
+      this.#state.set(shardId, status);
+      if (!this.#leftThisTick.has(shardId)) {
+        this.#leftThisTick.set(shardId, previous);
+        setImmediate(() => this.#leftThisTick.delete(shardId));
+      }
+      if (status === 'ready' && this.#startingUp) this.#checkStartedUp();
+      if (!options.tty) this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
+    });
+    manager.on('close', (info, shardId) => {
+      const before = this.#leftThisTick.get(shardId) ?? this.#state.get(shardId);
+      const why = explainClose(info, before);
+      const line = `shard ${shardId}: connection closed ${info.code} (${info.action})${why ? `: ${why}` : ''}`;
+      if (!options.tty) this.#io.stdout.write(`${line}\n`);
+      else if (why) this.note(line);
+    });
+  }
+
+  /** Adds a line to the notes under the table (TTY), or prints it (plain). */
+  note(text: string): void {
+    if (!this.#options.tty) {
+      this.#io.stdout.write(`${text}\n`);
+      return;
     }
+    this.#notes.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
+    if (this.#notes.length > KEEP_NOTES) this.#notes.shift();
+  }
+
+  #checkStartedUp(): void {
+    const status = this.#manager.snapshot();
+    const expected = this.#options.expectedShards || status.shardIds.length;
+    const ready = status.shards.filter((s) => s.role !== 'retiring' && s.status === 'ready').length;
+    if (expected > 0 && ready >= expected) this.#startingUp = false;
   }
 
   /** Dispatches seen since start. */
@@ -85,6 +120,7 @@ export class LiveView {
   }
 
   snapshot(): StatusSnapshot {
+    if (this.#startingUp) this.#checkStartedUp();
     const status = this.#manager.snapshot();
     return {
       title: this.#options.title,
@@ -101,8 +137,10 @@ export class LiveView {
           guilds: s.guilds,
           reconnects: s.reconnects,
         })),
-      startupEtaMs: this.#options.startupEta(),
+      startupEtaMs: this.#startingUp ? this.#options.startupEta() : null,
+      startingUp: this.#startingUp,
       recentEvents: [...this.#recent],
+      notes: [...this.#notes],
       ...(this.#options.footer ? { footer: this.#options.footer() } : {}),
     };
   }

@@ -30,7 +30,14 @@ export interface StatusSnapshot {
   shards: readonly ShardRow[];
   /** Milliseconds until every shard should be READY, or null when all are up / unknown. */
   startupEtaMs: number | null;
+  /**
+   * True until every shard has been READY once. The startup progress bar shows only then: a shard that
+   * drops later shows in the table and the totals, not as startup all over again.
+   */
+  startingUp: boolean;
   recentEvents: readonly RecentEvent[];
+  /** Why recent connections closed and what the shard does about it, newest last. */
+  notes?: readonly string[];
   /** Extra lines shown under the table (hints such as the keys to press). */
   footer?: readonly string[];
 }
@@ -90,7 +97,7 @@ export function renderStatus(snapshot: StatusSnapshot, width = 100): string[] {
   lines.push(
     `${pad('total', 6, 'right')}  ${pad(`${ready}/${snapshot.expectedShards} ready`, 16)}${pad(avgLatency, 9, 'right')}${pad(String(Math.round(events)), 10, 'right')}${pad('', 10)}${pad(String(guilds), 8, 'right')}${pad(String(reconnects), 12, 'right')}`,
   );
-  if (ready < snapshot.expectedShards) {
+  if (snapshot.startingUp && ready < snapshot.expectedShards) {
     const eta = snapshot.startupEtaMs === null ? '' : ` · ETA ${formatDuration(snapshot.startupEtaMs)}`;
     lines.push(
       `starting ${progressBar(ready, snapshot.expectedShards)} ${ready}/${snapshot.expectedShards} READY${eta}`,
@@ -101,6 +108,7 @@ export function renderStatus(snapshot: StatusSnapshot, width = 100): string[] {
     for (const e of snapshot.recentEvents)
       lines.push(`  ${formatTime(e.at)} #${e.shard} ${e.type}${e.summary ? ` ${e.summary}` : ''}`);
   }
+  for (const line of snapshot.notes ?? []) lines.push(line);
   for (const line of snapshot.footer ?? []) lines.push(line);
   return lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -183,4 +185,77 @@ test('a reader that closes the pipe early ends a command cleanly instead of an E
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     assert.doesNotMatch(result.stderr, /EPIPE|Unhandled/, args.join(' '));
   }
+});
+
+test('connect says an empty token variable is empty, not unset', async () => {
+  const run = await cli(['connect', '--duration', '1'], 30_000, undefined, { DISCORD_TOKEN: '' });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^shardline connect: environment variable DISCORD_TOKEN is empty: /);
+  const blank = await cli(['connect', '--duration', '1'], 30_000, undefined, { DISCORD_TOKEN: '  ' });
+  assert.match(blank.stderr, /DISCORD_TOKEN is empty/);
+});
+
+test('a bad flag value names the flag, the value and what is allowed (exit 2)', async () => {
+  const run = await cli(['demo', '--duration', '-1']);
+  assert.equal(run.code, 2);
+  assert.equal(run.stderr.split('\n')[0], 'shardline demo: --duration must be between 1 and 86400, got -1');
+});
+
+test('connect restarted inside the identify window says why the gateway refused its identify', async (t) => {
+  const sim = await startSimulator({ guilds: 2, identifyWindowMs: 60_000 });
+  t.after(() => sim.close());
+  const env = { DISCORD_TOKEN: sim.tokens[0]! };
+  const args = ['connect', '--api', sim.restUrl, '--shards', '1', '--plain'];
+  const first = await cli([...args, '--duration', '1'], 60_000, undefined, env);
+  assert.equal(first.code, 0, first.stderr);
+  // The first run's identify opened the bucket's window; the restart identifies inside it.
+  const lines: string[] = [];
+  const again = await cli(
+    [...args, '--duration', '30'],
+    60_000,
+    (line, child) => {
+      lines.push(line);
+      if (/connection closed/.test(line)) child.kill('SIGINT');
+    },
+    env,
+  );
+  assert.equal(again.code, 0, again.stderr);
+  const closed = lines.find((l) => l.includes('connection closed'));
+  assert.match(
+    closed ?? again.stdout,
+    /^shard 0: connection closed 4000 \(reidentify\): the gateway refused the identify \(op 9\): .*identify window/,
+  );
+});
+
+test('a session file from another gateway is explained once and the shard identifies at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sessions.json');
+  const run = async (restUrl: string, token: string) =>
+    cli(
+      ['connect', '--api', restUrl, '--shards', '1', '--session-file', file, '--duration', '2', '--plain'],
+      60_000,
+      undefined,
+      { DISCORD_TOKEN: token },
+    );
+  const old = await startSimulator({ guilds: 2, identifyWindowMs: 100 });
+  const first = await run(old.restUrl, old.tokens[0]!);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(readFileSync(file, 'utf8'), /"resumeUrl"/);
+  await old.close();
+  const sim = await startSimulator({ guilds: 2, identifyWindowMs: 100 });
+  t.after(() => sim.close());
+  const second = await run(sim.restUrl, sim.tokens[0]!);
+  assert.equal(second.code, 0, second.stderr);
+  const output = second.stdout + second.stderr;
+  assert.doesNotMatch(output, /SOCKET_ERROR/);
+  assert.equal(output.match(/ECONNREFUSED/g)?.length, 1, output);
+  const notes = output.split('\n').filter((l) => l.includes('saved session'));
+  assert.equal(notes.length, 1, output);
+  assert.match(
+    notes[0]!,
+    /^session file: the saved session of shard 0 points at ws:\/\/127\.0\.0\.1:\d+, which does not answer \(ECONNREFUSED\): .*identifying instead$/,
+  );
+  assert.match(second.stdout, /^shard 0: identifying -> ready$/m);
+  assert.equal(sim.stats().identifies, 1);
 });

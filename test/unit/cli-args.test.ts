@@ -34,3 +34,34 @@ test('shard ranges expand, dedupe and sort', () => {
   assert.throws(() => rangeFlag('shards', '3-1'), /runs backwards/);
   assert.throws(() => rangeFlag('shards', 'a-b'), /must look like/);
 });
+
+test('a negative number after a flag is its value, so the flag says what is allowed', () => {
+  const { values } = parseFlags(['--duration', '-1'], { duration: { type: 'string' } });
+  assert.equal(values.duration, '-1');
+  assert.throws(
+    () => intFlag('duration', values.duration as string, { min: 1, max: 86_400 }),
+    /^UsageError: --duration must be between 1 and 86400, got -1$/,
+  );
+});
+
+test("parseArgs' reasons become one line that names the flag and keeps the hint", () => {
+  const spec = { duration: { type: 'string' }, plain: { type: 'boolean' } } as const;
+  const reason = (argv: string[]) => {
+    try {
+      parseFlags(argv, spec);
+    } catch (err) {
+      assert.ok(err instanceof UsageError);
+      assert.ok(!err.message.includes('\n'), err.message);
+      return err.message;
+    }
+    assert.fail(`${argv.join(' ')} was accepted`);
+  };
+  assert.equal(
+    reason(['--duration', '-x']),
+    "--duration needs a value, got the flag-like '-x'; to pass a value that starts with a dash write --duration=-x",
+  );
+  assert.equal(reason(['--duration']), '--duration needs a value');
+  assert.equal(reason(['--plain=yes']), "--plain takes no value, got '--plain=yes'");
+  assert.equal(reason(['--nope']), "Unknown option '--nope' (known: --duration, --plain)");
+  assert.equal(reason(['stray']), "unexpected argument 'stray': this command takes only flags");
+});

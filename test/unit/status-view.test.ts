@@ -13,6 +13,7 @@ const snapshot: StatusSnapshot = {
   uptimeMs: 65_000,
   expectedShards: 4,
   startupEtaMs: 5_000,
+  startingUp: true,
   shards: [
     { id: 0, state: 'ready', latencyMs: 12.4, eventsPerSecond: 101, seq: 4521, guilds: 75, reconnects: 1 },
     { id: 1, state: 'ready', latencyMs: 8, eventsPerSecond: 99, seq: 4400, guilds: 70, reconnects: 0 },
@@ -41,6 +42,19 @@ test('drops the progress line once every shard is ready and clips to the width',
   const lines = renderStatus(all, 30);
   assert.ok(!lines.some((l) => l.startsWith('starting')));
   assert.ok(lines.every((l) => l.length <= 30));
+});
+
+test('a shard that drops after startup shows in the totals, not as a startup progress bar', () => {
+  const running = { ...snapshot, startingUp: false, startupEtaMs: null };
+  const lines = renderStatus(running);
+  assert.ok(!lines.some((l) => l.startsWith('starting')), lines.join('\n'));
+  assert.match(lines[5]!, /^\s*total {2}2\/4 ready/);
+});
+
+test('notes explain closes under the table, before the footer', () => {
+  const lines = renderStatus({ ...snapshot, notes: ['12:00:02 shard 2: identify refused (op 9)'] });
+  assert.equal(lines.at(-2), '12:00:02 shard 2: identify refused (op 9)');
+  assert.equal(lines.at(-1), 'keys: r = resume fault');
 });
 
 test('the plain line carries totals and per-shard states', () => {

@@ -8,6 +8,7 @@ import { FileSessionStore, ShardManager, serveMetrics } from '../../manager/inde
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
+import { dropForeignSessions } from '../session-check.js';
 
 export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DISCORD_TOKEN)
   --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
@@ -93,15 +94,20 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const events = v.events === true;
   const token = io.env[tokenEnv];
-  if (token === undefined || token.trim() === '')
+  if (token === undefined)
     throw new UsageError(
       `environment variable ${tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
+    );
+  if (token.trim() === '')
+    throw new UsageError(
+      `environment variable ${tokenEnv} is empty: export your bot token there (or name another with --token-env)`,
     );
 
   // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
   const viewIo: CliIo = events ? { ...io, stdout: io.stderr } : io;
   const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true;
   const sessionFile = str('session-file');
+  const sessionStore = sessionFile ? new FileSessionStore({ path: sessionFile }) : undefined;
   const manager = new ShardManager({
     token,
     intents,
@@ -109,7 +115,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     shardCount,
     encoding,
     compression,
-    ...(sessionFile ? { sessionStore: new FileSessionStore({ path: sessionFile }) } : {}),
+    ...(sessionStore ? { sessionStore } : {}),
   });
   manager.on('error', (err, shardId) => {
     viewIo.stderr.write(`shard ${shardId ?? '-'}: ${redact(err.message, token)} [${err.code}]\n`);
@@ -134,6 +140,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
       viewIo.stderr.write(`metrics on ${metrics.url}\n`);
     }
     view.start();
+    if (sessionStore) for (const note of await dropForeignSessions(sessionStore, api)) view.note(note);
     const connectFailed = manager.connect().then(
       () => new Promise<never>(() => {}),
       (err: unknown) => {

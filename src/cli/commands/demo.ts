@@ -9,6 +9,36 @@ import { seededRandom } from '../../util/clock.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
 
+/**
+ * The keys that inject a fault into the selected shard, and what the shard does about each: the README and
+ * the usage say the same (`describeDemoKeys`), and a test presses each key and checks the outcome.
+ */
+export const DEMO_KEYS = [
+  { key: 'r', fault: 'reconnect', label: 'op 7', outcome: 'resume' },
+  { key: 'd', fault: 'drop', label: 'TCP drop', outcome: 'resume' },
+  { key: 'z', fault: 'zombie', label: 'zombie connection', outcome: 'resume' },
+  { key: 'c', fault: 'close', label: 'close 4000', outcome: 'resume' },
+  { key: 'i', fault: 'invalid-session', label: 'op 9, not resumable', outcome: 'identify' },
+  { key: 'h', fault: 'request-heartbeat', label: 'op 1', outcome: 'heartbeat' },
+] as const satisfies readonly {
+  key: string;
+  fault: Fault['kind'];
+  label: string;
+  outcome: 'resume' | 'identify' | 'heartbeat';
+}[];
+
+/** One sentence on what each key does; `quote` wraps each key (a backtick for Markdown). */
+export function describeDemoKeys(quote = ''): string {
+  const keys = (outcome: string) =>
+    DEMO_KEYS.filter((k) => k.outcome === outcome).map((k) => `${quote}${k.key}${quote} (${k.label})`);
+  const resume = keys('resume');
+  return (
+    `${resume.slice(0, -1).join(', ')} and ${resume.at(-1)} make the selected shard resume its session; ` +
+    `${keys('identify').join(', ')} makes it identify a new session; ` +
+    `${keys('heartbeat').join(', ')} makes it heartbeat at once on the same connection`
+  );
+}
+
 export const DEMO_USAGE = `usage: shardline demo [flags]
   --shards N               shards to run (default 4)
   --guilds N               guilds in the simulated world (default 300)
@@ -17,24 +47,15 @@ export const DEMO_USAGE = `usage: shardline demo [flags]
   --events-per-second N    live event rate of the simulator (default 200)
   --max-concurrency N      identify buckets (default 2)
   --identify-window MS     identify window, scaled down from Discord's 5000 (default 1000)
-  --heartbeat-interval MS  heartbeat interval sent in Hello (default 5000)
+  --heartbeat-interval MS  heartbeat interval sent in Hello, 1000 or more (default 5000)
   --fault-every S          inject a random fault into a random shard every S seconds (default off)
   --duration S             exit by itself after S seconds with a summary (default: until Ctrl-C)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
   --seed N                 seed of the world, the event stream and the fault schedule (default 1)
   --plain                  print plain lines even on a terminal
-keys (on a terminal): 0-9 pick a shard · r op 7 reconnect · d drop TCP · z zombie · i invalid session
-  · c close 4000 · h request heartbeat · q quit`;
+keys (when stdin is a terminal): 0-9 select a shard; ${describeDemoKeys()}; q quits`;
 
-/** Faults the demo injects, with the key that triggers each. */
-const KEY_FAULTS: Record<string, Fault['kind']> = {
-  r: 'reconnect',
-  d: 'drop',
-  z: 'zombie',
-  i: 'invalid-session',
-  c: 'close',
-  h: 'request-heartbeat',
-};
+const KEY_FAULTS: Record<string, Fault['kind']> = Object.fromEntries(DEMO_KEYS.map((k) => [k.key, k.fault]));
 const SCHEDULED_FAULTS = [
   'reconnect',
   'drop',
@@ -88,7 +109,8 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const identifyWindowMs =
     intFlag('identify-window', str('identify-window'), { min: 10, max: 60_000 }) ?? 1000;
   const heartbeatIntervalMs =
-    intFlag('heartbeat-interval', str('heartbeat-interval'), { min: 50, max: 120_000 }) ?? 5000;
+    // Shards refuse a Hello interval under 1 s (heartbeats would take over half the send limit).
+    intFlag('heartbeat-interval', str('heartbeat-interval'), { min: 1000, max: 120_000 }) ?? 5000;
   const faultEvery = intFlag('fault-every', str('fault-every'), { min: 1, max: 86_400 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 86_400 });
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
@@ -151,7 +173,12 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     const fault: Fault = kind === 'close' ? { kind, shardId: shard, code: 4000 } : { kind, shardId: shard };
     if (sim.inject(fault) > 0) {
       faults++;
-      lastFaults.push(`${new Date().toISOString().slice(11, 19)} injected ${kind} into shard ${shard}`);
+      const then = DEMO_KEYS.find((k) => k.fault === kind)?.outcome;
+      const next =
+        then === 'identify' ? 'identifies a new session' : then === 'resume' ? 'resumes' : 'heartbeats';
+      lastFaults.push(
+        `${new Date().toISOString().slice(11, 19)} injected ${kind} into shard ${shard}: it ${next}`,
+      );
       if (lastFaults.length > 3) lastFaults.shift();
       if (!tty) io.stdout.write(`fault: ${kind} -> shard ${shard}\n`);
     }
@@ -168,7 +195,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       [
         ...lastFaults,
         tty
-          ? `shard ${selected} selected · 0-9 select · r op 7 · d drop · z zombie · i op 9 · c close · h op 1 · q quit`
+          ? `shard ${selected} selected · 0-9 select · r op 7, d drop, z zombie, c close → resume · i op 9 → identify · h op 1 · q quit`
           : '',
       ].filter((l) => l !== ''),
   });
@@ -181,8 +208,9 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     else if (/^[0-9]$/.test(key) && Number(key) < shards) selected = Number(key);
     else if (KEY_FAULTS[key]) inject(KEY_FAULTS[key], selected);
   };
-  const stdin = process.stdin;
-  const keys = tty && stdin.isTTY;
+  const stdin = io.stdin ?? process.stdin;
+  // Keys work whenever stdin is a terminal, also with --plain output.
+  const keys = stdin.isTTY === true;
   let faultTimer: NodeJS.Timeout | undefined;
   let failure: unknown;
   try {
@@ -191,7 +219,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       io.stdout.write(`metrics on ${metrics.url}\n`);
     }
     if (keys) {
-      stdin.setRawMode(true);
+      stdin.setRawMode?.(true);
       stdin.resume();
       stdin.on('data', onKey);
     }
@@ -219,7 +247,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     view.stop();
     if (keys) {
       stdin.off('data', onKey);
-      stdin.setRawMode(false);
+      stdin.setRawMode?.(false);
       stdin.pause();
     }
   }
