@@ -1,5 +1,6 @@
 // Public API of `shardline`: what a bot author uses. Re-exports only; codecs are in `shardline/codec`,
-// Redis scale-out in `shardline/redis`, the gateway simulator in `shardline/simulator`.
+// Redis scale-out in `shardline/redis`, the gateway simulator in `shardline/simulator`, the Prometheus
+// endpoint in `shardline/metrics`.
 
 // Errors (a shard's `error` event carries them). The code lists are type-only: each `code` is a literal union.
 export type {
@@ -51,8 +52,6 @@ export type {
   MemberRequestOptions,
   MemberRequestResult,
 } from './manager/member-chunks.js';
-export type { MetricsServer } from './manager/metrics.js';
-export { serveMetrics } from './manager/metrics.js';
 export type {
   AutoReshardOptions,
   ResolvedShardManagerOptions,

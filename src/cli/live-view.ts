@@ -3,7 +3,7 @@
  * prints plain lines elsewhere (state changes as they happen, a status line each second), keeps the last
  * few dispatches, and maps keys to actions (fault injection in the demo).
  */
-import type { ShardManager } from '../manager/index.js';
+import type { ShardManager } from '../manager/manager.js';
 import type { CliIo } from './args.js';
 import { explainClose } from './close-notes.js';
 import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } from './status-view.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { INTENTS } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { RawClient } from '../support/raw-client.js';
 import { identified, simulator, until } from '../support/sim-helpers.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { INTENTS, shardOf } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { RawClient } from '../support/raw-client.js';
 import { connect, data, identified, simulator, until } from '../support/sim-helpers.js';
 

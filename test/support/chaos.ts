@@ -10,9 +10,10 @@
 import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ShardManager } from '../../src/manager/index.js';
+import { ShardManager } from '../../src/manager/manager.js';
 import type { Compression, Encoding } from '../../src/shard/options.js';
-import { type Fault, INTENTS, type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Fault, type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { seededRandom } from '../../src/util/clock.js';
 
 export interface ChaosOptions {

@@ -5,12 +5,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
-import {
-  eventStreamKey,
-  parseEventFields,
-  ShardWorker,
-  type ShardWorkerOptions,
-} from '../../src/redis/index.js';
+import { parseEventFields } from '../../src/redis/consumer.js';
+import { eventStreamKey, ShardWorker, type ShardWorkerOptions } from '../../src/redis/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 
 /** Identify window 250 ms at the simulator, 600 ms at the worker; heartbeats every second. */

@@ -6,7 +6,8 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
 import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
-import { createRedisClient, resolveShardWorkerOptions, ShardWorker } from '../../src/redis/index.js';
+import { createRedisClient, ShardWorker } from '../../src/redis/index.js';
+import { resolveShardWorkerOptions } from '../../src/redis/worker-options.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
 const REDIS = ['--redis', 'redis://127.0.0.1:6379'];

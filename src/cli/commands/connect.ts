@@ -4,7 +4,9 @@
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
-import { FileSessionStore, ShardManager, serveMetrics } from '../../manager/index.js';
+import { ShardManager } from '../../manager/manager.js';
+import { serveMetrics } from '../../manager/metrics.js';
+import { FileSessionStore } from '../../manager/session-store.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';

@@ -3,8 +3,11 @@
  * `ShardManager` running several shards against it, and the live status view. No token, no network.
  * Faults can be injected with keys (TTY) or on a schedule (`--fault-every`), so you can watch shards resume.
  */
-import { ShardManager, serveMetrics, startupBoundMs } from '../../manager/index.js';
-import { type Fault, INTENTS, startSimulator } from '../../simulator/index.js';
+import { ShardManager } from '../../manager/manager.js';
+import { serveMetrics } from '../../manager/metrics.js';
+import { startupBoundMs } from '../../shard/identify-queue.js';
+import { type Fault, startSimulator } from '../../simulator/index.js';
+import { INTENTS } from '../../simulator/intents.js';
 import { seededRandom } from '../../util/clock.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';

@@ -3,7 +3,8 @@ import type { GatewayReadyDispatchData } from 'discord-api-types/v10';
 import { expectTypeOf } from 'expect-type';
 import type { CloseInfo, ManagerSnapshot, ResumedInfo, ShardStatus } from '../../../src/index.js';
 
-import { FileSessionStore, ShardManager, serveMetrics } from '../../../src/index.js';
+import { FileSessionStore, ShardManager } from '../../../src/index.js';
+import { serveMetrics } from '../../../src/metrics/index.js';
 
 const manager = new ShardManager({
   token: process.env.DISCORD_TOKEN!,

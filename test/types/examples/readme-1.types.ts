@@ -1,6 +1,7 @@
 // README.md "Library" example, verbatim (imports point at the sources); the build type-checks it.
 import { expectTypeOf } from 'expect-type';
-import { ShardManager, FileSessionStore, serveMetrics } from '../../../src/index.js';
+import { ShardManager, FileSessionStore } from '../../../src/index.js';
+import { serveMetrics } from '../../../src/metrics/index.js';
 
 const manager = new ShardManager({
   token: process.env.DISCORD_TOKEN!, // kept in a Secret: never printed, logged or thrown
