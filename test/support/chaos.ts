@@ -14,6 +14,7 @@ import { ShardManager } from '../../src/manager/index.js';
 import type { Compression, Encoding } from '../../src/shard/options.js';
 import { type Fault, INTENTS, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { seededRandom } from '../../src/util/clock.js';
+import { waitFor } from './wait.js';
 
 export interface ChaosOptions {
   readonly shards?: number;
@@ -131,13 +132,12 @@ function heapUsed(gc: () => void): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
+/** True once `check()` holds within `timeoutMs`, false after it (a chaos round reports rather than throws). */
+function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  return waitFor(check, { what: 'chaos condition', timeoutMs, everyMs: 50 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 type RoundReport = Omit<ChaosReport, 'heapUsedBefore' | 'heapUsedAfter'>;
