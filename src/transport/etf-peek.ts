@@ -1,27 +1,24 @@
 /**
  * Reads `op`, `s` and `t` of an ETF gateway envelope without decoding `d`, so a shard with a dispatch
  * filter can skip unwanted events cheaply. Discord (and the simulator) write the envelope map as
- * `{t, s, op, d}`; the peek only succeeds when those three keys come before `d` and hold the simple terms
+ * `{t, s, op, d}`; the peek only succeeds when those three keys come first, `d` is the fourth and last (so no
+ * duplicate key can override what was read), and they hold the simple terms
  * the gateway uses (small integers, atoms, binaries). Anything else returns undefined and the caller
  * decodes the whole payload, so the peek is never wrong, only sometimes unhelpful.
  */
+import { Buffer } from 'node:buffer';
+import { ETF_VERSION, Tag } from '../codec/etf/tags.js';
 import type { PeekedEnvelope } from './json-peek.js';
 
-const VERSION = 131;
-const SMALL_INTEGER_EXT = 97;
-const INTEGER_EXT = 98;
-const ATOM_EXT = 100;
-const BINARY_EXT = 109;
-const SMALL_ATOM_EXT = 115;
-const MAP_EXT = 116;
-const ATOM_UTF8_EXT = 118;
-const SMALL_ATOM_UTF8_EXT = 119;
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+// The decoder's own text decoding (Node's native slicers), so the peek and the decoder agree on every byte:
+// BINARY and the UTF-8 atom tags as UTF-8, ATOM_EXT and SMALL_ATOM_EXT as Latin-1.
+type Slicer = (this: Uint8Array, start: number, end: number) => string;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slicer }).latin1Slice;
 
 export function peekEtfEnvelope(bytes: Uint8Array): PeekedEnvelope | undefined {
   const n = bytes.length;
-  if (n < 6 || bytes[0] !== VERSION || bytes[1] !== MAP_EXT) return undefined;
+  if (n < 6 || bytes[0] !== ETF_VERSION || bytes[1] !== Tag.MAP) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const arity = view.getUint32(2);
   let pos = 6;
@@ -32,15 +29,15 @@ export function peekEtfEnvelope(bytes: Uint8Array): PeekedEnvelope | undefined {
     const tag = bytes[pos]!;
     let len: number;
     let head: number;
-    if (tag === SMALL_ATOM_EXT || tag === SMALL_ATOM_UTF8_EXT) {
+    if (tag === Tag.SMALL_ATOM || tag === Tag.SMALL_ATOM_UTF8) {
       if (pos + 2 > n) return undefined;
       len = bytes[pos + 1]!;
       head = 2;
-    } else if (tag === ATOM_EXT || tag === ATOM_UTF8_EXT) {
+    } else if (tag === Tag.ATOM || tag === Tag.ATOM_UTF8) {
       if (pos + 3 > n) return undefined;
       len = view.getUint16(pos + 1);
       head = 3;
-    } else if (tag === BINARY_EXT) {
+    } else if (tag === Tag.BINARY) {
       if (pos + 5 > n) return undefined;
       len = view.getUint32(pos + 1);
       head = 5;
@@ -48,18 +45,19 @@ export function peekEtfEnvelope(bytes: Uint8Array): PeekedEnvelope | undefined {
     if (len > maxLen || pos + head + len > n) return undefined;
     const start = pos + head;
     pos = start + len;
-    return [utf8.decode(bytes.subarray(start, start + len)), tag !== BINARY_EXT];
+    const latin1 = tag === Tag.ATOM || tag === Tag.SMALL_ATOM;
+    return [(latin1 ? latin1Slice : utf8Slice).call(bytes, start, pos), tag !== Tag.BINARY];
   };
 
   /** A small integer at `pos`, or undefined. */
   const readInt = (): number | undefined => {
     if (pos >= n) return undefined;
     const tag = bytes[pos]!;
-    if (tag === SMALL_INTEGER_EXT && pos + 2 <= n) {
+    if (tag === Tag.SMALL_INTEGER && pos + 2 <= n) {
       pos += 2;
       return bytes[pos - 1]!;
     }
-    if (tag === INTEGER_EXT && pos + 5 <= n) {
+    if (tag === Tag.INTEGER && pos + 5 <= n) {
       const v = view.getInt32(pos + 1);
       pos += 5;
       return v;
@@ -90,12 +88,20 @@ export function peekEtfEnvelope(bytes: Uint8Array): PeekedEnvelope | undefined {
     } else if (name === 't') {
       const text = readText(64);
       if (!text) return undefined;
+      // The atoms true and false decode as booleans: not an event name the peek can judge.
+      if (text[1] && (text[0] === 'true' || text[0] === 'false')) return undefined;
       t = text[1] && (text[0] === 'nil' || text[0] === 'null') ? null : text[0];
     } else {
       // `d` (or any other key) before we know op, s and t: give up rather than skip an arbitrary term.
       return undefined;
     }
-    if (op !== undefined && s !== undefined && t !== undefined) return { op, s, t };
+    if (op !== undefined && s !== undefined && t !== undefined) {
+      // The decoder keeps the last of duplicate keys: only answer when the one pair left is `d`, so no later
+      // `t` (or `op`, `s`) can contradict what the peek read.
+      if (arity - i - 1 !== 1) return undefined;
+      const last = readText(1);
+      return last?.[0] === 'd' ? { op, s, t } : undefined;
+    }
   }
   return undefined;
 }

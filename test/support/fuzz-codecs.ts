@@ -47,7 +47,7 @@ import {
   type TargetStats,
   typedErrorCode,
 } from './fuzz-core.js';
-import { randomJsonValue, seedDocuments } from './fuzz-etf.js';
+import { hostileEtfDocuments, randomJsonValue, seedDocuments } from './fuzz-etf.js';
 import { syncFlushChunks } from './zlib-streams.js';
 import { discordLikeMessages, readZstdFixture } from './zstd-corpus.js';
 
@@ -179,6 +179,7 @@ export async function etfRunner(): Promise<FuzzRunner> {
       expect: 'ok',
       maxBytes: 1 << 20,
     },
+    ...hostileEtfDocuments(),
   ];
 
   return {

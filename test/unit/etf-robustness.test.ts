@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { decodeEtf, encodeEtf } from '../../src/codec/index.js';
-import { CodecError, type CodecErrorCode } from '../../src/errors.js';
+import { CodecError, type CodecErrorCode, ConfigError } from '../../src/errors.js';
 import { seededRandom } from '../../src/util/clock.js';
-import { fuzzEtf, randomJsonValue, randomSnowflake, seedDocuments } from '../support/fuzz-etf.js';
+import {
+  fuzzEtf,
+  fuzzHostileEtf,
+  randomJsonValue,
+  randomSnowflake,
+  seedDocuments,
+} from '../support/fuzz-etf.js';
 
 function codeOf(fn: () => unknown): CodecErrorCode {
   try {
@@ -113,10 +119,10 @@ test('depth bombs stop at maxDepth with ETF_DEPTH_EXCEEDED', () => {
     codeOf(() => decodeEtf(tuples, { maxDepth: 10 })),
     'ETF_DEPTH_EXCEEDED',
   );
-  // A custom limit beyond what the stack can hold still ends in a CodecError, not a RangeError.
-  assert.equal(
-    codeOf(() => decodeEtf(tuples, { maxDepth: 1e9 })),
-    'ETF_DEPTH_EXCEEDED',
+  // A custom limit beyond what the stack can hold is refused up front.
+  assert.throws(
+    () => decodeEtf(tuples, { maxDepth: 1e9 }),
+    (err: unknown) => err instanceof ConfigError && err.option === 'maxDepth',
   );
   // Exactly at the limit is fine.
   let ok: unknown = 1;
@@ -191,4 +197,11 @@ test('mutated documents decode or throw a CodecError, never anything else', () =
   assert.ok(stats.decoded > 0);
   for (const code of ['ETF_TRUNCATED', 'ETF_UNKNOWN_TAG', 'ETF_TRAILING_BYTES'])
     assert.ok((stats.errors[code] ?? 0) > 0, code);
+});
+
+test('hostile documents (deep nesting, bombs, huge lengths, atoms of every tag, shape churn) get their exact outcome', () => {
+  const stats = fuzzHostileEtf(seededRandom(4321), 3000, { cases: 0, decoded: 0, errors: {} });
+  for (const code of ['ETF_DEPTH_EXCEEDED', 'ETF_TOO_LARGE', 'ETF_TRUNCATED'])
+    assert.ok((stats.errors[code] ?? 0) > 0, code);
+  assert.ok(stats.decoded > 200);
 });

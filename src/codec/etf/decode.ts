@@ -3,13 +3,18 @@
  *
  * Mapping: integers → numbers; bignums → number when within ±(2^53−1), otherwise a decimal string (or a
  * BigInt for every bignum with `bigint: 'bigint'`); floats → numbers; atoms `true`/`false` → booleans,
- * `nil`/`null` → null, other atoms → their name; BINARY → UTF-8 string (a leading U+FEFF is kept);
- * tuples, lists → arrays; NIL → []; STRING_EXT → array of byte numbers (as erlpack); MAP → object with
- * string keys (any key term is stringified; a `__proto__` key becomes an own property, never a prototype);
- * BIT_BINARY → ETF_INVALID (Discord never sends bitstrings); COMPRESSED → inflated, only as the top-level term.
+ * `nil`/`null` → null, other atoms → their name, whichever of the four atom tags carries them; BINARY →
+ * UTF-8 string (a leading U+FEFF is kept); tuples, lists → arrays; NIL → []; STRING_EXT → array of byte
+ * numbers (as erlpack); MAP → object with string keys: a key decodes as a value would, then becomes a property
+ * name as erlpack's does (atom `nil` → "null", `true` → "true", a container → its JSON text, bounded); a
+ * `__proto__` key becomes an own property, never a prototype. BIT_BINARY → ETF_INVALID (Discord never sends
+ * bitstrings); COMPRESSED → inflated, only as the top-level term.
  *
- * Limits are on by default: `maxDepth` nesting, `maxBytes` input (and inflated) size; every container length
- * is checked against the bytes left before anything is allocated. Every failure is a `CodecError`.
+ * Limits are on by default: `maxDepth` nesting (capped at MAX_ETF_DECODE_DEPTH, what the stack holds),
+ * `maxBytes` input and inflated size, `maxElements` decoded items per document; every container length is
+ * checked against the bytes left and the elements left before anything is allocated. Every failure is a
+ * `CodecError`, and no failure (not even a stack overflow) leaves the shared caches inconsistent or holding
+ * the failed document's values.
  */
 import { Buffer } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
@@ -19,19 +24,34 @@ import { ETF_VERSION, FLOAT_EXT_BYTES, Tag, tagName } from './tags.js';
 export interface EtfDecodeOptions {
   /** How bignums (SMALL_BIG/LARGE_BIG) decode: `'string'` (default: number if safe, else decimal string) or `'bigint'`. */
   readonly bigint?: 'string' | 'bigint';
-  /** Maximum nesting of containers (default 256). */
+  /** Maximum nesting of containers (default 256, at most MAX_ETF_DECODE_DEPTH). */
   readonly maxDepth?: number;
   /** Maximum input size, and maximum inflated size of a COMPRESSED term, in bytes (default 64 MiB). */
   readonly maxBytes?: number;
   /** Maximum digit bytes of one bignum (default 1024, i.e. 8192 bits); bigger → ETF_TOO_LARGE. */
   readonly maxBigBytes?: number;
+  /**
+   * Maximum decoded elements per document: list and tuple items, map entries, STRING_EXT bytes, and
+   * 4 + n²/64 per bignum of n > 8 bytes (its decimal conversion is quadratic). Default 2,500,000: gateway
+   * payloads run at about 20 bytes per element, so a 10 MB GUILD_CREATE has about 500,000. Bounds the heap
+   * and time a small (or compressed) input can cost: an empty list is one byte on the wire but tens on the heap.
+   */
+  readonly maxElements?: number;
 }
+
+/**
+ * The deepest `maxDepth` accepted. The decoder recurses once to three times per level; on Node's default
+ * stack (984 KiB) the costliest nesting (maps keyed by tuples holding maps) ran out near 1,000 levels, and at
+ * this depth a decode uses at most about half the stack, leaving the other half to the caller.
+ */
+export const MAX_ETF_DECODE_DEPTH = 512;
 
 export const DEFAULT_ETF_DECODE_OPTIONS = {
   bigint: 'string',
   maxDepth: 256,
   maxBytes: 64 * 1024 * 1024,
   maxBigBytes: 1024,
+  maxElements: 2_500_000,
 } as const satisfies Required<EtfDecodeOptions>;
 
 // ---- decoder state (module level: decoding is synchronous; COMPRESSED saves and restores it) ----
@@ -42,6 +62,9 @@ let maxDepth = 256;
 let bigAsBigInt = false;
 let maxBigBytes = 1024;
 let maxBytes = 64 * 1024 * 1024;
+/** Elements (container items) the current document may still decode. */
+let elementsLeft = 0;
+let maxElements = 0;
 /**
  * A DataView over the input's whole ArrayBuffer, kept while consecutive inputs share that buffer (pooled
  * Buffers, our encoder's slabs) since creating a view costs more than decoding a small key; `viewBase` is the
@@ -55,8 +78,10 @@ const VIEW_KEEP_BYTES = 1 << 20;
 
 function useView(input: Uint8Array): void {
   if (input.buffer !== viewBuffer) {
+    // Both assignments after the view exists: an exception in between must not pair a buffer with another view.
+    const view = new DataView(input.buffer);
     viewBuffer = input.buffer;
-    inputView = new DataView(input.buffer);
+    inputView = view;
   }
   viewBase = input.byteOffset;
 }
@@ -140,9 +165,13 @@ function internedText(start: number, len: number, latin1: boolean): string {
       }
     }
     const s = len < 8 ? shortAscii(start, len) : latin1Slice.call(bytes, start, start + len);
+    // Invalidate, fill, then commit the length last: whatever interrupts this (a stack overflow in a
+    // call), the slot is either unusable or complete, never the new text under the old bytes.
+    internLen[slot] = 0xff;
     internTable[slot] = s;
+    const to = slot * INTERN_MAX_LEN - start;
+    for (let i = start; i <= last; i++) internBytes[to + i] = bytes[i]!;
     internLen[slot] = len;
-    internBytes.set(bytes.subarray(start, start + len), slot * INTERN_MAX_LEN);
     lastSlot = slot;
     return s;
   }
@@ -212,6 +241,13 @@ const bigCacheStr: string[] = new Array<string>(1 << BIG_CACHE_BITS).fill('');
 function readBig(start: number, n: number, negative: boolean): number | string | bigint {
   if (n > maxBigBytes)
     fail('ETF_TOO_LARGE', `bignum of ${n} bytes exceeds maxBigBytes ${maxBigBytes}`, start);
+  if (n > 8) {
+    // Beyond 64 bits the decimal conversion costs about n² / 64 element-decodes: charge it as elements.
+    const cost = 4 + ((n * n) >>> 6);
+    if (cost > elementsLeft)
+      fail('ETF_TOO_LARGE', `bignum of ${n} bytes takes the document over maxElements ${maxElements}`, start);
+    elementsLeft -= cost;
+  }
   if (n <= 8 && !bigAsBigInt) {
     let lo = 0;
     let hi = 0;
@@ -228,10 +264,12 @@ function readBig(start: number, n: number, negative: boolean): number | string |
     }
     const digits = uint64ToDecimal(hi, lo);
     const s = negative ? `-${digits}` : digits;
-    bigCacheLo[slot] = lo;
+    // Invalidate, fill, commit the key (lo) last, as for the intern table.
+    bigCacheLo[slot] = -1;
     bigCacheHi[slot] = hi;
     bigCacheNeg[slot] = negative ? 1 : 0;
     bigCacheStr[slot] = s;
+    bigCacheLo[slot] = lo;
     return s;
   }
   let hex = '';
@@ -293,14 +331,71 @@ const MAX_SHAPE_KEYS = 64;
 const SHAPE_HITS_BEFORE_FACTORY = 2;
 /** At most this many factories are generated per document, so hostile input cannot force endless compiles. */
 const FACTORIES_PER_DOCUMENT = 64;
+/**
+ * And at most this many per second over all documents: a stream of ever-new shapes (each factory costs about
+ * 20 µs to compile and is then never used) stays near the cost of the generic path.
+ */
+export const DEFAULT_FACTORIES_PER_SECOND = 256;
 let factoryBudget = FACTORIES_PER_DOCUMENT;
+let factoriesPerSecond = DEFAULT_FACTORIES_PER_SECOND;
+let compileNow: () => number = () => performance.now();
+let compileWindowStart = Number.NEGATIVE_INFINITY;
+let compiledInWindow = 0;
+let compiledTotal = 0;
 const shapeTable: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_TABLE_SIZE).fill(undefined);
+
+/** Takes one factory compilation from the per-document and per-second budgets, or says there is none left. */
+function takeCompileBudget(): boolean {
+  if (factoryBudget <= 0) return false;
+  const now = compileNow();
+  if (!(now - compileWindowStart < 1000)) {
+    compileWindowStart = now;
+    compiledInWindow = 0;
+  }
+  if (compiledInWindow >= factoriesPerSecond) return false;
+  compiledInWindow++;
+  factoryBudget--;
+  compiledTotal++;
+  return true;
+}
+
+export interface EtfShapeCompilerOptions {
+  /** Factories compiled per second at most, over all documents (default DEFAULT_FACTORIES_PER_SECOND). */
+  readonly factoriesPerSecond?: number;
+  /** The clock of that window, in milliseconds (default `performance.now`); tests pass a manual one. */
+  readonly now?: () => number;
+}
+
+/** Sets the compile budget of the decoder's per-shape factories (process-wide, as the shape cache is). */
+export function configureEtfShapeCompiler(options: EtfShapeCompilerOptions = {}): void {
+  const perSecond = options.factoriesPerSecond ?? DEFAULT_FACTORIES_PER_SECOND;
+  if (!(Number.isInteger(perSecond) && perSecond >= 0))
+    throw new ConfigError('factoriesPerSecond', `must be a non-negative integer, got ${String(perSecond)}`);
+  factoriesPerSecond = perSecond;
+  compileNow = options.now ?? (() => performance.now());
+  compileWindowStart = Number.NEGATIVE_INFINITY;
+  compiledInWindow = 0;
+}
+
+/** Size of the decoder's process-wide caches, for tests and diagnostics. */
+export function etfShapeCacheStats(): { shapes: number; factories: number; compiledTotal: number } {
+  let shapes = 0;
+  let factories = 0;
+  for (const shape of shapeTable) {
+    if (shape === undefined) continue;
+    shapes++;
+    if (shape.factory !== undefined) factories++;
+  }
+  return { shapes, factories, compiledTotal };
+}
 
 // Scratch stacks of the maps being read (nested maps push above their parent): keys, values, key positions.
 const scratchKeys: string[] = [];
 const scratchValues: unknown[] = [];
 let scratchKeyStart = new Int32Array(1024);
 let scratchTop = 0;
+/** Highest scratchTop of the current document: the slots to clear when it ends. */
+let scratchHigh = 0;
 
 function makeFactory(keys: readonly string[]): ObjectFactory {
   const fields = keys.map((k, i) => `${JSON.stringify(k)}: v[b + ${i}]`).join(', ');
@@ -320,17 +415,37 @@ function readKey(depth: number): string {
     pos += len;
     return key;
   }
+  let len: number;
   if (kt === Tag.SMALL_ATOM_UTF8 || kt === Tag.SMALL_ATOM) {
     if (pos + 2 > end) truncated(keyAt, 'atom header');
-    const len = bytes[pos + 1]!;
+    len = bytes[pos + 1]!;
     pos += 2;
-    if (len > end - pos) truncated(keyAt, 'atom key');
-    const key = internedText(pos, len, kt === Tag.SMALL_ATOM);
-    pos += len;
+  } else if (kt === Tag.ATOM_UTF8 || kt === Tag.ATOM) {
+    if (pos + 3 > end) truncated(keyAt, 'atom header');
+    len = (bytes[pos + 1]! << 8) | bytes[pos + 2]!;
+    pos += 3;
+  } else {
+    // Any other term: decoded as a value, then named as a property would be (`String(v)`, JSON for containers).
+    const key = keyString(readTerm(depth + 1));
+    lastSlot = -1;
+    // A container key is JSON text; a map key inside a key is escaped again, doubling per level: bound it.
+    if (key.length > 6 * (pos - keyAt) + 64)
+      fail(
+        'ETF_TOO_LARGE',
+        `a map key of ${pos - keyAt} bytes names a ${key.length}-character property`,
+        keyAt,
+      );
     return key;
   }
-  const key = keyString(readTerm(depth + 1));
-  lastSlot = -1;
+  if (len > end - pos) truncated(keyAt, 'atom key');
+  if (len === 3 && bytes[pos] === 0x6e && bytes[pos + 1] === 0x69 && bytes[pos + 2] === 0x6c) {
+    // The atom `nil` is null, and null names the property "null" (as with erlpack), whatever the tag.
+    pos += 3;
+    lastSlot = -1;
+    return 'null';
+  }
+  const key = internedText(pos, len, kt === Tag.SMALL_ATOM || kt === Tag.ATOM);
+  pos += len;
   return key;
 }
 
@@ -349,6 +464,8 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   if (arity * 2 > end - pos)
     fail('ETF_TRUNCATED', `MAP_EXT claims ${arity} pairs but only ${end - pos} bytes remain`, at);
   if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
+  if (arity > elementsLeft) tooManyElements(at, 'MAP_EXT', arity);
+  elementsLeft -= arity;
   if (arity === 0) return {};
   if (arity > MAX_SHAPE_KEYS) {
     const obj: Record<string, unknown> = {};
@@ -360,6 +477,7 @@ function readMap(depth: number, at: number): Record<string, unknown> {
   }
   const base = scratchTop;
   scratchTop = base + arity;
+  if (scratchTop > scratchHigh) scratchHigh = scratchTop;
   if (scratchTop + 1 > scratchKeyStart.length) {
     const grown = new Int32Array(scratchKeyStart.length * 2 + arity);
     grown.set(scratchKeyStart);
@@ -401,8 +519,7 @@ function readMap(depth: number, at: number): Record<string, unknown> {
       if (factory !== undefined) {
         obj = factory(scratchValues, base);
       } else {
-        if (++shape.hits >= SHAPE_HITS_BEFORE_FACTORY && factoryBudget > 0) {
-          factoryBudget--;
+        if (++shape.hits >= SHAPE_HITS_BEFORE_FACTORY && takeCompileBudget()) {
           shape.factory = makeFactory(shape.keys);
         }
         obj = {};
@@ -458,9 +575,20 @@ function recordShape(slotIdx: number, base: number, arity: number): void {
   };
 }
 
-/** Encoded length of the (already validated) BINARY or SMALL_ATOM key at `at`. */
+/** Encoded length of the (already validated) BINARY or atom key at `at`. */
 function keyEncodedLength(at: number): number {
-  return bytes[at] === Tag.BINARY ? 5 + u32(at + 1) : 2 + bytes[at + 1]!;
+  const tag = bytes[at];
+  if (tag === Tag.BINARY) return 5 + u32(at + 1);
+  if (tag === Tag.SMALL_ATOM || tag === Tag.SMALL_ATOM_UTF8) return 2 + bytes[at + 1]!;
+  return 3 + ((bytes[at + 1]! << 8) | bytes[at + 2]!);
+}
+
+function tooManyElements(at: number, what: string, count: number): never {
+  fail(
+    'ETF_TOO_LARGE',
+    `${what} of ${count} elements takes the document over maxElements ${maxElements}`,
+    at,
+  );
 }
 
 function keyString(key: unknown): string {
@@ -475,6 +603,8 @@ function readList(depth: number, at: number, count: number, what: string, withTa
   if (count + (withTail ? 1 : 0) > end - pos)
     fail('ETF_TRUNCATED', `${what} claims ${count} elements but only ${end - pos} bytes remain`, at);
   if (depth >= maxDepth) fail('ETF_DEPTH_EXCEEDED', `nesting deeper than maxDepth ${maxDepth}`, at);
+  if (count > elementsLeft) tooManyElements(at, what, count);
+  elementsLeft -= count;
   const arr: unknown[] = new Array(count);
   for (let i = 0; i < count; i++) arr[i] = readTerm(depth + 1);
   if (withTail) {
@@ -582,6 +712,8 @@ function readTerm(depth: number): unknown {
       const len = (bytes[pos]! << 8) | bytes[pos + 1]!;
       pos += 2;
       if (len > end - pos) truncated(at, 'STRING_EXT');
+      if (len > elementsLeft) tooManyElements(at, 'STRING_EXT', len);
+      elementsLeft -= len;
       const arr: number[] = new Array(len);
       for (let i = 0; i < len; i++) arr[i] = bytes[pos + i]!;
       pos += len;
@@ -661,11 +793,15 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
   maxDepth = o.maxDepth ?? DEFAULT_ETF_DECODE_OPTIONS.maxDepth;
   maxBytes = o.maxBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBytes;
   maxBigBytes = o.maxBigBytes ?? DEFAULT_ETF_DECODE_OPTIONS.maxBigBytes;
+  maxElements = o.maxElements ?? DEFAULT_ETF_DECODE_OPTIONS.maxElements;
+  elementsLeft = maxElements;
   bigAsBigInt = o.bigint === 'bigint';
   bytes = input;
   pos = 0;
   end = input.length;
   scratchTop = 0;
+  scratchHigh = 0;
+  lastSlot = -1;
   factoryBudget = FACTORIES_PER_DOCUMENT;
   useView(input);
   try {
@@ -678,7 +814,9 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
     return value;
   } catch (err) {
     if (err instanceof CodecError) throw err;
-    // Safety net (e.g. a stack overflow under a huge custom maxDepth): never leak a RangeError.
+    // Not one of ours (a stack overflow from a deep caller, say): it may have cut a cache update short in a
+    // way the ordering of the updates does not cover, so start the caches afresh. Never leak a RangeError.
+    resetSharedCaches();
     const code: CodecErrorCode = err instanceof RangeError ? 'ETF_DEPTH_EXCEEDED' : 'ETF_INVALID';
     throw new CodecError(
       code,
@@ -688,6 +826,12 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
     );
   } finally {
     bytes = EMPTY;
+    // Nothing of this document stays reachable from the scratch stacks, whether it decoded or failed.
+    for (let i = 0; i < scratchHigh; i++) {
+      scratchValues[i] = undefined;
+      scratchKeys[i] = '';
+    }
+    scratchHigh = 0;
     if (viewBuffer !== undefined && viewBuffer.byteLength > VIEW_KEEP_BYTES) {
       viewBuffer = undefined;
       inputView = EMPTY_VIEW;
@@ -698,12 +842,28 @@ export function decodeEtf(input: Uint8Array, options?: EtfDecodeOptions): unknow
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(new ArrayBuffer(8));
 
+/** Forgets every cached key, shape, bignum and view. */
+function resetSharedCaches(): void {
+  internLen.fill(0xff);
+  internTable.fill(undefined);
+  shapeTable.fill(undefined);
+  bigCacheLo.fill(-1);
+  bigCacheStr.fill('');
+  viewBuffer = undefined;
+  inputView = EMPTY_VIEW;
+}
+
 function checkDecodeOptions(o: EtfDecodeOptions): void {
-  for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes'] as const) {
+  for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes', 'maxElements'] as const) {
     const v = o[name];
     if (v !== undefined && !(Number.isInteger(v) && v > 0))
       throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
   }
+  if (o.maxDepth !== undefined && o.maxDepth > MAX_ETF_DECODE_DEPTH)
+    throw new ConfigError(
+      'maxDepth',
+      `must be at most ${MAX_ETF_DECODE_DEPTH} (deeper nesting would overflow the call stack), got ${o.maxDepth}`,
+    );
   if (o.bigint !== undefined && o.bigint !== 'string' && o.bigint !== 'bigint')
     throw new ConfigError('bigint', `must be 'string' or 'bigint', got ${String(o.bigint)}`);
 }
