@@ -53,6 +53,10 @@ if (values.hostile || values.mode === 'hostile') {
       `  unhandled errors      ${report.unhandled.length}`,
       `  token leaks           ${report.tokenLeaks.length}`,
       `  heap used             ${mb(report.heapUsedBefore)} before, peak ${mb(report.heapPeak)}, ${mb(report.heapUsedAfter)} after; RSS peak ${mb(report.rssPeak)}`,
+      `  heap peak by class    ${Object.entries(report.heapPeakByClass)
+        .sort(([, a], [, b]) => b - a)
+        .map(([k, v]) => `${k} ${mb(v)}`)
+        .join(', ')}`,
       ...report.failures.map((f) => `  FAIL ${f}`),
       '',
     ].join('\n'),

@@ -66,6 +66,8 @@ export interface HostileChaosReport {
   readonly heapPeak: number;
   readonly heapUsedAfter: number;
   readonly rssPeak: number;
+  /** Highest heap sampled (every 50 ms) while each class was the last hostile action sent. */
+  readonly heapPeakByClass: Record<string, number>;
 }
 
 const DEFAULT_STANDALONE: readonly { encoding: Encoding; compression: Compression }[] = [
@@ -123,14 +125,21 @@ export async function runHostileChaos(options: HostileChaosOptions): Promise<Hos
   const heapUsedBefore = heapUsed(gc);
   let heapPeak = heapUsedBefore;
   let rssPeak = process.memoryUsage().rss;
+  const heapPeakByClass: Record<string, number> = {};
+  const probe: Probe = { lastHostile: () => undefined };
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     heapPeak = Math.max(heapPeak, m.heapUsed);
     rssPeak = Math.max(rssPeak, m.rss);
+    const kind = probe.lastHostile() ?? 'none';
+    heapPeakByClass[kind] = Math.max(heapPeakByClass[kind] ?? 0, m.heapUsed);
   }, 50);
-  let round: Omit<HostileChaosReport, 'heapUsedBefore' | 'heapPeak' | 'heapUsedAfter' | 'rssPeak'>;
+  let round: Omit<
+    HostileChaosReport,
+    'heapUsedBefore' | 'heapPeak' | 'heapUsedAfter' | 'rssPeak' | 'heapPeakByClass'
+  >;
   try {
-    round = await runRound(options);
+    round = await runRound(options, probe);
   } finally {
     clearInterval(sampler);
   }
@@ -144,12 +153,28 @@ export async function runHostileChaos(options: HostileChaosOptions): Promise<Hos
   if (heapPeak > heapUsedBefore + maxGrowth) {
     failures.push(`heap peak ${heapPeak} is more than ${maxGrowth} over the baseline ${heapUsedBefore}`);
   }
-  return { ...round, ok: failures.length === 0, failures, heapUsedBefore, heapPeak, heapUsedAfter, rssPeak };
+  return {
+    ...round,
+    ok: failures.length === 0,
+    failures,
+    heapUsedBefore,
+    heapPeak,
+    heapUsedAfter,
+    rssPeak,
+    heapPeakByClass,
+  };
+}
+
+interface Probe {
+  lastHostile: () => string | undefined;
 }
 
 async function runRound(
   options: HostileChaosOptions,
-): Promise<Omit<HostileChaosReport, 'heapUsedBefore' | 'heapPeak' | 'heapUsedAfter' | 'rssPeak'>> {
+  probe: Probe,
+): Promise<
+  Omit<HostileChaosReport, 'heapUsedBefore' | 'heapPeak' | 'heapUsedAfter' | 'rssPeak' | 'heapPeakByClass'>
+> {
   const seed = options.seed ?? 1;
   const managerShards = options.managerShards ?? 4;
   const standalone = options.standalone ?? DEFAULT_STANDALONE;
@@ -197,6 +222,7 @@ async function runRound(
       nestingDepth: options.nestingDepth ?? 100_000,
     });
     const srv = server;
+    probe.lastHostile = () => srv.lastHostile;
     const shardOptions: Partial<ShardOptionalOptions> = {
       reconnectBackoff: backoff,
       maxPayloadBytes,

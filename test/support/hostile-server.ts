@@ -219,6 +219,8 @@ export class HostileServer {
   #hostileHellos = 0;
   /** No more hostile actions and no more new events (the settle phase). */
   quiet = false;
+  /** The class of the last hostile action (for attributing the heap peak). */
+  lastHostile: string | undefined;
 
   constructor(options: HostileServerOptions) {
     this.options = {
@@ -377,6 +379,7 @@ export class HostileServer {
   }
 
   #count(kind: string, shard: number | undefined): void {
+    if (kind !== 'two-t') this.lastHostile = kind;
     this.#stats.hostileSent[kind] = (this.#stats.hostileSent[kind] ?? 0) + 1;
     if (shard !== undefined && kind !== 'two-t') {
       this.#stats.hostileByShard.set(shard, (this.#stats.hostileByShard.get(shard) ?? 0) + 1);
