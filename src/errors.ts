@@ -296,6 +296,8 @@ export const REDIS_ERROR_CODES = [
   'COMMAND_FAILED',
   'REDIS_ABORTED',
   'REDIS_CLOSED',
+  'REDIS_BAD_REPLY',
+  'REDIS_DATA_LOST',
 ] as const;
 export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number];
 

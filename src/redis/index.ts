@@ -43,6 +43,7 @@ export {
   type PublisherStatus,
   RedisEventPublisher,
   type RedisEventPublisherOptions,
+  type RefusedEvents,
 } from './publisher.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session-store.js';
 export {
@@ -52,13 +53,11 @@ export {
   eventStreamKey,
   eventStreamKeys,
 } from './streams.js';
+export { ShardWorker, type ShardWorkerEventMap, type WorkerLogLevel } from './worker.js';
 export {
   DEFAULT_SHARD_WORKER_OPTIONS,
   type ResolvedShardWorkerOptions,
   resolveShardWorkerOptions,
-  ShardWorker,
-  type ShardWorkerEventMap,
   type ShardWorkerOptions,
-  type WorkerLogLevel,
   type WorkerShardOptions,
-} from './worker.js';
+} from './worker-options.js';

@@ -15,6 +15,38 @@ export interface ShardLeasesOptions extends RedisBaseOptions {
    * was unreachable. The caller MUST close that shard's gateway connection at once.
    */
   onLost?: (shardId: number, err: RedisError) => void;
+  /**
+   * Redis lost its data (restarted empty, flushed, failed over to an empty replica): the epoch key this
+   * instance saw is gone or replaced. Every held lease is re-established with a fresh fencing token above
+   * anything handed out before (`onReestablished`), or lost (`onLost`) when another worker was faster.
+   */
+  onDataLoss?: (err: RedisError) => void;
+  /** A held lease was re-taken after a data loss: its fencing token is now `token`. */
+  onReestablished?: (shardId: number, previousToken: number, token: number) => void;
+}
+
+/** Largest fencing token accepted from Redis (tokens are integers a double holds exactly). */
+const MAX_TOKEN = 2 ** 53 - 1;
+
+/** A Redis reply that is not what a script of ours returns: refused at the boundary. */
+function badReply(what: string, reply: unknown, shardId?: number): RedisError {
+  const text = JSON.stringify(reply) ?? String(reply);
+  return new RedisError(
+    'REDIS_BAD_REPLY',
+    `unexpected Redis reply to ${what}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`,
+    shardId === undefined ? {} : { shardId },
+  );
+}
+
+/** `{1, token}` or `{0, ms}` from ACQUIRE, checked. */
+function acquireReply(reply: unknown, shardId: number): [granted: boolean, value: number] {
+  if (!Array.isArray(reply) || reply.length !== 2) throw badReply('ACQUIRE', reply, shardId);
+  const [granted, value] = reply as unknown[];
+  if ((granted !== 0 && granted !== 1) || typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw badReply('ACQUIRE', reply, shardId);
+  }
+  if (granted === 1 && (value < 1 || value > MAX_TOKEN)) throw badReply('ACQUIRE', reply, shardId);
+  return [granted === 1, value];
 }
 
 /** A held lease. `token` is the fencing token: it grows with every new owner of the shard. */
@@ -23,7 +55,10 @@ export interface Lease {
   readonly token: number;
 }
 
-// KEYS: lease, fence counter. ARGV: owner, ttl. Returns {1, token} or {0, ms left on the other owner's lease}.
+// KEYS: lease, fence counter. ARGV: owner, ttl, floor. Returns {1, token} or {0, ms left on the other owner's
+// lease}. A missing counter (a new deployment, or a Redis that lost its data) starts from the server clock in
+// ms, above every token handed out before a loss; `floor` (the highest fence the caller has seen for the
+// shard) keeps a token above what it knows even if that clock went back.
 const ACQUIRE = new LuaScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -34,9 +69,33 @@ if v then
   end
   return {0, redis.call('PTTL', KEYS[1])}
 end
-local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+local token = tonumber(redis.call('GET', KEYS[2]) or '')
+if not token or token < 1 or token >= 2^52 then
+  local t = redis.call('TIME')
+  token = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+token = math.floor(token) + 1
+local floor = tonumber(ARGV[3]) or 0
+if token <= floor then token = floor + 1 end
+local text = string.format('%.0f', token)
+redis.call('SET', KEYS[2], text)
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. text, 'PX', ARGV[2])
 return {1, token}
+`);
+
+// KEYS: fence counter. ARGV: fence. Raises the counter to at least `fence` (never lowers it).
+const RAISE_FENCE = new LuaScript(`
+local current = tonumber(redis.call('GET', KEYS[1]) or '') or 0
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
+return 0
+`);
+
+// KEYS: epoch. ARGV: a new epoch id. Sets the epoch if missing and returns the current one.
+const EPOCH = new LuaScript(`
+local e = redis.call('GET', KEYS[1])
+if e then return e end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
 `);
 
 // KEYS: lease. ARGV: owner:token, ttl. Compare-and-extend.
@@ -83,6 +142,12 @@ export class ShardLeases {
    * the same owner id (a copied `--owner`) never take each other's leases for their own.
    */
   readonly #holder: string;
+  readonly #onDataLoss: ((err: RedisError) => void) | undefined;
+  readonly #onReestablished: ((shardId: number, previousToken: number, token: number) => void) | undefined;
+  /** The epoch id this instance saw at first contact: a different or missing one means Redis lost its data. */
+  #epoch: string | undefined;
+  /** Highest fence seen per shard (own tokens, fences refused for being lower): new tokens go above it. */
+  readonly #floor = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
   #renewing = false;
 
@@ -105,6 +170,8 @@ export class ShardLeases {
       );
     }
     this.#onLost = options.onLost;
+    this.#onDataLoss = options.onDataLoss;
+    this.#onReestablished = options.onReestablished;
     this.#holder = `${this.ownerId}#${randomUUID()}`;
   }
 
@@ -122,22 +189,67 @@ export class ShardLeases {
     return this.#held.get(shardId)?.token;
   }
 
-  /** Takes the lease of `shardId`, or returns null when another worker holds it. */
-  async acquire(shardId: number): Promise<Lease | null> {
-    const sentAt = performance.now();
-    let reply: [number, number];
+  /** Key of the epoch: a random id set at first contact; gone or different after Redis lost its data. */
+  get #epochKey(): string {
+    return `${this.#prefix}epoch`;
+  }
+
+  /**
+   * Reads (or, when missing, writes) the epoch. The first call remembers it; a later different one means
+   * Redis lost its data since: returns true then (the new epoch is remembered).
+   */
+  async checkEpoch(): Promise<boolean> {
+    let reply: unknown;
     try {
-      reply = (await ACQUIRE.run(
-        this.#redis,
-        [this.#key(shardId), `${this.#key(shardId)}:fence`],
-        [this.#holder, this.ttlMs],
-      )) as [number, number];
+      reply = await EPOCH.run(this.#redis, [this.#epochKey], [randomUUID()]);
+    } catch (err) {
+      throw toRedisError(err);
+    }
+    if (typeof reply !== 'string' || reply.length === 0 || reply.length > 200) throw badReply('EPOCH', reply);
+    const before = this.#epoch;
+    this.#epoch = reply;
+    return before !== undefined && before !== reply;
+  }
+
+  /** Never hand out a token at or below `fence` for this shard again (a fence seen in Redis). */
+  raiseFloor(shardId: number, fence: number): void {
+    if (!Number.isSafeInteger(fence) || fence < 0) return;
+    if (fence > (this.#floor.get(shardId) ?? 0)) this.#floor.set(shardId, fence);
+  }
+
+  /**
+   * Raises the shard's fence counter in Redis to at least `fence` (a fence Redis refused events below),
+   * so that the next lease anyone takes of the shard publishes above it.
+   */
+  async raiseFence(shardId: number, fence: number): Promise<void> {
+    if (!Number.isSafeInteger(fence) || fence < 1) return;
+    this.raiseFloor(shardId, fence);
+    try {
+      await RAISE_FENCE.run(this.#redis, [`${this.#key(shardId)}:fence`], [fence]);
     } catch (err) {
       throw toRedisError(err, shardId);
     }
-    if (reply[0] !== 1) return null;
-    this.#held.set(shardId, { token: reply[1], deadline: sentAt + this.ttlMs - this.renewIntervalMs });
-    return { shardId, token: reply[1] };
+  }
+
+  /** Takes the lease of `shardId`, or returns null when another worker holds it. */
+  async acquire(shardId: number): Promise<Lease | null> {
+    if (this.#epoch === undefined) await this.checkEpoch();
+    const sentAt = performance.now();
+    let reply: unknown;
+    try {
+      reply = await ACQUIRE.run(
+        this.#redis,
+        [this.#key(shardId), `${this.#key(shardId)}:fence`],
+        [this.#holder, this.ttlMs, this.#floor.get(shardId) ?? 0],
+      );
+    } catch (err) {
+      throw toRedisError(err, shardId);
+    }
+    const [granted, token] = acquireReply(reply, shardId);
+    if (!granted) return null;
+    this.raiseFloor(shardId, token);
+    this.#held.set(shardId, { token, deadline: sentAt + this.ttlMs - this.renewIntervalMs });
+    return { shardId, token };
   }
 
   /** Gives a lease back (compare-and-delete: a lease already taken over is left alone). */
@@ -200,10 +312,25 @@ export class ShardLeases {
     return taken;
   }
 
-  /** Renews every held lease once (one pipeline); leases found taken over or past deadline are lost. */
+  /**
+   * Renews every held lease once (one pipeline); leases found taken over or past deadline are lost. When
+   * the epoch shows that Redis lost its data, the held leases are re-established with fresh tokens instead.
+   */
   async renew(): Promise<void> {
     this.#expireOverdue();
     const batch = [...this.#held];
+    let lost: boolean;
+    try {
+      lost = await this.checkEpoch();
+    } catch {
+      this.#expireOverdue();
+      return;
+    }
+    if (lost) {
+      await this.#reestablish();
+      this.#expireOverdue();
+      return;
+    }
     if (batch.length === 0) return;
     const sentAt = performance.now();
     let results: [Error | null, unknown][];
@@ -226,6 +353,35 @@ export class ShardLeases {
       else this.#lose(shardId, 'was taken over by another worker');
     });
     this.#expireOverdue();
+  }
+
+  /** After a data loss: re-take every held lease with a token above the old one, or lose it. */
+  async #reestablish(): Promise<void> {
+    const shards = this.held();
+    this.#onDataLoss?.(
+      new RedisError(
+        'REDIS_DATA_LOST',
+        `Redis lost its data (its epoch key ${this.#epochKey} is gone or new): leases, sessions and events written before are gone; re-taking ${shards.length} lease(s) with fresh fencing tokens`,
+      ),
+    );
+    for (const shardId of shards) {
+      const h = this.#held.get(shardId);
+      if (!h) continue;
+      const previous = h.token;
+      this.#held.delete(shardId);
+      let lease: Lease | null;
+      try {
+        lease = await this.acquire(shardId);
+      } catch {
+        this.#held.set(shardId, h); // not answered: the deadline decides
+        continue;
+      }
+      if (lease) this.#onReestablished?.(shardId, previous, lease.token);
+      else {
+        this.#held.set(shardId, h);
+        this.#lose(shardId, 'was taken by another worker after Redis lost its data');
+      }
+    }
   }
 
   #expireOverdue(): void {

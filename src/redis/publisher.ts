@@ -26,6 +26,38 @@ export interface DispatchEvent {
 
 export type PublisherStatus = 'ok' | 'unavailable';
 
+/** Events of one shard that the publish script refused for a stale fence. */
+export interface RefusedEvents {
+  readonly events: number;
+  /** The fence they carried (the highest, when several). */
+  readonly fence: number;
+  /** The fence Redis holds for the shard, above `fence`. */
+  readonly storedFence: number;
+  /** The highest seq refused and its session. */
+  readonly sessionId: string;
+  readonly seq: number;
+}
+
+/** Reply of the publish script, checked: counts, then (shard, stored fence) pairs. */
+function publishReply(reply: unknown): { added: number; dup: number; stale: Map<number, number> } {
+  const ok =
+    Array.isArray(reply) &&
+    reply.length >= 2 &&
+    reply.length % 2 === 0 &&
+    reply.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+  if (!ok) {
+    const text = JSON.stringify(reply) ?? String(reply);
+    throw new RedisError(
+      'REDIS_BAD_REPLY',
+      `unexpected Redis reply to the publish script: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`,
+    );
+  }
+  const values = reply as number[];
+  const stale = new Map<number, number>();
+  for (let i = 2; i < values.length; i += 2) stale.set(values[i]!, values[i + 1]!);
+  return { added: values[0]!, dup: values[1]!, stale };
+}
+
 export interface RedisEventPublisherOptions extends RedisBaseOptions {
   /** Number of event streams; must match the consumers' (default 1). */
   partitions?: number;
@@ -47,15 +79,20 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
    * session's sequence from here — never ahead of it — so a takeover resumes from what was published.
    */
   onPublished?: (shardId: number, sessionId: string, seq: number) => void;
-  /** Events were refused because a newer lease owner publishes this shard (`LEASE_LOST`). */
-  onStale?: (shardId: number, err: RedisError) => void;
+  /**
+   * Events were refused because a newer lease owner publishes this shard (`LEASE_LOST`): `refused` says
+   * how many, the fence they carried and the higher fence Redis holds for the shard. Refused events are
+   * not kept (they cannot be written under that fence): the owner must give the shard up so that it is
+   * resumed under a newer lease, and report it.
+   */
+  onStale?: (shardId: number, err: RedisError, refused: RefusedEvents) => void;
 }
 
 // KEYS: stream, last-published hash. ARGV: maxlen, number of shards k, then k × (shard, session, fence),
 // then per event (in arrival order): the shard's index in that list (1-based), seq, entry value. A call
 // holds one session and fence per shard (the client ends a batch where one changes). The stream is trimmed
 // once per call (XTRIM MAXLEN ~) rather than per XADD: the same bound, fewer arguments per event.
-// Returns {added, duplicates, stale shard ids...}.
+// Returns {added, duplicates, then (shard id, fence stored for it) per shard whose events were refused}.
 const PUBLISH = new LuaScript(`
 local added, dup = 0, 0
 local stale = {}
@@ -75,6 +112,7 @@ for s = 1, tonumber(ARGV[2]) do
   if fence < st.fence then
     st.stale = true
     stale[#stale + 1] = tonumber(shard)
+    stale[#stale + 1] = st.fence
   elseif fence > st.fence then
     st.fence = fence
     st.fenceDirty = true
@@ -195,6 +233,7 @@ export class RedisEventPublisher {
   #closed = false;
   #published = 0;
   #duplicates = 0;
+  #refused = 0;
 
   constructor(options: RedisEventPublisherOptions) {
     this.#options = options;
@@ -231,9 +270,9 @@ export class RedisEventPublisher {
     return this.#status;
   }
 
-  /** Counters: events appended, and events skipped as duplicates. */
-  get stats(): { published: number; duplicates: number } {
-    return { published: this.#published, duplicates: this.#duplicates };
+  /** Counters: events appended, skipped as duplicates, and refused for a stale fence (see `onStale`). */
+  get stats(): { published: number; duplicates: number; refused: number } {
+    return { published: this.#published, duplicates: this.#duplicates, refused: this.#refused };
   }
 
   /**
@@ -357,30 +396,52 @@ export class RedisEventPublisher {
     await this.#scriptLoaded;
     const { args, count } = publishArgs(PUBLISH.sha, lane.keys, this.maxLen, all);
     const batch = count === all.length ? all : all.slice(0, count);
-    let reply: number[];
+    let reply: unknown;
     try {
-      reply = (await this.#redis.call('evalsha', args)) as number[];
+      reply = await this.#redis.call('evalsha', args);
     } catch (err) {
-      throw toRedisError(err);
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw toRedisError(err);
+      // Redis restarted and forgot the script: load it again and retry once, not an outage to report
+      this.#scriptLoaded = PUBLISH.load(this.#redis);
+      try {
+        await this.#scriptLoaded;
+        reply = await this.#redis.call('evalsha', args);
+      } catch (err2) {
+        throw toRedisError(err2);
+      }
     }
-    const [added, dup, ...staleShards] = reply;
-    this.#published += added ?? 0;
-    this.#duplicates += dup ?? 0;
-    const stale = new Set(staleShards);
+    const { added, dup, stale } = publishReply(reply);
+    this.#published += added;
+    this.#duplicates += dup;
     const highest = new Map<number, { sessionId: string; seq: number }>();
-    for (const { event } of batch) {
-      if (stale.has(event.shardId)) continue;
+    const refused = new Map<number, { events: number; fence: number; sessionId: string; seq: number }>();
+    for (const { event, fence } of batch) {
+      if (stale.has(event.shardId)) {
+        const r = refused.get(event.shardId);
+        if (r) {
+          r.events++;
+          r.fence = Math.max(r.fence, fence);
+          r.sessionId = event.sessionId;
+          r.seq = event.seq;
+        } else refused.set(event.shardId, { events: 1, fence, sessionId: event.sessionId, seq: event.seq });
+        continue;
+      }
       const h = highest.get(event.shardId);
       if (!h || h.sessionId !== event.sessionId || event.seq > h.seq) {
         highest.set(event.shardId, { sessionId: event.sessionId, seq: event.seq });
       }
     }
-    for (const shardId of stale) {
+    for (const [shardId, r] of refused) {
+      const storedFence = stale.get(shardId) ?? 0;
+      this.#refused += r.events;
       this.#options.onStale?.(
         shardId,
-        new RedisError('LEASE_LOST', `events of shard ${shardId} refused: a newer lease owner publishes it`, {
-          shardId,
-        }),
+        new RedisError(
+          'LEASE_LOST',
+          `${r.events} event(s) of shard ${shardId} refused (up to seq ${r.seq} of session ${r.sessionId}): they carry fence ${r.fence}, Redis holds fence ${storedFence} for the shard (a newer lease owner publishes it)`,
+          { shardId },
+        ),
+        { ...r, storedFence },
       );
     }
     for (const [shardId, h] of highest) this.#options.onPublished?.(shardId, h.sessionId, h.seq);

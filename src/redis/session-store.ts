@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, RedisError } from '../errors.js';
 import { DEFAULT_KEY_PREFIX, type RedisBaseOptions, toRedisError } from './client.js';
 import type { SequenceAwareSessionStore, SessionInfo } from './interfaces.js';
 import { LuaScript } from './script.js';
@@ -22,6 +22,34 @@ if tonumber(ARGV[3]) <= current then return 0 end
 redis.call('HSET', KEYS[1], 'sequence', ARGV[3])
 return 1
 `);
+
+/** Longest session id accepted from Redis (Discord's are 32 hex characters). */
+const MAX_SESSION_ID_LENGTH = 256;
+const MAX_SHARD_COUNT = 1_000_000;
+
+/** A stored session hash, checked field by field; a string says what is wrong. */
+function checkStoredSession(
+  hash: Record<string, string>,
+  shardId: number,
+): { sessionId: string; sequence: number; resumeUrl: string; shardCount: number } | string {
+  const { sessionId, resumeUrl } = hash;
+  if (!sessionId || sessionId.length > MAX_SESSION_ID_LENGTH || /\s/.test(sessionId)) return 'bad sessionId';
+  const sequence =
+    hash.sequence === undefined ? 0 : /^\d{1,16}$/.test(hash.sequence) ? Number(hash.sequence) : -1;
+  if (!Number.isSafeInteger(sequence) || sequence < 0) return 'sequence is not a safe non-negative integer';
+  let url: URL;
+  try {
+    url = new URL(resumeUrl ?? '');
+  } catch {
+    return 'resumeUrl is not a URL';
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return 'resumeUrl is not a ws: or wss: URL';
+  const shardCount = /^\d{1,7}$/.test(hash.shardCount ?? '') ? Number(hash.shardCount) : 0;
+  if (shardCount < 1 || shardCount > MAX_SHARD_COUNT) return 'bad shardCount';
+  if (hash.shardId !== undefined && hash.shardId !== String(shardId))
+    return `stored for shard ${hash.shardId}`;
+  return { sessionId, sequence, resumeUrl: resumeUrl!, shardCount };
+}
 
 interface Pending {
   shardCount: number;
@@ -70,12 +98,20 @@ export class RedisSessionStore implements SequenceAwareSessionStore {
     } catch (err) {
       throw toRedisError(err, shardId);
     }
-    const sessionId = hash.sessionId;
-    const resumeUrl = hash.resumeUrl;
-    const shardCount = Number(hash.shardCount);
-    if (!sessionId || resumeUrl === undefined || !Number.isInteger(shardCount)) return null;
+    if (Object.keys(hash).length === 0) return null;
+    const checked = checkStoredSession(hash, shardId);
+    if (typeof checked === 'string') {
+      // Not resumable as stored (written by something else, or damaged): say so and identify afresh.
+      this.#onError?.(
+        new RedisError('REDIS_BAD_REPLY', `session of shard ${shardId} in Redis is unusable: ${checked}`, {
+          shardId,
+        }),
+      );
+      return null;
+    }
+    const { sessionId, resumeUrl, shardCount } = checked;
     this.#known.set(shardId, sessionId);
-    let sequence = Number(hash.sequence ?? '0');
+    let sequence = checked.sequence;
     const pending = this.#pending.get(shardId);
     if (
       pending &&

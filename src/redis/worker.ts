@@ -11,188 +11,24 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from '../errors.js';
 import { ManagerMetrics } from '../manager/metrics.js';
-import { DEFAULT_API_BASE_URL, fetchGatewayBot } from '../manager/rest.js';
+import { fetchGatewayBot } from '../manager/rest.js';
 import type { ShardStatus } from '../shard/events.js';
-import {
-  type Compression,
-  DEFAULT_SHARD_OPTIONS,
-  type Encoding,
-  type ShardOptionalOptions,
-} from '../shard/options.js';
+import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
-import { redact, Secret } from '../util/redact.js';
-import { DEFAULT_KEY_PREFIX, toRedisError } from './client.js';
+import { redact } from '../util/redact.js';
+import { toRedisError } from './client.js';
 import { publishShardCount, serveCommands } from './commands.js';
 import { RedisIdentifyQueue } from './identify-queue.js';
 import type { SessionInfo, SessionStore } from './interfaces.js';
 import { ShardLeases } from './leases.js';
-import { type PublisherStatus, RedisEventPublisher } from './publisher.js';
+import { type PublisherStatus, RedisEventPublisher, type RefusedEvents } from './publisher.js';
 import { RedisSessionStore } from './session-store.js';
-
-/** Shard options a worker passes through (timeouts, backoff, send limits of a time-scaled simulator…). */
-export type WorkerShardOptions = Partial<
-  Omit<
-    ShardOptionalOptions,
-    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore'
-  >
->;
-
-export interface ShardWorkerOptions {
-  /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
-  readonly redis: Redis;
-  /** Key prefix (default `shardline:`). */
-  readonly prefix?: string;
-  /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
-  readonly token: string;
-  readonly intents: number;
-  /** Shard ids this worker runs, or `'auto'`: a fair share of the free shards, rebalanced as workers come and go. */
-  readonly shards: readonly number[] | 'auto';
-  /** Total shard count (default: `GET /gateway/bot`'s recommendation). */
-  readonly totalShards?: number;
-  /** REST base for `GET /gateway/bot` (default https://discord.com/api). */
-  readonly api?: string;
-  /** `auto` only: never hold more than this many shards (default: the fair share). */
-  readonly maxShards?: number;
-  /** This worker's id in leases and command groups (default: a random UUID). */
-  readonly ownerId?: string;
-  /** Lease lifetime (default 10 000 ms). A dead worker's shards are taken over after this. */
-  readonly leaseTtlMs?: number;
-  /** How often free or wanted shards are claimed (default leaseTtlMs / 3). */
-  readonly claimIntervalMs?: number;
-  /** Identify window per bucket (default 5 000; smaller against a time-scaled simulator). */
-  readonly identifyWindowMs?: number;
-  /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
-  readonly highWaterMark?: number;
-  /** Event stream partitions; must match the consumers' (default 1). */
-  readonly partitions?: number;
-  /** Longest wait between publish retries while Redis is down (default 2 000 ms). */
-  readonly retryMaxMs?: number;
-  /** Session sequence write-behind (default 250 ms). */
-  readonly sessionFlushMs?: number;
-  /**
-   * How long `start()` waits for Redis to answer, retrying with capped backoff and logging each attempt
-   * (default: forever — a worker started before Redis, or while it restarts, waits for it; 0 = no wait).
-   */
-  readonly redisWaitMs?: number;
-  readonly encoding?: Encoding;
-  readonly compression?: Compression;
-  readonly shardOptions?: WorkerShardOptions;
-}
-
-export interface ResolvedShardWorkerOptions {
-  readonly prefix: string;
-  readonly token: Secret;
-  readonly intents: number;
-  readonly shards: readonly number[] | 'auto';
-  readonly totalShards: number | undefined;
-  readonly api: string;
-  readonly maxShards: number | undefined;
-  readonly ownerId: string | undefined;
-  readonly leaseTtlMs: number;
-  readonly claimIntervalMs: number;
-  readonly identifyWindowMs: number;
-  readonly highWaterMark: number;
-  readonly partitions: number;
-  readonly retryMaxMs: number;
-  readonly sessionFlushMs: number;
-  readonly redisWaitMs: number;
-  readonly encoding: Encoding;
-  readonly compression: Compression;
-  readonly shardOptions: WorkerShardOptions;
-}
-
-export const DEFAULT_SHARD_WORKER_OPTIONS = {
-  prefix: DEFAULT_KEY_PREFIX,
-  api: DEFAULT_API_BASE_URL,
-  leaseTtlMs: 10_000,
-  identifyWindowMs: 5_000,
-  highWaterMark: 10_000,
-  partitions: 1,
-  retryMaxMs: 2_000,
-  sessionFlushMs: 250,
-  redisWaitMs: Number.POSITIVE_INFINITY,
-  encoding: 'etf',
-  compression: 'zlib-stream',
-} as const satisfies Partial<ResolvedShardWorkerOptions>;
-
-function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
-function waitMs(value: unknown): number {
-  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  return int('redisWaitMs', value, 0);
-}
-
-/** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
-export function resolveShardWorkerOptions(
-  options: Omit<ShardWorkerOptions, 'redis'>,
-): ResolvedShardWorkerOptions {
-  const d = DEFAULT_SHARD_WORKER_OPTIONS;
-  if (typeof options.token !== 'string' || options.token.trim() === '' || /\s/.test(options.token)) {
-    throw new ConfigError('token', 'must be a non-empty string without whitespace (the bare bot token)');
-  }
-  const totalShards =
-    options.totalShards === undefined ? undefined : int('totalShards', options.totalShards, 1, 1_000_000);
-  let shards: readonly number[] | 'auto';
-  if (options.shards === 'auto') shards = 'auto';
-  else if (Array.isArray(options.shards) && options.shards.length > 0) {
-    const ids = [...new Set(options.shards.map((s, i) => int(`shards[${i}]`, s, 0, 999_999)))].sort(
-      (a, b) => a - b,
-    );
-    if (totalShards !== undefined && ids.at(-1)! >= totalShards) {
-      throw new ConfigError('shards', `shard ${ids.at(-1)} does not exist with totalShards ${totalShards}`);
-    }
-    shards = Object.freeze(ids);
-  } else throw new ConfigError('shards', "must be a non-empty list of shard ids or 'auto'");
-  const maxShards = options.maxShards === undefined ? undefined : int('maxShards', options.maxShards, 1);
-  if (maxShards !== undefined && shards !== 'auto') {
-    throw new ConfigError('maxShards', "only applies to shards: 'auto'");
-  }
-  const leaseTtlMs = int('leaseTtlMs', options.leaseTtlMs ?? d.leaseTtlMs, 300);
-  const claimIntervalMs = int(
-    'claimIntervalMs',
-    options.claimIntervalMs ?? Math.max(50, Math.floor(leaseTtlMs / 3)),
-    10,
-  );
-  const ownerId = options.ownerId;
-  if (ownerId !== undefined && (ownerId === '' || /\s/.test(ownerId))) {
-    throw new ConfigError('ownerId', 'must be a non-empty string without whitespace');
-  }
-  const api = options.api ?? d.api;
-  if (!/^https?:\/\//.test(api))
-    throw new ConfigError('api', `must be an http(s) URL, got ${JSON.stringify(api)}`);
-  const encoding = options.encoding ?? d.encoding;
-  if (encoding !== 'json' && encoding !== 'etf') throw new ConfigError('encoding', "must be 'json' or 'etf'");
-  const compression = options.compression ?? d.compression;
-  if (!['zlib-stream', 'zstd-stream', 'none'].includes(compression)) {
-    throw new ConfigError('compression', "must be 'zlib-stream', 'zstd-stream' or 'none'");
-  }
-  return Object.freeze({
-    prefix: options.prefix ?? d.prefix,
-    token: new Secret(options.token),
-    intents: int('intents', options.intents, 0),
-    shards,
-    totalShards,
-    api,
-    maxShards,
-    ownerId,
-    leaseTtlMs,
-    claimIntervalMs,
-    identifyWindowMs: int('identifyWindowMs', options.identifyWindowMs ?? d.identifyWindowMs, 1),
-    highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
-    partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
-    retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
-    sessionFlushMs: int('sessionFlushMs', options.sessionFlushMs ?? d.sessionFlushMs, 1),
-    redisWaitMs: waitMs(options.redisWaitMs),
-    encoding,
-    compression,
-    shardOptions: options.shardOptions ?? {},
-  });
-}
+import { waitForRedis } from './wait-for-redis.js';
+import {
+  type ResolvedShardWorkerOptions,
+  resolveShardWorkerOptions,
+  type ShardWorkerOptions,
+} from './worker-options.js';
 
 /** A line worth telling the operator (`info`) or something that went wrong (`warn`). */
 export type WorkerLogLevel = 'info' | 'warn';
@@ -215,7 +51,8 @@ export interface ShardWorkerEventMap {
 
 interface Owned {
   readonly shardId: number;
-  readonly token: number;
+  /** Fencing token of the lease; renewed in place when the lease is re-taken after a Redis data loss. */
+  readonly lease: { token: number };
   readonly shard: Shard;
   readonly commands: AbortController;
   serving: Promise<void>;
@@ -242,6 +79,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly #bufferedGauge: Gauge;
   readonly #redisUp: Gauge;
   readonly #published: Counter;
+  readonly #refused: Counter;
+  readonly #dataLosses: Counter;
+  /** The last session each shard of ours saved (sequence clamped to the stream): outlives a Redis data loss. */
+  readonly #sessions = new Map<number, SessionInfo>();
+  /** What `start()` wrote to Redis (shard count, session start limit): written again after a data loss. */
+  #seed: (() => Promise<void>) | undefined;
   #identifyQueue: RedisIdentifyQueue | undefined;
   #gatewayUrl = '';
   #total = 0;
@@ -251,6 +94,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #paused = false;
   #redisDownSince: number | undefined;
   #stopping: Promise<void> | undefined;
+  /** Aborted by `stop()`: ends a wait for Redis at startup. */
+  readonly #stopped = new AbortController();
   #pauseLoggedAt = Number.NEGATIVE_INFINITY;
   #pauseLogged = false;
   #pausesUnlogged = 0;
@@ -269,6 +114,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       ttlMs: o.leaseTtlMs,
       ...(o.ownerId ? { ownerId: o.ownerId } : {}),
       onLost: (shardId, err) => this.#giveUp(shardId, `lease lost: ${err.message}`, 'warn'),
+      onDataLoss: (err) => this.#onDataLoss(err),
+      onReestablished: (shardId, previous, token) => this.#onReestablished(shardId, previous, token),
     });
     this.ownerId = this.#leases.ownerId;
     this.#store = new RedisSessionStore({
@@ -284,7 +131,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       highWaterMark: o.highWaterMark,
       retryMaxMs: o.retryMaxMs,
       onPublished: (shardId, sessionId, seq) => this.#onPublished(shardId, sessionId, seq),
-      onStale: (shardId, err) => this.#onStale(shardId, err),
+      onStale: (shardId, err, refused) => this.#onStale(shardId, err, refused),
       onBackpressure: (full) => this.#setPaused(full),
       onStatus: (status, err) => this.#onRedisStatus(status, err),
     });
@@ -309,6 +156,16 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#published = new Counter({
       name: 'shardline_worker_events_published_total',
       help: 'Dispatches handed to the publisher',
+      registers,
+    });
+    this.#refused = new Counter({
+      name: 'shardline_worker_events_refused_total',
+      help: 'Dispatches Redis refused for a stale lease fence (the shard is given up and resumed)',
+      registers,
+    });
+    this.#dataLosses = new Counter({
+      name: 'shardline_worker_redis_data_losses_total',
+      help: 'Times Redis was found to have lost its data (epoch key gone or new)',
       registers,
     });
   }
@@ -370,9 +227,21 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
     const limit = info.sessionStartLimit;
-    const ready = await this.#waitForRedis(async () => {
+    this.#seed = async () => {
       await publishShardCount({ redis: this.#redis, prefix: o.prefix, shardCount: this.#total });
       await queue.setSessionStartLimit({ ...limit, total: Math.max(1, limit.total) });
+    };
+    const seed = this.#seed;
+    const ready = await waitForRedis({
+      redis: this.#redis,
+      waitMs: o.redisWaitMs,
+      signal: this.#stopped.signal,
+      log: (level, message) => this.#log(level, message),
+      attempt: async () => {
+        await seed();
+        // first contact: remember Redis' epoch, so that a later data loss is recognised
+        await this.#leases.checkEpoch();
+      },
     }).catch((err: unknown) => {
       if (this.#state === 'starting') this.#state = 'idle';
       throw err;
@@ -387,86 +256,6 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#loop = this.#claimLoop();
   }
 
-  /** `redis://host:port` of the client, for messages (never with a password). */
-  #redisAddress(): string {
-    const { host, port, path } = this.#redis.options;
-    return path ? `redis+unix://${path}` : `redis://${host ?? 'localhost'}:${port ?? 6379}`;
-  }
-
-  /**
-   * Runs `attempt` until Redis answers: a worker started before Redis (compose ordering, Redis restarting)
-   * waits for it, with capped backoff (100 ms … 5 s) and one log line per failed attempt, for at most
-   * `redisWaitMs`. Resolves false when `stop()` came first; rejects with REDIS_UNAVAILABLE once the wait
-   * is exceeded, and at once on any other error (a refused command is not fixed by waiting).
-   */
-  async #waitForRedis(attempt: () => Promise<void>): Promise<boolean> {
-    const started = Date.now();
-    let lastConnectionError: string | undefined;
-    const onError = (err: unknown): void => {
-      lastConnectionError = err instanceof Error ? err.message : String(err);
-    };
-    this.#redis.on('error', onError);
-    try {
-      for (let n = 1; ; n++) {
-        try {
-          await this.#within(attempt(), this.options.redisWaitMs - (Date.now() - started));
-          if (n > 1) this.#log('info', `Redis at ${this.#redisAddress()} answered (attempt ${n})`);
-          return true;
-        } catch (err) {
-          const e = toRedisError(err);
-          if (e.code !== 'REDIS_UNAVAILABLE') throw e;
-          // ioredis fails a command with "max retries per request"; the connection error says why.
-          const why = lastConnectionError ?? e.message.replace(/^Redis is unavailable: /, '');
-          const waited = Date.now() - started;
-          const left = this.options.redisWaitMs - waited;
-          if (left <= 0) {
-            throw new RedisError(
-              'REDIS_UNAVAILABLE',
-              `Redis at ${this.#redisAddress()} did not answer within ${Math.round(waited / 1000)} s (${n} attempt${n === 1 ? '' : 's'}): ${why}`,
-              {},
-              { cause: err },
-            );
-          }
-          const ms = Math.min(left, 5_000, 100 * 2 ** Math.min(n - 1, 6));
-          const bound =
-            this.options.redisWaitMs === Number.POSITIVE_INFINITY
-              ? ''
-              : `, giving up in ${Math.ceil(left / 1000)} s`;
-          this.#log(
-            'warn',
-            `waiting for Redis at ${this.#redisAddress()} (attempt ${n}): ${why}; retrying in ${ms} ms${bound}`,
-          );
-          if (this.#state !== 'starting') return false;
-          await this.#sleep(ms);
-          if (this.#state !== 'starting') return false;
-        }
-      }
-    } finally {
-      this.#redis.off('error', onError);
-    }
-  }
-
-  /** `promise`, or a REDIS_UNAVAILABLE rejection after `ms` (the late settlement is ignored). */
-  #within(promise: Promise<void>, ms: number): Promise<void> {
-    if (ms === Number.POSITIVE_INFINITY) return promise;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RedisError('REDIS_UNAVAILABLE', 'Redis is unavailable: no answer in time')),
-        Math.max(0, ms),
-      );
-      promise.then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
-  }
-
   /**
    * Stops taking shards, closes every shard resumably (another worker or a restart RESUMEs), flushes the
    * publisher and the session store, and releases the leases. Idempotent.
@@ -479,6 +268,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
+    this.#stopped.abort();
     this.#wake?.();
     await this.#loop;
     if (wasRunning) this.#log('info', `stopping: closing ${this.#owned.size} shard(s) resumably`);
@@ -592,16 +382,25 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   // ------------------------------------------------------------------------------------------ shards
 
-  /** The session store one shard sees: never ahead of the stream, and silent once the lease is gone. */
-  #sessionStoreFor(token: number): SessionStore {
+  /**
+   * The session store one shard sees: never ahead of the stream, and silent once the lease is gone. Each
+   * save is also kept in memory: a session Redis no longer has (it lost its data) is resumed from there.
+   */
+  #sessionStoreFor(lease: { readonly token: number }): SessionStore {
     return {
       load: async (id) => {
-        const s = await this.#store.load(id);
+        let s = await this.#store.load(id);
+        const mine = this.#sessions.get(id);
+        if (!s && mine && mine.shardCount === this.#total) {
+          this.#log('info', `shard ${id}: no session in Redis; resuming this worker's last session of it`);
+          s = mine;
+        }
         if (s) this.#raiseDurable(id, s.sessionId, s.sequence);
         return s;
       },
       save: async (id, session: SessionInfo | null) => {
-        if (this.#leases.tokenOf(id) !== token) return; // another worker owns it now: leave its session alone
+        if (session === null) this.#sessions.delete(id);
+        if (this.#leases.tokenOf(id) !== lease.token) return; // another worker owns it now: leave its session alone
         if (session === null) {
           this.#durable.delete(id);
           await this.#store.save(id, null);
@@ -609,7 +408,9 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         }
         const d = this.#durable.get(id);
         const durable = d && d.sessionId === session.sessionId ? d.seq : 0;
-        await this.#store.save(id, { ...session, sequence: Math.min(session.sequence, durable) });
+        const clamped = { ...session, sequence: Math.min(session.sequence, durable) };
+        this.#sessions.set(id, clamped);
+        await this.#store.save(id, clamped);
       },
     };
   }
@@ -621,6 +422,10 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   #onPublished(shardId: number, sessionId: string, seq: number): void {
     this.#raiseDurable(shardId, sessionId, seq);
+    const mine = this.#sessions.get(shardId);
+    if (mine && mine.sessionId === sessionId && seq > mine.sequence) {
+      this.#sessions.set(shardId, { ...mine, sequence: seq });
+    }
     // While the lease is ours — also after the shard closed for stop() or a hand-over, whose buffered
     // events are flushed before the lease is released — the stored sequence follows the stream.
     if (this.#leases.tokenOf(shardId) !== undefined) {
@@ -628,20 +433,55 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
   }
 
-  #onStale(shardId: number, err: RedisError): void {
+  /**
+   * Redis refused events of a shard for a stale fence. Never silent: a warning and a metric. When they
+   * carry the fence of the lease we hold now, that lease cannot publish (Redis holds a higher fence, e.g.
+   * written by events from before a data loss): the shard is given up — closed resumably, so this worker
+   * or another resumes it under a new lease with a token above the stored fence.
+   */
+  #onStale(shardId: number, err: RedisError, refused: RefusedEvents): void {
+    this.#refused.inc(refused.events);
+    this.#leases.raiseFloor(shardId, refused.storedFence);
+    void this.#leases
+      .raiseFence(shardId, refused.storedFence)
+      .catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
     const owned = this.#owned.get(shardId);
-    if (!owned || owned.releasing) return;
-    // Events of an older lease of ours may be refused after we re-took the shard; check ours is current.
-    void this.#leases.isCurrent(shardId, owned.token).then(
-      (current) => {
-        if (!current) this.#giveUp(shardId, `stale: ${err.message}`, 'warn');
-      },
-      (e: unknown) => this.#redisTrouble(toRedisError(e)),
+    const current = owned !== undefined && !owned.releasing && refused.fence >= owned.lease.token;
+    this.#log(
+      'warn',
+      `${err.message}${current ? '' : '; they were from an older lease of this worker'} [${err.code}]`,
     );
+    if (current) {
+      const why = 'its lease cannot publish (Redis holds a higher fence)';
+      this.#log(
+        'warn',
+        `gave up shard ${shardId}: ${why}; closed it resumably, will take it again with a higher fence`,
+      );
+      void this.#release(shardId, why, 'refused');
+    }
+  }
+
+  #onDataLoss(err: RedisError): void {
+    this.#dataLosses.inc();
+    this.#log('warn', `${err.message} [${err.code}]`);
+    this.emit('error', err, null);
+    // what start() wrote is gone too: the shard count (command routing) and the session start budget
+    void this.#seed?.().catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
+  }
+
+  #onReestablished(shardId: number, previous: number, token: number): void {
+    const owned = this.#owned.get(shardId);
+    if (!owned) return;
+    owned.lease.token = token;
+    this.#log('info', `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`);
+    // the session went with the data: write this worker's copy back, so a takeover can resume it
+    const mine = this.#sessions.get(shardId);
+    if (mine) void this.#store.save(shardId, mine).catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
   }
 
   #run(shardId: number, token: number): void {
     const o = this.options;
+    const lease = { token };
     const shard = new Shard({
       ...o.shardOptions,
       // A shard given up for a lost lease must be off the gateway within the margin between the local loss
@@ -658,13 +498,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       encoding: o.encoding,
       compression: o.compression,
       identifyQueue: this.#identifyQueue!,
-      sessionStore: this.#sessionStoreFor(token),
+      sessionStore: this.#sessionStoreFor(lease),
     });
     if (this.#paused) shard.pauseReading();
     const commands = new AbortController();
     const owned: Owned = {
       shardId,
-      token,
+      lease,
       shard,
       commands,
       serving: Promise.resolve(),
@@ -679,7 +519,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       const sessionId = shard.sessionId;
       if (typeof p.s !== 'number' || sessionId === null) return;
       try {
-        this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: token });
+        this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: lease.token });
         this.#published.inc();
         this.metrics.countEvent(p.t);
       } catch (err) {
@@ -742,10 +582,15 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   /**
    * Closes a shard with a resumable close code and stops its command server. `hand-over` (rebalancing)
    * then flushes its events and session and releases the lease, so the next owner RESUMEs from the latest
-   * event; `give-up` (lease lost or stale) leaves the lease alone, it is not ours any more; `stop` leaves
+   * event; `give-up` (lease lost) leaves the lease alone, it is not ours any more; `refused` (our lease's
+   * events were refused) flushes and releases like a hand-over, so the next lease gets a higher fence; `stop` leaves
    * the release to `stop()`, after the publisher and the store are flushed; `fatal` releases at once.
    */
-  #release(shardId: number, why: string, mode: 'hand-over' | 'give-up' | 'stop' | 'fatal'): Promise<void> {
+  #release(
+    shardId: number,
+    why: string,
+    mode: 'hand-over' | 'give-up' | 'refused' | 'stop' | 'fatal',
+  ): Promise<void> {
     const owned = this.#owned.get(shardId);
     if (!owned) return Promise.resolve();
     owned.releasing ??= (async () => {
@@ -756,11 +601,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       owned.shard.resumeReading();
       await owned.shard.destroy({ code: 4000, reason: why.slice(0, 100) });
       await owned.serving;
-      if (mode === 'hand-over') {
+      if (mode === 'hand-over' || mode === 'refused') {
         await this.#publisher.flush();
         await this.#store.flush().catch((err: unknown) => this.#redisTrouble(toRedisError(err)));
       }
-      if ((mode === 'hand-over' || mode === 'fatal') && this.#leases.tokenOf(shardId) === owned.token) {
+      if (mode !== 'give-up' && mode !== 'stop' && this.#leases.tokenOf(shardId) === owned.lease.token) {
         await this.#leases.release(shardId).catch(() => false);
       }
       if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);

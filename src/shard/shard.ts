@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
 import { ConfigError, SendError, ShardError, type ShardlineError } from '../errors.js';
-import { encodePayload } from '../transport/codecs.js';
+import { codecFallbackNotice, encodePayload } from '../transport/codecs.js';
 import { Transport } from '../transport/transport.js';
 import type { TimerHandle } from '../util/clock.js';
 import { redact, redactError } from '../util/redact.js';
@@ -127,6 +127,9 @@ export class Shard extends EventEmitter<ShardEventMap> {
     }
     const d = deferred<void>();
     this.#connecting = d;
+    // A fast decompression path that failed its self-test here still works, only slower: say so.
+    const fallback = codecFallbackNotice(this.options.compression);
+    if (fallback !== null) this.#debug(fallback);
     const epoch = this.#epoch;
     void this.#loadSession().then((session) => {
       if (epoch !== this.#epoch) return;

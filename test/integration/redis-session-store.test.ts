@@ -112,3 +112,45 @@ test('a sequence published for an older session never lands on the session saved
   await store.flush();
   assert.equal((await store.load(0))?.sequence, 3, "the new session's own sequence is written");
 });
+
+test('a stored session with a hostile field is not resumed: load() gives null and reports it', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const errors: Error[] = [];
+  const store = new RedisSessionStore({ redis, prefix, onError: (err) => errors.push(err) });
+  t.after(() => store.close());
+  const good = {
+    sessionId: 'abc',
+    sequence: '10',
+    resumeUrl: 'wss://resume.example/',
+    shardId: '0',
+    shardCount: '4',
+  };
+  const bad: Record<string, string>[] = [
+    { sequence: '1e999' },
+    { sequence: '-1' },
+    { sequence: '12.5' },
+    { sequence: '9007199254740993' },
+    { sequence: 'abc' },
+    { resumeUrl: 'ws+unix:///var/run/evil.sock' },
+    { resumeUrl: 'http://x/' },
+    { sessionId: 'a b' },
+    { sessionId: 'x'.repeat(10_000) },
+    { shardId: '3' },
+    { shardCount: '0' },
+    { shardCount: '1e9' },
+  ];
+  for (const patch of bad) {
+    await redis.del(`${prefix}session:0`);
+    await redis.hset(`${prefix}session:0`, { ...good, ...patch });
+    assert.equal(await store.load(0), null, JSON.stringify(patch));
+  }
+  assert.equal(errors.length, bad.length);
+  assert.ok(errors.every((e) => e instanceof RedisError && e.code === 'REDIS_BAD_REPLY'));
+  // a key of another type is a reply error, not a crash
+  await redis.del(`${prefix}session:0`);
+  await redis.set(`${prefix}session:0`, 'x');
+  await assert.rejects(store.load(0), (err: unknown) => err instanceof RedisError);
+  await redis.del(`${prefix}session:0`);
+  await redis.hset(`${prefix}session:0`, good);
+  assert.equal((await store.load(0))?.sequence, 10);
+});

@@ -131,3 +131,23 @@ test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how lo
   await starting; // resolves: stop() came first
   assert.deepEqual(forever.shardIds, []);
 });
+
+test('while it waits for Redis the worker logs the delay its client really waits before the next attempt', async (t) => {
+  const port = await closedPort();
+  // ioredis spaces connection attempts by its retryStrategy; the log must say that delay, not one of its own
+  const redis = createRedisClient(`redis://127.0.0.1:${port}`, {
+    redisOptions: { retryStrategy: () => 345 },
+  });
+  t.after(() => closeClient(redis));
+  const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
+  const worker = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1 });
+  const starting = worker.start();
+  const waits = (): string[] => worker.lines.filter((l) => /waiting for Redis/.test(l));
+  await waitFor(() => waits().length >= 4, 'four failed attempts');
+  await worker.stop();
+  await starting;
+  const lines = waits();
+  lines.forEach((line, i) => {
+    assert.match(line, new RegExp(`\\(attempt ${i + 1}\\): .*ECONNREFUSED.*; retrying in 345 ms$`), line);
+  });
+});

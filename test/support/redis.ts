@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,12 @@ export class RedisServerProcess {
         reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`)),
       );
     });
+  }
+  /** Kills the server, deletes its data (as a crash that lost the disk would) and starts it EMPTY. */
+  async restartEmpty(): Promise<void> {
+    await this.stop();
+    for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
+    await this.start();
   }
   async stop(): Promise<void> {
     const child = this.#child;

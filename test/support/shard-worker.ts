@@ -140,3 +140,21 @@ export function eventFlow(t: TestContext, sim: Simulator, shards: number, everyM
   t.after(() => clearInterval(timer));
   return { stop: () => clearInterval(timer) };
 }
+
+/** Every stream entry's seq per `shard session`, in stream order. */
+export async function streamBySession(redis: Redis, prefix: string): Promise<Map<string, number[]>> {
+  const entries = (await redis.xrange(eventStreamKey(prefix, 0), '-', '+')) as [string, string[]][];
+  const out = new Map<string, number[]>();
+  for (const [, raw] of entries) {
+    const e = parseEventFields(raw);
+    assert.ok(e, 'every stream entry parses');
+    const key = `${e.shardId} ${e.sessionId}`;
+    out.set(key, [...(out.get(key) ?? []), e.seq]);
+  }
+  return out;
+}
+
+/** The simulator's last seq of each `shard session` it ever started (ended sessions included). */
+export function simSessions(sim: Simulator): Map<string, number> {
+  return new Map(sim.stats().sessions.map((s) => [`${s.shard[0]} ${s.sessionId}`, s.lastSeq]));
+}

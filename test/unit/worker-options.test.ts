@@ -6,7 +6,7 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
 import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
-import { resolveShardWorkerOptions, ShardWorker } from '../../src/redis/index.js';
+import { createRedisClient, resolveShardWorkerOptions, ShardWorker } from '../../src/redis/index.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
 const REDIS = ['--redis', 'redis://127.0.0.1:6379'];
@@ -183,6 +183,33 @@ describe('ShardWorker options', () => {
         JSON.stringify(Object.keys(patch)),
       );
     }
+  });
+
+  test('invalid shardOptions are a ConfigError from the constructor, before any lease is taken', () => {
+    const redis = createRedisClient('redis://127.0.0.1:1', { redisOptions: { lazyConnect: true } });
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ helloTimeoutMs: -1 }, /^shardOptions\.helloTimeoutMs:/],
+      [{ maxPayloadBytes: 'big' }, /^shardOptions\.maxPayloadBytes:/],
+      [{ reconnectBackoff: { baseMs: -5 } }, /^shardOptions\.reconnectBackoff/],
+      [{ largeThreshold: 1_000 }, /^shardOptions\.largeThreshold:/],
+    ];
+    for (const [shardOptions, re] of bad) {
+      assert.throws(
+        () => new ShardWorker({ ...base, redis, shardOptions } as never),
+        (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes(TOKEN),
+        JSON.stringify(shardOptions),
+      );
+      assert.throws(
+        () => resolveShardWorkerOptions({ ...base, shardOptions } as never),
+        (err: unknown) => err instanceof ConfigError && re.test(err.message),
+      );
+    }
+    // the shard options a worker sets itself are refused with a clear message, not silently overridden
+    assert.throws(
+      () => resolveShardWorkerOptions({ ...base, shardOptions: { token: 'x' } } as never),
+      /shardOptions\.token: is set by the worker/,
+    );
+    redis.disconnect();
   });
 
   test('a worker without a Redis client is a ConfigError', () => {

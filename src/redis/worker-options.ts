@@ -1,0 +1,232 @@
+/**
+ * `ShardWorker` options: the public option types, the defaults and `resolveShardWorkerOptions()`, which
+ * validates everything at construction — the shard options a worker passes to each `Shard` included, so a
+ * bad value is a `ConfigError` from `new ShardWorker()`, never a failure after a lease was taken.
+ */
+
+import type { Redis } from 'ioredis';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_API_BASE_URL } from '../manager/rest.js';
+import {
+  type Compression,
+  type Encoding,
+  resolveShardOptions,
+  type ShardOptionalOptions,
+} from '../shard/options.js';
+import { Secret } from '../util/redact.js';
+import { DEFAULT_KEY_PREFIX } from './client.js';
+
+/** Shard options a worker passes through (timeouts, backoff, send limits of a time-scaled simulator…). */
+export type WorkerShardOptions = Partial<
+  Omit<
+    ShardOptionalOptions,
+    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore'
+  >
+>;
+
+export interface ShardWorkerOptions {
+  /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
+  readonly redis: Redis;
+  /** Key prefix (default `shardline:`). */
+  readonly prefix?: string;
+  /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
+  readonly token: string;
+  readonly intents: number;
+  /** Shard ids this worker runs, or `'auto'`: a fair share of the free shards, rebalanced as workers come and go. */
+  readonly shards: readonly number[] | 'auto';
+  /** Total shard count (default: `GET /gateway/bot`'s recommendation). */
+  readonly totalShards?: number;
+  /** REST base for `GET /gateway/bot` (default https://discord.com/api). */
+  readonly api?: string;
+  /** `auto` only: never hold more than this many shards (default: the fair share). */
+  readonly maxShards?: number;
+  /** This worker's id in leases and command groups (default: a random UUID). */
+  readonly ownerId?: string;
+  /** Lease lifetime (default 10 000 ms). A dead worker's shards are taken over after this. */
+  readonly leaseTtlMs?: number;
+  /** How often free or wanted shards are claimed (default leaseTtlMs / 3). */
+  readonly claimIntervalMs?: number;
+  /** Identify window per bucket (default 5 000; smaller against a time-scaled simulator). */
+  readonly identifyWindowMs?: number;
+  /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
+  readonly highWaterMark?: number;
+  /** Event stream partitions; must match the consumers' (default 1). */
+  readonly partitions?: number;
+  /** Longest wait between publish retries while Redis is down (default 2 000 ms). */
+  readonly retryMaxMs?: number;
+  /** Session sequence write-behind (default 250 ms). */
+  readonly sessionFlushMs?: number;
+  /**
+   * How long `start()` waits for Redis to answer, retrying with capped backoff and logging each attempt
+   * (default: forever — a worker started before Redis, or while it restarts, waits for it; 0 = no wait).
+   */
+  readonly redisWaitMs?: number;
+  readonly encoding?: Encoding;
+  readonly compression?: Compression;
+  readonly shardOptions?: WorkerShardOptions;
+}
+
+export interface ResolvedShardWorkerOptions {
+  readonly prefix: string;
+  readonly token: Secret;
+  readonly intents: number;
+  readonly shards: readonly number[] | 'auto';
+  readonly totalShards: number | undefined;
+  readonly api: string;
+  readonly maxShards: number | undefined;
+  readonly ownerId: string | undefined;
+  readonly leaseTtlMs: number;
+  readonly claimIntervalMs: number;
+  readonly identifyWindowMs: number;
+  readonly highWaterMark: number;
+  readonly partitions: number;
+  readonly retryMaxMs: number;
+  readonly sessionFlushMs: number;
+  readonly redisWaitMs: number;
+  readonly encoding: Encoding;
+  readonly compression: Compression;
+  readonly shardOptions: WorkerShardOptions;
+}
+
+export const DEFAULT_SHARD_WORKER_OPTIONS = {
+  prefix: DEFAULT_KEY_PREFIX,
+  api: DEFAULT_API_BASE_URL,
+  leaseTtlMs: 10_000,
+  identifyWindowMs: 5_000,
+  highWaterMark: 10_000,
+  partitions: 1,
+  retryMaxMs: 2_000,
+  sessionFlushMs: 250,
+  redisWaitMs: Number.POSITIVE_INFINITY,
+  encoding: 'etf',
+  compression: 'zlib-stream',
+} as const satisfies Partial<ResolvedShardWorkerOptions>;
+
+function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+function waitMs(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  return int('redisWaitMs', value, 0);
+}
+
+/** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
+export function resolveShardWorkerOptions(
+  options: Omit<ShardWorkerOptions, 'redis'>,
+): ResolvedShardWorkerOptions {
+  const d = DEFAULT_SHARD_WORKER_OPTIONS;
+  if (typeof options.token !== 'string' || options.token.trim() === '' || /\s/.test(options.token)) {
+    throw new ConfigError('token', 'must be a non-empty string without whitespace (the bare bot token)');
+  }
+  const totalShards =
+    options.totalShards === undefined ? undefined : int('totalShards', options.totalShards, 1, 1_000_000);
+  let shards: readonly number[] | 'auto';
+  if (options.shards === 'auto') shards = 'auto';
+  else if (Array.isArray(options.shards) && options.shards.length > 0) {
+    const ids = [...new Set(options.shards.map((s, i) => int(`shards[${i}]`, s, 0, 999_999)))].sort(
+      (a, b) => a - b,
+    );
+    if (totalShards !== undefined && ids.at(-1)! >= totalShards) {
+      throw new ConfigError('shards', `shard ${ids.at(-1)} does not exist with totalShards ${totalShards}`);
+    }
+    shards = Object.freeze(ids);
+  } else throw new ConfigError('shards', "must be a non-empty list of shard ids or 'auto'");
+  const maxShards = options.maxShards === undefined ? undefined : int('maxShards', options.maxShards, 1);
+  if (maxShards !== undefined && shards !== 'auto') {
+    throw new ConfigError('maxShards', "only applies to shards: 'auto'");
+  }
+  const leaseTtlMs = int('leaseTtlMs', options.leaseTtlMs ?? d.leaseTtlMs, 300);
+  const claimIntervalMs = int(
+    'claimIntervalMs',
+    options.claimIntervalMs ?? Math.max(50, Math.floor(leaseTtlMs / 3)),
+    10,
+  );
+  const ownerId = options.ownerId;
+  if (ownerId !== undefined && (ownerId === '' || /\s/.test(ownerId))) {
+    throw new ConfigError('ownerId', 'must be a non-empty string without whitespace');
+  }
+  const api = options.api ?? d.api;
+  if (!/^https?:\/\//.test(api))
+    throw new ConfigError('api', `must be an http(s) URL, got ${JSON.stringify(api)}`);
+  const encoding = options.encoding ?? d.encoding;
+  if (encoding !== 'json' && encoding !== 'etf') throw new ConfigError('encoding', "must be 'json' or 'etf'");
+  const compression = options.compression ?? d.compression;
+  if (!['zlib-stream', 'zstd-stream', 'none'].includes(compression)) {
+    throw new ConfigError('compression', "must be 'zlib-stream', 'zstd-stream' or 'none'");
+  }
+  return Object.freeze({
+    prefix: options.prefix ?? d.prefix,
+    token: new Secret(options.token),
+    intents: int('intents', options.intents, 0),
+    shards,
+    totalShards,
+    api,
+    maxShards,
+    ownerId,
+    leaseTtlMs,
+    claimIntervalMs,
+    identifyWindowMs: int('identifyWindowMs', options.identifyWindowMs ?? d.identifyWindowMs, 1),
+    highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
+    partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
+    retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
+    sessionFlushMs: int('sessionFlushMs', options.sessionFlushMs ?? d.sessionFlushMs, 1),
+    redisWaitMs: waitMs(options.redisWaitMs),
+    encoding,
+    compression,
+    shardOptions: resolveWorkerShardOptions(options.shardOptions, options.token),
+  });
+}
+
+/** Shard options the worker sets itself, per shard; passing one is a mistake, not an override. */
+const WORKER_SET_SHARD_OPTIONS = [
+  'token',
+  'intents',
+  'shard',
+  'gatewayUrl',
+  'encoding',
+  'compression',
+  'identifyQueue',
+  'sessionStore',
+] as const;
+
+/**
+ * Checks the pass-through shard options as a `Shard` would (with the worker's own values for what it
+ * sets per shard), so a bad value fails at construction instead of in every claim round after a lease
+ * was taken. Returns a frozen copy of what was given; each shard applies it on top of its defaults.
+ */
+function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOptions {
+  if (value === undefined) return Object.freeze({});
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError('shardOptions', 'must be an object of Shard options');
+  }
+  const given = value as Record<string, unknown>;
+  for (const key of WORKER_SET_SHARD_OPTIONS) {
+    if (given[key] !== undefined) {
+      throw new ConfigError(
+        `shardOptions.${key}`,
+        'is set by the worker for each shard; use the worker option of that name instead',
+      );
+    }
+  }
+  try {
+    resolveShardOptions({
+      ...(given as WorkerShardOptions),
+      token,
+      intents: 0,
+      shard: [0, 1],
+      gatewayUrl: 'wss://gateway.discord.gg',
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new ConfigError(`shardOptions.${err.option}`, err.message.slice(err.option.length + 2), {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return Object.freeze({ ...(given as WorkerShardOptions) });
+}
