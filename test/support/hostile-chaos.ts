@@ -18,12 +18,22 @@ import { MemoryIdentifyQueue } from '../../src/shard/identify-queue.js';
 import type { Compression, Encoding, ShardOptionalOptions } from '../../src/shard/options.js';
 import { Shard } from '../../src/shard/shard.js';
 import { collectGarbage, heapUsed, until } from './chaos.js';
-import { type HostileClass, type HostileServer, startHostileServer } from './hostile-server.js';
+import {
+  HOSTILE_CLASSES,
+  type HostileClass,
+  type HostileServer,
+  startHostileServer,
+} from './hostile-server.js';
 
 export interface HostileChaosOptions {
   readonly seed?: number;
-  /** How long hostile payloads are mixed in. */
+  /** How long hostile payloads are mixed in (at least). */
   readonly durationMs: number;
+  /**
+   * Go on attacking after `durationMs` until every hostile class was sent at least once, for at most this
+   * long in all (a loaded machine gets through fewer actions per second; the run's reach stays the same).
+   */
+  readonly untilEveryClassMs?: number;
   /** Shards of the `ShardManager` (ids 0…n-1; the even ones are attacked). */
   readonly managerShards?: number;
   /** Wire formats of the standalone, attacked `Shard`s (ids after the manager's). */
@@ -312,6 +322,13 @@ async function runRound(
     await Promise.all(connects);
     print('hostile chaos: connected; attacking');
     await new Promise((r) => setTimeout(r, options.durationMs));
+    if (options.untilEveryClassMs !== undefined) {
+      const sent = srv.stats().hostileSent;
+      await until(
+        () => HOSTILE_CLASSES.every((k) => (sent[k] ?? 0) > 0),
+        options.untilEveryClassMs - options.durationMs,
+      );
+    }
 
     // Settle: the server stops attacking and sequencing; every shard must end READY with its current
     // session delivered up to the server's last seq.

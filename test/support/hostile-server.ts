@@ -425,7 +425,7 @@ export class HostileServer {
       shard,
       hostile: this.options.hostileShards.has(shard),
       seq: 0,
-      actions: Math.floor(this.random() * HOSTILE_CLASSES.length),
+      actions: 0,
       resumes: 0,
       ended: false,
       connection: conn,
@@ -537,19 +537,16 @@ export class HostileServer {
   hostileAction(conn: HostileServerConnection): void {
     const { encoding, compression } = conn.info;
     const o = this.options;
-    const kinds: HostileClass[] = [
-      'seq-negative',
-      'seq-fraction',
-      'seq-unsafe',
-      'close-token-reason',
-      'deep-nesting',
-      'huge-structure-count',
-    ];
-    if (encoding === 'etf') kinds.push('seq-infinity', 'seq-bignum', 'etf-compressed-bomb');
-    else kinds.push('seq-1e999');
+    // The classes only this wire format can carry come first, so every session meets them early; the
+    // others follow in rotation.
+    const kinds: HostileClass[] = [];
     if (compression === 'zlib-stream') kinds.push('zlib-bomb', 'endless-fragments');
     else if (compression === 'zstd-stream') kinds.push('zstd-bomb', 'endless-fragments');
     else kinds.push('oversize', 'endless-fragments');
+    if (encoding === 'etf') kinds.push('seq-infinity', 'seq-bignum', 'etf-compressed-bomb');
+    else kinds.push('seq-1e999', 'huge-structure-count');
+    kinds.push('seq-negative', 'seq-fraction', 'seq-unsafe', 'close-token-reason', 'deep-nesting');
+    if (encoding === 'etf') kinds.push('huge-structure-count');
     const session = conn.session!;
     const kind = kinds[session.actions++ % kinds.length]!;
     this.#count(kind, session.shard);
