@@ -118,14 +118,14 @@ const HEAP_SLACK_BYTES = 8 * 1024 * 1024;
 const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 
 /** A full GC, with or without `--expose-gc` (the flag can be turned on at run time; `vm` hands out `gc`). */
-function collectGarbage(): () => void {
+export function collectGarbage(): () => void {
   const exposed = (globalThis as { gc?: () => void }).gc;
   if (exposed) return exposed;
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }
 
-function heapUsed(gc: () => void): number {
+export function heapUsed(gc: () => void): number {
   // Twice: the first pass can leave weak references and finalizers for the second.
   gc();
   gc();
@@ -133,7 +133,7 @@ function heapUsed(gc: () => void): number {
 }
 
 /** True once `check()` holds within `timeoutMs`, false after it (a chaos round reports rather than throws). */
-function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+export function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   return waitFor(check, { what: 'chaos condition', timeoutMs, everyMs: 50 }).then(
     () => true,
     () => false,
