@@ -1,10 +1,10 @@
 /**
- * Fuzzes the ETF decoder, the zlib-stream and zstd-stream decompressors and the simulator's frame handling
- * (issue #9). `npm run fuzz -- [options]` builds first; or `node dist/scripts/fuzz.js [options]`:
+ * Fuzzes the ETF decoder, the zlib-stream and zstd-stream decompressors, the simulator's frame handling and
+ * the shard's pure protocol machine against hostile gateway inputs. `npm run fuzz -- [options]` builds first; or `node dist/scripts/fuzz.js [options]`:
  *   --seconds N      per target (default 30)
  *   --cases N        stop a target after N cases (default: no limit)
  *   --seed S         seed of the first target; target i uses S + i (default: from the clock; printed)
- *   --target LIST    comma-separated: etf, zlib, zstd, simulator (default: all)
+ *   --target LIST    comma-separated: etf, zlib, zstd, json, simulator, shard (default: all)
  *   --hang-ms N      a case running longer is a hang (default 2000; 10000 for the simulator)
  *   --findings DIR   where reproducers are saved (default fuzz-findings)
  *   --replay FILE    runs one saved reproducer again

@@ -35,7 +35,14 @@ function toEnvelope(value: unknown): GatewayEnvelope {
   if (typeof v.op !== 'number' || !Number.isInteger(v.op)) {
     throw new ShardError('PROTOCOL_VIOLATION', 'gateway payload has no integer op');
   }
-  const s = typeof v.s === 'number' ? v.s : typeof v.s === 'string' && /^\d+$/.test(v.s) ? Number(v.s) : null;
+  // Any other value is kept as it came: the machine refuses it as a protocol violation. Turned into null it
+  // would read as "no sequence" and the dispatch would reach the application unsequenced.
+  const s =
+    v.s === undefined || v.s === null
+      ? null
+      : typeof v.s === 'string' && /^\d+$/.test(v.s)
+        ? Number(v.s)
+        : (v.s as number);
   return { op: v.op, d: v.d ?? null, s, t: typeof v.t === 'string' ? v.t : null };
 }
 

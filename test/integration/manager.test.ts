@@ -13,6 +13,7 @@ import { FileSessionStore } from '../../src/manager/session-store.js';
 import { startupBoundMs } from '../../src/shard/identify-queue.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
+import { waitFor } from '../support/wait.js';
 
 // GUILDS | GUILD_MEMBERS | GUILD_PRESENCES | GUILD_MESSAGES | DIRECT_MESSAGES
 const INTENTS = 1 | 2 | 256 | 512 | 4096;
@@ -60,15 +61,6 @@ async function harness(t: After, options: SimulatorOptions = {}): Promise<Harnes
       return m;
     },
   };
-}
-
-/** Resolves when `predicate` holds, polling on a short interval (fails after WAIT_MS). */
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!predicate()) {
-    if (Date.now() - start > WAIT_MS) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('16 shards with max_concurrency 4 start with no identify-concurrency violation', async (t) => {
@@ -148,7 +140,10 @@ test('a restarted process resumes every shard from the session file instead of i
   first.on('dispatch', () => dispatches++);
   await first.connect();
   for (let i = 0; i < 40; i++) s.emitRandomEvents(1);
-  await until(() => first.snapshot().shards.every((x) => (x.sequence ?? 0) > 0), 'sequences');
+  await waitFor(() => first.snapshot().shards.every((x) => (x.sequence ?? 0) > 0), {
+    what: 'sequences',
+    timeoutMs: WAIT_MS,
+  });
   const sequences = first.snapshot().shards.map((x) => x.sequence);
   await first.destroy();
   assert.ok(store.writes < dispatches / 4, `${store.writes} file writes for ${dispatches} dispatches`);
@@ -249,7 +244,7 @@ test('resharding 4 → 8 under a live event stream loses and duplicates nothing'
   await m.reshard(8);
   await new Promise((r) => setTimeout(r, 100));
   clearInterval(timer);
-  await until(() => received.size >= emitted.length, 'all events');
+  await waitFor(() => received.size >= emitted.length, { what: 'all events', timeoutMs: WAIT_MS });
   assert.equal(m.snapshot().shardCount, 8);
   assert.deepEqual(
     emitted.filter((id) => received.get(id) !== 1),
@@ -271,7 +266,10 @@ test('status and the metrics endpoint report state, latency, events, reconnects 
   h.sim.inject({ kind: 'close', shardId: 0, code: 4000 });
   const resumed = new Promise<number>((resolve) => m.once('resumed', (_info, id) => resolve(id)));
   assert.equal(await resumed, 0);
-  await until(() => m.snapshot().shards.every((x) => x.latencyMs !== null), 'heartbeat ACKs');
+  await waitFor(() => m.snapshot().shards.every((x) => x.latencyMs !== null), {
+    what: 'heartbeat ACKs',
+    timeoutMs: WAIT_MS,
+  });
   const status = m.snapshot();
   assert.equal(status.state, 'ready');
   assert.deepEqual(
@@ -336,7 +334,10 @@ test('routes by guild, broadcasts to every shard, and never reveals the token', 
   }
   const before = h.sim.stats().clientPayloads;
   await m.broadcast(presence('dnd'));
-  await until(() => h.sim.stats().clientPayloads >= before + 3, 'three presence updates');
+  await waitFor(() => h.sim.stats().clientPayloads >= before + 3, {
+    what: 'three presence updates',
+    timeoutMs: WAIT_MS,
+  });
   const token = h.sim.tokens[0]!;
   const status = m.snapshot();
   for (const x of status.shards) {

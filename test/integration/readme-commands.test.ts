@@ -469,8 +469,7 @@ const CASES: readonly Case[] = [
       const logs = () => workers.map((w, i) => `worker ${i}:\n${w.stdout()}`).join('\n');
       await waitFor(
         () => workers.every((w) => readyShards(w.stdout()).size === 2) && readyAcross(workers).size === 4,
-        90_000,
-        () => `the workers did not settle on two READY shards each:\n${logs()}`,
+        { what: () => `the workers did not settle on two READY shards each:\n${logs()}`, timeoutMs: 90_000 },
       );
       const [victim, survivor] = workers as [Running, Running];
       const moved = [...readyShards(victim.stdout())];
@@ -478,8 +477,10 @@ const CASES: readonly Case[] = [
       await victim.done;
       await waitFor(
         () => moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(survivor.stdout())),
-        90_000,
-        () => `the surviving worker did not resume shards ${moved.join(', ')}:\n${logs()}`,
+        {
+          what: () => `the surviving worker did not resume shards ${moved.join(', ')}:\n${logs()}`,
+          timeoutMs: 90_000,
+        },
       );
       survivor.kill('SIGTERM');
       const end = await survivor.done;

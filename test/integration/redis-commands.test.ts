@@ -141,11 +141,11 @@ test('aborting a command server ends it even while its blocking reader waits to 
   }).finally(() => {
     ended = true;
   });
-  await waitFor(async () => (await redis.exists(`${prefix}commands:0`)) === 1, 'the command group');
+  await waitFor(async () => (await redis.exists(`${prefix}commands:0`)) === 1, { what: 'the command group' });
   await new Promise((resolve) => setTimeout(resolve, 100)); // the reader is blocked in XREADGROUP
   proxy.cut();
-  await waitFor(() => redis.status === 'reconnecting', 'the connection to drop');
+  await waitFor(() => redis.status === 'reconnecting', { what: 'the connection to drop' });
   ac.abort();
-  await waitFor(() => ended, 'serveCommands to end after the abort', 5_000);
+  await waitFor(() => ended, { what: 'serveCommands to end after the abort', timeoutMs: 5_000 });
   await serving;
 });

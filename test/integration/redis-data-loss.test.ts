@@ -38,21 +38,23 @@ test('Redis restarted EMPTY under running workers: every event emitted after the
   await Promise.all([a.connect(), b.connect()]);
   await Promise.all([readyA, readyB]);
   const flow = eventFlow(t, sim, SHARDS, 20);
-  await waitFor(async () => {
-    const stream = await streamBySession(redis, prefix);
-    return stream.size === SHARDS && [...stream.values()].every((seqs) => seqs.length > 10);
-  }, 'events of every shard in the stream');
+  await waitFor(
+    async () => {
+      const stream = await streamBySession(redis, prefix);
+      return stream.size === SHARDS && [...stream.values()].every((seqs) => seqs.length > 10);
+    },
+    { what: 'events of every shard in the stream' },
+  );
 
   await server.stop();
   // What the gateway had sent when Redis died: anything later cannot have been published before the loss.
   const atLoss = simSessions(sim);
   await server.restartEmpty();
   const lastAtLoss = Math.max(...atLoss.values());
-  await waitFor(
-    () => Math.min(...[...simSessions(sim).values()]) > lastAtLoss + 20,
-    'events after the restart',
-    20_000,
-  );
+  await waitFor(() => Math.min(...[...simSessions(sim).values()]) > lastAtLoss + 20, {
+    what: 'events after the restart',
+    timeoutMs: 20_000,
+  });
   flow.stop();
   const dump = (): string => [...a.lines.map((l) => `a ${l}`), ...b.lines.map((l) => `b ${l}`)].join('\n');
   await waitFor(
@@ -63,9 +65,7 @@ test('Redis restarted EMPTY under running workers: every event emitted after the
       }
       return true;
     },
-    'every event emitted after the loss in the stream',
-    30_000,
-    100,
+    { what: 'every event emitted after the loss in the stream', timeoutMs: 30_000, everyMs: 100 },
   ).catch((err: Error) => {
     throw new Error(`${err.message}\n${dump()}`);
   });
@@ -116,28 +116,34 @@ test('events refused for a stale fence are reported, the shard is given up and r
   await worker.connect();
   await ready;
   const flow = eventFlow(t, sim, SHARDS, 20);
-  await waitFor(async () => (await streamBySession(redis, prefix)).size === SHARDS, 'events in the stream');
+  await waitFor(async () => (await streamBySession(redis, prefix)).size === SHARDS, {
+    what: 'events in the stream',
+  });
   // Redis holds a fence above the worker's lease for shard 1 (as events from before a data loss, stamped
   // by a lease whose counter was further along, would leave it): every publish of that lease is refused.
   const token = (await redis.get(`${prefix}lease:1`))!.split(':').at(-1)!;
   const stored = Number(token) * 2;
   await redis.hset(`${eventStreamKey(prefix, 0)}:last`, '1:fence', stored);
-  await waitFor(() => worker.lines.some((l) => /event\(s\) of shard 1 refused/.test(l)), 'the refusal');
-  await waitFor(() => worker.lines.some((l) => /shard 1 resumed/.test(l)), 'shard 1 to be resumed');
-  await waitFor(
-    async () => Number((await redis.get(`${prefix}lease:1`))?.split(':').at(-1)) > stored,
-    'a higher fence',
-  );
+  await waitFor(() => worker.lines.some((l) => /event\(s\) of shard 1 refused/.test(l)), {
+    what: 'the refusal',
+  });
+  await waitFor(() => worker.lines.some((l) => /shard 1 resumed/.test(l)), { what: 'shard 1 to be resumed' });
+  await waitFor(async () => Number((await redis.get(`${prefix}lease:1`))?.split(':').at(-1)) > stored, {
+    what: 'a higher fence',
+  });
   const after = simSessions(sim);
   await waitFor(
     () => [...simSessions(sim)].every(([session, last]) => last > (after.get(session) ?? 0) + 5),
-    'events after the resume',
+    { what: 'events after the resume' },
   );
   flow.stop();
-  await waitFor(async () => {
-    const stream = await streamBySession(redis, prefix);
-    return [...simSessions(sim)].every(([session, last]) => stream.get(session)?.at(-1) === last);
-  }, 'the stream to catch up').catch((err: Error) => {
+  await waitFor(
+    async () => {
+      const stream = await streamBySession(redis, prefix);
+      return [...simSessions(sim)].every(([session, last]) => stream.get(session)?.at(-1) === last);
+    },
+    { what: 'the stream to catch up' },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\n${worker.lines.join('\n')}`);
   });
   const stream = await streamBySession(redis, prefix);

@@ -191,7 +191,7 @@ test('buffers without dropping and signals backpressure while Redis is unreachab
   assert.deepEqual(accepted.slice(9), Array(16).fill(false));
   assert.deepEqual(pressure, [true]);
   assert.equal(publisher.buffered, 25);
-  await waitFor(() => statuses.length > 0, 'an unavailable status');
+  await waitFor(() => statuses.length > 0, { what: 'an unavailable status' });
   assert.equal(statuses[0]![0], 'unavailable');
   assert.equal(statuses[0]![1]?.code, 'REDIS_UNAVAILABLE');
   assert.equal(publisher.buffered, 25);
@@ -236,7 +236,7 @@ test('loses nothing when Redis is killed and restarted under a live stream', asy
   await publisher.flush();
   await server.stop();
   pump(600); // crosses the high-water mark while Redis is down
-  await waitFor(() => statuses.includes('unavailable'), 'the publisher to notice');
+  await waitFor(() => statuses.includes('unavailable'), { what: 'the publisher to notice' });
   assert.ok(pressure.includes(true));
   await server.start();
   await publisher.flush();
@@ -314,10 +314,9 @@ test('yields only the asked types and acknowledges the rest for the group', asyn
   await Promise.all(got.map((e) => e.ack()));
   abort.abort();
   await iter.return();
-  await waitFor(
-    async () => ((await redis.xpending(eventStreamKey(prefix, 0), 'm')) as [number])[0] === 0,
-    'all entries acknowledged',
-  );
+  await waitFor(async () => ((await redis.xpending(eventStreamKey(prefix, 0), 'm')) as [number])[0] === 0, {
+    what: 'all entries acknowledged',
+  });
 });
 
 test('reclaims entries idle on a dead consumer, and dead-letters them after maxDeliveries', async (t) => {
@@ -368,7 +367,9 @@ test('reclaims entries idle on a dead consumer, and dead-letters them after maxD
   const d = consume({ ...opts, consumer: 'd', signal: abort.signal });
   t.after(() => abort.abort());
   const dNext = d.next();
-  await waitFor(async () => (await readDeadLetters({ redis, prefix })).length === 2, 'two dead letters');
+  await waitFor(async () => (await readDeadLetters({ redis, prefix })).length === 2, {
+    what: 'two dead letters',
+  });
   abort.abort();
   const r = await dNext;
   assert.equal(r.done, true);
@@ -447,7 +448,7 @@ test('a consumer recreates its group when the stream vanished under it', async (
   await first!.ack();
   await redis.del(eventStreamKey(prefix, 0)); // e.g. a Redis without persistence restarted
   const next = iter.next();
-  await waitFor(() => errors.length > 0, 'the consumer to notice');
+  await waitFor(() => errors.length > 0, { what: 'the consumer to notice' });
   for (const e of events(0, 2, 3)) publisher.publish(e);
   await publisher.close();
   const second = await next;

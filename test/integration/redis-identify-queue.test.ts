@@ -56,7 +56,9 @@ test('implements the shard contract: waitForIdentify rejects with the signal’s
   const abort = new AbortController();
   const reason = new Error('shard destroyed');
   const waiting = queue.waitForIdentify(1, abort.signal).catch((e: unknown) => e);
-  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, 'the waiter to queue');
+  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, {
+    what: 'the waiter to queue',
+  });
   abort.abort(reason);
   assert.equal(await waiting, reason);
 });
@@ -70,10 +72,9 @@ test('serves waiters of a bucket in arrival order', async (t) => {
     const before = await redis.zcard(`${prefix}identify:0:queue`);
     waits.push(queue.acquire(shard).then(() => void order.push(shard)));
     // wait until this waiter holds its ticket (or was granted at once) before the next one arrives
-    await waitFor(
-      async () => order.length > 0 || (await redis.zcard(`${prefix}identify:0:queue`)) > before,
-      `shard ${shard} to queue`,
-    );
+    await waitFor(async () => order.length > 0 || (await redis.zcard(`${prefix}identify:0:queue`)) > before, {
+      what: `shard ${shard} to queue`,
+    });
   }
   await Promise.all(waits);
   assert.deepEqual(order, [5, 3, 9, 1]);
@@ -102,7 +103,9 @@ test('skips a waiter whose process stopped polling after waiterTtlMs', async (t)
   await live.acquire(0);
   const abort = new AbortController();
   const deadWait = deadQueue.acquire(1, abort.signal).catch((err: unknown) => err);
-  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, 'dead waiter to queue');
+  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, {
+    what: 'dead waiter to queue',
+  });
   dead.disconnect(false); // the process is gone: it never polls again
   const granted = live.acquire(2).then(() => 'granted');
   assert.equal(await granted, 'granted');
@@ -135,7 +138,9 @@ test('refills the budget to total after the reset time', async (t) => {
   await queue.setSessionStartLimit({ total: 10, remaining: 0, resetAfterMs: 100, maxConcurrency: 1 });
   const err = await queue.acquire(0).catch((e: unknown) => e);
   assert.equal((err as RedisError).code, 'IDENTIFY_BUDGET_EXHAUSTED');
-  await waitFor(async () => (await queue.sessionStartBudget())?.resetAfterMs === 0, 'the reset time');
+  await waitFor(async () => (await queue.sessionStartBudget())?.resetAfterMs === 0, {
+    what: 'the reset time',
+  });
   await queue.acquire(0);
   assert.equal((await queue.sessionStartBudget())?.remaining, 9);
 });
@@ -158,7 +163,9 @@ test('an aborted waiter rejects with REDIS_ABORTED and leaves the queue', async 
   await queue.acquire(0);
   const abort = new AbortController();
   const waiting = queue.acquire(1, abort.signal).catch((e: unknown) => e);
-  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, 'the waiter to queue');
+  await waitFor(async () => (await redis.zcard(`${prefix}identify:0:queue`)) === 1, {
+    what: 'the waiter to queue',
+  });
   abort.abort();
   const err = await waiting;
   assert.ok(err instanceof RedisError);

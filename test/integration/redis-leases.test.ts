@@ -54,9 +54,7 @@ test('a dead worker loses its leases after the TTL and another takes the shard o
       taken = await heir.acquire(1);
       return taken !== null;
     },
-    'the lease to expire',
-    15_000,
-    25,
+    { what: 'the lease to expire', timeoutMs: 15_000, everyMs: 25 },
   );
   assert.ok(taken !== null && (taken as { token: number }).token > old.token);
 });
@@ -158,7 +156,7 @@ test('gives its shards up before the TTL when Redis stops answering', async (t) 
   leases.start();
   t.after(() => leases.stop());
   await server.stop();
-  await waitFor(() => lost.length === 2, 'both leases to be given up');
+  await waitFor(() => lost.length === 2, { what: 'both leases to be given up' });
   assert.deepEqual(lost.sort(), [0, 1]);
   assert.deepEqual(leases.held(), []);
 });

@@ -38,8 +38,7 @@ test('kill -9 of a worker mid-stream: another takes its shards over by resuming 
       for (const m of a.messages) if (m.kind === 'published') last.set(m.shardId!, m.seq!);
       return last.size === SHARDS && [...last.values()].every((s) => s >= 200);
     },
-    'worker A to publish 200 events per shard',
-    30_000,
+    { what: 'worker A to publish 200 events per shard', timeoutMs: 30_000 },
   );
   const exited = new Promise((resolve) => a.child.once('exit', resolve));
   a.child.kill('SIGKILL');
@@ -50,7 +49,10 @@ test('kill -9 of a worker mid-stream: another takes its shards over by resuming 
   );
 
   const b = startWorker(t, prefix, 'worker-b');
-  await waitFor(() => b.messages.some((m) => m.kind === 'done'), 'worker B to finish every shard', 60_000);
+  await waitFor(() => b.messages.some((m) => m.kind === 'done'), {
+    what: 'worker B to finish every shard',
+    timeoutMs: 60_000,
+  });
   assert.deepEqual(
     b.messages.filter((m) => m.kind === 'identified'),
     [],

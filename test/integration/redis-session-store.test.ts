@@ -55,10 +55,9 @@ test('flushes on its interval without being asked', async (t) => {
   t.after(() => store.close());
   await store.save(2, session(2));
   store.updateSequence(2, 4, 42);
-  await waitFor(
-    async () => (await redis.hget(`${prefix}session:2`, 'sequence')) === '42',
-    'the write-behind flush',
-  );
+  await waitFor(async () => (await redis.hget(`${prefix}session:2`, 'sequence')) === '42', {
+    what: 'the write-behind flush',
+  });
 });
 
 test('never moves a sequence backwards, nor writes it into another session or shard count', async (t) => {

@@ -34,10 +34,9 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   assert.deepEqual(a.shardIds, [0, 1]);
 
   const events = eventFlow(t, sim, SHARDS, 20);
-  await waitFor(
-    async () => ((await streamByShard(redis, prefix)).get(1)?.length ?? 0) > 10,
-    'events in the stream',
-  );
+  await waitFor(async () => ((await streamByShard(redis, prefix)).get(1)?.length ?? 0) > 10, {
+    what: 'events in the stream',
+  });
   // stop while events flow: whatever a had read is flushed to the stream, and its sequence persisted
   await a.destroy();
   events.stop();
@@ -63,9 +62,11 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   assert.deepEqual(await resumed, [0, 1], b.lines.join('\n'));
   const after = eventFlow(t, sim, SHARDS, 20);
   const last = sessionsByShard(sim).get(0)![0]!.lastSeq;
-  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= last + 5, 'events after the takeover');
+  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= last + 5, {
+    what: 'events after the takeover',
+  });
   after.stop();
-  await waitFor(() => streamCaughtUp(redis, prefix, sim, SHARDS), 'the stream to catch up again');
+  await waitFor(() => streamCaughtUp(redis, prefix, sim, SHARDS), { what: 'the stream to catch up again' });
   const stats = sim.stats();
   assert.equal(stats.identifies, SHARDS, 'b resumed, never identified');
   assert.equal(stats.resumes, SHARDS);
@@ -99,7 +100,9 @@ test('a worker started before Redis waits for it, saying so, and runs its shards
   const waiting = new RegExp(
     `^warn: waiting for Redis at redis://127\\.0\\.0\\.1:${server.port} \\(attempt 2\\): .*ECONNREFUSED`,
   );
-  await waitFor(() => worker.lines.some((l) => waiting.test(l)), 'the worker to say it waits for Redis');
+  await waitFor(() => worker.lines.some((l) => waiting.test(l)), {
+    what: 'the worker to say it waits for Redis',
+  });
   assert.equal(started, false, 'start() waits');
   await server.start();
   await starting;
@@ -132,7 +135,7 @@ test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how lo
   assert.ok(!err.message.includes(sim.tokens[0]!));
   const forever = shardWorker(t, sim, { redis, prefix: 'p:', shardIds: [0], shardCount: 1 });
   const starting = forever.connect();
-  await waitFor(() => forever.lines.some((l) => /waiting for Redis/.test(l)), 'the wait');
+  await waitFor(() => forever.lines.some((l) => /waiting for Redis/.test(l)), { what: 'the wait' });
   await forever.destroy();
   await starting; // resolves: stop() came first
   assert.deepEqual(forever.shardIds, []);
@@ -149,7 +152,7 @@ test('while it waits for Redis the worker logs the delay its client really waits
   const worker = shardWorker(t, sim, { redis, prefix: 'p:', shardIds: [0], shardCount: 1 });
   const starting = worker.connect();
   const waits = (): string[] => worker.lines.filter((l) => /waiting for Redis/.test(l));
-  await waitFor(() => waits().length >= 4, 'four failed attempts');
+  await waitFor(() => waits().length >= 4, { what: 'four failed attempts' });
   await worker.destroy();
   await starting;
   const lines = waits();

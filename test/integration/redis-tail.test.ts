@@ -95,12 +95,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   }, async (t) => {
     const port = await closedPort();
     const waiting = tailProcess(t, ['--redis', `redis://127.0.0.1:${port}`], 'tail-waiting');
-    await waitFor(() => waiting.has(/waiting for Redis at/), 'tail to wait for Redis');
+    await waitFor(() => waiting.has(/waiting for Redis at/), { what: 'tail to wait for Redis' });
     assert.equal(await waiting.kill(signal), 0, waiting.dump());
     // and while it reads a live Redis
     const { prefix } = await redisFixture(t);
     const reading = tailProcess(t, ['--redis', REDIS_URL, '--prefix', prefix], 'tail-reading');
-    await waitFor(() => reading.has(/^tailing /), 'tail to read');
+    await waitFor(() => reading.has(/^tailing /), { what: 'tail to read' });
     assert.equal(await reading.kill(signal), 0, reading.dump());
   });
 }

@@ -36,31 +36,32 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
   const b = shardWorker(t, sim, { ...common, redis, ownerId: 'b' });
   const bResumed = collect(b, 'resumed', 1);
   await b.connect();
-  await waitFor(() => b.lines.some((l) => /leased by another worker/.test(l)), 'b waiting for the shard');
+  await waitFor(() => b.lines.some((l) => /leased by another worker/.test(l)), {
+    what: 'b waiting for the shard',
+  });
 
   proxy.cut();
-  await waitFor(() => a.readsPaused, 'a to pause reading with its buffer full');
+  await waitFor(() => a.readsPaused, { what: 'a to pause reading with its buffer full' });
   await bResumed;
   proxy.restore();
   const last = sessionsByShard(sim).get(0)![0]!.lastSeq;
-  await waitFor(
-    () => sessionsByShard(sim).get(0)![0]!.lastSeq >= last + 5,
-    'events after the takeover',
-  ).catch((err: Error) => {
+  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= last + 5, {
+    what: 'events after the takeover',
+  }).catch((err: Error) => {
     throw new Error(
       `${err.message}: ${JSON.stringify(sim.stats().sessions)}\n${a.lines.join('\n')}\n---\n${b.lines.join('\n')}`,
     );
   });
   events.stop();
   const context = (): string => `${a.lines.join('\n')}\n---\n${b.lines.join('\n')}`;
-  await waitFor(() => streamCaughtUp(redis, prefix, sim, 1), 'the stream to hold every dispatch').catch(
-    async (err: Error) => {
-      const seqs = (await streamByShard(redis, prefix)).get(0) ?? [];
-      throw new Error(
-        `${err.message}: sim at ${sessionsByShard(sim).get(0)?.[0]?.lastSeq}, stream ${seqs.length} entries ending ${seqs.slice(-5)}\n${context()}`,
-      );
-    },
-  );
+  await waitFor(() => streamCaughtUp(redis, prefix, sim, 1), {
+    what: 'the stream to hold every dispatch',
+  }).catch(async (err: Error) => {
+    const seqs = (await streamByShard(redis, prefix)).get(0) ?? [];
+    throw new Error(
+      `${err.message}: sim at ${sessionsByShard(sim).get(0)?.[0]?.lastSeq}, stream ${seqs.length} entries ending ${seqs.slice(-5)}\n${context()}`,
+    );
+  });
   peak.stop();
   assert.ok(
     a.lines.some((l) => /gave up shard 0: lease lost/.test(l)),
@@ -94,10 +95,14 @@ test('stop() while Redis is unreachable: once it is back, the session is stored 
   await a.connect();
   await ready;
   const events = eventFlow(t, sim, 1, 10);
-  await waitFor(async () => ((await streamByShard(redis, prefix)).get(0)?.length ?? 0) > 5, 'events');
+  await waitFor(async () => ((await streamByShard(redis, prefix)).get(0)?.length ?? 0) > 5, {
+    what: 'events',
+  });
   proxy.cut();
   const seq = sessionsByShard(sim).get(0)![0]!.lastSeq;
-  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= seq + 5, 'events buffered while cut off');
+  await waitFor(() => sessionsByShard(sim).get(0)![0]!.lastSeq >= seq + 5, {
+    what: 'events buffered while cut off',
+  });
   const released = new Promise((resolve) => a.once('released', resolve));
   const stopping = a.destroy();
   await released; // the shard is closed; its events wait in the publisher

@@ -72,7 +72,11 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
         ],
       }),
     );
-    await waitFor(() => readyShards(workers).length >= 12, 'every shard READY', 45_000, 50).catch((err) => {
+    await waitFor(() => readyShards(workers).length >= 12, {
+      what: 'every shard READY',
+      timeoutMs: 45_000,
+      everyMs: 50,
+    }).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
     const stats = sim.stats();
@@ -121,12 +125,11 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
       const sessions = sessionsByShard(sim);
       return sessions.size === SHARDS && [...sessions.values()].every((s) => s.some((x) => x.connected));
     };
-    await waitFor(
-      () => balanced(['a', 'b', 'c'], 4),
-      '12 shards spread 4/4/4 and connected',
-      45_000,
-      100,
-    ).catch((err) => {
+    await waitFor(() => balanced(['a', 'b', 'c'], 4), {
+      what: '12 shards spread 4/4/4 and connected',
+      timeoutMs: 45_000,
+      everyMs: 100,
+    }).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
     const events = eventFlow(t, sim, SHARDS, 50);
@@ -137,23 +140,24 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     // let events flow through every worker, then kill one without warning
     const seqNow = (id: number) => sessionsByShard(sim).get(id)?.[0]?.lastSeq ?? 0;
     const start = seqNow(victimShards[0]!);
-    await waitFor(() => seqNow(victimShards[0]!) >= start + 10, 'events on the victim');
+    await waitFor(() => seqNow(victimShards[0]!) >= start + 10, { what: 'events on the victim' });
     await workers[0]!.kill('SIGKILL');
-    await waitFor(() => balanced(['b', 'c'], 6), 'b and c to take over the 12 shards', 30_000, 100).catch(
-      (err) => {
-        throw new Error(`${(err as Error).message}\n${dump(workers)}`);
-      },
-    );
+    await waitFor(() => balanced(['b', 'c'], 6), {
+      what: 'b and c to take over the 12 shards',
+      timeoutMs: 30_000,
+      everyMs: 100,
+    }).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${dump(workers)}`);
+    });
     // more events after the takeover, then let the stream catch up
     const after = seqNow(victimShards[0]!);
-    await waitFor(() => seqNow(victimShards[0]!) >= after + 10, 'events after the takeover');
+    await waitFor(() => seqNow(victimShards[0]!) >= after + 10, { what: 'events after the takeover' });
     events.stop();
-    await waitFor(
-      () => streamCaughtUp(redis, prefix, sim, SHARDS),
-      'the stream to hold every dispatch',
-      30_000,
-      100,
-    );
+    await waitFor(() => streamCaughtUp(redis, prefix, sim, SHARDS), {
+      what: 'the stream to hold every dispatch',
+      timeoutMs: 30_000,
+      everyMs: 100,
+    });
 
     const stats = sim.stats();
     assert.equal(stats.identifies, SHARDS, `no new identify for a taken-over shard\n${dump(workers)}`);
@@ -175,9 +179,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     );
     await waitFor(
       () => readyShards(workers).length === 1 && workers.some((w) => w.has(/leased by another worker/)),
-      'one worker READY, the other waiting',
-      30_000,
-      50,
+      { what: 'one worker READY, the other waiting', timeoutMs: 30_000, everyMs: 50 },
     ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
@@ -190,15 +192,16 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const presence = { op: 3, d: { since: null, activities: [], status: 'idle', afk: false } };
     const payloadsBefore = sim.stats().clientPayloads;
     assert.deepEqual(await commands.send({ shardId: 0 }, presence), { sent: true });
-    await waitFor(() => sim.stats().clientPayloads > payloadsBefore, 'the presence update at the simulator');
+    await waitFor(() => sim.stats().clientPayloads > payloadsBefore, {
+      what: 'the presence update at the simulator',
+    });
     // the winner leaves gracefully: the loser takes the shard over and RESUMEs
     assert.equal(await winner.kill('SIGTERM'), 0, winner.dump());
-    await waitFor(
-      () => loser.has(/^shard 0 resumed/),
-      'the other worker to resume the shard',
-      30_000,
-      50,
-    ).catch((err) => {
+    await waitFor(() => loser.has(/^shard 0 resumed/), {
+      what: 'the other worker to resume the shard',
+      timeoutMs: 30_000,
+      everyMs: 50,
+    }).catch((err) => {
       throw new Error(`${(err as Error).message}\n${dump(workers)}`);
     });
     assert.deepEqual(
@@ -245,32 +248,46 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
         ...WORKER_WINDOW,
       ],
     });
-    await waitFor(() => readyShards([worker]).length === SHARDS, 'both shards READY', 30_000, 50).catch(
-      (err) => {
-        throw new Error(`${(err as Error).message}\n${worker.dump()}`);
-      },
-    );
+    await waitFor(() => readyShards([worker]).length === SHARDS, {
+      what: 'both shards READY',
+      timeoutMs: 30_000,
+      everyMs: 50,
+    }).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${worker.dump()}`);
+    });
     const events = eventFlow(t, sim, SHARDS, 20);
     t.after(() => events.stop());
-    await waitFor(async () => (await redis.xlen(eventStreamKey(prefix, 0))) > 10, 'events in the stream');
+    await waitFor(async () => (await redis.xlen(eventStreamKey(prefix, 0))) > 10, {
+      what: 'events in the stream',
+    });
     await server.stop();
-    await waitFor(() => worker.has(/Redis unavailable/), 'the worker to report the outage', 20_000, 50);
-    await waitFor(
-      () => worker.has(/paused reading the gateway/),
-      'the buffer to fill and reads to pause',
-      20_000,
-      50,
-    );
+    await waitFor(() => worker.has(/Redis unavailable/), {
+      what: 'the worker to report the outage',
+      timeoutMs: 20_000,
+      everyMs: 50,
+    });
+    await waitFor(() => worker.has(/paused reading the gateway/), {
+      what: 'the buffer to fill and reads to pause',
+      timeoutMs: 20_000,
+      everyMs: 50,
+    });
     await server.start();
-    await waitFor(() => worker.has(/Redis available again/), 'the worker to report the recovery', 30_000, 50);
-    await waitFor(() => worker.has(/reading the gateway again/), 'reads to resume', 30_000, 50);
+    await waitFor(() => worker.has(/Redis available again/), {
+      what: 'the worker to report the recovery',
+      timeoutMs: 30_000,
+      everyMs: 50,
+    });
+    await waitFor(() => worker.has(/reading the gateway again/), {
+      what: 'reads to resume',
+      timeoutMs: 30_000,
+      everyMs: 50,
+    });
     events.stop();
-    await waitFor(
-      () => streamCaughtUp(redis, prefix, sim, SHARDS),
-      'the stream to hold every dispatch',
-      30_000,
-      100,
-    ).catch((err) => {
+    await waitFor(() => streamCaughtUp(redis, prefix, sim, SHARDS), {
+      what: 'the stream to hold every dispatch',
+      timeoutMs: 30_000,
+      everyMs: 100,
+    }).catch((err) => {
       throw new Error(`${(err as Error).message}\n${worker.dump()}`);
     });
     assert.equal(sim.stats().identifies, SHARDS, worker.dump());
@@ -346,7 +363,7 @@ test('SIGTERM while a worker waits for Redis at startup stops it at once with ex
   );
   const worker = new WorkerProcess(child, 'waiting');
   t.after(() => worker.kill('SIGKILL'));
-  await waitFor(() => worker.has(/waiting for Redis at/), 'the worker to wait for Redis');
+  await waitFor(() => worker.has(/waiting for Redis at/), { what: 'the worker to wait for Redis' });
   assert.equal(await worker.kill('SIGTERM'), 0, worker.dump());
   assert.ok(!worker.has(/did not answer within/), worker.dump());
 });

@@ -48,7 +48,7 @@ describe('shard against every simulator fault', () => {
       sim.emitRandomEvents(10);
       await resumed;
       sim.emitRandomEvents(10);
-      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every dispatch');
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
       assert.equal(rec.shard.sessionId, sessionId, 'same session');
       assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
       assert.equal(rec.ready, 1, 'never identified again');
@@ -66,7 +66,7 @@ describe('shard against every simulator fault', () => {
       sim.emitRandomEvents(5);
       sim.inject({ ...fault, shardId: 0 });
       sim.emitRandomEvents(5);
-      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every dispatch');
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
       assert.ok(consecutive(rec.seqs));
       assert.equal(sim.stats().connectionsTotal, 1);
       assert.deepEqual(violations(sim), []);
@@ -80,13 +80,13 @@ describe('shard against every simulator fault', () => {
       await rec.shard.connect();
       sim.inject({ kind: 'split', parts: 3, shardId: 0 });
       sim.emitRandomEvents(5);
-      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'split dispatches');
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'split dispatches' });
       assert.equal(sim.stats().connectionsTotal, 1);
       const resumed = rec.next('resumed');
       sim.inject({ kind: 'corrupt', shardId: 0 });
       sim.emitRandomEvents(5);
       await resumed;
-      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every dispatch');
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
       assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
       assert.ok(
         rec.errors.some((e) => e.code !== 'GATEWAY_CLOSED'),
@@ -142,7 +142,7 @@ describe('shard against every simulator fault', () => {
       const rec = createShard(t, sim);
       await rec.shard.connect();
       sim.inject({ kind: 'close', code, shardId: 0 });
-      await waitFor(() => rec.shard.status === 'closed', 'closed');
+      await waitFor(() => rec.shard.status === 'closed', { what: 'closed' });
       const err = rec.errors.find((e) => e instanceof GatewayCloseError);
       assert.ok(err instanceof GatewayCloseError);
       assert.equal(err.closeCode, code);

@@ -31,5 +31,5 @@ test('an exception inside an effect becomes an INTERNAL_ERROR event and a reconn
   assert.ok(internal, `errors: ${r.errors.map((e) => e.code).join(', ')}`);
   assert.match((internal.cause as Error).message, /presence went bad/);
   assert.equal(r.ready, 1);
-  await waitFor(() => r.shard.status === 'ready', 'ready');
+  await waitFor(() => r.shard.status === 'ready', { what: 'ready' });
 });

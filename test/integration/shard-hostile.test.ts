@@ -95,7 +95,7 @@ for (const [name, bad] of [
     });
     const r = createShard(t, gw.url, { encoding: 'etf' });
     await r.shard.connect();
-    await waitFor(() => r.resumed === 1, 'the resume after the bad sequence');
+    await waitFor(() => r.resumed === 1, { what: 'the resume after the bad sequence' });
     const violation = r.errors.find((e) => e.code === 'PROTOCOL_VIOLATION');
     assert.ok(violation, `errors: ${r.errors.map((e) => e.code).join(', ')}`);
     assert.equal((violation as ShardlineError & { field?: string }).field, 's');
@@ -126,7 +126,7 @@ test('JSON: s = 1e999 does not stick the sequence at Infinity; the replayed and 
   });
   const r = createShard(t, gw.url);
   await r.shard.connect();
-  await waitFor(() => r.seqs.includes(3), 'dispatch 3', 5_000);
+  await waitFor(() => r.seqs.includes(3), { what: 'dispatch 3', timeoutMs: 5_000 });
   assert.deepEqual(
     r.seqs.filter((s) => s !== null),
     [1, 2, 3],
@@ -138,7 +138,7 @@ test('HELLO with heartbeat_interval 2^31 is refused and reconnects with a growin
   const gw = await startHostileGateway(t, (conn) => conn.hello(2 ** 31));
   const r = createShard(t, gw.url, { reconnectBackoff: { baseMs: 50, maxMs: 10_000, jitter: 0 } });
   void r.shard.connect().catch(() => {});
-  await waitFor(() => gw.connections.length >= 4, 'four connections', 5_000);
+  await waitFor(() => gw.connections.length >= 4, { what: 'four connections', timeoutMs: 5_000 });
   const delays = r.debug
     .map((m) => /reconnecting to \w+ in (\d+) ms/.exec(m)?.[1])
     .filter((d): d is string => d !== undefined)
@@ -156,7 +156,7 @@ test('op 7 right after every RESUMED: each reconnect waits longer (a storm witho
   });
   const r = createShard(t, gw.url, { reconnectBackoff: { baseMs: 50, maxMs: 10_000, jitter: 0 } });
   await r.shard.connect();
-  await waitFor(() => gw.connections.length >= 6, 'six connections', 10_000);
+  await waitFor(() => gw.connections.length >= 6, { what: 'six connections', timeoutMs: 10_000 });
   const delays = r.debug
     .map((m) => /reconnecting to resume in (\d+) ms/.exec(m)?.[1])
     .filter((d): d is string => d !== undefined)
@@ -191,7 +191,7 @@ test('a ws+unix: resume_gateway_url is not followed: the shard resumes on the ga
   });
   const r = createShard(t, gw.url);
   await r.shard.connect();
-  await waitFor(() => r.resumed === 1, 'the resume', 5_000);
+  await waitFor(() => r.resumed === 1, { what: 'the resume', timeoutMs: 5_000 });
   assert.equal(unixConnections, 0);
   const resume = await gw.connections[1]!.next(6);
   assert.equal((resume.d as { session_id: string }).session_id, SESSION);
@@ -246,7 +246,7 @@ test('token pieces in a resumable close reason and in an undecodable payload nev
   const reasons: string[] = [];
   r.shard.on('close', (c) => reasons.push(c.reason));
   await r.shard.connect();
-  await waitFor(() => r.resumed === 1, 'the resume on the third connection', 5_000);
+  await waitFor(() => r.resumed === 1, { what: 'the resume on the third connection', timeoutMs: 5_000 });
   assert.ok(r.errors.length >= 1);
   for (const e of r.errors) assertNoToken(`error ${e.code}`, e);
   assert.ok(

@@ -29,8 +29,8 @@ describe('shard over every encoding × compression', () => {
         sim.emitRandomEvents(20);
         await resumed;
         sim.emitRandomEvents(20);
-        await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every dispatch');
-        await waitFor(() => latencies.length >= 2, 'heartbeat ACKs');
+        await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
+        await waitFor(() => latencies.length >= 2, { what: 'heartbeat ACKs' });
         assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
         const guildCreate = rec.dispatches.find((d) => d.t === 'GUILD_CREATE');
         assert.equal(

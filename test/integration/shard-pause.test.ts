@@ -13,12 +13,12 @@ describe('shard: paused reading against the simulator', () => {
     sim.emitRandomEvents(40);
     const beats = sim.stats().heartbeats;
     // Several heartbeat intervals pass; the ACKs stay unread in the socket.
-    await waitFor(() => sim.stats().heartbeats >= beats + 5, 'five heartbeats while paused');
+    await waitFor(() => sim.stats().heartbeats >= beats + 5, { what: 'five heartbeats while paused' });
     assert.equal(rec.dispatches.length, before, 'nothing is read while paused');
     assert.equal(rec.shard.status, 'ready');
     assert.deepEqual(rec.closes, [], 'no zombie close while paused');
     rec.shard.resumeReading();
-    await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'the held events');
+    await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'the held events' });
     assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
     assert.equal(sim.stats().identifies, 1);
     assert.equal(sim.stats().connectionsTotal, 1, 'the connection stayed alive');
@@ -33,12 +33,13 @@ describe('shard: paused reading against the simulator', () => {
     assert.equal(sim.inject({ kind: 'drop', shardId: 0 }), 1);
     sim.emitRandomEvents(20); // buffered in the session while it is disconnected
     const beats = sim.stats().heartbeats;
-    await waitFor(
-      () => sim.stats().connectionsTotal >= 2 || sim.stats().heartbeats >= beats + 3,
-      'time to pass',
-    );
+    await waitFor(() => sim.stats().connectionsTotal >= 2 || sim.stats().heartbeats >= beats + 3, {
+      what: 'time to pass',
+    });
     rec.shard.resumeReading();
-    await waitFor(() => rec.resumed === 1 && rec.shard.sequence === simLastSeq(sim), 'resume and replay');
+    await waitFor(() => rec.resumed === 1 && rec.shard.sequence === simLastSeq(sim), {
+      what: 'resume and replay',
+    });
     assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
     assert.equal(rec.ready, 1);
     assert.equal(sim.stats().identifies, 1);

@@ -21,10 +21,9 @@ test('a burst of 1,000 sends is delivered without breaking the send limit', asyn
   await rec.shard.connect();
   const before = sim.stats().clientPayloads;
   await Promise.all(Array.from({ length: 1_000 }, (_, i) => rec.shard.send(presence(i))));
-  await waitFor(
-    () => sim.stats().clientPayloads - before >= 1_000,
-    'the simulator to receive 1,000 payloads',
-  );
+  await waitFor(() => sim.stats().clientPayloads - before >= 1_000, {
+    what: 'the simulator to receive 1,000 payloads',
+  });
   assert.deepEqual(violations(sim), []);
   assert.equal(sim.stats().connectionsTotal, 1, 'never disconnected');
   assert.equal(rec.shard.status, 'ready');
@@ -36,12 +35,12 @@ test('sends made while reconnecting are delivered after RESUMED', async (t) => {
   await rec.shard.connect();
   const resumed = rec.next('resumed');
   sim.inject({ kind: 'drop', shardId: 0 });
-  await waitFor(() => rec.shard.status !== 'ready', 'the shard to notice the drop');
+  await waitFor(() => rec.shard.status !== 'ready', { what: 'the shard to notice the drop' });
   const before = sim.stats().clientPayloads;
   const sent = Promise.all([rec.shard.send(presence(1)), rec.shard.send(presence(2))]);
   await resumed;
   await sent;
-  await waitFor(() => sim.stats().clientPayloads - before >= 3, 'resume + queued payloads');
+  await waitFor(() => sim.stats().clientPayloads - before >= 3, { what: 'resume + queued payloads' });
   assert.deepEqual(violations(sim), []);
 });
 
@@ -74,8 +73,7 @@ test('destroy(1000) ends the session and later sends reject with SHARD_DESTROYED
     rec.shard.send(presence(1)),
     (e) => e instanceof SendError && e.code === 'SHARD_DESTROYED',
   );
-  await waitFor(
-    () => sim.stats().sessions.find((s) => s.sessionId === sessionId)?.ended === true,
-    'session end',
-  );
+  await waitFor(() => sim.stats().sessions.find((s) => s.sessionId === sessionId)?.ended === true, {
+    what: 'session end',
+  });
 });

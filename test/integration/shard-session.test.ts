@@ -23,7 +23,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     const first = createShard(t, sim, { sessionStore: store });
     await first.shard.connect();
     sim.emitRandomEvents(10);
-    await waitFor(() => first.shard.sequence === simLastSeq(sim), 'dispatches');
+    await waitFor(() => first.shard.sequence === simLastSeq(sim), { what: 'dispatches' });
     const sessionId = first.shard.sessionId;
     await first.shard.destroy({ code: 4000 });
     assert.equal(store.load(0)?.sessionId, sessionId);
@@ -34,7 +34,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     assert.equal(second.resumed, 1);
     assert.equal(second.ready, 0);
     assert.equal(second.shard.sessionId, sessionId);
-    await waitFor(() => second.shard.sequence === simLastSeq(sim), 'replayed dispatches');
+    await waitFor(() => second.shard.sequence === simLastSeq(sim), { what: 'replayed dispatches' });
     const all = [...first.seqs, ...second.seqs];
     assert.ok(consecutive(all), `sequence ${all.join(',')}`);
     assert.equal(sim.stats().identifies, 1);
@@ -50,7 +50,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     });
     await rec.shard.connect();
     sim.emitRandomEvents(20);
-    await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'dispatches');
+    await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'dispatches' });
     assert.ok(consecutive(rec.seqs), `sequence ${rec.seqs.join(',')}`);
     assert.equal(calls, simLastSeq(sim));
     const failed = rec.errors.filter((e) => e.code === 'LISTENER_FAILED');
@@ -88,7 +88,7 @@ describe('shard sessions, filters and identify concurrency', () => {
           { shardId: 0, intent: 0 },
         );
       }
-      await waitFor(() => rec.shard.sequence === simLastSeq(sim), 'every sequence');
+      await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every sequence' });
       const types = new Set(rec.dispatches.map((d) => d.t));
       assert.deepEqual([...types], ['MESSAGE_CREATE']);
       assert.equal(rec.dispatches.length, 10);
@@ -150,7 +150,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     sim.inject({ kind: 'reconnect', shardId: 0 });
     await resumed;
     sim.inject({ kind: 'close', code: 4004, shardId: 0 });
-    await waitFor(() => rec.shard.status === 'closed', 'fatal stop');
+    await waitFor(() => rec.shard.status === 'closed', { what: 'fatal stop' });
     assert.ok(seen.length > 20);
     assert.ok(seen.every((s) => !s.includes(token)));
     assert.ok(!inspect(rec.shard, { depth: 6 }).includes(token));

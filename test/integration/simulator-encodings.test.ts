@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEtf } from '../../src/codec/etf/index.js';
 import { RawClient } from '../support/raw-client.js';
-import { data, identified, simulator, until } from '../support/sim-helpers.js';
+import { data, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 const SMALL_ATOM_EXT = 115;
 
@@ -50,7 +50,7 @@ for (const encoding of ['json', 'etf'] as const) {
       assert.equal(data(update).name, 'x'.repeat(300));
 
       await first.client.terminate();
-      await until(() => sim.stats().sessions[0]?.connected === false);
+      await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
       sim.emitEvent('GUILD_UPDATE', { id: g.id, guild_id: g.id, name: 'while away' });
       const second = await RawClient.connect(sim.resumeGatewayUrl, options);
       t.after(() => second.terminate());

@@ -4,7 +4,7 @@ import { SimulatorError } from '../../src/errors.js';
 import { FAULT_KINDS } from '../../src/simulator/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient } from '../support/raw-client.js';
-import { connect, identified, simulator, until } from '../support/sim-helpers.js';
+import { connect, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 async function resumeOutcome(sim: Awaited<ReturnType<typeof simulator>>, sessionId: string, seq: number) {
   const c = await RawClient.connect(sim.resumeGatewayUrl);
@@ -21,7 +21,7 @@ test('close fault: the client sees the code and the session stays resumable', as
   assert.equal(sim.inject({ kind: 'close', code: 4321 }), 1);
   assert.equal((await a.client.closed).code, 4321);
   assert.equal(sim.stats().serverClosesByCode['4321'], 1);
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   assert.equal(await resumeOutcome(sim, a.sessionId, 1), 'resumed');
 });
 
@@ -38,7 +38,7 @@ test('drop fault: no close frame (1006) and the session stays resumable', async 
   const a = await identified(t, sim);
   sim.inject({ kind: 'drop' });
   assert.equal((await a.client.closed).code, 1006);
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   assert.equal(await resumeOutcome(sim, a.sessionId, 1), 'resumed');
 });
 
@@ -57,7 +57,7 @@ test('invalid-session fault sends op 9 with the chosen resumability', async (t) 
   sim.inject({ kind: 'invalid-session', resumable: true });
   assert.equal((await a.client.nextOp(9)).d, true);
   await a.client.terminate();
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   assert.equal(await resumeOutcome(sim, a.sessionId, 1), 'resumed');
   const b = await identified(t, sim);
   sim.inject({ kind: 'invalid-session', sessionId: b.sessionId });
@@ -70,7 +70,7 @@ test('zombie fault: heartbeats are no longer acknowledged but dispatches still f
   const a = await identified(t, sim);
   sim.inject({ kind: 'zombie' });
   a.client.heartbeat();
-  await until(() => sim.stats().heartbeats === 1);
+  await waitFor(() => sim.stats().heartbeats === 1, { what: 'condition' });
   sim.emitEvent('PING_MARK', {}, { sessionId: a.sessionId });
   await a.client.nextOp(0, 'PING_MARK');
   assert.ok(!a.client.received.some((p) => p.op === 11));
@@ -84,7 +84,7 @@ test('delay fault holds frames until the delay passes, then sends them in order'
   sim.inject({ kind: 'delay', ms: 500 });
   sim.emitEvent('FIRST', {}, { sessionId: a.sessionId });
   a.client.heartbeat();
-  await until(() => sim.stats().heartbeats === 1);
+  await waitFor(() => sim.stats().heartbeats === 1, { what: 'condition' });
   sim.emitEvent('SECOND', {}, { sessionId: a.sessionId });
   assert.equal(a.client.received.length, 2, 'only Hello and READY so far');
   clock.advance(500);
@@ -116,7 +116,7 @@ for (const [encoding, compress] of [
     const sim = await simulator(t, { guilds: 0 });
     const a = await identified(t, sim, {}, { encoding, compress });
     sim.inject({ kind: 'corrupt' });
-    await until(() => a.client.errors.length > 0, 10_000, 'a decode error');
+    await waitFor(() => a.client.errors.length > 0, { what: 'a decode error', timeoutMs: 10_000 });
   });
 }
 
@@ -208,6 +208,6 @@ test('a client that cannot keep up is dropped once its queue passes maxBufferedB
   assert.equal(sim.stats().slowConsumerDrops, 1);
   socket.resume();
   assert.equal((await a.client.closed).code, 1006);
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   assert.equal(await resumeOutcome(sim, a.sessionId, sim.stats().sessions[0]!.sequence), 'resumed');
 });

@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import { test } from 'node:test';
 import type { Simulator } from '../../src/simulator/index.js';
 import { RawClient } from '../support/raw-client.js';
-import { connect, data, identified, simulator, until } from '../support/sim-helpers.js';
+import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 async function postRaw(
   sim: Simulator,
@@ -61,7 +61,7 @@ for (const [name, d] of [
     const a = await identified(t, sim, {}, { encoding: 'etf' });
     const seq = a.client.lastSeq;
     await a.client.terminate();
-    await until(() => sim.stats().sessions[0]?.connected === false);
+    await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
     const r = await postRaw(sim, '/_simulator/events', `{"t":"TEST_EVENT","d":${d}}`);
     assert.equal(r.status, 400, JSON.stringify(r.json));
     assert.equal((r.json as { code: string }).code, 'SIMULATOR_EVENT_INVALID');
@@ -190,7 +190,7 @@ test('IDENTIFY and RESUME accept a token with the "Bot " prefix', async (t) => {
   await client.nextOp(0, 'GUILD_CREATE');
   const seq = client.lastSeq;
   await client.terminate();
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   const c = await RawClient.connect(sim.resumeGatewayUrl);
   t.after(() => c.terminate());
   await c.nextOp(10);

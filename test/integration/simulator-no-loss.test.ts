@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { RawClient } from '../support/raw-client.js';
-import { identified, simulator, until } from '../support/sim-helpers.js';
+import { identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 for (const compress of ['none', 'zlib-stream'] as const) {
   test(`with a live stream and repeated drops, resumes deliver every seq exactly once (${compress})`, async (t) => {
@@ -17,11 +17,14 @@ for (const compress of ['none', 'zlib-stream'] as const) {
     let client = first.client;
     for (let round = 0; round < 4; round++) {
       const target = seqs.length + client.received.length + 20;
-      await until(() => seqs.length + client.received.length >= target, 20_000, 'events');
+      await waitFor(() => seqs.length + client.received.length >= target, {
+        what: 'events',
+        timeoutMs: 20_000,
+      });
       sim.inject({ kind: round % 2 === 0 ? 'drop' : 'close', code: 4000, sessionId: first.sessionId });
       await client.closed;
       // Everything decoded before the close counts; the session keeps numbering while we are away.
-      await until(() => sim.stats().sessions[0]?.connected === false);
+      await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
       collect(client);
       const lastSeq = client.lastSeq;
       client = await RawClient.connect(sim.resumeGatewayUrl, { compress });
@@ -32,7 +35,7 @@ for (const compress of ['none', 'zlib-stream'] as const) {
     }
     sim.setEventsPerSecond(0);
     const last = sim.stats().sessions[0]!.sequence;
-    await until(() => client.lastSeq === last, 20_000, 'the tail');
+    await waitFor(() => client.lastSeq === last, { what: 'the tail', timeoutMs: 20_000 });
     collect(client);
     assert.deepEqual(
       seqs,

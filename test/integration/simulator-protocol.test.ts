@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { shardOf } from '../../src/simulator/world.js';
 import { RawClient } from '../support/raw-client.js';
-import { connect, data, identified, simulator, until } from '../support/sim-helpers.js';
+import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 test('GET /gateway and /gateway/bot answer like Discord, and /gateway/bot needs the bot token', async (t) => {
   const sim = await simulator(t, {
@@ -89,7 +89,7 @@ test('a client that heartbeats on time is kept open', async (t) => {
   const sim = await simulator(t, { heartbeatIntervalMs: 40, heartbeatGraceMs: 400 });
   const client = await RawClient.connect(sim.gatewayUrl, { heartbeatMs: 40 });
   t.after(() => client.terminate());
-  await until(() => sim.stats().heartbeatAcks >= 5, 10_000, 'five acks');
+  await waitFor(() => sim.stats().heartbeatAcks >= 5, { what: 'five acks', timeoutMs: 10_000 });
   assert.equal(sim.stats().connectionsOpen, 1);
 });
 
@@ -250,7 +250,10 @@ test('RESUME after a drop replays missed dispatches with their original s, then 
   const before = await first.client.nextOp(0, 'MESSAGE_CREATE');
   assert.equal(before.s, 5);
   await first.client.terminate();
-  await until(() => sim.stats().sessions[0]?.connected === false, 10_000, 'disconnect');
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, {
+    what: 'disconnect',
+    timeoutMs: 10_000,
+  });
   for (let i = 0; i < 3; i++) {
     sim.emitEvent('MESSAGE_CREATE', {
       id: String(10 + i),
@@ -296,7 +299,7 @@ test('a session expires after the resume window', async (t) => {
   const sim = await simulator(t, { sessionTimeoutMs: 30 });
   const first = await identified(t, sim);
   await first.client.terminate();
-  await until(() => sim.stats().sessions[0]?.ended === true, 10_000, 'expiry');
+  await waitFor(() => sim.stats().sessions[0]?.ended === true, { what: 'expiry', timeoutMs: 10_000 });
   const { client } = await connect(t, sim);
   client.resume(sim.tokens[0]!, first.sessionId, 1);
   assert.equal((await client.nextOp(9)).d, false);
@@ -308,7 +311,7 @@ test('closing with 1000 ends the session at once; 4000 keeps it', async (t) => {
   const b = await identified(t, sim);
   await a.client.close(1000);
   await b.client.close(4000);
-  await until(() => sim.stats().connectionsOpen === 0, 10_000, 'closes');
+  await waitFor(() => sim.stats().connectionsOpen === 0, { what: 'closes', timeoutMs: 10_000 });
   const ra = (await connect(t, sim)).client;
   ra.resume(sim.tokens[0]!, a.sessionId, 1);
   assert.equal((await ra.nextOp(9)).d, false);
@@ -321,7 +324,7 @@ test('RESUME past the replay buffer gets op 9 false', async (t) => {
   const sim = await simulator(t, { guilds: 1, replayBufferSize: 4 });
   const first = await identified(t, sim);
   await first.client.terminate();
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   for (let i = 0; i < 6; i++) sim.emitEvent('TEST_EVENT', { i }, { sessionId: first.sessionId });
   const { client } = await connect(t, sim);
   client.resume(sim.tokens[0]!, first.sessionId, 1);
@@ -332,7 +335,7 @@ test('RESUME with a seq the session never sent closes with 4007', async (t) => {
   const sim = await simulator(t, { guilds: 0 });
   const first = await identified(t, sim);
   await first.client.terminate();
-  await until(() => sim.stats().sessions[0]?.connected === false);
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
   const { client } = await connect(t, sim);
   client.resume(sim.tokens[0]!, first.sessionId, 99);
   assert.equal((await client.closed).code, 4007);

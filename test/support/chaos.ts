@@ -15,6 +15,7 @@ import type { Compression, Encoding } from '../../src/shard/options.js';
 import { type Fault, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { seededRandom } from '../../src/util/clock.js';
+import { waitFor } from './wait.js';
 
 export interface ChaosOptions {
   readonly shards?: number;
@@ -118,27 +119,26 @@ const HEAP_SLACK_BYTES = 8 * 1024 * 1024;
 const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 
 /** A full GC, with or without `--expose-gc` (the flag can be turned on at run time; `vm` hands out `gc`). */
-function collectGarbage(): () => void {
+export function collectGarbage(): () => void {
   const exposed = (globalThis as { gc?: () => void }).gc;
   if (exposed) return exposed;
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }
 
-function heapUsed(gc: () => void): number {
+export function heapUsed(gc: () => void): number {
   // Twice: the first pass can leave weak references and finalizers for the second.
   gc();
   gc();
   return process.memoryUsage().heapUsed;
 }
 
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
+/** True once `check()` holds within `timeoutMs`, false after it (a chaos round reports rather than throws). */
+export function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  return waitFor(check, { what: 'chaos condition', timeoutMs, everyMs: 50 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 type RoundReport = Omit<ChaosReport, 'heapUsedBefore' | 'heapUsedAfter'>;

@@ -9,7 +9,7 @@ import { mutate, type Random, randomInt } from './fuzz-etf.js';
 
 export { type Random, randomInt };
 
-export const FUZZ_TARGETS = ['etf', 'zlib', 'zstd', 'json', 'simulator'] as const;
+export const FUZZ_TARGETS = ['etf', 'zlib', 'zstd', 'json', 'simulator', 'shard'] as const;
 /**
  * A target of `npm run fuzz`, or a self-test target of the harness itself (test/unit/fuzz-harness.test.ts:
  * it must report a hang, an untyped error and a dead worker).

@@ -26,6 +26,7 @@ import {
 } from './fuzz-core.js';
 import { randomJsonValue, randomString } from './fuzz-etf.js';
 import { RawClient } from './raw-client.js';
+import { waitFor } from './wait.js';
 
 /** Opcodes a client may send (gateway.md §4); anything else closes with 4001. */
 const CLIENT_OPS = new Set([1, 2, 3, 4, 6, 8, 31, 43]);
@@ -415,7 +416,7 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
             const sessionId = (ready.d as { session_id: string }).session_id;
             const seq = client.lastSeq;
             await client.terminate();
-            await waitFor(
+            await answered(
               () => !sim.stats().sessions.some((x) => x.sessionId === sessionId && x.connected),
               'drop',
             );
@@ -465,7 +466,7 @@ export async function simulatorRunner(): Promise<FuzzRunner> {
 
     async finish(stats) {
       try {
-        await waitFor(() => sim.stats().connectionsOpen === 1, 'fuzz connections to close');
+        await answered(() => sim.stats().connectionsOpen === 1, 'fuzz connections to close');
         control.send({ op: 1, d: null });
         ledger.payloads++;
         ledger.heartbeats++;
@@ -529,10 +530,8 @@ async function answer(
   }
 }
 
-async function waitFor(ok: () => boolean, what: string): Promise<void> {
-  const stop = Date.now() + ANSWER_TIMEOUT_MS;
-  while (!ok()) {
-    if (Date.now() > stop) throw new FuzzFinding('simulator', `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+async function answered(ok: () => boolean, what: string): Promise<void> {
+  await waitFor(ok, { what, timeoutMs: ANSWER_TIMEOUT_MS, everyMs: 10 }).catch((err: Error) => {
+    throw new FuzzFinding('simulator', err.message);
+  });
 }

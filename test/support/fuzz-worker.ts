@@ -20,6 +20,7 @@ import {
   toReproducer,
   writeRecord,
 } from './fuzz-core.js';
+import { shardRunner } from './fuzz-shard.js';
 import { simulatorRunner } from './fuzz-simulator.js';
 
 export interface FuzzWorkerData {
@@ -68,6 +69,8 @@ async function runnerFor(target: FuzzTarget): Promise<FuzzRunner> {
       return jsonRunner();
     case 'simulator':
       return simulatorRunner();
+    case 'shard':
+      return shardRunner();
     case 'selftest-hang':
       return selftestRunner('hang');
     case 'selftest-throw':

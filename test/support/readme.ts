@@ -226,18 +226,7 @@ export function start(argv: readonly string[], options: StartOptions): Running {
   return running;
 }
 
-/** Waits until `predicate()` holds, polling; throws `message()` after `timeoutMs` (a hang guard, not a timing check). */
-export async function waitFor(
-  predicate: () => boolean,
-  timeoutMs: number,
-  message: () => string,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor } from './wait.js';
 
 /** Runs `argv` to completion. */
 export function run(argv: readonly string[], options: StartOptions): Promise<Finished> {

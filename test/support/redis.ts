@@ -123,19 +123,7 @@ export class RedisServerProcess {
   }
 }
 
-/** Resolves when `predicate` holds, polling every `everyMs`; rejects after `timeoutMs` (generous). */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-  everyMs = 20,
-): Promise<void> {
-  const start = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+export { waitFor } from './wait.js';
 
 /** A client pointed at a closed port, retrying its connection every 50 ms (commands fail fast). */
 export async function unreachableClient(t: TestContext): Promise<Redis> {

@@ -107,14 +107,7 @@ export function createShard(t: TestContext, sim: Simulator, extra: Partial<Shard
   return new Recorder(shard);
 }
 
-/** Waits until `check()` holds, polling every 5 ms; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from './wait.js';
 
 /** True when `seqs` is exactly 1, 2, 3, …: every dispatch of one session once, in order. */
 export function consecutive(seqs: readonly number[]): boolean {

@@ -42,14 +42,7 @@ export async function identified(
   return { client, ready, sessionId: (ready.d as { session_id: string }).session_id };
 }
 
-/** Waits until `check()` is true, polling; fails after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { waitFor } from './wait.js';
 
 export const data = (p: Payload): Record<string, unknown> => p.d as Record<string, unknown>;
 

@@ -48,3 +48,23 @@ for (const run of RUNS) {
     for (const code of run.codes) assert.ok((s.errors[code] ?? 0) > 0, `${code}: ${formatStats(s)}`);
   });
 }
+
+test('fuzzing the shard machine with hostile gateway inputs: no exception, no bad timer or payload, no token (seed 505)', async () => {
+  const result = await runFuzz({ target: 'shard', seed: 505, cases: 400, seconds: 60, hangMs: 5000 });
+  const f = result.finding;
+  assert.equal(
+    f,
+    undefined,
+    f && `${f.reproducer.kind}: ${f.reproducer.message}\n${JSON.stringify(f.reproducer).slice(0, 2000)}`,
+  );
+  const s = result.stats;
+  // Case counts decide the reach, not time: 400 runs of 10-200 inputs each.
+  assert.equal(s.inputs, 400, formatStats(s));
+  for (const code of ['PROTOCOL_VIOLATION', 'GATEWAY_CLOSED']) {
+    assert.ok(
+      Object.keys(s.errors).some((k) => k.endsWith(code)),
+      `${code}: ${formatStats(s)}`,
+    );
+  }
+  assert.ok((s.extra.resumes ?? 0) > 0 && (s.extra.dispatches ?? 0) > 0, formatStats(s));
+});

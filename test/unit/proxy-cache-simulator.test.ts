@@ -8,18 +8,17 @@ import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { GatewayCache } from '../../src/proxy/cache/index.js';
 import { ALL_INTENTS } from '../../src/simulator/intents.js';
 import type { Payload } from '../support/raw-client.js';
-import { identified, simulator, until } from '../support/sim-helpers.js';
+import { identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 type Json = Record<string, unknown>;
 
 async function session(t: TestContext, sim: Parameters<typeof identified>[1], encoding: string) {
   const { client, ready } = await identified(t, sim, { intents: ALL_INTENTS, shard: [0, 1] }, { encoding });
   const guilds = (ready.d as { guilds: unknown[] }).guilds.length;
-  await until(
-    () => client.received.filter((p) => p.t === 'GUILD_CREATE').length === guilds,
-    10_000,
-    'GUILD_CREATEs',
-  );
+  await waitFor(() => client.received.filter((p) => p.t === 'GUILD_CREATE').length === guilds, {
+    what: 'GUILD_CREATEs',
+    timeoutMs: 10_000,
+  });
   return { client, ready, creates: client.received.filter((p) => p.t === 'GUILD_CREATE') };
 }
 
@@ -56,7 +55,10 @@ for (const encoding of ['json', 'etf']) {
     // Live presence, member, message and reaction events; the cache follows the ones it tracks.
     const before = first.client.received.length;
     const delivered = sim.emitRandomEvents(400);
-    await until(() => first.client.received.length >= before + delivered, 10_000, 'live events');
+    await waitFor(() => first.client.received.length >= before + delivered, {
+      what: 'live events',
+      timeoutMs: 10_000,
+    });
     const live: Payload[] = first.client.received.slice(before);
     for (const p of live) cache.apply(p as unknown as GatewayDispatchPayload, 0);
     assert.equal(cache.stats().malformed, 0);
