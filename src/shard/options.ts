@@ -21,7 +21,7 @@ export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
 export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
 
-/** All documented intent bits (protocol digest §10). */
+/** All documented intent bits. */
 export const ALL_INTENTS = 53_608_447;
 
 /** The client→server payload limit: larger payloads make the gateway close with 4002. */

@@ -31,7 +31,7 @@ export interface EmitTarget {
   readonly shardId?: number;
   /** Exactly this session. */
   readonly sessionId?: string;
-  /** Intent needed to receive it; default from the event name (gateway.md §10), 0 = always delivered. */
+  /** Intent needed to receive it; default from the event name, 0 = always delivered. */
   readonly intent?: number;
 }
 
