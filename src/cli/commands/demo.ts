@@ -43,7 +43,7 @@ export function describeDemoKeys(quote = ''): string {
 }
 
 export const DEMO_USAGE = `usage: shardline demo [flags]
-  --shards N               shards to run (default 4)
+  --shard-count N          shards to run (default 4)
   --guilds N               guilds in the simulated world (default 300)
   --encoding json|etf      gateway encoding (default etf)
   --compression zlib-stream|zstd-stream|none   transport compression (default zlib-stream)
@@ -85,7 +85,7 @@ export interface DemoSummary {
 
 export async function runDemo(argv: readonly string[], io: CliIo): Promise<number> {
   const { values: v } = parseFlags(argv, {
-    shards: { type: 'string' },
+    'shard-count': { type: 'string' },
     guilds: { type: 'string' },
     encoding: { type: 'string' },
     compression: { type: 'string' },
@@ -100,7 +100,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     plain: { type: 'boolean' },
   });
   const str = (k: string) => v[k] as string | undefined;
-  const shards = intFlag('shards', str('shards'), { min: 1, max: 256 }) ?? 4;
+  const shards = intFlag('shard-count', str('shard-count'), { min: 1, max: 256 }) ?? 4;
   const guilds = intFlag('guilds', str('guilds'), { min: 0, max: 100_000 }) ?? 300;
   const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
   const compression =
