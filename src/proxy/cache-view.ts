@@ -3,12 +3,7 @@
  * of a shard, rebuilt GUILD_CREATE payloads and member lookups for op 8. `GatewayCache` implements it.
  */
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
-
-export interface MemberQuery {
-  readonly query?: string;
-  readonly limit?: number;
-  readonly user_ids?: readonly string[];
-}
+import type { MemberQuery } from './cache/index.js';
 
 export interface ProxyCacheView {
   apply(payload: GatewayDispatchPayload, shardId: number): void;

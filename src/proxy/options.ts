@@ -5,6 +5,7 @@ import type { ShardManagerOptions } from '../manager/index.js';
 import type { Compression, Encoding } from '../shard/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
+import type { GatewayCacheOptions } from './cache/index.js';
 
 export interface GatewayProxyOptions {
   /** The bot token the upstream shards identify with (without `Bot `). Never accepted from clients unless listed in `clientTokens`. */
@@ -28,6 +29,8 @@ export interface GatewayProxyOptions {
   readonly upstream?: Partial<
     Omit<ShardManagerOptions, 'token' | 'intents' | 'api' | 'shardCount' | 'encoding' | 'compression'>
   >;
+  /** What the cache keeps (members and presences are the big kinds); default everything. */
+  readonly cache?: GatewayCacheOptions;
   /** Replay buffer of each client session: at most this many events … */
   readonly replayEvents?: number;
   /** … and none older than this (a detached session also ends after this long). */
@@ -73,6 +76,7 @@ export interface ResolvedGatewayProxyOptions {
   readonly encoding: Encoding | undefined;
   readonly compression: Compression | undefined;
   readonly upstream: GatewayProxyOptions['upstream'];
+  readonly cache: GatewayCacheOptions;
   readonly replayEvents: number;
   readonly replayMs: number;
   readonly heartbeatIntervalMs: number;
@@ -125,6 +129,7 @@ export function resolveGatewayProxyOptions(options: GatewayProxyOptions): Resolv
     encoding: options.encoding,
     compression: options.compression,
     upstream: options.upstream,
+    cache: options.cache ?? {},
     replayEvents: integer('replayEvents', options.replayEvents, d.replayEvents, 0, 10_000_000),
     replayMs: integer('replayMs', options.replayMs, d.replayMs, 0, 86_400_000),
     heartbeatIntervalMs: integer(

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { ShardManager } from '../manager/index.js';
 import { redact } from '../util/redact.js';
-import { GatewayCache, type GatewayCacheOptions } from './cache/index.js';
+import { GatewayCache } from './cache/index.js';
 import { ManagerUpstream } from './manager-upstream.js';
 import {
   type GatewayProxyOptions,
@@ -37,11 +37,11 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
   readonly #upstream: ProxyUpstream;
   readonly #server: ProxyServer;
 
-  constructor(options: GatewayProxyOptions & { readonly cache?: GatewayCacheOptions }) {
+  constructor(options: GatewayProxyOptions) {
     super();
     this.options = resolveGatewayProxyOptions(options);
     const o = this.options;
-    this.cache = new GatewayCache(options.cache ?? {});
+    this.cache = new GatewayCache(o.cache);
     this.manager = new ShardManager({
       ...o.upstream,
       token: o.token.reveal(),

@@ -9,6 +9,11 @@ export const CLIENT_TOKEN = 'proxy-client-token';
 /** GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | GUILD_PRESENCES | MESSAGE_CONTENT | GUILD_VOICE_STATES */
 export const UPSTREAM_INTENTS = 1 | 2 | 128 | 256 | 512 | 32768;
 
+/** A test context, or anything that runs clean-ups at the end (for rigs shared by a whole file). */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+}
+
 export interface ProxyRig {
   sim: Simulator;
   proxy: GatewayProxy;
@@ -16,7 +21,7 @@ export interface ProxyRig {
 
 /** Starts a simulator and a proxy connected to it (both closed after the test). */
 export async function proxyRig(
-  t: TestContext,
+  t: Cleanup,
   simOptions: SimulatorOptions = {},
   proxyOptions: Partial<GatewayProxyOptions> = {},
 ): Promise<ProxyRig> {
