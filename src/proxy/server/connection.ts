@@ -50,6 +50,11 @@ export class ClientConnection implements SessionSink {
     });
   }
 
+  /** The socket or `ws` reported an error: unless our close is under way, drop the connection. */
+  onSocketError(): void {
+    if (!this.#closing) this.#ws.terminate();
+  }
+
   get session(): ClientSession | undefined {
     return this.#session;
   }

@@ -164,7 +164,9 @@ export class ProxyServer {
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', () => ws.terminate());
+      let conn: ClientConnection | undefined;
+      // Unless a close of ours is under way (its frame must still go out), a socket error drops the connection.
+      ws.on('error', () => (conn ? conn.onSocketError() : ws.terminate()));
       const q = url.searchParams;
       const v = q.get('v') ?? '10';
       const encoding = q.get('encoding') ?? 'json';
@@ -180,14 +182,15 @@ export class ProxyServer {
         ws.close(4002, 'invalid encoding or compression');
         return;
       }
-      const conn = new ClientConnection(
+      const opened = new ClientConnection(
         ws,
         this.#context,
         new Wire(encoding as ClientEncoding, compress as ClientCompression),
       );
-      this.#connections.add(conn);
-      ws.once('close', () => this.#connections.delete(conn));
-      conn.start();
+      conn = opened;
+      this.#connections.add(opened);
+      ws.once('close', () => this.#connections.delete(opened));
+      opened.start();
     });
   }
 
