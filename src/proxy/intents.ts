@@ -105,3 +105,27 @@ export function receives(intents: number, t: string, d: unknown): boolean {
   const needed = intentFor(t, d);
   return needed === 0 || (intents & needed) !== 0;
 }
+
+/** Fields of a message that are empty for a session without MESSAGE_CONTENT. */
+const CONTENT_FIELDS = { content: '', embeds: [], attachments: [], components: [] } as const;
+
+/**
+ * A MESSAGE_CREATE/UPDATE as a session without MESSAGE_CONTENT receives it: content, embeds, attachments,
+ * components and poll emptied, except where Discord still delivers them (DMs, the bot's own messages and
+ * messages that mention it). Undefined when the payload needs no change.
+ */
+export function withoutContent(t: string, d: unknown, botId: string | undefined): unknown {
+  if (t !== 'MESSAGE_CREATE' && t !== 'MESSAGE_UPDATE') return undefined;
+  if (typeof d !== 'object' || d === null) return undefined;
+  const m = d as Record<string, unknown>;
+  if (typeof m.guild_id !== 'string') return undefined;
+  if (botId !== undefined) {
+    if ((m.author as { id?: unknown } | undefined)?.id === botId) return undefined;
+    if (Array.isArray(m.mentions) && m.mentions.some((u) => (u as { id?: unknown })?.id === botId))
+      return undefined;
+  }
+  const out: Record<string, unknown> = { ...m };
+  for (const [key, empty] of Object.entries(CONTENT_FIELDS)) if (key in m) out[key] = empty;
+  if ('poll' in m) delete out.poll;
+  return out;
+}

@@ -111,7 +111,7 @@ test('the token is accepted with its Bot prefix; a second IDENTIFY is 4005', asy
 test('events are filtered by the intents the client identified with', async (t) => {
   const { sim, proxy } = rig;
   const guildId = guildOn(sim, 0);
-  const all = await identifiedClient(t, proxy, [0, 2], { intents: 1 | 512 });
+  const all = await identifiedClient(t, proxy, [0, 2], { intents: 1 | 512 | 32768 });
   const guildsOnly = await identifiedClient(t, proxy, [0, 2], { intents: 1 });
   sim.emitEvent('MESSAGE_CREATE', { id: '1', guild_id: guildId, channel_id: '2', content: 'hi' });
   sim.emitEvent('GUILD_ROLE_DELETE', { guild_id: guildId, role_id: '3' });
@@ -120,6 +120,45 @@ test('events are filtered by the intents the client identified with', async (t) 
   await all.client.nextOp(0, 'GUILD_ROLE_DELETE');
   await guildsOnly.client.nextOp(0, 'GUILD_ROLE_DELETE');
   assert.equal(guildsOnly.client.received.filter((p) => p.t === 'MESSAGE_CREATE').length, 0);
+});
+
+test('a client without MESSAGE_CONTENT gets guild messages without content, unless they mention the bot', async (t) => {
+  const { sim, proxy } = rig;
+  const guildId = guildOn(sim, 0);
+  const withContent = await identifiedClient(t, proxy, [0, 2], { intents: 1 | 512 | 32768 });
+  const without = await identifiedClient(t, proxy, [0, 2], { intents: 1 | 512 });
+  sim.emitEvent('MESSAGE_CREATE', {
+    id: '11',
+    guild_id: guildId,
+    channel_id: '2',
+    content: 'secret',
+    embeds: [{ title: 'x' }],
+    mentions: [],
+  });
+  sim.emitEvent('MESSAGE_CREATE', {
+    id: '12',
+    guild_id: guildId,
+    channel_id: '2',
+    content: 'hey bot',
+    mentions: [{ id: sim.world.bot.id }],
+  });
+  const a = [
+    await withContent.client.nextOp(0, 'MESSAGE_CREATE'),
+    await withContent.client.nextOp(0, 'MESSAGE_CREATE'),
+  ];
+  const b = [
+    await without.client.nextOp(0, 'MESSAGE_CREATE'),
+    await without.client.nextOp(0, 'MESSAGE_CREATE'),
+  ];
+  assert.deepEqual(
+    a.map((p) => (p.d as Rec).content),
+    ['secret', 'hey bot'],
+  );
+  assert.deepEqual(
+    b.map((p) => (p.d as Rec).content),
+    ['', 'hey bot'],
+  );
+  assert.deepEqual((b[0]!.d as Rec).embeds, []);
 });
 
 test('two clients on one shard each get every event, with their own sequence numbers', async (t) => {

@@ -126,7 +126,13 @@ export class ProxyServer {
         return;
       }
     }
-    this.sessions.fanout(shardId, this.#upstream.shardCount, new OutboundEvent(t, payload.d));
+    const botId = (this.#context.cache.user() as { id?: unknown } | undefined)?.id;
+    this.sessions.fanout(
+      shardId,
+      this.#upstream.shardCount,
+      new OutboundEvent(t, payload.d),
+      typeof botId === 'string' ? botId : undefined,
+    );
   }
 
   /** Upstream shard `shardId` is ready: identifies that waited for it go on. */

@@ -1,8 +1,9 @@
 /** Every live client session, by id and by upstream shard, and the fan-out of upstream events to them. */
 import { randomBytes } from 'node:crypto';
+import { GatewayIntentBits } from 'discord-api-types/v10';
 import type { Clock, TimerHandle } from '../../util/clock.js';
-import { receives } from '../intents.js';
-import type { OutboundEvent } from './outbound-event.js';
+import { receives, withoutContent } from '../intents.js';
+import { OutboundEvent } from './outbound-event.js';
 import { ClientSession } from './session.js';
 
 export class SessionRegistry {
@@ -49,14 +50,25 @@ export class SessionRegistry {
     this.#byShard.get(session.shardId)?.delete(session);
   }
 
-  /** Sends `event` of upstream shard `shardId` to each session of that shard whose intents take it. */
-  fanout(shardId: number, shardCount: number, event: OutboundEvent): void {
+  /**
+   * Sends `event` of upstream shard `shardId` to each session of that shard whose intents take it; a session
+   * without MESSAGE_CONTENT gets messages without their content (one copy shared by all such sessions).
+   */
+  fanout(shardId: number, shardCount: number, event: OutboundEvent, botId?: string): void {
     const set = this.#byShard.get(shardId);
     if (!set) return;
     const now = this.#clock.now();
-    for (const session of set)
-      if (session.shardCount === shardCount && receives(session.intents, event.t, event.d))
-        session.push(event, now);
+    let stripped: OutboundEvent | null | undefined;
+    for (const session of set) {
+      if (session.shardCount !== shardCount || !receives(session.intents, event.t, event.d)) continue;
+      if ((session.intents & GatewayIntentBits.MessageContent) === 0) {
+        if (stripped === undefined) {
+          const d = withoutContent(event.t, event.d, botId);
+          stripped = d === undefined ? null : new OutboundEvent(event.t, d);
+        }
+        session.push(stripped ?? event, now);
+      } else session.push(event, now);
+    }
   }
 
   /** Ends the sessions of another shard count (after the upstream resharded). */
