@@ -43,14 +43,21 @@ export class ManagerUpstream implements ProxyUpstream {
     this.#manager.on('ready', onReady);
     this.#manager.on('resumed', onReady);
     this.#manager.on('reshard', (event) => {
-      // A new shard count: sessions of the old count end, and shards are ready again under the new one.
-      if (event.phase === 'switched') this.#ready.clear();
+      // A new shard count serves now (its shards reached READY and their guilds before the switch): every
+      // shard is ready under it, and the proxy ends the sessions of the old count.
+      if (event.phase !== 'switched') return;
+      this.#ready.clear();
+      this.#announceAll();
     });
   }
 
   async start(): Promise<void> {
     await this.#manager.connect();
     this.#connected = true;
+    this.#announceAll();
+  }
+
+  #announceAll(): void {
     for (const shardId of this.#manager.status().shardIds) {
       this.#ready.add(shardId);
       this.#events?.ready(shardId);

@@ -74,3 +74,21 @@ test('op 4 is forwarded to the upstream shard; its VOICE_STATE_UPDATE comes back
   const p = await client.nextOp(0, 'VOICE_STATE_UPDATE');
   assert.equal((p.d as Rec).guild_id, guild.id);
 });
+
+test('after the upstream reshards, clients identify with the new count and sessions of the old count end', async (t) => {
+  const { proxy } = await proxyRig(
+    t,
+    { shards: 2, guilds: 6 },
+    { upstream: { identifyWindowMs: 50, identifyMarginMs: 10, dedupeWindowMs: 200 } },
+  );
+  const old = await identifiedClient(t, proxy, [0, 2]);
+  await proxy.manager.reshard(3);
+  const body = (await (await fetch(`${proxy.restUrl}/v10/gateway/bot`)).json()) as { shards: number };
+  assert.equal(body.shards, 3);
+  const fresh = await identifiedClient(t, proxy, [2, 3]);
+  assert.deepEqual((fresh.ready.d as Rec).shard, [2, 3]);
+  await old.client.terminate();
+  const { client } = await proxyClient(t, proxy);
+  client.resume(CLIENT_TOKEN, old.sessionId, old.ready.s);
+  assert.equal((await client.nextOp(9)).d, false);
+});
