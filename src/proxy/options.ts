@@ -47,6 +47,11 @@ export interface GatewayProxyOptions {
   readonly memberRequestTimeoutMs?: number;
   /** Most client connections at once; more are refused (HTTP 503). */
   readonly maxConnections?: number;
+  /**
+   * Most client sessions kept at once (held or awaiting a RESUME); above it the session detached longest
+   * ago is dropped, and when every session is held an IDENTIFY gets op 9.
+   */
+  readonly maxSessions?: number;
   readonly clock?: Clock;
 }
 
@@ -62,6 +67,7 @@ export const DEFAULT_GATEWAY_PROXY_OPTIONS = {
   maxPayloadBytes: 4096,
   memberRequestTimeoutMs: 30_000,
   maxConnections: 10_000,
+  maxSessions: 10_000,
 } as const satisfies Partial<GatewayProxyOptions>;
 
 export interface ResolvedGatewayProxyOptions {
@@ -86,6 +92,7 @@ export interface ResolvedGatewayProxyOptions {
   readonly maxPayloadBytes: number;
   readonly memberRequestTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxSessions: number;
   readonly clock: Clock;
 }
 
@@ -151,6 +158,7 @@ export function resolveGatewayProxyOptions(options: GatewayProxyOptions): Resolv
       3_600_000,
     ),
     maxConnections: integer('maxConnections', options.maxConnections, d.maxConnections, 1, 1_000_000),
+    maxSessions: integer('maxSessions', options.maxSessions, d.maxSessions, 1, 1_000_000),
     clock: options.clock ?? systemClock,
   });
 }

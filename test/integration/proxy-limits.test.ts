@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { shardOf } from '../../src/simulator/index.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, proxyRig } from '../support/proxy-harness.js';
+import { until } from '../support/sim-helpers.js';
 
 type Rec = Record<string, unknown>;
 
@@ -91,4 +92,20 @@ test('after the upstream reshards, clients identify with the new count and sessi
   const { client } = await proxyClient(t, proxy);
   client.resume(CLIENT_TOKEN, old.sessionId, old.ready.s);
   assert.equal((await client.nextOp(9)).d, false);
+});
+
+test('above maxSessions the session detached longest ago is dropped; with every session held, IDENTIFY gets op 9', async (t) => {
+  const { proxy } = await proxyRig(t, { shards: 1, guilds: 2 }, { maxSessions: 2 });
+  const a = await identifiedClient(t, proxy, [0, 1]);
+  const b = await identifiedClient(t, proxy, [0, 1]);
+  const { client: third } = await proxyClient(t, proxy);
+  third.identify(CLIENT_TOKEN, { shard: [0, 1], intents: 1 });
+  assert.equal((await third.nextOp(9)).d, false, 'both sessions are held');
+  await a.client.terminate();
+  await until(() => proxy.status().connections === 2, 10_000, "the proxy saw a's connection close");
+  const c = await identifiedClient(t, proxy, [0, 1]);
+  assert.notEqual(c.sessionId, b.sessionId);
+  const { client } = await proxyClient(t, proxy);
+  client.resume(CLIENT_TOKEN, a.sessionId, a.ready.s);
+  assert.equal((await client.nextOp(9)).d, false, 'a was dropped to make room');
 });

@@ -199,6 +199,11 @@ export class ClientConnection implements SessionSink {
           return;
         }
         const session = this.#ctx.sessions.create(result.shard, result.intents);
+        if (!session) {
+          this.#state = 'unauthenticated';
+          this.#send(this.#wire.payload(9, false));
+          return;
+        }
         this.#attach(session);
         this.#sendReady(session);
         if (result.presence) handleCommand(this.#ctx, session, 3, result.presence);

@@ -48,10 +48,14 @@ export class ProxyServer {
   ) {
     this.#options = options;
     this.#upstream = upstream;
-    this.sessions = new SessionRegistry(options.clock, {
-      maxEvents: options.replayEvents,
-      maxAgeMs: options.replayMs,
-    });
+    this.sessions = new SessionRegistry(
+      options.clock,
+      {
+        maxEvents: options.replayEvents,
+        maxAgeMs: options.replayMs,
+      },
+      options.maxSessions,
+    );
     this.members = new MemberRequestRouter(options.clock, options.memberRequestTimeoutMs);
     this.#context = {
       options,

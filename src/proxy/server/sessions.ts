@@ -11,18 +11,29 @@ export class SessionRegistry {
   readonly #byShard = new Map<number, Set<ClientSession>>();
   readonly #clock: Clock;
   readonly #replay: { maxEvents: number; maxAgeMs: number };
+  readonly #maxSessions: number;
   #sweep: TimerHandle | undefined;
 
-  constructor(clock: Clock, replay: { maxEvents: number; maxAgeMs: number }) {
+  constructor(clock: Clock, replay: { maxEvents: number; maxAgeMs: number }, maxSessions: number) {
     this.#clock = clock;
     this.#replay = replay;
+    this.#maxSessions = maxSessions;
   }
 
   get size(): number {
     return this.#byId.size;
   }
 
-  create(shard: readonly [number, number], intents: number): ClientSession {
+  /** A new session; undefined when the registry is full of sessions that connections hold. */
+  create(shard: readonly [number, number], intents: number): ClientSession | undefined {
+    if (this.#byId.size >= this.#maxSessions) {
+      let oldest: ClientSession | undefined;
+      for (const s of this.#byId.values())
+        if (s.detachedAt !== undefined && (oldest === undefined || s.detachedAt < oldest.detachedAt!))
+          oldest = s;
+      if (!oldest) return undefined;
+      this.end(oldest);
+    }
     let id: string;
     do id = randomBytes(16).toString('hex');
     while (this.#byId.has(id));
