@@ -15,7 +15,7 @@ import type {
 } from 'discord-api-types/v10';
 import { isObject, snowflakeOf } from './guards.js';
 import type { GuildEntry } from './guild-entry.js';
-import { DISPATCH_HANDLERS } from './handlers.js';
+import { DISPATCH_HANDLERS } from './handlers/index.js';
 import {
   type GatewayCacheOptions,
   type ResolvedGatewayCacheOptions,
@@ -23,6 +23,7 @@ import {
 } from './options.js';
 import { type MemberQuery, queryMembers } from './query-members.js';
 import { rebuildGuildCreate } from './rebuild.js';
+import { GATEWAY_CACHE_SNAPSHOT_VERSION, type GatewayCacheSnapshot } from './snapshot.js';
 import type { CacheState } from './state.js';
 import { countGuilds, type GatewayCacheStats } from './stats.js';
 
@@ -105,7 +106,10 @@ export class GatewayCache {
     return this.#entry(guildId)?.shardId;
   }
 
-  /** A full GUILD_CREATE payload rebuilt from the cache; undefined for an unknown or unavailable guild. */
+  /**
+   * A full GUILD_CREATE payload rebuilt from the cache; undefined for an unknown or unavailable guild.
+   * The lists are fresh, their items are the cache's own objects: serialize them, never change them.
+   */
   guildCreate(guildId: string): GatewayGuildCreateDispatchData | undefined {
     const entry = this.#entry(guildId);
     return entry === undefined ? undefined : rebuildGuildCreate(entry);
@@ -163,6 +167,50 @@ export class GatewayCache {
     this.#applied = 0;
     this.#ignored = 0;
     this.#malformed = 0;
+  }
+
+  /** A plain-JSON image of everything cached (see `GatewayCacheSnapshot`). */
+  snapshot(): GatewayCacheSnapshot {
+    const shards = [...this.#state.shards].map(([shardId, ids]) => ({
+      shardId,
+      guilds: [...ids].map((id) => {
+        const entry = this.#state.guilds.get(id);
+        return (entry && rebuildGuildCreate(entry)) ?? { id, unavailable: true as const };
+      }),
+    }));
+    return {
+      version: GATEWAY_CACHE_SNAPSHOT_VERSION,
+      user: (this.#state.user ?? null) as APIUser | null,
+      application: (this.#state.application ?? null) as GatewayReadyDispatchData['application'] | null,
+      shards,
+    };
+  }
+
+  /**
+   * Replaces the cache with a snapshot, checked like live dispatches (a snapshot from storage is as
+   * hostile as one from the gateway). Returns false, with the cache left empty, when `snapshot` is not
+   * a snapshot of this version; unusable entries inside are skipped and counted as malformed.
+   */
+  restore(snapshot: unknown): boolean {
+    this.clear();
+    if (!isObject(snapshot) || snapshot.version !== GATEWAY_CACHE_SNAPSHOT_VERSION) return false;
+    if (!Array.isArray(snapshot.shards)) return false;
+    const dispatch = (t: string, d: unknown, shardId: number) =>
+      this.apply({ op: 0, s: 0, t, d } as unknown as GatewayDispatchPayload, shardId);
+    for (const shard of snapshot.shards) {
+      const shardId = isObject(shard) ? shard.shardId : undefined;
+      if (typeof shardId !== 'number' || !isObject(shard) || !Array.isArray(shard.guilds)) {
+        this.#malformed++;
+        this.#ignored++;
+        continue;
+      }
+      if (isObject(snapshot.user)) {
+        const guilds = shard.guilds.map((g) => ({ id: isObject(g) ? g.id : undefined, unavailable: true }));
+        dispatch('READY', { user: snapshot.user, application: snapshot.application, guilds }, shardId);
+      }
+      for (const guild of shard.guilds) dispatch('GUILD_CREATE', guild, shardId);
+    }
+    return true;
   }
 
   stats(): GatewayCacheStats {
