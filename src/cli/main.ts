@@ -50,6 +50,14 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runWorker(argv, io),
     };
   },
+  proxy: async () => {
+    const { runProxy, PROXY_USAGE } = await import('./commands/proxy.js');
+    return {
+      summary: 'hold the shards and serve any unmodified bot the gateway protocol; bots restart and resume',
+      usage: PROXY_USAGE,
+      run: (argv, io) => runProxy(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {

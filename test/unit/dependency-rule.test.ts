@@ -44,12 +44,12 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis'],
+  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
 const PACKAGE_OWNERS: Record<string, readonly string[]> = {
-  ws: ['transport', 'simulator'],
+  ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
 };

@@ -154,6 +154,9 @@ describe('shardline worker: flag parsing', () => {
       'no token in the environment',
     );
     assert.match(err, /environment variable DISCORD_TOKEN is not set/);
+    err = '';
+    assert.equal(await main(['worker', ...REDIS, '--auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }), 2);
+    assert.match(err, /environment variable DISCORD_TOKEN is empty/);
   });
 });
 

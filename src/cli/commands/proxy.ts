@@ -1,0 +1,139 @@
+/**
+ * `shardline proxy`: holds the bot's real shards and serves any unmodified bot the plain gateway protocol
+ * on `ws://HOST:PORT`, with `http://HOST:PORT/api` as its REST base for the gateway routes. The bot token
+ * and the client tokens come from environment variables, never from the command line.
+ */
+import { ConfigError } from '../../errors.js';
+import { FileSessionStore } from '../../manager/session-store.js';
+import { GatewayProxy } from '../../proxy/index.js';
+import { redact } from '../../util/redact.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
+import { waitForStop } from '../live-view.js';
+import { explainConnectFailure, parseIntents } from './connect.js';
+
+export const DEFAULT_PROXY_PORT = 7878;
+export const DEFAULT_CLIENT_TOKEN_ENV = 'SHARDLINE_PROXY_TOKEN';
+
+export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DISCORD_TOKEN, client tokens from $${DEFAULT_CLIENT_TOKEN_ENV})
+  --port N                 port for clients (default ${DEFAULT_PROXY_PORT}; 0 = any free port)
+  --host H                 interface to listen on (default 127.0.0.1)
+  --public-url URL         ws:// or wss:// URL given to clients, when they reach the proxy through another address
+  --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
+  --client-token-env NAME  environment variable holding the token(s) clients identify with, comma-separated
+                           (default ${DEFAULT_CLIENT_TOKEN_ENV}; name DISCORD_TOKEN to accept the bot's own token)
+  --api URL                upstream REST base (default https://discord.com/api; the simulator's for offline runs)
+  --intents LIST|N         upstream intents (default Guilds,GuildMessages); clients may ask for a subset
+  --shards auto|N          upstream shard count (default auto; --shard-count is the same flag)
+  --encoding json|etf      upstream encoding (default etf)
+  --compression zlib-stream|zstd-stream|none   upstream transport compression (default zlib-stream)
+  --replay-events N        events each client session keeps for RESUME (default 10000)
+  --replay-ms MS           and for how long (default 180000)
+  --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
+  --duration S             exit by itself after S seconds`;
+
+export async function runProxy(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values: v } = parseFlags(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'public-url': { type: 'string' },
+    'token-env': { type: 'string' },
+    'client-token-env': { type: 'string' },
+    api: { type: 'string' },
+    intents: { type: 'string' },
+    shards: { type: 'string' },
+    'shard-count': { type: 'string' },
+    encoding: { type: 'string' },
+    compression: { type: 'string' },
+    'replay-events': { type: 'string' },
+    'replay-ms': { type: 'string' },
+    'session-file': { type: 'string' },
+    duration: { type: 'string' },
+  });
+  const str = (k: string) => v[k] as string | undefined;
+  const port = intFlag('port', str('port'), { min: 0, max: 65_535 }) ?? DEFAULT_PROXY_PORT;
+  const host = str('host') ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new UsageError(`--host must be a host name or address, got '${host}'`);
+  const publicUrl = str('public-url');
+  if (publicUrl !== undefined && !/^wss?:\/\/\S+$/.test(publicUrl))
+    throw new UsageError(`--public-url must be a ws:// or wss:// URL, got '${publicUrl}'`);
+  const api = str('api') ?? 'https://discord.com/api';
+  if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
+  const intents = parseIntents(str('intents'));
+  if (str('shards') !== undefined && str('shard-count') !== undefined)
+    throw new UsageError('--shards and --shard-count are the same flag; give one');
+  const shardsRaw = str('shards') ?? str('shard-count');
+  const shardCount =
+    shardsRaw === undefined || shardsRaw === 'auto'
+      ? 'auto'
+      : intFlag('shards', shardsRaw, { min: 1, max: 100_000 })!;
+  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
+  const compression =
+    choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
+    'zlib-stream';
+  const replayEvents = intFlag('replay-events', str('replay-events'), { min: 0, max: 10_000_000 });
+  const replayMs = intFlag('replay-ms', str('replay-ms'), { min: 0, max: 86_400_000 });
+  const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
+  const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
+  const token = tokenFromEnv(io.env, tokenEnv);
+  const clientTokenEnv = str('client-token-env') ?? DEFAULT_CLIENT_TOKEN_ENV;
+  const clientTokens = tokenFromEnv(
+    io.env,
+    clientTokenEnv,
+    'the token your bot will identify with',
+    "or --client-token-env DISCORD_TOKEN to accept the bot's own token",
+  )
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (clientTokens.length === 0)
+    throw new UsageError(
+      `environment variable ${clientTokenEnv} holds no token (a comma-separated list is read): export the token your bot will identify with there`,
+    );
+  const sessionFile = str('session-file');
+
+  const proxy = new GatewayProxy({
+    token,
+    intents,
+    clientTokens,
+    host,
+    port,
+    api,
+    shardCount,
+    encoding,
+    compression,
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
+    ...(replayEvents !== undefined ? { replayEvents } : {}),
+    ...(replayMs !== undefined ? { replayMs } : {}),
+    ...(sessionFile ? { upstream: { sessionStore: new FileSessionStore({ path: sessionFile }) } } : {}),
+  });
+  let failure: unknown;
+  let stopping = false;
+  try {
+    await proxy.listen();
+    io.stdout.write(`proxy listening on ${proxy.httpUrl}\n`);
+    io.stdout.write(`REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${api}\n`);
+    const connected = proxy.connect().then(
+      () => {
+        io.stdout.write(`upstream ready: ${proxy.status().shardCount} shards; clients may identify\n`);
+        return new Promise<never>(() => {});
+      },
+      (err: unknown) => {
+        if (!stopping) failure = err;
+        return 'failed' as const;
+      },
+    );
+    await Promise.race([waitForStop(io.signal, duration), connected]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE')
+      throw new ConfigError('port', `${host}:${port} is already in use; choose another --port`);
+    throw err;
+  } finally {
+    stopping = true;
+    await proxy.destroy();
+  }
+  if (failure !== undefined) {
+    io.stderr.write(`shardline proxy: ${redact(explainConnectFailure(failure, api), token)}\n`);
+    return 1;
+  }
+  return 0;
+}

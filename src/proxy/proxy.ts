@@ -1,0 +1,118 @@
+/**
+ * `GatewayProxy`: holds the real shards (a `ShardManager` in this process) and serves any unmodified bot
+ * the plain Discord gateway protocol, with READY and GUILD_CREATE rebuilt from the cache, per-client
+ * sequence numbers and a replay buffer per client session, so a bot restarts and RESUMEs against the proxy
+ * while the upstream shards never notice.
+ */
+import { EventEmitter } from 'node:events';
+import { ShardManager } from '../manager/manager.js';
+import { redact } from '../util/redact.js';
+import { GatewayCache } from './cache/index.js';
+import { ManagerUpstream } from './manager-upstream.js';
+import {
+  type GatewayProxyOptions,
+  type ResolvedGatewayProxyOptions,
+  resolveGatewayProxyOptions,
+} from './options.js';
+import { ProxyServer } from './server/server.js';
+import type { ProxyUpstream } from './upstream.js';
+
+export interface GatewayProxyEventMap {
+  /** Upstream shard `shardId` is ready; clients identifying on it get their READY now. */
+  ready: [shardId: number];
+  debug: [message: string];
+}
+
+export interface GatewayProxyStatus {
+  readonly shardCount: number;
+  readonly connections: number;
+  readonly sessions: number;
+}
+
+export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
+  readonly options: ResolvedGatewayProxyOptions;
+  readonly cache: GatewayCache;
+  /** The upstream `ShardManager` (for status views and metrics). */
+  readonly manager: ShardManager;
+  readonly #upstream: ProxyUpstream;
+  readonly #server: ProxyServer;
+
+  constructor(options: GatewayProxyOptions) {
+    super();
+    this.options = resolveGatewayProxyOptions(options);
+    const o = this.options;
+    this.cache = new GatewayCache(o.cache);
+    this.manager = new ShardManager({
+      ...o.upstream,
+      token: o.token.reveal(),
+      intents: o.intents,
+      shardCount: o.shardCount,
+      ...(o.api !== undefined ? { api: o.api } : {}),
+      ...(o.encoding !== undefined ? { encoding: o.encoding } : {}),
+      ...(o.compression !== undefined ? { compression: o.compression } : {}),
+    });
+    this.manager.on('error', (err, shardId) =>
+      this.#debug(`upstream shard ${shardId ?? '-'}: ${err.message} [${err.code}]`),
+    );
+    this.#upstream = new ManagerUpstream(this.manager, o.intents);
+    this.#server = new ProxyServer(o, this.#upstream, this.cache, (m) => this.#debug(m));
+    this.#upstream.listen({
+      dispatch: (payload, shardId) => {
+        this.cache.apply(payload, shardId);
+        this.#server.dispatch(payload, shardId);
+      },
+      ready: (shardId) => {
+        this.#server.sessions.endOtherCounts(this.#upstream.shardCount);
+        this.#server.shardReady(shardId);
+        this.emit('ready', shardId);
+      },
+    });
+  }
+
+  /** `ws://HOST:PORT`: what a bot connects to (also its `resume_gateway_url`). */
+  get gatewayUrl(): string {
+    return this.#server.gatewayUrl;
+  }
+
+  /** `http://HOST:PORT/api`: the REST base to give a bot (it serves only the gateway routes). */
+  get restUrl(): string {
+    return `${this.#server.httpUrl}/api`;
+  }
+
+  get httpUrl(): string {
+    return this.#server.httpUrl;
+  }
+
+  /** Starts listening for clients (they may connect before the upstream is ready; READY waits for it). */
+  listen(): Promise<void> {
+    return this.#server.listen();
+  }
+
+  /** Connects the upstream shards; resolves once every shard is READY with its guilds. */
+  connect(): Promise<void> {
+    return this.#upstream.start();
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+    await this.connect();
+  }
+
+  status(): GatewayProxyStatus {
+    return {
+      shardCount: this.#upstream.shardCount,
+      connections: this.#server.connections,
+      sessions: this.#server.sessions.size,
+    };
+  }
+
+  /** Closes every client connection and the upstream shards. */
+  async destroy(): Promise<void> {
+    await this.#server.close();
+    await this.#upstream.stop();
+  }
+
+  #debug(message: string): void {
+    this.emit('debug', redact(message, this.options.token));
+  }
+}

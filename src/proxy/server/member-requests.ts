@@ -1,0 +1,85 @@
+/**
+ * Routing of op 8 requests forwarded to the upstream: each gets a nonce of the proxy's own, so the
+ * GUILD_MEMBERS_CHUNKs (and a RATE_LIMITED) that answer it reach only the session that asked, with the
+ * session's own nonce put back.
+ */
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { ClientSession } from './session.js';
+
+interface Pending {
+  readonly session: ClientSession;
+  readonly nonce: string | undefined;
+  timer: TimerHandle | undefined;
+}
+
+const PREFIX = 'slp.';
+
+export class MemberRequestRouter {
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<string, Pending>();
+  #next = 0;
+
+  constructor(clock: Clock, timeoutMs: number) {
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Registers a request of `session` and returns the nonce to send upstream in its place. */
+  register(session: ClientSession, nonce: string | undefined): string {
+    const own = `${PREFIX}${(this.#next++).toString(36)}`;
+    const pending: Pending = { session, nonce, timer: undefined };
+    pending.timer = this.#clock.setTimeout(() => this.#pending.delete(own), this.#timeoutMs);
+    this.#pending.set(own, pending);
+    return own;
+  }
+
+  /**
+   * For a GUILD_MEMBERS_CHUNK or RATE_LIMITED of a forwarded request: the session it belongs to and `d`
+   * with that session's nonce. Undefined for anything the proxy did not forward.
+   */
+  route(t: string, d: unknown): { session: ClientSession; d: unknown } | undefined {
+    if (typeof d !== 'object' || d === null) return undefined;
+    const record = d as Record<string, unknown>;
+    if (t === 'GUILD_MEMBERS_CHUNK') {
+      const pending = this.#take(record.nonce, () => {
+        const index = record.chunk_index;
+        const count = record.chunk_count;
+        return typeof index !== 'number' || typeof count !== 'number' || index + 1 >= count;
+      });
+      if (!pending) return undefined;
+      const { nonce: _ours, ...rest } = record;
+      return {
+        session: pending.session,
+        d: pending.nonce === undefined ? rest : { ...rest, nonce: pending.nonce },
+      };
+    }
+    if (t === 'RATE_LIMITED') {
+      const meta = record.meta;
+      if (typeof meta !== 'object' || meta === null) return undefined;
+      const m = meta as Record<string, unknown>;
+      const pending = this.#take(m.nonce, () => true);
+      if (!pending) return undefined;
+      const { nonce: _ours, ...restMeta } = m;
+      const newMeta = pending.nonce === undefined ? restMeta : { ...restMeta, nonce: pending.nonce };
+      return { session: pending.session, d: { ...record, meta: newMeta } };
+    }
+    return undefined;
+  }
+
+  #take(nonce: unknown, last: () => boolean): Pending | undefined {
+    if (typeof nonce !== 'string' || !nonce.startsWith(PREFIX)) return undefined;
+    const pending = this.#pending.get(nonce);
+    if (!pending) return undefined;
+    if (last()) {
+      this.#clock.clearTimeout(pending.timer);
+      this.#pending.delete(nonce);
+    }
+    return pending;
+  }
+
+  close(): void {
+    for (const p of this.#pending.values()) this.#clock.clearTimeout(p.timer);
+    this.#pending.clear();
+  }
+}
