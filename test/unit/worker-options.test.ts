@@ -155,7 +155,10 @@ describe('shardline worker: flag parsing', () => {
     );
     assert.match(err, /environment variable DISCORD_TOKEN is not set/);
     err = '';
-    assert.equal(await main(['worker', ...REDIS, '--auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }), 2);
+    assert.equal(
+      await main(['worker', ...REDIS, '--shard-ids', 'auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }),
+      2,
+    );
     assert.match(err, /environment variable DISCORD_TOKEN is empty/);
   });
 });
