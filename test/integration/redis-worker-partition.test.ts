@@ -27,15 +27,15 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
   const sim = await simulator(t, { ...WORKER_SIM, shards: 1, guilds: 2 });
   const peak = sampleConnections(t, sim, 2);
   // A small buffer: while cut off, `a` fills it and pauses reading before its lease runs out.
-  const common = { prefix, shards: [0], totalShards: 1, leaseTtlMs: 1_500, retryMaxMs: 100 } as const;
+  const common = { prefix, shardIds: [0], shardCount: 1, leaseTtlMs: 1_500, retryMaxMs: 100 } as const;
   const a = shardWorker(t, sim, { ...common, redis: cutOff, ownerId: 'a', highWaterMark: 5 });
   const aReady = collect(a, 'ready', 1);
-  await a.start();
+  await a.connect();
   await aReady;
   const events = eventFlow(t, sim, 1, 10);
   const b = shardWorker(t, sim, { ...common, redis, ownerId: 'b' });
   const bResumed = collect(b, 'resumed', 1);
-  await b.start();
+  await b.connect();
   await waitFor(() => b.lines.some((l) => /leased by another worker/.test(l)), {
     what: 'b waiting for the shard',
   });
@@ -72,8 +72,8 @@ test('a worker cut off from Redis for longer than the lease TTL closes its shard
   const stats = sim.stats();
   assert.equal(stats.identifies, 1, 'b resumed the session');
   await assertStreamComplete(redis, prefix, sim, 1, context());
-  await a.stop();
-  await b.stop();
+  await a.destroy();
+  await b.destroy();
 });
 
 test('stop() while Redis is unreachable: once it is back, the session is stored at the stream head, not behind it', async (t) => {
@@ -86,13 +86,13 @@ test('stop() while Redis is unreachable: once it is back, the session is stored 
   const a = shardWorker(t, sim, {
     redis: cutOff,
     prefix,
-    shards: [0],
-    totalShards: 1,
+    shardIds: [0],
+    shardCount: 1,
     leaseTtlMs: 6_000,
     retryMaxMs: 100,
   });
   const ready = collect(a, 'ready', 1);
-  await a.start();
+  await a.connect();
   await ready;
   const events = eventFlow(t, sim, 1, 10);
   await waitFor(async () => ((await streamByShard(redis, prefix)).get(0)?.length ?? 0) > 5, {
@@ -104,7 +104,7 @@ test('stop() while Redis is unreachable: once it is back, the session is stored 
     what: 'events buffered while cut off',
   });
   const released = new Promise((resolve) => a.once('released', resolve));
-  const stopping = a.stop();
+  const stopping = a.destroy();
   await released; // the shard is closed; its events wait in the publisher
   events.stop();
   proxy.restore();
