@@ -9,8 +9,13 @@ export type { ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.j
 export type {
   Compression,
   Encoding,
+  GatewayConnection,
+  GatewayConnectionFactory,
+  GatewayEnvelope,
   ShardOptionalOptions,
   ShardPassThroughOptions,
+  TransportHandlers,
+  TransportOptions,
 } from '../shard/options.js';
 export type { SendLimit } from '../shard/send-limiter.js';
 export type { BackoffOptions } from '../util/backoff.js';
