@@ -1,8 +1,10 @@
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { encodePayload } from '../transport/codecs.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { ALL_INTENTS } from '../util/intents.js';
 import { redact, Secret } from '../util/redact.js';
 import {
   DEFAULT_MAX_HEARTBEAT_INTERVAL_MS,
@@ -14,15 +16,6 @@ import { type IdentifyQueue, MemoryIdentifyQueue } from './identify-queue.js';
 import type { MachineConfig } from './machine.js';
 import { DEFAULT_SEND_LIMIT, type SendLimit } from './send-limiter.js';
 import type { SessionStore } from './session-store.js';
-
-export type Encoding = 'json' | 'etf';
-export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
-
-export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
-export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
-
-/** All documented intent bits. */
-export const ALL_INTENTS = 53_608_447;
 
 /** The client→server payload limit: larger payloads make the gateway close with 4002. */
 export const MAX_SEND_PAYLOAD_BYTES = 4096;

@@ -1,3 +1,4 @@
+import type { Encoding } from '../codec/formats.js';
 import type { TransportCompressor } from './compression.js';
 import { deflateSegment } from './compression.js';
 import {
@@ -10,8 +11,12 @@ import {
 } from './dispatch.js';
 import { decodeEtfPayload, etfBody, etfDispatch, etfDispatchPrefix, etfPayload } from './etf-wire.js';
 
-export const ENCODINGS = ['json', 'etf'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
+/**
+ * The encodings this server accepts. Its own list on purpose (the simulator is an independent peer: what
+ * it accepts must not widen when the client's list does); only the type name is shared with the client.
+ */
+export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
+export type { Encoding };
 
 /** A gateway payload as the client sent it, after decoding. */
 export interface ClientPayload {

@@ -5,8 +5,8 @@
  * nothing is reported after `onClose`; `send` never writes to a socket that is not open.
  */
 import WebSocket from 'ws';
+import type { Compression, Encoding } from '../codec/formats.js';
 import { ShardError, type ShardlineError } from '../errors.js';
-import type { Compression, Encoding } from './codecs.js';
 import type { GatewayEnvelope } from './envelope.js';
 import { FrameDecoder } from './frame-decoder.js';
 
