@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_API_BASE_URL } from '../manager/rest.js';
+import { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
 import { resolveShardOptions, type ShardOptionalOptions } from '../shard/options.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
@@ -88,7 +89,7 @@ export const DEFAULT_SHARD_WORKER_OPTIONS = {
   prefix: DEFAULT_KEY_PREFIX,
   api: DEFAULT_API_BASE_URL,
   leaseTtlMs: 10_000,
-  identifyWindowMs: 5_000,
+  identifyWindowMs: IDENTIFY_WINDOW_MS,
   highWaterMark: 10_000,
   partitions: 1,
   retryMaxMs: 2_000,
