@@ -1,9 +1,11 @@
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
-import { type Compression, type Encoding, encodePayload } from '../transport/codecs.js';
+import { encodePayload } from '../transport/codecs.js';
 import { type GatewayConnectionFactory, wsGatewayConnection } from '../transport/connection.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { ALL_INTENTS } from '../util/intents.js';
 import { redact, Secret } from '../util/redact.js';
 import {
   DEFAULT_MAX_HEARTBEAT_INTERVAL_MS,
@@ -20,14 +22,6 @@ import type { SessionStore } from './session-store.js';
 export type { GatewayConnection, GatewayConnectionFactory } from '../transport/connection.js';
 export type { GatewayEnvelope } from '../transport/envelope.js';
 export type { TransportHandlers, TransportOptions } from '../transport/transport.js';
-// One definition, in transport (the codecs choose by it); re-exported where shard options name it.
-export type { Compression, Encoding };
-
-export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
-export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
-
-/** All documented intent bits. */
-export const ALL_INTENTS = 53_608_447;
 
 /** The client→server payload limit: larger payloads make the gateway close with 4002. */
 export const MAX_SEND_PAYLOAD_BYTES = 4096;
