@@ -96,8 +96,10 @@ async function main(data: FuzzWorkerData): Promise<FuzzWorkerMessage> {
       note(fromReproducer(data.replay));
       await runner.run(current!, stats, note);
     } else {
-      const stopAt = started + data.seconds * 1000;
-      for (let n = 0; n < data.cases && Date.now() < stopAt; n++) {
+      // The budget counts from after the target's set-up, and a run always tries at least one input: on a
+      // loaded machine building the hostile corpora alone can take longer than a one-second run.
+      const stopAt = Date.now() + data.seconds * 1000;
+      for (let n = 0; n < data.cases && (n === 0 || Date.now() < stopAt); n++) {
         note({ target, seed, case: n, ...runner.generate(rand) });
         const pending = runner.run(current!, stats, note);
         if (pending) await pending;
