@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewayReadyDispatchData, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
-import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from '../errors.js';
+import { ConfigError, GatewayCloseError, ManagerError, RedisError, type ShardlineError } from '../errors.js';
 import { ManagerMetrics } from '../manager/metrics.js';
 import { fetchGatewayBot } from '../manager/rest.js';
 import type { ResumedInfo, ShardStatus } from '../shard/events.js';
@@ -204,7 +204,15 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * background (see the `acquired` / `ready` / `resumed` events).
    */
   async connect(): Promise<void> {
-    if (this.#state !== 'idle') throw new ConfigError('connect', `worker is already ${this.#state}`);
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      throw new ManagerError('MANAGER_DESTROYED', 'the worker was destroyed; create a new one to start over');
+    }
+    if (this.#state !== 'idle') {
+      throw new ManagerError(
+        'SHARD_ALREADY_STARTED',
+        `connect() called while ${this.#state}; call it once (destroy() and a new worker to start over)`,
+      );
+    }
     this.#state = 'starting';
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;

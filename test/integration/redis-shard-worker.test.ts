@@ -29,7 +29,11 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   const common = { redis, prefix, shardIds: [0, 1], shardCount: SHARDS, leaseTtlMs: 1_500 } as const;
   const a = shardWorker(t, sim, { ...common, ownerId: 'a' });
   const ready = collect(a, 'ready', SHARDS);
-  await a.connect();
+  const connecting = a.connect();
+  // a second connect(), while the first runs or after it, is a typed refusal that leaves the first alone
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
+  await connecting;
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
   assert.deepEqual(await ready, [0, 1], a.lines.join('\n'));
   assert.deepEqual(a.shardIds, [0, 1]);
 
@@ -40,6 +44,7 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   // stop while events flow: whatever a had read is flushed to the stream, and its sequence persisted
   await a.destroy();
   events.stop();
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'MANAGER_DESTROYED' });
   assert.deepEqual(a.shardIds, []);
   const leases = new ShardLeases({ redis, prefix });
   assert.equal((await leases.owners(SHARDS)).size, 0, 'stop() released every lease');
