@@ -10,9 +10,12 @@ import type { GatewayReadyDispatchData, GatewaySendPayload } from 'discord-api-t
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { ConfigError, GatewayCloseError, ManagerError, RedisError, type ShardlineError } from '../errors.js';
+import { EventRate } from '../manager/event-rate.js';
+import type { LifecycleState, ShardSnapshot } from '../manager/events.js';
 import { ManagerMetrics } from '../manager/metrics.js';
+import { guildOfDispatch } from '../manager/reshard.js';
 import { fetchGatewayBot } from '../manager/rest.js';
-import type { ResumedInfo, ShardStatus } from '../shard/events.js';
+import type { ResumedInfo } from '../shard/events.js';
 import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
 import { redact } from '../util/redact.js';
@@ -58,6 +61,25 @@ interface Owned {
   readonly commands: AbortController;
   serving: Promise<void>;
   releasing: Promise<void> | undefined;
+  /** For `snapshot()`: last heartbeat round trip, dispatch rate, guilds seen, reconnects. */
+  latencyMs: number | null;
+  readonly rate: EventRate;
+  readonly guilds: Set<string>;
+  reconnects: number;
+}
+
+/** `ShardWorker.snapshot()`: the worker and every shard it runs (rows shaped as `ShardManager`'s). */
+export interface WorkerSnapshot {
+  readonly state: LifecycleState;
+  /** The bot's shard count (0 before `connect()`). */
+  readonly shardCount: number;
+  /** Shard ids this worker runs now. */
+  readonly shardIds: readonly number[];
+  readonly shards: readonly ShardSnapshot[];
+  /** This worker's id in leases and command groups. */
+  readonly ownerId: string;
+  /** Whether gateway reads are paused because the event buffer is full. */
+  readonly readsPaused: boolean;
 }
 
 const WORKERS_KEY = 'workers';
@@ -89,7 +111,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #identifyQueue: RedisIdentifyQueue | undefined;
   #gatewayUrl = '';
   #total = 0;
-  #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  #state: LifecycleState = 'idle';
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #paused = false;
@@ -186,11 +208,32 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     return this.#paused;
   }
 
-  status(): { shardId: number; status: ShardStatus; sequence: number }[] {
-    return this.shardIds.map((id) => {
-      const s = this.#owned.get(id)!.shard;
-      return { shardId: id, status: s.status, sequence: s.sequence };
-    });
+  /** A snapshot of the worker and every shard it runs (`role` is always `active`). */
+  snapshot(): WorkerSnapshot {
+    const now = Date.now();
+    const shardIds = this.shardIds;
+    return {
+      state: this.#state,
+      shardCount: this.#total,
+      shardIds,
+      shards: shardIds.map((id): ShardSnapshot => {
+        const o = this.#owned.get(id)!;
+        const sequence = o.shard.sequence;
+        return {
+          shardId: id,
+          shardCount: this.#total,
+          role: 'active',
+          status: o.shard.status,
+          latencyMs: o.latencyMs,
+          eventsPerSecond: o.rate.perSecond(now),
+          sequence: sequence > 0 ? sequence : null,
+          guilds: o.guilds.size,
+          reconnects: o.reconnects,
+        };
+      }),
+      ownerId: this.ownerId,
+      readsPaused: this.#paused,
+    };
   }
 
   collectMetrics(): Promise<string> {
@@ -204,7 +247,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * background (see the `acquired` / `ready` / `resumed` events).
    */
   async connect(): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
+    if (this.#state === 'destroying' || this.#state === 'destroyed') {
       throw new ManagerError('MANAGER_DESTROYED', 'the worker was destroyed; create a new one to start over');
     }
     if (this.#state !== 'idle') {
@@ -213,7 +256,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         `connect() called while ${this.#state}; call it once (destroy() and a new worker to start over)`,
       );
     }
-    this.#state = 'starting';
+    this.#state = 'connecting';
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
     try {
@@ -256,12 +299,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         await this.#leases.checkEpoch();
       },
     }).catch((err: unknown) => {
-      if (this.#state === 'starting') this.#state = 'idle';
+      if (this.#state === 'connecting') this.#state = 'idle';
       throw err;
     });
-    if (!ready || (this.#state as string) !== 'starting') return; // destroy() came first
+    if (!ready || (this.#state as string) !== 'connecting') return; // destroy() came first
     this.#leases.start();
-    this.#state = 'running';
+    this.#state = 'ready';
     this.#log(
       'info',
       `worker ${this.ownerId} started: ${o.shardIds === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shardIds.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
@@ -279,8 +322,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   }
 
   async #stop(): Promise<void> {
-    const wasRunning = this.#state === 'running';
-    this.#state = 'stopping';
+    const wasRunning = this.#state === 'ready';
+    this.#state = 'destroying';
     this.#stopped.abort();
     this.#wake?.();
     await this.#loop;
@@ -294,7 +337,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       await this.#redis.zrem(this.#key(WORKERS_KEY), this.ownerId).catch(() => undefined);
     }
     this.metrics.close();
-    this.#state = 'stopped';
+    this.#state = 'destroyed';
     if (wasRunning) this.#log('info', `stopped: events flushed, leases released`);
   }
 
@@ -322,14 +365,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       await this.#register().catch(() => 0);
       await this.#sleep(o.claimIntervalMs);
     }
-    while (this.#state === 'running') {
+    while (this.#state === 'ready') {
       try {
         if (o.shardIds === 'auto') await this.#claimAuto();
         else await this.#claimFixed(o.shardIds);
       } catch (err) {
         this.#redisTrouble(toRedisError(err));
       }
-      if (this.#state !== 'running') break;
+      if (this.#state !== 'ready') break;
       await this.#sleep(o.claimIntervalMs);
     }
   }
@@ -349,7 +392,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   async #claimFixed(ids: readonly number[]): Promise<void> {
     for (const shardId of ids) {
-      if (this.#state !== 'running') return;
+      if (this.#state !== 'ready') return;
       if (this.#owned.has(shardId)) continue;
       const lease = await this.#leases.acquire(shardId);
       if (!lease) {
@@ -385,7 +428,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     if (held.length >= share) return;
     for (const lease of await this.#leases.claimFree(this.#total, share - held.length)) {
-      if (this.#state !== 'running' || this.#owned.has(lease.shardId)) {
+      if (this.#state !== 'ready' || this.#owned.has(lease.shardId)) {
         await this.#leases.release(lease.shardId).catch(() => false);
         continue;
       }
@@ -523,6 +566,10 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       commands,
       serving: Promise.resolve(),
       releasing: undefined,
+      latencyMs: null,
+      rate: new EventRate(Date.now()),
+      guilds: new Set(),
+      reconnects: 0,
     };
     this.#owned.set(shardId, owned);
     this.#ownedGauge.set(this.#owned.size);
@@ -530,6 +577,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#log('info', `owns shard ${shardId} (lease token ${token})`);
 
     shard.on('dispatch', (p) => {
+      owned.rate.count(Date.now());
+      if (p.t === 'GUILD_CREATE' || p.t === 'GUILD_DELETE') {
+        const gid = guildOfDispatch(p.t, p.d);
+        if (gid !== undefined) {
+          if (p.t === 'GUILD_CREATE') owned.guilds.add(gid);
+          else if (!(p.d as { unavailable?: boolean }).unavailable) owned.guilds.delete(gid);
+        }
+      }
       const sessionId = shard.sessionId;
       if (typeof p.s !== 'number' || sessionId === null) return;
       try {
@@ -541,6 +596,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       }
     });
     shard.on('ready', (data) => {
+      owned.guilds.clear();
+      for (const g of data.guilds ?? []) owned.guilds.add(String(g.id));
       this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`);
       this.emit('ready', data, shardId);
     });
@@ -551,12 +608,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     shard.on('status', (status) => this.metrics.setShardStatus(shardId, status));
     shard.on('close', (info) => {
       if (info.action === 'resume' || info.action === 'reidentify') {
+        owned.reconnects++;
         this.metrics.reconnects.inc({ reason: String(info.code) });
       }
     });
-    shard.on('heartbeat', (hb) =>
-      this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000),
-    );
+    shard.on('heartbeat', (hb) => {
+      owned.latencyMs = hb.latencyMs;
+      this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000);
+    });
     shard.on('error', (err) => this.#error(err, shardId));
 
     shard.connect().catch((err: unknown) => {

@@ -36,6 +36,24 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
   assert.deepEqual(await ready, [0, 1], a.lines.join('\n'));
   assert.deepEqual(a.shardIds, [0, 1]);
+  const snap = a.snapshot();
+  assert.equal(snap.state, 'ready');
+  assert.equal(snap.shardCount, SHARDS);
+  assert.deepEqual(snap.shardIds, [0, 1]);
+  assert.equal(snap.ownerId, 'a');
+  assert.equal(snap.readsPaused, false);
+  assert.deepEqual(
+    snap.shards.map((s) => [s.shardId, s.shardCount, s.role, s.status]),
+    [
+      [0, SHARDS, 'active', 'ready'],
+      [1, SHARDS, 'active', 'ready'],
+    ],
+  );
+  for (const s of snap.shards) {
+    assert.ok(s.guilds > 0, `shard ${s.shardId} counts the guilds of its READY`);
+    assert.ok(s.sequence !== null && s.sequence > 0, `shard ${s.shardId} has a sequence`);
+    assert.equal(s.reconnects, 0);
+  }
 
   const events = eventFlow(t, sim, SHARDS, 20);
   await waitFor(async () => ((await streamByShard(redis, prefix)).get(1)?.length ?? 0) > 10, {
@@ -46,6 +64,10 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   events.stop();
   await assert.rejects(a.connect(), { name: 'ManagerError', code: 'MANAGER_DESTROYED' });
   assert.deepEqual(a.shardIds, []);
+  assert.deepEqual(
+    { ...a.snapshot(), ownerId: '' },
+    { state: 'destroyed', shardCount: SHARDS, shardIds: [], shards: [], ownerId: '', readsPaused: false },
+  );
   const leases = new ShardLeases({ redis, prefix });
   assert.equal((await leases.owners(SHARDS)).size, 0, 'stop() released every lease');
   assert.equal(await redis.zscore(`${prefix}workers`, 'a'), null, 'and left the registry');
