@@ -1,12 +1,19 @@
 // Public API of `shardline/redis`. Re-exports only.
 
 // Types the signatures below name, exported type-only so this entry types on its own.
-export type { REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
+export type { CloseAction, REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
 export { RedisError } from '../errors.js';
 export type { LifecycleState, ShardRole, ShardSnapshot } from '../manager/events.js';
 export type { ManagerMetrics } from '../manager/metrics.js';
 export type { SessionStartLimit } from '../manager/rest.js';
-export type { ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
+export type {
+  CloseInfo,
+  HeartbeatInfo,
+  LogLevel,
+  ResumedInfo,
+  SHARD_STATUSES,
+  ShardStatus,
+} from '../shard/events.js';
 export type {
   Compression,
   Encoding,
@@ -67,7 +74,6 @@ export {
 export {
   ShardWorker,
   type ShardWorkerEventMap,
-  type WorkerLogLevel,
   type WorkerSnapshot,
 } from './worker.js';
 export {

@@ -15,7 +15,7 @@ import type { LifecycleState, ShardSnapshot } from '../manager/events.js';
 import { ManagerMetrics } from '../manager/metrics.js';
 import { guildOfDispatch } from '../manager/reshard.js';
 import { fetchGatewayBot } from '../manager/rest.js';
-import type { ResumedInfo } from '../shard/events.js';
+import type { CloseInfo, HeartbeatInfo, LogLevel, ResumedInfo, ShardStatus } from '../shard/events.js';
 import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
 import { redact } from '../util/redact.js';
@@ -33,12 +33,12 @@ import {
   type ShardWorkerOptions,
 } from './worker-options.js';
 
-/** A line worth telling the operator (`info`) or something that went wrong (`warn`). */
-export type WorkerLogLevel = 'info' | 'warn';
-
 export interface ShardWorkerEventMap {
-  /** Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token. */
-  log: [level: WorkerLogLevel, message: string];
+  /**
+   * Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token.
+   * `shardId` names the shard a line is about, null for the worker as a whole.
+   */
+  log: [level: LogLevel, message: string, shardId: number | null];
   /** The lease on the shard was taken, with its fencing token. */
   acquired: [fence: number, shardId: number];
   ready: [data: GatewayReadyDispatchData, shardId: number];
@@ -48,7 +48,12 @@ export interface ShardWorkerEventMap {
   redis: [status: PublisherStatus, error?: ShardlineError];
   /** Gateway reads paused (`true`) because the event buffer is full, or resumed. */
   backpressure: [paused: boolean];
+  status: [status: ShardStatus, previous: ShardStatus, shardId: number];
+  close: [info: CloseInfo, shardId: number];
+  heartbeat: [info: HeartbeatInfo, shardId: number];
   error: [error: ShardlineError, shardId: number | null];
+  /** Each shard's `debug` firehose with its id (null: the worker's own). Never holds the token. */
+  debug: [message: string, shardId: number | null];
   /** A gateway close that no retry can fix (bad token, disallowed intents…): the worker stops. */
   fatal: [error: ShardlineError, shardId: number];
 }
@@ -398,7 +403,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       if (!lease) {
         if (!this.#busy.has(shardId)) {
           this.#busy.add(shardId);
-          this.#log('info', `shard ${shardId} is leased by another worker; waiting for it to be free`);
+          this.#log(
+            'info',
+            `shard ${shardId} is leased by another worker; waiting for it to be free`,
+            shardId,
+          );
         }
         continue;
       }
@@ -448,7 +457,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         let s = await this.#store.load(id);
         const mine = this.#sessions.get(id);
         if (!s && mine && mine.shardCount === this.#total) {
-          this.#log('info', `shard ${id}: no session in Redis; resuming this worker's last session of it`);
+          this.#log(
+            'info',
+            `shard ${id}: no session in Redis; resuming this worker's last session of it`,
+            id,
+          );
           s = mine;
         }
         if (s) this.#raiseDurable(id, s.sessionId, s.sequence);
@@ -506,12 +519,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#log(
       'warn',
       `${err.message}${current ? '' : '; they were from an older lease of this worker'} [${err.code}]`,
+      shardId,
     );
     if (current) {
       const why = 'its lease cannot publish (Redis holds a higher fence)';
       this.#log(
         'warn',
         `gave up shard ${shardId}: ${why}; closed it resumably, will take it again with a higher fence`,
+        shardId,
       );
       void this.#release(shardId, why, 'refused');
     }
@@ -529,7 +544,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const owned = this.#owned.get(shardId);
     if (!owned) return;
     owned.lease.token = token;
-    this.#log('info', `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`);
+    this.#log(
+      'info',
+      `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`,
+      shardId,
+    );
     // the session went with the data: write this worker's copy back, so a takeover can resume it
     const mine = this.#sessions.get(shardId);
     if (mine) void this.#store.save(shardId, mine).catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
@@ -574,7 +593,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#owned.set(shardId, owned);
     this.#ownedGauge.set(this.#owned.size);
     this.emit('acquired', token, shardId);
-    this.#log('info', `owns shard ${shardId} (lease token ${token})`);
+    this.#log('info', `owns shard ${shardId} (lease token ${token})`, shardId);
 
     shard.on('dispatch', (p) => {
       owned.rate.count(Date.now());
@@ -598,30 +617,38 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     shard.on('ready', (data) => {
       owned.guilds.clear();
       for (const g of data.guilds ?? []) owned.guilds.add(String(g.id));
-      this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`);
+      this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`, shardId);
       this.emit('ready', data, shardId);
     });
     shard.on('resumed', (info) => {
-      this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`);
+      this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`, shardId);
       this.emit('resumed', info, shardId);
     });
-    shard.on('status', (status) => this.metrics.setShardStatus(shardId, status));
+    shard.on('status', (status, previous) => {
+      this.metrics.setShardStatus(shardId, status);
+      this.#emit('status', status, previous, shardId);
+    });
     shard.on('close', (info) => {
       if (info.action === 'resume' || info.action === 'reidentify') {
         owned.reconnects++;
         this.metrics.reconnects.inc({ reason: String(info.code) });
       }
+      this.#emit('close', info, shardId);
     });
     shard.on('heartbeat', (hb) => {
       owned.latencyMs = hb.latencyMs;
       this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000);
+      this.#emit('heartbeat', hb, shardId);
+    });
+    shard.on('debug', (message) => {
+      if (this.listenerCount('debug') > 0) this.#emit('debug', redact(message, this.options.token), shardId);
     });
     shard.on('error', (err) => this.#error(err, shardId));
 
     shard.connect().catch((err: unknown) => {
       if (owned.releasing || this.#owned.get(shardId) !== owned) return; // closed by us
       if (err instanceof GatewayCloseError) {
-        this.#log('warn', `shard ${shardId} stopped: ${err.message}`);
+        this.#log('warn', `shard ${shardId} stopped: ${err.message}`, shardId);
         this.emit('fatal', err, shardId);
         // No retry can fix it (and every worker would hit it): stop this worker.
         void this.#release(shardId, 'fatal gateway close', 'fatal').then(() => this.destroy());
@@ -645,10 +672,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   }
 
   /** Lease lost or stale: close the shard at once, resumably; the claim loop retries it later. */
-  #giveUp(shardId: number, why: string, level: WorkerLogLevel): void {
+  #giveUp(shardId: number, why: string, level: LogLevel): void {
     const owned = this.#owned.get(shardId);
     if (!owned || owned.releasing) return;
-    this.#log(level, `gave up shard ${shardId}: ${why}; closed it resumably, will try to take it again`);
+    this.#log(
+      level,
+      `gave up shard ${shardId}: ${why}; closed it resumably, will try to take it again`,
+      shardId,
+    );
     void this.#release(shardId, why, 'give-up');
   }
 
@@ -684,7 +715,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);
       this.#ownedGauge.set(this.#owned.size);
       this.metrics.removeShard(shardId);
-      if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`);
+      if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`, shardId);
       this.emit('released', why, shardId);
     })();
     return owned.releasing;
@@ -759,15 +790,23 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         // fall through to the log line
       }
     }
-    this.#log('warn', `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`);
+    this.#log('warn', `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`, shardId);
   }
 
-  #log(level: WorkerLogLevel, message: string): void {
+  #log(level: LogLevel, message: string, shardId: number | null = null): void {
     if (this.listenerCount('log') === 0) return;
+    this.#emit('log', level, redact(message, this.options.token), shardId);
+  }
+
+  /** Emits an informational event; a throwing listener must not break the worker or a shard. */
+  #emit<K extends 'log' | 'status' | 'close' | 'heartbeat' | 'debug'>(
+    name: K,
+    ...args: ShardWorkerEventMap[K]
+  ): void {
     try {
-      this.emit('log', level, redact(message, this.options.token));
+      (this.emit as (n: K, ...a: ShardWorkerEventMap[K]) => boolean)(name, ...args);
     } catch {
-      // a throwing log listener must not break the worker
+      // swallowed on purpose: these events only inform
     }
   }
 }

@@ -29,6 +29,26 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   const common = { redis, prefix, shardIds: [0, 1], shardCount: SHARDS, leaseTtlMs: 1_500 } as const;
   const a = shardWorker(t, sim, { ...common, ownerId: 'a' });
   const ready = collect(a, 'ready', SHARDS);
+  // The Shard events, forwarded with shardId last (and `log` lines naming the shard they are about).
+  const seen = { status: new Set<string>(), close: [] as number[], heartbeat: new Set<number>() };
+  const debug = new Set<number | null>();
+  const logIds = new Set<number | null>();
+  a.on('status', (status, previous, shardId) => seen.status.add(`${shardId}:${previous}->${status}`));
+  a.on('close', (info, shardId) => {
+    assert.equal(info.byClient, true);
+    seen.close.push(shardId);
+  });
+  a.on('heartbeat', (info, shardId) => {
+    assert.equal(typeof info.latencyMs, 'number');
+    seen.heartbeat.add(shardId);
+  });
+  a.on('debug', (message, shardId) => {
+    assert.equal(typeof message, 'string');
+    debug.add(shardId);
+  });
+  a.on('log', (_level, message, shardId) => {
+    if (/^owns shard \d+/.test(message)) logIds.add(shardId);
+  });
   const connecting = a.connect();
   // a second connect(), while the first runs or after it, is a typed refusal that leaves the first alone
   await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
@@ -59,9 +79,17 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   await waitFor(async () => ((await streamByShard(redis, prefix)).get(1)?.length ?? 0) > 10, {
     what: 'events in the stream',
   });
+  await waitFor(() => seen.heartbeat.size === SHARDS, { what: 'a heartbeat event of each shard' });
+  assert.ok(
+    seen.status.has('0:identifying->ready') && seen.status.has('1:identifying->ready'),
+    [...seen.status].join(' '),
+  );
+  assert.ok(debug.has(0) && debug.has(1), "each shard's debug is forwarded with its id");
+  assert.deepEqual([...logIds].sort(), [0, 1], '`log` names the shard a line is about');
   // stop while events flow: whatever a had read is flushed to the stream, and its sequence persisted
   await a.destroy();
   events.stop();
+  assert.deepEqual(seen.close.sort(), [0, 1], 'a close event per shard, with its id');
   await assert.rejects(a.connect(), { name: 'ManagerError', code: 'MANAGER_DESTROYED' });
   assert.deepEqual(a.shardIds, []);
   assert.deepEqual(
