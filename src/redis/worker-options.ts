@@ -13,6 +13,7 @@ import {
   resolveShardOptions,
   type ShardOptionalOptions,
 } from '../shard/options.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
 
@@ -20,7 +21,7 @@ import { DEFAULT_KEY_PREFIX } from './client.js';
 export type WorkerShardOptions = Partial<
   Omit<
     ShardOptionalOptions,
-    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore'
+    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore' | 'clock'
   >
 >;
 
@@ -48,6 +49,13 @@ export interface ShardWorkerOptions {
   readonly claimIntervalMs?: number;
   /** Identify window per bucket (default 5 000; smaller against a time-scaled simulator). */
   readonly identifyWindowMs?: number;
+  /** Fixed safety margin per identify window; default 5 % of the window. */
+  readonly identifyMarginMs?: number;
+  /**
+   * Time source of every shard and of the worker's own waits (claim interval, pause-log interval); default
+   * the system clock. Lease and registry times written to Redis stay wall time (compared across processes).
+   */
+  readonly clock?: Clock;
   /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
   readonly highWaterMark?: number;
   /** Event stream partitions; must match the consumers' (default 1). */
@@ -78,6 +86,8 @@ export interface ResolvedShardWorkerOptions {
   readonly leaseTtlMs: number;
   readonly claimIntervalMs: number;
   readonly identifyWindowMs: number;
+  readonly identifyMarginMs: number | undefined;
+  readonly clock: Clock;
   readonly highWaterMark: number;
   readonly partitions: number;
   readonly retryMaxMs: number;
@@ -112,6 +122,21 @@ function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): nu
 function waitMs(value: unknown): number {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   return int('redisWaitMs', value, 0);
+}
+
+function clockOf(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  const c = value as Partial<Clock> | null;
+  if (
+    !c ||
+    typeof c.now !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function' ||
+    typeof c.random !== 'function'
+  ) {
+    throw new ConfigError('clock', 'must implement Clock (now, setTimeout, clearTimeout, random)');
+  }
+  return c as Clock;
 }
 
 /** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
@@ -172,6 +197,11 @@ export function resolveShardWorkerOptions(
     leaseTtlMs,
     claimIntervalMs,
     identifyWindowMs: int('identifyWindowMs', options.identifyWindowMs ?? d.identifyWindowMs, 1),
+    identifyMarginMs:
+      options.identifyMarginMs === undefined
+        ? undefined
+        : int('identifyMarginMs', options.identifyMarginMs, 0),
+    clock: clockOf(options.clock),
     highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
     partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
     retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
@@ -193,6 +223,7 @@ const WORKER_SET_SHARD_OPTIONS = [
   'compression',
   'identifyQueue',
   'sessionStore',
+  'clock',
 ] as const;
 
 /**

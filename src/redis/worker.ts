@@ -18,6 +18,7 @@ import { fetchGatewayBot } from '../manager/rest.js';
 import type { CloseInfo, HeartbeatInfo, LogLevel, ResumedInfo, ShardStatus } from '../shard/events.js';
 import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import { redact } from '../util/redact.js';
 import { toRedisError } from './client.js';
 import { publishShardCount, serveCommands } from './commands.js';
@@ -102,7 +103,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly #durable = new Map<number, { sessionId: string; seq: number }>();
   /** Shards another worker held at our last attempt (logged once). */
   readonly #busy = new Set<number>();
-  readonly metrics = new ManagerMetrics();
+  readonly #metrics = new ManagerMetrics();
+  readonly #clock: Clock;
   readonly #ownedGauge: Gauge;
   readonly #bufferedGauge: Gauge;
   readonly #redisUp: Gauge;
@@ -135,6 +137,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     this.options = resolveShardWorkerOptions(options);
     const o = this.options;
+    this.#clock = o.clock;
     this.#redis = options.redis;
     this.#leases = new ShardLeases({
       redis: this.#redis,
@@ -163,7 +166,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       onBackpressure: (full) => this.#setPaused(full),
       onStatus: (status, err) => this.#onRedisStatus(status, err),
     });
-    const registers = [this.metrics.registry];
+    const registers = [this.#metrics.registry];
     this.#ownedGauge = new Gauge({
       name: 'shardline_worker_shards_owned',
       help: 'Shards this worker holds a lease for',
@@ -215,7 +218,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   /** A snapshot of the worker and every shard it runs (`role` is always `active`). */
   snapshot(): WorkerSnapshot {
-    const now = Date.now();
+    const now = this.#clock.now();
     const shardIds = this.shardIds;
     return {
       state: this.#state,
@@ -241,9 +244,15 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     };
   }
 
+  /** Content type of `collectMetrics()`. */
+  get metricsContentType(): string {
+    return this.#metrics.contentType;
+  }
+
+  /** Prometheus text format (`prom-client`), for a `/metrics` endpoint (see `serveMetrics`). */
   collectMetrics(): Promise<string> {
     this.#ownedGauge.set(this.#owned.size);
-    return this.metrics.collect();
+    return this.#metrics.collect();
   }
 
   /**
@@ -284,6 +293,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       prefix: o.prefix,
       maxConcurrency: info.sessionStartLimit.maxConcurrency,
       windowMs: o.identifyWindowMs,
+      ...(o.identifyMarginMs !== undefined ? { marginMs: o.identifyMarginMs } : {}),
     });
     const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
@@ -341,7 +351,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     if (wasRunning) {
       await this.#redis.zrem(this.#key(WORKERS_KEY), this.ownerId).catch(() => undefined);
     }
-    this.metrics.close();
+    this.#metrics.close();
     this.#state = 'destroyed';
     if (wasRunning) this.#log('info', `stopped: events flushed, leases released`);
   }
@@ -354,9 +364,9 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const timer: TimerHandle = this.#clock.setTimeout(resolve, ms);
       this.#wake = () => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         resolve();
       };
     });
@@ -384,6 +394,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   /** Heartbeats this worker into the registry and returns the number of live workers. */
   async #register(): Promise<number> {
+    // Wall time, not the injected clock: the registry's scores are compared across processes.
     const now = Date.now();
     const key = this.#key(WORKERS_KEY);
     const [, , count] = ((await this.#redis
@@ -574,6 +585,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       encoding: o.encoding,
       compression: o.compression,
       identifyQueue: this.#identifyQueue!,
+      clock: this.#clock,
       sessionStore: this.#sessionStoreFor(lease),
     });
     if (this.#paused) shard.pauseReading();
@@ -586,7 +598,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       serving: Promise.resolve(),
       releasing: undefined,
       latencyMs: null,
-      rate: new EventRate(Date.now()),
+      rate: new EventRate(this.#clock.now()),
       guilds: new Set(),
       reconnects: 0,
     };
@@ -596,7 +608,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#log('info', `owns shard ${shardId} (lease token ${token})`, shardId);
 
     shard.on('dispatch', (p) => {
-      owned.rate.count(Date.now());
+      owned.rate.count(this.#clock.now());
       if (p.t === 'GUILD_CREATE' || p.t === 'GUILD_DELETE') {
         const gid = guildOfDispatch(p.t, p.d);
         if (gid !== undefined) {
@@ -609,7 +621,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       try {
         this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: lease.token });
         this.#published.inc();
-        this.metrics.countEvent(p.t);
+        this.#metrics.countEvent(p.t);
       } catch (err) {
         this.#error(toRedisError(err, shardId), shardId);
       }
@@ -625,19 +637,19 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       this.emit('resumed', info, shardId);
     });
     shard.on('status', (status, previous) => {
-      this.metrics.setShardStatus(shardId, status);
+      this.#metrics.setShardStatus(shardId, status);
       this.#emit('status', status, previous, shardId);
     });
     shard.on('close', (info) => {
       if (info.action === 'resume' || info.action === 'reidentify') {
         owned.reconnects++;
-        this.metrics.reconnects.inc({ reason: String(info.code) });
+        this.#metrics.reconnects.inc({ reason: String(info.code) });
       }
       this.#emit('close', info, shardId);
     });
     shard.on('heartbeat', (hb) => {
       owned.latencyMs = hb.latencyMs;
-      this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000);
+      this.#metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000);
       this.#emit('heartbeat', hb, shardId);
     });
     shard.on('debug', (message) => {
@@ -714,7 +726,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       }
       if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);
       this.#ownedGauge.set(this.#owned.size);
-      this.metrics.removeShard(shardId);
+      this.#metrics.removeShard(shardId);
       if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`, shardId);
       this.emit('released', why, shardId);
     })();
@@ -731,7 +743,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     this.emit('backpressure', full);
     // A slow Redis can flip this many times a second: report a pause at most every 10 s (with a count).
-    const now = Date.now();
+    const now = this.#clock.now();
     if (full) {
       if (now - this.#pauseLoggedAt < PAUSE_LOG_INTERVAL_MS) {
         this.#pausesUnlogged++;
@@ -759,13 +771,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #onRedisStatus(status: PublisherStatus, err?: ShardlineError): void {
     this.#redisUp.set(status === 'ok' ? 1 : 0);
     if (status === 'unavailable') {
-      this.#redisDownSince = Date.now();
+      this.#redisDownSince = this.#clock.now();
       this.#log(
         'warn',
         `Redis unavailable (${err?.message ?? 'unknown error'}): keeping gateway connections, buffering events (${this.#publisher.buffered} buffered, pause at ${this.options.highWaterMark}), retrying with backoff`,
       );
     } else {
-      const ms = this.#redisDownSince === undefined ? 0 : Date.now() - this.#redisDownSince;
+      const ms = this.#redisDownSince === undefined ? 0 : this.#clock.now() - this.#redisDownSince;
       this.#redisDownSince = undefined;
       this.#log(
         'info',

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { RedisError } from '../../src/errors.js';
 import { closeClient, createRedisClient, RedisSessionStore, ShardLeases } from '../../src/redis/index.js';
+import { type Clock, systemClock } from '../../src/util/clock.js';
 import {
   closedPort,
   RedisServerProcess,
@@ -27,7 +28,18 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   const SHARDS = 2;
   const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS });
   const common = { redis, prefix, shardIds: [0, 1], shardCount: SHARDS, leaseTtlMs: 1_500 } as const;
-  const a = shardWorker(t, sim, { ...common, ownerId: 'a' });
+  // every shard and the worker's own waits run on the injected clock
+  let clockTimers = 0;
+  const clock: Clock = {
+    now: () => systemClock.now(),
+    setTimeout: (fn, ms) => {
+      clockTimers++;
+      return systemClock.setTimeout(fn, ms);
+    },
+    clearTimeout: (h) => systemClock.clearTimeout(h),
+    random: () => systemClock.random(),
+  };
+  const a = shardWorker(t, sim, { ...common, ownerId: 'a', clock, identifyMarginMs: 20 });
   const ready = collect(a, 'ready', SHARDS);
   // The Shard events, forwarded with shardId last (and `log` lines naming the shard they are about).
   const seen = { status: new Set<string>(), close: [] as number[], heartbeat: new Set<number>() };
@@ -80,6 +92,11 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
     what: 'events in the stream',
   });
   await waitFor(() => seen.heartbeat.size === SHARDS, { what: 'a heartbeat event of each shard' });
+  assert.ok(clockTimers > 0, 'the injected clock was used');
+  assert.match(a.metricsContentType, /^text\/plain/);
+  const metrics = await a.collectMetrics();
+  assert.match(metrics, /shardline_worker_shards_owned 2/);
+  assert.equal('metrics' in a, false, 'the metrics recorder is private');
   assert.ok(
     seen.status.has('0:identifying->ready') && seen.status.has('1:identifying->ready'),
     [...seen.status].join(' '),

@@ -8,6 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
 import { createRedisClient, ShardWorker } from '../../src/redis/index.js';
 import { resolveShardWorkerOptions } from '../../src/redis/worker-options.js';
+import { systemClock } from '../../src/util/clock.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
 const REDIS = ['--redis', 'redis://127.0.0.1:6379'];
@@ -174,6 +175,8 @@ describe('ShardWorker options', () => {
     assert.equal(o.highWaterMark, 10_000);
     assert.equal(o.identifyWindowMs, 5_000);
     assert.equal(o.redisWaitMs, Number.POSITIVE_INFINITY, 'start() waits for Redis as long as it takes');
+    assert.equal(o.identifyMarginMs, undefined, 'the identify queue picks its default margin');
+    assert.equal(o.clock, systemClock);
     assert.ok(Object.isFrozen(o));
     assert.equal(o.token.reveal(), TOKEN);
     assert.ok(!JSON.stringify(o).includes(TOKEN));
@@ -195,6 +198,8 @@ describe('ShardWorker options', () => {
       [{ ownerId: 'a b' }, /^ownerId:/],
       [{ redisWaitMs: -5 }, /^redisWaitMs:/],
       [{ redisWaitMs: Number.NaN }, /^redisWaitMs:/],
+      [{ identifyMarginMs: -1 }, /^identifyMarginMs:/],
+      [{ clock: { now: () => 0 } }, /^clock: must implement Clock/],
     ];
     for (const [patch, re] of bad) {
       assert.throws(
@@ -228,6 +233,11 @@ describe('ShardWorker options', () => {
     assert.throws(
       () => resolveShardWorkerOptions({ ...base, shardOptions: { token: 'x' } } as never),
       /shardOptions\.token: is set by the worker/,
+    );
+    // the clock is a worker option: it drives every shard and the worker's own waits
+    assert.throws(
+      () => resolveShardWorkerOptions({ ...base, shardOptions: { clock: systemClock } } as never),
+      /shardOptions\.clock: is set by the worker for each shard; use the worker option of that name instead/,
     );
     redis.disconnect();
   });
