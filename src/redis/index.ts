@@ -80,5 +80,4 @@ export {
   DEFAULT_SHARD_WORKER_OPTIONS,
   type ResolvedShardWorkerOptions,
   type ShardWorkerOptions,
-  type WorkerShardOptions,
 } from './worker-options.js';

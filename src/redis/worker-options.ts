@@ -4,6 +4,7 @@
  * bad value is a `ConfigError` from `new ShardWorker()`, never a failure after a lease was taken.
  */
 
+import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_API_BASE_URL } from '../manager/rest.js';
@@ -11,19 +12,11 @@ import {
   type Compression,
   type Encoding,
   resolveShardOptions,
-  type ShardOptionalOptions,
+  type ShardPassThroughOptions,
 } from '../shard/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
-
-/** Shard options a worker passes through (timeouts, backoff, send limits of a time-scaled simulator…). */
-export type WorkerShardOptions = Partial<
-  Omit<
-    ShardOptionalOptions,
-    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore' | 'clock'
-  >
->;
 
 export interface ShardWorkerOptions {
   /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
@@ -71,7 +64,10 @@ export interface ShardWorkerOptions {
   readonly redisWaitMs?: number;
   readonly encoding?: Encoding;
   readonly compression?: Compression;
-  readonly shardOptions?: WorkerShardOptions;
+  /** Presence sent in every shard's IDENTIFY. */
+  readonly presence?: GatewayPresenceUpdateData;
+  /** Shard options passed through to every shard (timeouts, backoff, send limits of a time-scaled simulator…). */
+  readonly shardOptions?: ShardPassThroughOptions;
 }
 
 export interface ResolvedShardWorkerOptions {
@@ -95,7 +91,8 @@ export interface ResolvedShardWorkerOptions {
   readonly redisWaitMs: number;
   readonly encoding: Encoding;
   readonly compression: Compression;
-  readonly shardOptions: WorkerShardOptions;
+  readonly presence: GatewayPresenceUpdateData | undefined;
+  readonly shardOptions: ShardPassThroughOptions;
 }
 
 export const DEFAULT_SHARD_WORKER_OPTIONS = {
@@ -137,6 +134,13 @@ function clockOf(value: unknown): Clock {
     throw new ConfigError('clock', 'must implement Clock (now, setTimeout, clearTimeout, random)');
   }
   return c as Clock;
+}
+
+function presenceOf(value: unknown): GatewayPresenceUpdateData | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConfigError('presence', 'must be a presence object (as in IDENTIFY)');
+  }
+  return value as GatewayPresenceUpdateData | undefined;
 }
 
 /** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
@@ -209,7 +213,8 @@ export function resolveShardWorkerOptions(
     redisWaitMs: waitMs(options.redisWaitMs),
     encoding,
     compression,
-    shardOptions: resolveWorkerShardOptions(options.shardOptions, options.token),
+    presence: presenceOf(options.presence),
+    shardOptions: resolveShardPassThroughOptions(options.shardOptions, options.token),
   });
 }
 
@@ -224,6 +229,7 @@ const WORKER_SET_SHARD_OPTIONS = [
   'identifyQueue',
   'sessionStore',
   'clock',
+  'presence',
 ] as const;
 
 /**
@@ -231,7 +237,7 @@ const WORKER_SET_SHARD_OPTIONS = [
  * sets per shard), so a bad value fails at construction instead of in every claim round after a lease
  * was taken. Returns a frozen copy of what was given; each shard applies it on top of its defaults.
  */
-function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOptions {
+function resolveShardPassThroughOptions(value: unknown, token: string): ShardPassThroughOptions {
   if (value === undefined) return Object.freeze({});
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError('shardOptions', 'must be an object of Shard options');
@@ -247,7 +253,7 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
   }
   try {
     resolveShardOptions({
-      ...(given as WorkerShardOptions),
+      ...(given as ShardPassThroughOptions),
       token,
       intents: 0,
       shardId: 0,
@@ -262,5 +268,5 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
     }
     throw err;
   }
-  return Object.freeze({ ...(given as WorkerShardOptions) });
+  return Object.freeze({ ...(given as ShardPassThroughOptions) });
 }

@@ -586,6 +586,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       compression: o.compression,
       identifyQueue: this.#identifyQueue!,
       clock: this.#clock,
+      ...(o.presence !== undefined ? { presence: o.presence } : {}),
       sessionStore: this.#sessionStoreFor(lease),
     });
     if (this.#paused) shard.pauseReading();

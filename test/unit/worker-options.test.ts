@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
+import { PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../src/cli/args.js';
 import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
@@ -177,6 +178,9 @@ describe('ShardWorker options', () => {
     assert.equal(o.redisWaitMs, Number.POSITIVE_INFINITY, 'start() waits for Redis as long as it takes');
     assert.equal(o.identifyMarginMs, undefined, 'the identify queue picks its default margin');
     assert.equal(o.clock, systemClock);
+    assert.equal(o.presence, undefined);
+    const presence = { since: null, activities: [], status: PresenceUpdateStatus.Idle, afk: false };
+    assert.deepEqual(resolveShardWorkerOptions({ ...base, presence }).presence, presence);
     assert.ok(Object.isFrozen(o));
     assert.equal(o.token.reveal(), TOKEN);
     assert.ok(!JSON.stringify(o).includes(TOKEN));
@@ -199,6 +203,7 @@ describe('ShardWorker options', () => {
       [{ redisWaitMs: -5 }, /^redisWaitMs:/],
       [{ redisWaitMs: Number.NaN }, /^redisWaitMs:/],
       [{ identifyMarginMs: -1 }, /^identifyMarginMs:/],
+      [{ presence: 'online' }, /^presence:/],
       [{ clock: { now: () => 0 } }, /^clock: must implement Clock/],
     ];
     for (const [patch, re] of bad) {
@@ -233,6 +238,10 @@ describe('ShardWorker options', () => {
     assert.throws(
       () => resolveShardWorkerOptions({ ...base, shardOptions: { token: 'x' } } as never),
       /shardOptions\.token: is set by the worker/,
+    );
+    assert.throws(
+      () => resolveShardWorkerOptions({ ...base, shardOptions: { presence: {} } } as never),
+      /shardOptions\.presence: is set by the worker for each shard; use the worker option/,
     );
     // the clock is a worker option: it drives every shard and the worker's own waits
     assert.throws(
