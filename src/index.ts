@@ -89,6 +89,10 @@ export type { SessionInfo, SessionStore } from './shard/session-store.js';
 export { MemorySessionStore } from './shard/session-store.js';
 export type { DestroyOptions } from './shard/shard.js';
 export { Shard } from './shard/shard.js';
+export type { GatewayConnection, GatewayConnectionFactory } from './transport/connection.js';
+export { wsGatewayConnection } from './transport/connection.js';
+export type { GatewayEnvelope } from './transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from './transport/transport.js';
 // Pluggable parts and helpers.
 export type { BackoffOptions } from './util/backoff.js';
 export type { Clock, TimerHandle } from './util/clock.js';

@@ -33,6 +33,9 @@ export type {
 export type { SendLimit } from '../shard/send-limiter.js';
 export type { SessionInfo, SessionStore } from '../shard/session-store.js';
 export type { DestroyOptions } from '../shard/shard.js';
+export type { GatewayConnection, GatewayConnectionFactory } from '../transport/connection.js';
+export type { GatewayEnvelope } from '../transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from '../transport/transport.js';
 export type { BackoffOptions } from '../util/backoff.js';
 export type { Clock, TimerHandle } from '../util/clock.js';
 export type { Secret } from '../util/redact.js';

@@ -17,8 +17,13 @@ export type {
 export type {
   Compression,
   Encoding,
+  GatewayConnection,
+  GatewayConnectionFactory,
+  GatewayEnvelope,
   ShardOptionalOptions,
   ShardPassThroughOptions,
+  TransportHandlers,
+  TransportOptions,
 } from '../shard/options.js';
 export type { SendLimit } from '../shard/send-limiter.js';
 export type { BackoffOptions } from '../util/backoff.js';

@@ -1,6 +1,7 @@
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { ConfigError } from '../errors.js';
-import { encodePayload } from '../transport/codecs.js';
+import { type Compression, type Encoding, encodePayload } from '../transport/codecs.js';
+import { type GatewayConnectionFactory, wsGatewayConnection } from '../transport/connection.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { redact, Secret } from '../util/redact.js';
@@ -15,8 +16,12 @@ import type { MachineConfig } from './machine.js';
 import { DEFAULT_SEND_LIMIT, type SendLimit } from './send-limiter.js';
 import type { SessionStore } from './session-store.js';
 
-export type Encoding = 'json' | 'etf';
-export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
+// What the `transport` option names, for entry points that may not import transport/ themselves.
+export type { GatewayConnection, GatewayConnectionFactory } from '../transport/connection.js';
+export type { GatewayEnvelope } from '../transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from '../transport/transport.js';
+// One definition, in transport (the codecs choose by it); re-exported where shard options name it.
+export type { Compression, Encoding };
 
 export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
 export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
@@ -59,6 +64,11 @@ export interface ShardOptionalOptions {
   /** Load/save hooks for session id, sequence and resume URL. Default: none (a new process identifies). */
   readonly sessionStore: SessionStore | undefined;
   readonly clock: Clock;
+  /**
+   * Opens each gateway connection. Default: a WebSocket (`wsGatewayConnection`). Another factory runs the
+   * shard over something else, e.g. an in-memory gateway in tests.
+   */
+  readonly transport: GatewayConnectionFactory;
   readonly openTimeoutMs: number;
   readonly helloTimeoutMs: number;
   /** Time allowed from Identify to READY (or from Resume to RESUMED). */
@@ -132,6 +142,7 @@ export const DEFAULT_SHARD_OPTIONS = {
   identifyQueue: undefined,
   sessionStore: undefined,
   clock: systemClock,
+  transport: wsGatewayConnection,
   openTimeoutMs: 15_000,
   helloTimeoutMs: 15_000,
   readyTimeoutMs: 15_000,
@@ -161,6 +172,7 @@ export interface ResolvedShardOptions {
   readonly identifyQueue: IdentifyQueue;
   readonly sessionStore: SessionStore | undefined;
   readonly clock: Clock;
+  readonly transport: GatewayConnectionFactory;
   readonly openTimeoutMs: number;
   readonly helloTimeoutMs: number;
   readonly readyTimeoutMs: number;
@@ -299,6 +311,13 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   if (!clock || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw new ConfigError('clock', 'must implement Clock (now, setTimeout, clearTimeout, random)');
   }
+  const transport = pick(options, 'transport');
+  if (typeof transport !== 'function') {
+    throw new ConfigError(
+      'transport',
+      `must be a function (options, handlers) => GatewayConnection, got ${describe(transport)}`,
+    );
+  }
   const identifyQueue = pick(options, 'identifyQueue') ?? new MemoryIdentifyQueue({ clock });
   if (typeof identifyQueue.waitForIdentify !== 'function') {
     throw new ConfigError('identifyQueue', 'must implement IdentifyQueue (waitForIdentify)');
@@ -383,6 +402,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     identifyQueue,
     sessionStore,
     clock,
+    transport,
     openTimeoutMs: duration('openTimeoutMs', pick(options, 'openTimeoutMs')),
     helloTimeoutMs: duration('helloTimeoutMs', pick(options, 'helloTimeoutMs')),
     readyTimeoutMs: duration('readyTimeoutMs', pick(options, 'readyTimeoutMs')),
