@@ -67,6 +67,7 @@ export { FileSessionStore } from './manager/session-store.js';
 export type {
   CloseInfo,
   HeartbeatInfo,
+  LogLevel,
   ResumedInfo,
   SHARD_STATUSES,
   ShardEventMap,

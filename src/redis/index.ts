@@ -2,11 +2,19 @@
 
 export type { Compression, Encoding } from '../codec/formats.js';
 // Types the signatures below name, exported type-only so this entry types on its own.
-export type { REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
+export type { CloseAction, REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
 export { RedisError } from '../errors.js';
+export type { LifecycleState, ShardRole, ShardSnapshot } from '../manager/events.js';
 export type { ManagerMetrics } from '../manager/metrics.js';
 export type { SessionStartLimit } from '../manager/rest.js';
-export type { ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
+export type {
+  CloseInfo,
+  HeartbeatInfo,
+  LogLevel,
+  ResumedInfo,
+  SHARD_STATUSES,
+  ShardStatus,
+} from '../shard/events.js';
 export type {
   GatewayConnection,
   GatewayConnectionFactory,
@@ -67,10 +75,13 @@ export {
   eventStreamKey,
   eventStreamKeys,
 } from './streams.js';
-export { ShardWorker, type ShardWorkerEventMap, type WorkerLogLevel } from './worker.js';
+export {
+  ShardWorker,
+  type ShardWorkerEventMap,
+  type WorkerSnapshot,
+} from './worker.js';
 export {
   DEFAULT_SHARD_WORKER_OPTIONS,
   type ResolvedShardWorkerOptions,
   type ShardWorkerOptions,
-  type WorkerShardOptions,
 } from './worker-options.js';

@@ -4,22 +4,16 @@
  * bad value is a `ConfigError` from `new ShardWorker()`, never a failure after a lease was taken.
  */
 
+import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_API_BASE_URL } from '../manager/rest.js';
 import { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
-import { resolveShardOptions, type ShardOptionalOptions } from '../shard/options.js';
+import { resolveShardOptions, type ShardPassThroughOptions } from '../shard/options.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
-
-/** Shard options a worker passes through (timeouts, backoff, send limits of a time-scaled simulator…). */
-export type WorkerShardOptions = Partial<
-  Omit<
-    ShardOptionalOptions,
-    'shard' | 'gatewayUrl' | 'encoding' | 'compression' | 'identifyQueue' | 'sessionStore'
-  >
->;
 
 export interface ShardWorkerOptions {
   /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
@@ -45,6 +39,13 @@ export interface ShardWorkerOptions {
   readonly claimIntervalMs?: number;
   /** Identify window per bucket (default 5 000; smaller against a time-scaled simulator). */
   readonly identifyWindowMs?: number;
+  /** Fixed safety margin per identify window; default 5 % of the window. */
+  readonly identifyMarginMs?: number;
+  /**
+   * Time source of every shard and of the worker's own waits (claim interval, pause-log interval); default
+   * the system clock. Lease and registry times written to Redis stay wall time (compared across processes).
+   */
+  readonly clock?: Clock;
   /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
   readonly highWaterMark?: number;
   /** Event stream partitions; must match the consumers' (default 1). */
@@ -60,7 +61,10 @@ export interface ShardWorkerOptions {
   readonly redisWaitMs?: number;
   readonly encoding?: Encoding;
   readonly compression?: Compression;
-  readonly shardOptions?: WorkerShardOptions;
+  /** Presence sent in every shard's IDENTIFY. */
+  readonly presence?: GatewayPresenceUpdateData;
+  /** Shard options passed through to every shard (timeouts, backoff, send limits of a time-scaled simulator…). */
+  readonly shardOptions?: ShardPassThroughOptions;
 }
 
 export interface ResolvedShardWorkerOptions {
@@ -75,6 +79,8 @@ export interface ResolvedShardWorkerOptions {
   readonly leaseTtlMs: number;
   readonly claimIntervalMs: number;
   readonly identifyWindowMs: number;
+  readonly identifyMarginMs: number | undefined;
+  readonly clock: Clock;
   readonly highWaterMark: number;
   readonly partitions: number;
   readonly retryMaxMs: number;
@@ -82,7 +88,8 @@ export interface ResolvedShardWorkerOptions {
   readonly redisWaitMs: number;
   readonly encoding: Encoding;
   readonly compression: Compression;
-  readonly shardOptions: WorkerShardOptions;
+  readonly presence: GatewayPresenceUpdateData | undefined;
+  readonly shardOptions: ShardPassThroughOptions;
 }
 
 export const DEFAULT_SHARD_WORKER_OPTIONS = {
@@ -109,6 +116,28 @@ function int(option: string, value: unknown, min: number, max = 2 ** 31 - 1): nu
 function waitMs(value: unknown): number {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   return int('redisWaitMs', value, 0);
+}
+
+function clockOf(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  const c = value as Partial<Clock> | null;
+  if (
+    !c ||
+    typeof c.now !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function' ||
+    typeof c.random !== 'function'
+  ) {
+    throw new ConfigError('clock', 'must implement Clock (now, setTimeout, clearTimeout, random)');
+  }
+  return c as Clock;
+}
+
+function presenceOf(value: unknown): GatewayPresenceUpdateData | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConfigError('presence', 'must be a presence object (as in IDENTIFY)');
+  }
+  return value as GatewayPresenceUpdateData | undefined;
 }
 
 /** Validates worker options (actionable messages, never echoing the token) and returns a frozen copy. */
@@ -170,6 +199,11 @@ export function resolveShardWorkerOptions(
     leaseTtlMs,
     claimIntervalMs,
     identifyWindowMs: int('identifyWindowMs', options.identifyWindowMs ?? d.identifyWindowMs, 1),
+    identifyMarginMs:
+      options.identifyMarginMs === undefined
+        ? undefined
+        : int('identifyMarginMs', options.identifyMarginMs, 0),
+    clock: clockOf(options.clock),
     highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
     partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
     retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
@@ -177,7 +211,8 @@ export function resolveShardWorkerOptions(
     redisWaitMs: waitMs(options.redisWaitMs),
     encoding,
     compression,
-    shardOptions: resolveWorkerShardOptions(options.shardOptions, options.token),
+    presence: presenceOf(options.presence),
+    shardOptions: resolveShardPassThroughOptions(options.shardOptions, options.token),
   });
 }
 
@@ -191,6 +226,8 @@ const WORKER_SET_SHARD_OPTIONS = [
   'compression',
   'identifyQueue',
   'sessionStore',
+  'clock',
+  'presence',
 ] as const;
 
 /**
@@ -198,7 +235,7 @@ const WORKER_SET_SHARD_OPTIONS = [
  * sets per shard), so a bad value fails at construction instead of in every claim round after a lease
  * was taken. Returns a frozen copy of what was given; each shard applies it on top of its defaults.
  */
-function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOptions {
+function resolveShardPassThroughOptions(value: unknown, token: string): ShardPassThroughOptions {
   if (value === undefined) return Object.freeze({});
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError('shardOptions', 'must be an object of Shard options');
@@ -214,7 +251,7 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
   }
   try {
     resolveShardOptions({
-      ...(given as WorkerShardOptions),
+      ...(given as ShardPassThroughOptions),
       token,
       intents: 0,
       shardId: 0,
@@ -229,5 +266,5 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
     }
     throw err;
   }
-  return Object.freeze({ ...(given as WorkerShardOptions) });
+  return Object.freeze({ ...(given as ShardPassThroughOptions) });
 }

@@ -9,12 +9,16 @@ import { EventEmitter } from 'node:events';
 import type { GatewayReadyDispatchData, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
-import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from '../errors.js';
+import { ConfigError, GatewayCloseError, ManagerError, RedisError, type ShardlineError } from '../errors.js';
+import { EventRate } from '../manager/event-rate.js';
+import type { LifecycleState, ShardSnapshot } from '../manager/events.js';
 import { ManagerMetrics } from '../manager/metrics.js';
+import { guildOfDispatch } from '../manager/reshard.js';
 import { fetchGatewayBot } from '../manager/rest.js';
-import type { ResumedInfo, ShardStatus } from '../shard/events.js';
+import type { CloseInfo, HeartbeatInfo, LogLevel, ResumedInfo, ShardStatus } from '../shard/events.js';
 import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import { redact } from '../util/redact.js';
 import { toRedisError } from './client.js';
 import { publishShardCount, serveCommands } from './commands.js';
@@ -30,12 +34,12 @@ import {
   type ShardWorkerOptions,
 } from './worker-options.js';
 
-/** A line worth telling the operator (`info`) or something that went wrong (`warn`). */
-export type WorkerLogLevel = 'info' | 'warn';
-
 export interface ShardWorkerEventMap {
-  /** Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token. */
-  log: [level: WorkerLogLevel, message: string];
+  /**
+   * Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token.
+   * `shardId` names the shard a line is about, null for the worker as a whole.
+   */
+  log: [level: LogLevel, message: string, shardId: number | null];
   /** The lease on the shard was taken, with its fencing token. */
   acquired: [fence: number, shardId: number];
   ready: [data: GatewayReadyDispatchData, shardId: number];
@@ -45,7 +49,12 @@ export interface ShardWorkerEventMap {
   redis: [status: PublisherStatus, error?: ShardlineError];
   /** Gateway reads paused (`true`) because the event buffer is full, or resumed. */
   backpressure: [paused: boolean];
+  status: [status: ShardStatus, previous: ShardStatus, shardId: number];
+  close: [info: CloseInfo, shardId: number];
+  heartbeat: [info: HeartbeatInfo, shardId: number];
   error: [error: ShardlineError, shardId: number | null];
+  /** Each shard's `debug` firehose with its id (null: the worker's own). Never holds the token. */
+  debug: [message: string, shardId: number | null];
   /** A gateway close that no retry can fix (bad token, disallowed intents…): the worker stops. */
   fatal: [error: ShardlineError, shardId: number];
 }
@@ -58,6 +67,25 @@ interface Owned {
   readonly commands: AbortController;
   serving: Promise<void>;
   releasing: Promise<void> | undefined;
+  /** For `snapshot()`: last heartbeat round trip, dispatch rate, guilds seen, reconnects. */
+  latencyMs: number | null;
+  readonly rate: EventRate;
+  readonly guilds: Set<string>;
+  reconnects: number;
+}
+
+/** `ShardWorker.snapshot()`: the worker and every shard it runs (rows shaped as `ShardManager`'s). */
+export interface WorkerSnapshot {
+  readonly state: LifecycleState;
+  /** The bot's shard count (0 before `connect()`). */
+  readonly shardCount: number;
+  /** Shard ids this worker runs now. */
+  readonly shardIds: readonly number[];
+  readonly shards: readonly ShardSnapshot[];
+  /** This worker's id in leases and command groups. */
+  readonly ownerId: string;
+  /** Whether gateway reads are paused because the event buffer is full. */
+  readonly readsPaused: boolean;
 }
 
 const WORKERS_KEY = 'workers';
@@ -75,7 +103,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly #durable = new Map<number, { sessionId: string; seq: number }>();
   /** Shards another worker held at our last attempt (logged once). */
   readonly #busy = new Set<number>();
-  readonly metrics = new ManagerMetrics();
+  readonly #metrics = new ManagerMetrics();
+  readonly #clock: Clock;
   readonly #ownedGauge: Gauge;
   readonly #bufferedGauge: Gauge;
   readonly #redisUp: Gauge;
@@ -89,7 +118,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #identifyQueue: RedisIdentifyQueue | undefined;
   #gatewayUrl = '';
   #total = 0;
-  #state: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  #state: LifecycleState = 'idle';
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #paused = false;
@@ -108,6 +137,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     this.options = resolveShardWorkerOptions(options);
     const o = this.options;
+    this.#clock = o.clock;
     this.#redis = options.redis;
     this.#leases = new ShardLeases({
       redis: this.#redis,
@@ -136,7 +166,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       onBackpressure: (full) => this.#setPaused(full),
       onStatus: (status, err) => this.#onRedisStatus(status, err),
     });
-    const registers = [this.metrics.registry];
+    const registers = [this.#metrics.registry];
     this.#ownedGauge = new Gauge({
       name: 'shardline_worker_shards_owned',
       help: 'Shards this worker holds a lease for',
@@ -186,16 +216,43 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     return this.#paused;
   }
 
-  status(): { shardId: number; status: ShardStatus; sequence: number }[] {
-    return this.shardIds.map((id) => {
-      const s = this.#owned.get(id)!.shard;
-      return { shardId: id, status: s.status, sequence: s.sequence };
-    });
+  /** A snapshot of the worker and every shard it runs (`role` is always `active`). */
+  snapshot(): WorkerSnapshot {
+    const now = this.#clock.now();
+    const shardIds = this.shardIds;
+    return {
+      state: this.#state,
+      shardCount: this.#total,
+      shardIds,
+      shards: shardIds.map((id): ShardSnapshot => {
+        const o = this.#owned.get(id)!;
+        const sequence = o.shard.sequence;
+        return {
+          shardId: id,
+          shardCount: this.#total,
+          role: 'active',
+          status: o.shard.status,
+          latencyMs: o.latencyMs,
+          eventsPerSecond: o.rate.perSecond(now),
+          sequence: sequence > 0 ? sequence : null,
+          guilds: o.guilds.size,
+          reconnects: o.reconnects,
+        };
+      }),
+      ownerId: this.ownerId,
+      readsPaused: this.#paused,
+    };
   }
 
+  /** Content type of `collectMetrics()`. */
+  get metricsContentType(): string {
+    return this.#metrics.contentType;
+  }
+
+  /** Prometheus text format (`prom-client`), for a `/metrics` endpoint (see `serveMetrics`). */
   collectMetrics(): Promise<string> {
     this.#ownedGauge.set(this.#owned.size);
-    return this.metrics.collect();
+    return this.#metrics.collect();
   }
 
   /**
@@ -204,8 +261,16 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * background (see the `acquired` / `ready` / `resumed` events).
    */
   async connect(): Promise<void> {
-    if (this.#state !== 'idle') throw new ConfigError('connect', `worker is already ${this.#state}`);
-    this.#state = 'starting';
+    if (this.#state === 'destroying' || this.#state === 'destroyed') {
+      throw new ManagerError('MANAGER_DESTROYED', 'the worker was destroyed; create a new one to start over');
+    }
+    if (this.#state !== 'idle') {
+      throw new ManagerError(
+        'SHARD_ALREADY_STARTED',
+        `connect() called while ${this.#state}; call it once (destroy() and a new worker to start over)`,
+      );
+    }
+    this.#state = 'connecting';
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
     try {
@@ -228,6 +293,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       prefix: o.prefix,
       maxConcurrency: info.sessionStartLimit.maxConcurrency,
       windowMs: o.identifyWindowMs,
+      ...(o.identifyMarginMs !== undefined ? { marginMs: o.identifyMarginMs } : {}),
     });
     const queue = this.#identifyQueue;
     // Discord's answer is authoritative for the cluster-wide daily budget the identify queue spends.
@@ -248,12 +314,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         await this.#leases.checkEpoch();
       },
     }).catch((err: unknown) => {
-      if (this.#state === 'starting') this.#state = 'idle';
+      if (this.#state === 'connecting') this.#state = 'idle';
       throw err;
     });
-    if (!ready || (this.#state as string) !== 'starting') return; // destroy() came first
+    if (!ready || (this.#state as string) !== 'connecting') return; // destroy() came first
     this.#leases.start();
-    this.#state = 'running';
+    this.#state = 'ready';
     this.#log(
       'info',
       `worker ${this.ownerId} started: ${o.shardIds === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shardIds.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
@@ -271,8 +337,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   }
 
   async #stop(): Promise<void> {
-    const wasRunning = this.#state === 'running';
-    this.#state = 'stopping';
+    const wasRunning = this.#state === 'ready';
+    this.#state = 'destroying';
     this.#stopped.abort();
     this.#wake?.();
     await this.#loop;
@@ -285,8 +351,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     if (wasRunning) {
       await this.#redis.zrem(this.#key(WORKERS_KEY), this.ownerId).catch(() => undefined);
     }
-    this.metrics.close();
-    this.#state = 'stopped';
+    this.#metrics.close();
+    this.#state = 'destroyed';
     if (wasRunning) this.#log('info', `stopped: events flushed, leases released`);
   }
 
@@ -298,9 +364,9 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const timer: TimerHandle = this.#clock.setTimeout(resolve, ms);
       this.#wake = () => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         resolve();
       };
     });
@@ -314,20 +380,21 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       await this.#register().catch(() => 0);
       await this.#sleep(o.claimIntervalMs);
     }
-    while (this.#state === 'running') {
+    while (this.#state === 'ready') {
       try {
         if (o.shardIds === 'auto') await this.#claimAuto();
         else await this.#claimFixed(o.shardIds);
       } catch (err) {
         this.#redisTrouble(toRedisError(err));
       }
-      if (this.#state !== 'running') break;
+      if (this.#state !== 'ready') break;
       await this.#sleep(o.claimIntervalMs);
     }
   }
 
   /** Heartbeats this worker into the registry and returns the number of live workers. */
   async #register(): Promise<number> {
+    // Wall time, not the injected clock: the registry's scores are compared across processes.
     const now = Date.now();
     const key = this.#key(WORKERS_KEY);
     const [, , count] = ((await this.#redis
@@ -341,13 +408,17 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   async #claimFixed(ids: readonly number[]): Promise<void> {
     for (const shardId of ids) {
-      if (this.#state !== 'running') return;
+      if (this.#state !== 'ready') return;
       if (this.#owned.has(shardId)) continue;
       const lease = await this.#leases.acquire(shardId);
       if (!lease) {
         if (!this.#busy.has(shardId)) {
           this.#busy.add(shardId);
-          this.#log('info', `shard ${shardId} is leased by another worker; waiting for it to be free`);
+          this.#log(
+            'info',
+            `shard ${shardId} is leased by another worker; waiting for it to be free`,
+            shardId,
+          );
         }
         continue;
       }
@@ -377,7 +448,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     if (held.length >= share) return;
     for (const lease of await this.#leases.claimFree(this.#total, share - held.length)) {
-      if (this.#state !== 'running' || this.#owned.has(lease.shardId)) {
+      if (this.#state !== 'ready' || this.#owned.has(lease.shardId)) {
         await this.#leases.release(lease.shardId).catch(() => false);
         continue;
       }
@@ -397,7 +468,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         let s = await this.#store.load(id);
         const mine = this.#sessions.get(id);
         if (!s && mine && mine.shardCount === this.#total) {
-          this.#log('info', `shard ${id}: no session in Redis; resuming this worker's last session of it`);
+          this.#log(
+            'info',
+            `shard ${id}: no session in Redis; resuming this worker's last session of it`,
+            id,
+          );
           s = mine;
         }
         if (s) this.#raiseDurable(id, s.sessionId, s.sequence);
@@ -455,12 +530,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#log(
       'warn',
       `${err.message}${current ? '' : '; they were from an older lease of this worker'} [${err.code}]`,
+      shardId,
     );
     if (current) {
       const why = 'its lease cannot publish (Redis holds a higher fence)';
       this.#log(
         'warn',
         `gave up shard ${shardId}: ${why}; closed it resumably, will take it again with a higher fence`,
+        shardId,
       );
       void this.#release(shardId, why, 'refused');
     }
@@ -478,7 +555,11 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const owned = this.#owned.get(shardId);
     if (!owned) return;
     owned.lease.token = token;
-    this.#log('info', `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`);
+    this.#log(
+      'info',
+      `shard ${shardId}: lease re-taken after the data loss (token ${previous} → ${token})`,
+      shardId,
+    );
     // the session went with the data: write this worker's copy back, so a takeover can resume it
     const mine = this.#sessions.get(shardId);
     if (mine) void this.#store.save(shardId, mine).catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
@@ -504,6 +585,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       encoding: o.encoding,
       compression: o.compression,
       identifyQueue: this.#identifyQueue!,
+      clock: this.#clock,
+      ...(o.presence !== undefined ? { presence: o.presence } : {}),
       sessionStore: this.#sessionStoreFor(lease),
     });
     if (this.#paused) shard.pauseReading();
@@ -515,46 +598,70 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       commands,
       serving: Promise.resolve(),
       releasing: undefined,
+      latencyMs: null,
+      rate: new EventRate(this.#clock.now()),
+      guilds: new Set(),
+      reconnects: 0,
     };
     this.#owned.set(shardId, owned);
     this.#ownedGauge.set(this.#owned.size);
     this.emit('acquired', token, shardId);
-    this.#log('info', `owns shard ${shardId} (lease token ${token})`);
+    this.#log('info', `owns shard ${shardId} (lease token ${token})`, shardId);
 
     shard.on('dispatch', (p) => {
+      owned.rate.count(this.#clock.now());
+      if (p.t === 'GUILD_CREATE' || p.t === 'GUILD_DELETE') {
+        const gid = guildOfDispatch(p.t, p.d);
+        if (gid !== undefined) {
+          if (p.t === 'GUILD_CREATE') owned.guilds.add(gid);
+          else if (!(p.d as { unavailable?: boolean }).unavailable) owned.guilds.delete(gid);
+        }
+      }
       const sessionId = shard.sessionId;
       if (typeof p.s !== 'number' || sessionId === null) return;
       try {
         this.#publisher.publish({ shardId, sessionId, seq: p.s, type: p.t, data: p.d, fence: lease.token });
         this.#published.inc();
-        this.metrics.countEvent(p.t);
+        this.#metrics.countEvent(p.t);
       } catch (err) {
         this.#error(toRedisError(err, shardId), shardId);
       }
     });
     shard.on('ready', (data) => {
-      this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`);
+      owned.guilds.clear();
+      for (const g of data.guilds ?? []) owned.guilds.add(String(g.id));
+      this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`, shardId);
       this.emit('ready', data, shardId);
     });
     shard.on('resumed', (info) => {
-      this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`);
+      this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`, shardId);
       this.emit('resumed', info, shardId);
     });
-    shard.on('status', (status) => this.metrics.setShardStatus(shardId, status));
+    shard.on('status', (status, previous) => {
+      this.#metrics.setShardStatus(shardId, status);
+      this.#emit('status', status, previous, shardId);
+    });
     shard.on('close', (info) => {
       if (info.action === 'resume' || info.action === 'reidentify') {
-        this.metrics.reconnects.inc({ reason: String(info.code) });
+        owned.reconnects++;
+        this.#metrics.reconnects.inc({ reason: String(info.code) });
       }
+      this.#emit('close', info, shardId);
     });
-    shard.on('heartbeat', (hb) =>
-      this.metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000),
-    );
+    shard.on('heartbeat', (hb) => {
+      owned.latencyMs = hb.latencyMs;
+      this.#metrics.heartbeatLatency.observe({ shard: String(shardId) }, hb.latencyMs / 1000);
+      this.#emit('heartbeat', hb, shardId);
+    });
+    shard.on('debug', (message) => {
+      if (this.listenerCount('debug') > 0) this.#emit('debug', redact(message, this.options.token), shardId);
+    });
     shard.on('error', (err) => this.#error(err, shardId));
 
     shard.connect().catch((err: unknown) => {
       if (owned.releasing || this.#owned.get(shardId) !== owned) return; // closed by us
       if (err instanceof GatewayCloseError) {
-        this.#log('warn', `shard ${shardId} stopped: ${err.message}`);
+        this.#log('warn', `shard ${shardId} stopped: ${err.message}`, shardId);
         this.emit('fatal', err, shardId);
         // No retry can fix it (and every worker would hit it): stop this worker.
         void this.#release(shardId, 'fatal gateway close', 'fatal').then(() => this.destroy());
@@ -578,10 +685,14 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   }
 
   /** Lease lost or stale: close the shard at once, resumably; the claim loop retries it later. */
-  #giveUp(shardId: number, why: string, level: WorkerLogLevel): void {
+  #giveUp(shardId: number, why: string, level: LogLevel): void {
     const owned = this.#owned.get(shardId);
     if (!owned || owned.releasing) return;
-    this.#log(level, `gave up shard ${shardId}: ${why}; closed it resumably, will try to take it again`);
+    this.#log(
+      level,
+      `gave up shard ${shardId}: ${why}; closed it resumably, will try to take it again`,
+      shardId,
+    );
     void this.#release(shardId, why, 'give-up');
   }
 
@@ -616,8 +727,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       }
       if (this.#owned.get(shardId) === owned) this.#owned.delete(shardId);
       this.#ownedGauge.set(this.#owned.size);
-      this.metrics.removeShard(shardId);
-      if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`);
+      this.#metrics.removeShard(shardId);
+      if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`, shardId);
       this.emit('released', why, shardId);
     })();
     return owned.releasing;
@@ -633,7 +744,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     }
     this.emit('backpressure', full);
     // A slow Redis can flip this many times a second: report a pause at most every 10 s (with a count).
-    const now = Date.now();
+    const now = this.#clock.now();
     if (full) {
       if (now - this.#pauseLoggedAt < PAUSE_LOG_INTERVAL_MS) {
         this.#pausesUnlogged++;
@@ -661,13 +772,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   #onRedisStatus(status: PublisherStatus, err?: ShardlineError): void {
     this.#redisUp.set(status === 'ok' ? 1 : 0);
     if (status === 'unavailable') {
-      this.#redisDownSince = Date.now();
+      this.#redisDownSince = this.#clock.now();
       this.#log(
         'warn',
         `Redis unavailable (${err?.message ?? 'unknown error'}): keeping gateway connections, buffering events (${this.#publisher.buffered} buffered, pause at ${this.options.highWaterMark}), retrying with backoff`,
       );
     } else {
-      const ms = this.#redisDownSince === undefined ? 0 : Date.now() - this.#redisDownSince;
+      const ms = this.#redisDownSince === undefined ? 0 : this.#clock.now() - this.#redisDownSince;
       this.#redisDownSince = undefined;
       this.#log(
         'info',
@@ -692,15 +803,23 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         // fall through to the log line
       }
     }
-    this.#log('warn', `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`);
+    this.#log('warn', `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`, shardId);
   }
 
-  #log(level: WorkerLogLevel, message: string): void {
+  #log(level: LogLevel, message: string, shardId: number | null = null): void {
     if (this.listenerCount('log') === 0) return;
+    this.#emit('log', level, redact(message, this.options.token), shardId);
+  }
+
+  /** Emits an informational event; a throwing listener must not break the worker or a shard. */
+  #emit<K extends 'log' | 'status' | 'close' | 'heartbeat' | 'debug'>(
+    name: K,
+    ...args: ShardWorkerEventMap[K]
+  ): void {
     try {
-      this.emit('log', level, redact(message, this.options.token));
+      (this.emit as (n: K, ...a: ShardWorkerEventMap[K]) => boolean)(name, ...args);
     } catch {
-      // a throwing log listener must not break the worker
+      // swallowed on purpose: these events only inform
     }
   }
 }

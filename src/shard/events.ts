@@ -35,6 +35,9 @@ export interface ResumedInfo {
   readonly replayed: number;
 }
 
+/** Level of a `log` line: worth telling the operator (`info`) or something went wrong (`warn`). */
+export type LogLevel = 'info' | 'warn';
+
 /** Event map of `Shard` (labelled tuples, used with the typed `EventEmitter`). */
 export interface ShardEventMap {
   dispatch: [payload: GatewayDispatchPayload];

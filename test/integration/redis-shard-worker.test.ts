@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { RedisError } from '../../src/errors.js';
 import { closeClient, createRedisClient, RedisSessionStore, ShardLeases } from '../../src/redis/index.js';
+import { type Clock, systemClock } from '../../src/util/clock.js';
 import {
   closedPort,
   RedisServerProcess,
@@ -27,20 +28,91 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   const SHARDS = 2;
   const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS });
   const common = { redis, prefix, shardIds: [0, 1], shardCount: SHARDS, leaseTtlMs: 1_500 } as const;
-  const a = shardWorker(t, sim, { ...common, ownerId: 'a' });
+  // every shard and the worker's own waits run on the injected clock
+  let clockTimers = 0;
+  const clock: Clock = {
+    now: () => systemClock.now(),
+    setTimeout: (fn, ms) => {
+      clockTimers++;
+      return systemClock.setTimeout(fn, ms);
+    },
+    clearTimeout: (h) => systemClock.clearTimeout(h),
+    random: () => systemClock.random(),
+  };
+  const a = shardWorker(t, sim, { ...common, ownerId: 'a', clock, identifyMarginMs: 20 });
   const ready = collect(a, 'ready', SHARDS);
-  await a.connect();
+  // The Shard events, forwarded with shardId last (and `log` lines naming the shard they are about).
+  const seen = { status: new Set<string>(), close: [] as number[], heartbeat: new Set<number>() };
+  const debug = new Set<number | null>();
+  const logIds = new Set<number | null>();
+  a.on('status', (status, previous, shardId) => seen.status.add(`${shardId}:${previous}->${status}`));
+  a.on('close', (info, shardId) => {
+    assert.equal(info.byClient, true);
+    seen.close.push(shardId);
+  });
+  a.on('heartbeat', (info, shardId) => {
+    assert.equal(typeof info.latencyMs, 'number');
+    seen.heartbeat.add(shardId);
+  });
+  a.on('debug', (message, shardId) => {
+    assert.equal(typeof message, 'string');
+    debug.add(shardId);
+  });
+  a.on('log', (_level, message, shardId) => {
+    if (/^owns shard \d+/.test(message)) logIds.add(shardId);
+  });
+  const connecting = a.connect();
+  // a second connect(), while the first runs or after it, is a typed refusal that leaves the first alone
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
+  await connecting;
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'SHARD_ALREADY_STARTED' });
   assert.deepEqual(await ready, [0, 1], a.lines.join('\n'));
   assert.deepEqual(a.shardIds, [0, 1]);
+  const snap = a.snapshot();
+  assert.equal(snap.state, 'ready');
+  assert.equal(snap.shardCount, SHARDS);
+  assert.deepEqual(snap.shardIds, [0, 1]);
+  assert.equal(snap.ownerId, 'a');
+  assert.equal(snap.readsPaused, false);
+  assert.deepEqual(
+    snap.shards.map((s) => [s.shardId, s.shardCount, s.role, s.status]),
+    [
+      [0, SHARDS, 'active', 'ready'],
+      [1, SHARDS, 'active', 'ready'],
+    ],
+  );
+  for (const s of snap.shards) {
+    assert.ok(s.guilds > 0, `shard ${s.shardId} counts the guilds of its READY`);
+    assert.ok(s.sequence !== null && s.sequence > 0, `shard ${s.shardId} has a sequence`);
+    assert.equal(s.reconnects, 0);
+  }
 
   const events = eventFlow(t, sim, SHARDS, 20);
   await waitFor(async () => ((await streamByShard(redis, prefix)).get(1)?.length ?? 0) > 10, {
     what: 'events in the stream',
   });
+  await waitFor(() => seen.heartbeat.size === SHARDS, { what: 'a heartbeat event of each shard' });
+  assert.ok(clockTimers > 0, 'the injected clock was used');
+  assert.match(a.metricsContentType, /^text\/plain/);
+  const metrics = await a.collectMetrics();
+  assert.match(metrics, /shardline_worker_shards_owned 2/);
+  assert.equal('metrics' in a, false, 'the metrics recorder is private');
+  assert.ok(
+    seen.status.has('0:identifying->ready') && seen.status.has('1:identifying->ready'),
+    [...seen.status].join(' '),
+  );
+  assert.ok(debug.has(0) && debug.has(1), "each shard's debug is forwarded with its id");
+  assert.deepEqual([...logIds].sort(), [0, 1], '`log` names the shard a line is about');
   // stop while events flow: whatever a had read is flushed to the stream, and its sequence persisted
   await a.destroy();
   events.stop();
+  assert.deepEqual(seen.close.sort(), [0, 1], 'a close event per shard, with its id');
+  await assert.rejects(a.connect(), { name: 'ManagerError', code: 'MANAGER_DESTROYED' });
   assert.deepEqual(a.shardIds, []);
+  assert.deepEqual(
+    { ...a.snapshot(), ownerId: '' },
+    { state: 'destroyed', shardCount: SHARDS, shardIds: [], shards: [], ownerId: '', readsPaused: false },
+  );
   const leases = new ShardLeases({ redis, prefix });
   assert.equal((await leases.owners(SHARDS)).size, 0, 'stop() released every lease');
   assert.equal(await redis.zscore(`${prefix}workers`, 'a'), null, 'and left the registry');

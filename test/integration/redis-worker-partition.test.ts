@@ -102,7 +102,7 @@ test('stop() while Redis is unreachable: once it is back, the session is stored 
   const seq = sessionsByShard(sim).get(0)![0]!.lastSeq;
   // The simulator counts an event as soon as it is sequenced; wait until the worker's shard has READ five
   // more (an event sequenced but unread at the close is the gateway's to replay, never in the stream).
-  const read = (): number => a.status().find((s) => s.shardId === 0)?.sequence ?? 0;
+  const read = (): number => a.snapshot().shards.find((s) => s.shardId === 0)?.sequence ?? 0;
   await waitFor(() => read() >= seq + 5, { what: 'events buffered while cut off' });
   const released = new Promise((resolve) => a.once('released', resolve));
   const stopping = a.destroy();

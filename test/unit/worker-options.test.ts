@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
+import { PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../src/cli/args.js';
 import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
@@ -8,6 +9,7 @@ import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
 import { createRedisClient, ShardWorker } from '../../src/redis/index.js';
 import { resolveShardWorkerOptions } from '../../src/redis/worker-options.js';
+import { systemClock } from '../../src/util/clock.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
 const REDIS = ['--redis', 'redis://127.0.0.1:6379'];
@@ -174,6 +176,11 @@ describe('ShardWorker options', () => {
     assert.equal(o.highWaterMark, 10_000);
     assert.equal(o.identifyWindowMs, 5_000);
     assert.equal(o.redisWaitMs, Number.POSITIVE_INFINITY, 'start() waits for Redis as long as it takes');
+    assert.equal(o.identifyMarginMs, undefined, 'the identify queue picks its default margin');
+    assert.equal(o.clock, systemClock);
+    assert.equal(o.presence, undefined);
+    const presence = { since: null, activities: [], status: PresenceUpdateStatus.Idle, afk: false };
+    assert.deepEqual(resolveShardWorkerOptions({ ...base, presence }).presence, presence);
     assert.ok(Object.isFrozen(o));
     assert.equal(o.token.reveal(), TOKEN);
     assert.ok(!JSON.stringify(o).includes(TOKEN));
@@ -195,6 +202,9 @@ describe('ShardWorker options', () => {
       [{ ownerId: 'a b' }, /^ownerId:/],
       [{ redisWaitMs: -5 }, /^redisWaitMs:/],
       [{ redisWaitMs: Number.NaN }, /^redisWaitMs:/],
+      [{ identifyMarginMs: -1 }, /^identifyMarginMs:/],
+      [{ presence: 'online' }, /^presence:/],
+      [{ clock: { now: () => 0 } }, /^clock: must implement Clock/],
     ];
     for (const [patch, re] of bad) {
       assert.throws(
@@ -228,6 +238,15 @@ describe('ShardWorker options', () => {
     assert.throws(
       () => resolveShardWorkerOptions({ ...base, shardOptions: { token: 'x' } } as never),
       /shardOptions\.token: is set by the worker/,
+    );
+    assert.throws(
+      () => resolveShardWorkerOptions({ ...base, shardOptions: { presence: {} } } as never),
+      /shardOptions\.presence: is set by the worker for each shard; use the worker option/,
+    );
+    // the clock is a worker option: it drives every shard and the worker's own waits
+    assert.throws(
+      () => resolveShardWorkerOptions({ ...base, shardOptions: { clock: systemClock } } as never),
+      /shardOptions\.clock: is set by the worker for each shard; use the worker option of that name instead/,
     );
     redis.disconnect();
   });
