@@ -17,6 +17,7 @@ export {
   type CommandTarget,
   commandStreamKey,
   publishShardCount,
+  readShardCount,
   type ServeCommandsOptions,
   serveCommands,
 } from './commands.js';
@@ -30,6 +31,15 @@ export {
   type TailOptions,
   tailEvents,
 } from './consumer.js';
+export {
+  type CursorEvent,
+  EventCursor,
+  type EventCursorOptions,
+  isStreamId,
+  proxySnapshotKey,
+  readProxySnapshot,
+  writeProxySnapshot,
+} from './event-cursor.js';
 export {
   type IdentifyRelease,
   RedisIdentifyQueue,

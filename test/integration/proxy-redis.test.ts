@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { GatewayProxy, type GatewayProxyOptions } from '../../src/proxy/index.js';
+import { eventStreamKey, proxySnapshotKey } from '../../src/redis/index.js';
+import { type Simulator, shardOf } from '../../src/simulator/index.js';
+import { CLIENT_TOKEN, identifiedClient, proxyClient, UPSTREAM_INTENTS } from '../support/proxy-harness.js';
+import type { RawClient } from '../support/raw-client.js';
+import { redisFixture, waitFor } from '../support/redis.js';
+import { collect, shardWorker, WORKER_SIM } from '../support/shard-worker.js';
+import { simulator } from '../support/sim-helpers.js';
+
+type Rec = Record<string, unknown>;
+const SHARDS = 2;
+
+/** A proxy on the worker fleet's streams; destroyed after the test. */
+async function redisProxy(
+  t: TestContext,
+  redis: Redis,
+  prefix: string,
+  extra: Partial<GatewayProxyOptions> = {},
+): Promise<GatewayProxy> {
+  const proxy = new GatewayProxy({
+    intents: UPSTREAM_INTENTS,
+    clientTokens: [CLIENT_TOKEN],
+    redis: { redis, prefix, snapshotIntervalMs: 100, blockMs: 100, shardCountPollMs: 500 },
+    ...extra,
+  });
+  if (process.env.SHARDLINE_DEBUG) proxy.on('debug', (m) => process.stderr.write(`proxy: ${m}\n`));
+  t.after(() => proxy.destroy());
+  await proxy.start();
+  return proxy;
+}
+
+function guildsOf(sim: Simulator, shard: number): string[] {
+  return sim.world.guilds
+    .filter((g) => shardOf(g.id, SHARDS) === shard)
+    .map((g) => g.id)
+    .sort();
+}
+
+/** Identifies on `shard` and collects READY's guild ids and every GUILD_CREATE of them. */
+async function identifyAll(t: TestContext, proxy: GatewayProxy, sim: Simulator, shard: number) {
+  const { client, ready, sessionId } = await identifiedClient(t, proxy, [shard, SHARDS]);
+  const expected = guildsOf(sim, shard);
+  const readyGuilds = ((ready.d as Rec).guilds as { id: string }[]).map((g) => g.id).sort();
+  assert.deepEqual(readyGuilds, expected, `READY on shard ${shard} lists the shard's guilds`);
+  const creates = new Map<string, Rec>();
+  while (creates.size < expected.length) {
+    const p = await client.nextOp(0, 'GUILD_CREATE');
+    const d = p.d as Rec;
+    creates.set(d.id as string, d);
+  }
+  assert.deepEqual([...creates.keys()].sort(), expected);
+  assert.equal(
+    (ready.d as Rec & { user: { id: string } }).user.id,
+    sim.world.bot.id,
+    'the bot user of the upstream READY',
+  );
+  return { client, ready, sessionId, creates };
+}
+
+function messageTo(client: RawClient, content: string) {
+  return client.next((p) => p.t === 'MESSAGE_CREATE' && (p.d as Rec).content === content);
+}
+
+test('two proxy replicas on a worker fleet: READY with guilds, live events, commands, a restart from the snapshot', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS, guilds: 6 });
+  const worker = shardWorker(t, sim, {
+    redis,
+    prefix,
+    shards: [0, 1],
+    totalShards: SHARDS,
+    intents: UPSTREAM_INTENTS,
+    ownerId: 'w',
+  });
+  const ready = collect(worker, 'ready', SHARDS);
+  await worker.start();
+  assert.deepEqual(await ready, [0, 1], worker.lines.join('\n'));
+
+  const a = await redisProxy(t, redis, prefix);
+  const b = await redisProxy(t, redis, prefix);
+  assert.equal(a.manager, undefined, 'the proxy runs no shards');
+  assert.equal(a.status().shardCount, SHARDS, 'shard count from Redis');
+  const body = (await (await fetch(`${b.restUrl}/v10/gateway/bot`)).json()) as { shards: number };
+  assert.equal(body.shards, SHARDS);
+
+  const clients: Awaited<ReturnType<typeof identifyAll>>[] = [];
+  for (const proxy of [a, b])
+    for (let shard = 0; shard < SHARDS; shard++) clients.push(await identifyAll(t, proxy, sim, shard));
+
+  // Live events reach every client of their shard on both replicas.
+  const guild0 = guildsOf(sim, 0)[0]!;
+  const guild1 = guildsOf(sim, 1)[0]!;
+  const waits = [0, 2].map((i) => messageTo(clients[i]!.client, 'hello 0'));
+  waits.push(...[1, 3].map((i) => messageTo(clients[i]!.client, 'hello 1')));
+  sim.emitEvent('MESSAGE_CREATE', { id: '901', guild_id: guild0, channel_id: '1', content: 'hello 0' });
+  sim.emitEvent('MESSAGE_CREATE', { id: '902', guild_id: guild1, channel_id: '1', content: 'hello 1' });
+  await Promise.all(waits);
+
+  // A command from a client on replica b reaches the shard's owner: the simulator answers op 4 with a
+  // VOICE_STATE_UPDATE, which comes back through the stream to both replicas.
+  const voice = clients[3]!.client.next((p) => p.t === 'VOICE_STATE_UPDATE');
+  const voiceOnA = clients[1]!.client.next((p) => p.t === 'VOICE_STATE_UPDATE');
+  clients[3]!.client.send({
+    op: 4,
+    d: { guild_id: guild1, channel_id: null, self_mute: false, self_deaf: false },
+  });
+  assert.equal(((await voice).d as Rec).guild_id, guild1);
+  await voiceOnA;
+
+  // Restart replica a: it stores its snapshot on stop; events published while it is down are read after it.
+  await waitFor(() => (a.redisStats()?.snapshotsWritten ?? 0) > 0, { what: 'a snapshot stored' });
+  const before = clients[0]!;
+  await a.destroy();
+  await before.client.closed;
+  sim.emitEvent(
+    'GUILD_UPDATE',
+    { ...(before.creates.get(guild0) as Rec), name: 'renamed while the proxy was down' },
+    {
+      guildId: guild0,
+    },
+  );
+  const seen = clients[2]!.client.next((p) => p.t === 'GUILD_UPDATE');
+  await seen;
+  const streamLength = await redis.xlen(eventStreamKey(prefix, 0));
+
+  const a2 = await redisProxy(t, redis, prefix);
+  const stats = a2.redisStats()!;
+  assert.equal(stats.rebuiltFrom, 'snapshot', JSON.stringify(stats));
+  assert.ok(
+    stats.replayedEvents >= 1 && stats.replayedEvents < streamLength,
+    JSON.stringify({ stats, streamLength }),
+  );
+  // The old session is unknown to the new process: RESUME gets op 9, IDENTIFY gets everything.
+  const { client: resumer } = await proxyClient(t, a2);
+  resumer.resume(CLIENT_TOKEN, before.sessionId, before.ready.s);
+  assert.equal((await resumer.nextOp(9)).d, false);
+  await resumer.terminate();
+  const again = await identifyAll(t, a2, sim, 0);
+  assert.equal(again.creates.get(guild0)?.name, 'renamed while the proxy was down');
+  const live = messageTo(again.client, 'after restart');
+  sim.emitEvent('MESSAGE_CREATE', { id: '903', guild_id: guild0, channel_id: '1', content: 'after restart' });
+  await live;
+
+  // A stored snapshot that is not ours (hostile or corrupt): the whole stream is replayed instead.
+  await a2.destroy();
+  await redis.set(
+    proxySnapshotKey(prefix),
+    '{"version":1,"positions":["9-9"],"shardCount":2,"ready":[7],"cache":{}}',
+  );
+  const c = await redisProxy(t, redis, prefix);
+  assert.equal(c.redisStats()?.rebuiltFrom, 'stream');
+  assert.match(c.redisStats()?.snapshotRejected ?? '', /ready/);
+  const full = await identifyAll(t, c, sim, 0);
+  assert.equal(full.creates.get(guild0)?.name, 'renamed while the proxy was down');
+  await redis.set(proxySnapshotKey(prefix), 'x'.repeat(2_000));
+  const d = await redisProxy(t, redis, prefix, {});
+  assert.equal(d.redisStats()?.rebuiltFrom, 'stream');
+});
