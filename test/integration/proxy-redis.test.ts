@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { GatewayProxy, type GatewayProxyOptions } from '../../src/proxy/index.js';
 import { eventStreamKey, proxySnapshotKey } from '../../src/redis/index.js';
 import { type Simulator, shardOf } from '../../src/simulator/index.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, UPSTREAM_INTENTS } from '../support/proxy-harness.js';
-import type { RawClient } from '../support/raw-client.js';
-import { redisFixture, waitFor } from '../support/redis.js';
+import { RawClient } from '../support/raw-client.js';
+import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 import { collect, shardWorker, WORKER_SIM } from '../support/shard-worker.js';
 import { simulator } from '../support/sim-helpers.js';
 
@@ -158,4 +161,88 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   await redis.set(proxySnapshotKey(prefix), 'x'.repeat(2_000));
   const d = await redisProxy(t, redis, prefix, {});
   assert.equal(d.redisStats()?.rebuiltFrom, 'stream');
+});
+
+const MAIN = join(
+  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+  'dist',
+  'src',
+  'cli',
+  'main.js',
+);
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [MAIN, 'proxy', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, SHARDLINE_PROXY_TOKEN: CLIENT_TOKEN, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+test('shardline proxy --redis serves the fleet without a bot token; own-shard flags are refused with a clear error', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS, guilds: 4 });
+  const worker = shardWorker(t, sim, {
+    redis,
+    prefix,
+    shards: [0, 1],
+    totalShards: SHARDS,
+    intents: UPSTREAM_INTENTS,
+  });
+  const ready = collect(worker, 'ready', SHARDS);
+  await worker.start();
+  await ready;
+
+  const p = cli([
+    '--redis',
+    REDIS_URL,
+    '--prefix',
+    prefix,
+    '--port',
+    '0',
+    '--intents',
+    String(UPSTREAM_INTENTS),
+  ]);
+  t.after(() => p.child.kill('SIGKILL'));
+  await waitFor(() => /upstream ready: 2 shards of the worker fleet/.test(p.out()), {
+    what: `ready line: ${p.out()} ${p.err()}`,
+  });
+  const base = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(p.out())?.[1];
+  assert.ok(base, p.out());
+  const body = (await (await fetch(`${base}/api/v10/gateway/bot`)).json()) as { url: string; shards: number };
+  assert.equal(body.shards, SHARDS);
+  const client = await RawClient.connect(body.url);
+  t.after(() => client.terminate());
+  await client.nextOp(10);
+  client.identify(CLIENT_TOKEN, { shard: [1, SHARDS], intents: UPSTREAM_INTENTS });
+  const readyPayload = await client.nextOp(0, 'READY');
+  assert.deepEqual(
+    ((readyPayload.d as Rec).guilds as { id: string }[]).map((g) => g.id).sort(),
+    guildsOf(sim, 1),
+  );
+  p.child.kill('SIGTERM');
+  assert.equal(await p.exited, 0, p.err());
+
+  for (const [args, message] of [
+    [
+      ['--redis', REDIS_URL, '--api', sim.restUrl],
+      /--redis serves the shards of a worker fleet.*remove --api/,
+    ],
+    [['--redis', REDIS_URL, '--shards', '2', '--session-file', 'x'], /remove --shards, --session-file/],
+    [['--redis', 'http://127.0.0.1:6379'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [['--prefix', 'p:'], /--prefix needs --redis URL/],
+  ] as const) {
+    const bad = cli([...args, '--port', '0'], { DISCORD_TOKEN: 'secret-bot-token' });
+    assert.equal(await bad.exited, 2, bad.err());
+    assert.match(bad.err(), message);
+  }
 });
