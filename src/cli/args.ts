@@ -115,3 +115,21 @@ export function rangeFlag(name: string, raw: string | undefined): number[] | und
   }
   return [...ids].sort((a, b) => a - b);
 }
+
+/**
+ * The bot token from environment variable `name`: a UsageError that says whether it is unset or empty
+ * (never the value). `what` says what belongs there.
+ */
+export function tokenFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  what = 'your bot token',
+  hint = 'or name another with --token-env',
+): string {
+  const token = env[name];
+  if (token === undefined)
+    throw new UsageError(`environment variable ${name} is not set: export ${what} there (${hint})`);
+  if (token.trim() === '')
+    throw new UsageError(`environment variable ${name} is empty: export ${what} there (${hint})`);
+  return token;
+}

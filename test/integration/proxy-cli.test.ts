@@ -75,6 +75,8 @@ for (const [args, env, reason] of [
   ],
   [[], { SHARDLINE_PROXY_TOKEN: 'y' }, /DISCORD_TOKEN is not set/],
   [[], { DISCORD_TOKEN: 'x' }, /SHARDLINE_PROXY_TOKEN is not set/],
+  [[], { DISCORD_TOKEN: '', SHARDLINE_PROXY_TOKEN: 'y' }, /DISCORD_TOKEN is empty/],
+  [[], { DISCORD_TOKEN: 'x', SHARDLINE_PROXY_TOKEN: ' , ' }, /SHARDLINE_PROXY_TOKEN holds no token/],
   [['--bogus'], { DISCORD_TOKEN: 'x', SHARDLINE_PROXY_TOKEN: 'y' }, /bogus/],
 ] as const) {
   test(`shardline proxy ${args.join(' ') || `with only ${Object.keys(env).join(', ')}`} exits 2 with a one-line reason`, async () => {

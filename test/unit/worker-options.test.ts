@@ -140,6 +140,9 @@ describe('shardline worker: flag parsing', () => {
     err = '';
     assert.equal(await main(['worker', ...REDIS, '--auto'], io), 2, 'no token in the environment');
     assert.match(err, /environment variable DISCORD_TOKEN is not set/);
+    err = '';
+    assert.equal(await main(['worker', ...REDIS, '--auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }), 2);
+    assert.match(err, /environment variable DISCORD_TOKEN is empty/);
   });
 });
 

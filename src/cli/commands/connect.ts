@@ -6,7 +6,7 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
 import { FileSessionStore, ShardManager, serveMetrics } from '../../manager/index.js';
 import { redact } from '../../util/redact.js';
-import { type CliIo, choiceFlag, intFlag, parseFlags, UsageError } from '../args.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
 import { dropForeignSessions } from '../session-check.js';
 
@@ -93,15 +93,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const events = v.events === true;
-  const token = io.env[tokenEnv];
-  if (token === undefined)
-    throw new UsageError(
-      `environment variable ${tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
-    );
-  if (token.trim() === '')
-    throw new UsageError(
-      `environment variable ${tokenEnv} is empty: export your bot token there (or name another with --token-env)`,
-    );
+  const token = tokenFromEnv(io.env, tokenEnv);
 
   // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
   const viewIo: CliIo = events ? { ...io, stdout: io.stderr } : io;

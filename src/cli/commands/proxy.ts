@@ -8,7 +8,7 @@ import { FileSessionStore } from '../../manager/index.js';
 import { GatewayProxy, type GatewayProxyOptions } from '../../proxy/index.js';
 import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/index.js';
 import { redact } from '../../util/redact.js';
-import { type CliIo, choiceFlag, intFlag, parseFlags, UsageError } from '../args.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
 import { waitForStop } from '../live-view.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
@@ -109,19 +109,20 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   const replayMs = intFlag('replay-ms', str('replay-ms'), { min: 0, max: 86_400_000 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
-  const token = redisUrl === undefined ? io.env[tokenEnv] : undefined;
-  if (redisUrl === undefined && (token === undefined || token.trim() === ''))
-    throw new UsageError(
-      `environment variable ${tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
-    );
+  const token = redisUrl === undefined ? tokenFromEnv(io.env, tokenEnv) : undefined;
   const clientTokenEnv = str('client-token-env') ?? DEFAULT_CLIENT_TOKEN_ENV;
-  const clientTokens = (io.env[clientTokenEnv] ?? '')
+  const clientTokens = tokenFromEnv(
+    io.env,
+    clientTokenEnv,
+    'the token your bot will identify with',
+    "or --client-token-env DISCORD_TOKEN to accept the bot's own token",
+  )
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   if (clientTokens.length === 0)
     throw new UsageError(
-      `environment variable ${clientTokenEnv} is not set: export the token your bot will identify with there (or --client-token-env DISCORD_TOKEN to accept the bot's own token)`,
+      `environment variable ${clientTokenEnv} holds no token (a comma-separated list is read): export the token your bot will identify with there`,
     );
   const sessionFile = str('session-file');
   const prefix = str('prefix') ?? DEFAULT_KEY_PREFIX;

@@ -13,7 +13,7 @@ import {
   type ShardWorkerOptions,
 } from '../../redis/index.js';
 import { redact } from '../../util/redact.js';
-import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, UsageError } from '../args.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
 export const WORKER_USAGE = `usage: shardline worker --redis URL (--shards 0-7 [--total 16] | --auto [--max-shards N]) [flags]
@@ -133,11 +133,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
 
 export async function runWorker(argv: readonly string[], io: CliIo): Promise<number> {
   const config = parseWorkerArgs(argv, io.env);
-  const token = io.env[config.tokenEnv];
-  if (token === undefined || token.trim() === '')
-    throw new UsageError(
-      `environment variable ${config.tokenEnv} is not set: export your bot token there (or name another with --token-env)`,
-    );
+  const token = tokenFromEnv(io.env, config.tokenEnv);
   const say = (line: string): void => {
     io.stdout.write(`${redact(line, token)}\n`);
   };
