@@ -246,3 +246,41 @@ test('shardline proxy --redis serves the fleet without a bot token; own-shard fl
     assert.match(bad.err(), message);
   }
 });
+
+test('op 8 forwarded by one replica: the chunks reach only its requester, never the clients of another replica', async (t) => {
+  const { redis, prefix } = await redisFixture(t);
+  const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS, guilds: 8 });
+  const worker = shardWorker(t, sim, {
+    redis,
+    prefix,
+    shards: [0, 1],
+    totalShards: SHARDS,
+    intents: UPSTREAM_INTENTS,
+  });
+  const ready = collect(worker, 'ready', SHARDS);
+  await worker.start();
+  await ready;
+  // without cached members every op 8 is forwarded to the worker's shard
+  const a = await redisProxy(t, redis, prefix, { cache: { members: false } });
+  const b = await redisProxy(t, redis, prefix, { cache: { members: false } });
+  const onA = await identifiedClient(t, a, [1, SHARDS]);
+  const onB = await identifiedClient(t, b, [1, SHARDS]);
+  // one guild each: the simulator answers a second op 8 for a guild within 30 s with RATE_LIMITED
+  const [guildId, otherGuild] = guildsOf(sim, 1);
+  assert.ok(guildId && otherGuild, 'two guilds on shard 1');
+  // b forwards a request first, so both replicas have a request of their own on the way
+  onB.client.send({ op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'from-b' } });
+  const chunkB = await onB.client.nextOp(0, 'GUILD_MEMBERS_CHUNK');
+  assert.equal((chunkB.d as Rec).nonce, 'from-b');
+  onA.client.send({ op: 8, d: { guild_id: otherGuild, query: '', limit: 0, nonce: 'from-a' } });
+  const chunkA = await onA.client.nextOp(0, 'GUILD_MEMBERS_CHUNK');
+  assert.equal((chunkA.d as Rec).nonce, 'from-a');
+  // a live event after both answers: anything misrouted has arrived by then
+  const marks = [onA, onB].map((c) => messageTo(c.client, 'mark'));
+  sim.emitEvent('MESSAGE_CREATE', { id: '904', guild_id: guildId, channel_id: '1', content: 'mark' });
+  await Promise.all(marks);
+  const chunks = (c: RawClient) =>
+    c.received.filter((p) => p.t === 'GUILD_MEMBERS_CHUNK').map((p) => (p.d as Rec).nonce);
+  assert.deepEqual(chunks(onA.client), ['from-a']);
+  assert.deepEqual(chunks(onB.client), ['from-b']);
+});
