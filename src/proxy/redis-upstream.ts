@@ -171,6 +171,7 @@ export class RedisUpstream implements ProxyUpstream {
     }
     if (this.#stopped) return;
     const positions = await this.#restore();
+    if (this.#stopped) return;
     this.#cursor = new EventCursor({
       redis: this.#options.redis,
       partitions: this.#options.partitions,

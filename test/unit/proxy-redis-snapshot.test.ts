@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ConfigError } from '../../src/errors.js';
 import { GatewayCache } from '../../src/proxy/cache/index.js';
+import { resolveGatewayProxyOptions } from '../../src/proxy/index.js';
 import {
   decodeRedisProxySnapshot,
   encodeRedisProxySnapshot,
@@ -47,5 +49,27 @@ test('every malformed stored snapshot is refused with a reason, never thrown', (
     const decoded = decodeRedisProxySnapshot(text, 2);
     assert.ok('invalid' in decoded, `${what}: ${text}`);
     assert.match(decoded.invalid, new RegExp(what === 'null' ? 'not an object' : what), text);
+  }
+});
+
+test("the redis upstream needs no bot token and refuses the options of the proxy's own shards", () => {
+  const redis = { redis: {} as never };
+  const base = { intents: 513, clientTokens: ['client'] };
+  assert.equal(resolveGatewayProxyOptions({ ...base, redis }).token, undefined);
+  for (const [bad, option] of [
+    [{ redis, api: 'http://x' }, 'api'],
+    [{ redis, shardCount: 2 }, 'shardCount'],
+    [{ redis, encoding: 'json' }, 'encoding'],
+    [{ redis, upstream: {} }, 'upstream'],
+    [{ redis: {} }, 'redis'],
+    [{ redis: { ...redis, partitions: 0 } }, 'redis.partitions'],
+    [{ redis: { ...redis, maxSnapshotBytes: 1.5 } }, 'redis.maxSnapshotBytes'],
+    [{}, 'token'],
+  ] as const) {
+    assert.throws(
+      () => resolveGatewayProxyOptions({ ...base, ...(bad as object) } as never),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(option),
+      option,
+    );
   }
 });
