@@ -127,6 +127,10 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   );
   const seen = clients[2]!.client.next((p) => p.t === 'GUILD_UPDATE');
   await seen;
+  // entries that are not events (hostile or foreign) are skipped, and the position moves past them
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'e', 'not an event');
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'e', `0 99999 s GUILD_UPDATE\n{not json`);
+  await redis.xadd(eventStreamKey(prefix, 0), '*', 'x', 'y');
   const streamLength = await redis.xlen(eventStreamKey(prefix, 0));
 
   const a2 = await redisProxy(t, redis, prefix);
