@@ -6,5 +6,5 @@ export { DEFAULT_GATEWAY_PROXY_OPTIONS, resolveGatewayProxyOptions } from './opt
 export type { GatewayProxyEventMap, GatewayProxyStatus } from './proxy.js';
 export { GatewayProxy } from './proxy.js';
 export type { RedisUpstreamOptions, RedisUpstreamStats } from './redis-upstream.js';
-export { DEFAULT_REDIS_UPSTREAM_OPTIONS, RedisUpstream } from './redis-upstream.js';
+export { DEFAULT_REDIS_UPSTREAM_OPTIONS } from './redis-upstream.js';
 export type { ProxyUpstream, ProxyUpstreamEvents } from './upstream.js';

@@ -3,7 +3,7 @@
  * (one value, so the pair is always consistent), the shard count and the shards that had reached READY.
  * Pure: encoding and the checks of a stored value, which is hostile until checked.
  */
-import { isStreamId } from '../redis/index.js';
+import { isStreamId } from '../redis/event-cursor.js';
 
 export const REDIS_PROXY_SNAPSHOT_VERSION = 1;
 

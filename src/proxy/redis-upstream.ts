@@ -9,15 +9,14 @@
  */
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import type { ShardlineError } from '../errors.js';
+import type { RedisBaseOptions } from '../redis/client.js';
+import { CommandClient, readShardCount } from '../redis/commands.js';
 import {
-  CommandClient,
   type CursorEvent,
   EventCursor,
-  type RedisBaseOptions,
   readProxySnapshot,
-  readShardCount,
   writeProxySnapshot,
-} from '../redis/index.js';
+} from '../redis/event-cursor.js';
 import type { GatewayCache } from './cache/index.js';
 import {
   decodeRedisProxySnapshot,

@@ -17,7 +17,6 @@ export {
   type CommandTarget,
   commandStreamKey,
   publishShardCount,
-  readShardCount,
   type ServeCommandsOptions,
   serveCommands,
 } from './commands.js';
@@ -31,15 +30,6 @@ export {
   type TailOptions,
   tailEvents,
 } from './consumer.js';
-export {
-  type CursorEvent,
-  EventCursor,
-  type EventCursorOptions,
-  isStreamId,
-  proxySnapshotKey,
-  readProxySnapshot,
-  writeProxySnapshot,
-} from './event-cursor.js';
 export {
   type IdentifyRelease,
   RedisIdentifyQueue,

@@ -6,7 +6,7 @@
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/index.js';
 import { GatewayProxy, type GatewayProxyOptions } from '../../proxy/index.js';
-import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/index.js';
+import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
 import { waitForStop } from '../live-view.js';
