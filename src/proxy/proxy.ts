@@ -5,7 +5,6 @@
  * while the upstream shards never notice.
  */
 import { EventEmitter } from 'node:events';
-import { ConfigError } from '../errors.js';
 import { ShardManager } from '../manager/index.js';
 import { redact } from '../util/redact.js';
 import { GatewayCache } from './cache/index.js';
@@ -49,11 +48,10 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
       this.manager = undefined;
       this.#upstream = new RedisUpstream(o.redis, this.cache, o.intents, debug);
     } else {
-      if (o.token === undefined)
-        throw new ConfigError('token', 'expected the bot token of the upstream shards');
       const manager = new ShardManager({
         ...o.upstream,
-        token: o.token.reveal(),
+        // resolveGatewayProxyOptions requires a token unless `redis` is given
+        token: o.token?.reveal() ?? '',
         intents: o.intents,
         shardCount: o.shardCount,
         ...(o.api !== undefined ? { api: o.api } : {}),

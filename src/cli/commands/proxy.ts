@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/index.js';
-import { GatewayProxy, type GatewayProxyOptions } from '../../proxy/index.js';
+import { GatewayProxy } from '../../proxy/index.js';
 import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
@@ -138,7 +138,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(replayEvents !== undefined ? { replayEvents } : {}),
     ...(replayMs !== undefined ? { replayMs } : {}),
-  } satisfies Partial<GatewayProxyOptions>;
+  };
   const redis =
     redisUrl === undefined
       ? undefined
