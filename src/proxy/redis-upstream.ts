@@ -64,6 +64,11 @@ export interface RedisUpstreamStats {
   readonly snapshotsWritten: number;
   /** Stream entries that were not events (skipped). */
   readonly skippedEntries: number;
+  /**
+   * At start, events after the restored position (or, replaying from scratch, the stream's oldest events)
+   * had been trimmed away: the cache may lack them. Store snapshots more often than the stream wraps.
+   */
+  readonly trimmedBeforeRead: boolean;
 }
 
 const UPSTREAM_SESSION_READY: ReadonlySet<string> = new Set(['READY', 'RESUMED']);
@@ -92,6 +97,7 @@ export class RedisUpstream implements ProxyUpstream {
   #replayed = 0;
   #liveEvents = 0;
   #snapshots = 0;
+  #trimmed = false;
 
   constructor(
     options: RedisUpstreamOptions,
@@ -149,6 +155,7 @@ export class RedisUpstream implements ProxyUpstream {
       liveEvents: this.#liveEvents,
       snapshotsWritten: this.#snapshots,
       skippedEntries: this.#cursor?.skipped ?? 0,
+      trimmedBeforeRead: this.#trimmed,
     };
   }
 
@@ -178,6 +185,15 @@ export class RedisUpstream implements ProxyUpstream {
       ...(positions !== undefined ? { positions } : {}),
     });
     this.#applied = this.#cursor.positions();
+    try {
+      this.#trimmed = (await this.#cursor.trimmedPastPosition()).some(Boolean);
+    } catch (err) {
+      this.#debug(`could not check the streams for trimmed events: ${(err as ShardlineError).message}`);
+    }
+    if (this.#trimmed)
+      this.#debug(
+        `events after ${this.#rebuiltFrom === 'snapshot' ? 'the snapshot' : 'the start of the stream'} were trimmed (MAXLEN) before this proxy read them: the cache may lack them`,
+      );
     // catch up to the head without waiting, then announce the shards
     for (let failures = 0; ; ) {
       let batch: CursorEvent[];

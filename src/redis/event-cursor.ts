@@ -110,11 +110,57 @@ export class EventCursor {
     return out;
   }
 
+  /**
+   * Per partition: whether entries after the current position may have been trimmed away (`MAXLEN`) before
+   * they were read — the stream's first entry is past the position and entries were removed from it.
+   * A reply of an unexpected shape counts as no (nothing is known).
+   */
+  async trimmedPastPosition(): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let p = 0; p < this.#streams.length; p++) {
+      let reply: unknown;
+      try {
+        reply = await this.#reader.xinfo('STREAM', this.#streams[p]!);
+      } catch (err) {
+        if (err instanceof Error && /no such key/i.test(err.message)) {
+          out.push(false);
+          continue;
+        }
+        throw toRedisError(err);
+      }
+      out.push(trimmedPast(reply, this.#positions[p]!));
+    }
+    return out;
+  }
+
   /** Ends a blocked read at once and closes the reading connection. */
   async close(): Promise<void> {
     this.#reader.disconnect(false);
     await closeClient(this.#reader);
   }
+}
+
+/** Orders two stream ids (`<ms>-<seq>`, checked). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+/** From an XINFO STREAM reply: was anything removed, and does the stream now start after `position`? */
+function trimmedPast(reply: unknown, position: string): boolean {
+  if (!Array.isArray(reply)) return false;
+  const info = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    if (typeof reply[i] === 'string') info.set(reply[i] as string, reply[i + 1]);
+  }
+  const length = info.get('length');
+  const added = info.get('entries-added'); // Redis ≥ 7.0
+  const first = info.get('first-entry');
+  const firstId = Array.isArray(first) ? first[0] : undefined;
+  if (typeof length !== 'number' || typeof added !== 'number' || added <= length) return false;
+  if (!isStreamId(firstId)) return false;
+  return compareStreamIds(firstId, position) > 0;
 }
 
 /** Key of the gateway proxy's cache snapshot (a string written and read whole). */

@@ -84,7 +84,11 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   assert.deepEqual(await ready, [0, 1], worker.lines.join('\n'));
 
   const a = await redisProxy(t, redis, prefix);
-  const b = await redisProxy(t, redis, prefix);
+  // b stores no periodic snapshot (the replicas share one key; the newest wins), so a's restart below
+  // starts from a's own snapshot and must read the events after it from the stream
+  const b = await redisProxy(t, redis, prefix, {
+    redis: { redis, prefix, snapshotIntervalMs: 0, blockMs: 100, shardCountPollMs: 500 },
+  });
   assert.equal(a.manager, undefined, 'the proxy runs no shards');
   assert.equal(a.status().shardCount, SHARDS, 'shard count from Redis');
   const body = (await (await fetch(`${b.restUrl}/v10/gateway/bot`)).json()) as { shards: number };
@@ -137,6 +141,8 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   const a2 = await redisProxy(t, redis, prefix);
   const stats = a2.redisStats()!;
   assert.equal(stats.rebuiltFrom, 'snapshot', JSON.stringify(stats));
+  assert.equal(stats.skippedEntries, 3);
+  assert.equal(stats.trimmedBeforeRead, false);
   assert.ok(
     stats.replayedEvents >= 1 && stats.replayedEvents < streamLength,
     JSON.stringify({ stats, streamLength }),
@@ -163,9 +169,17 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   assert.match(c.redisStats()?.snapshotRejected ?? '', /ready/);
   const full = await identifyAll(t, c, sim, 0);
   assert.equal(full.creates.get(guild0)?.name, 'renamed while the proxy was down');
+  await c.destroy(); // a live replica would store its own snapshot over the one planted next
   await redis.set(proxySnapshotKey(prefix), 'x'.repeat(2_000));
   const d = await redisProxy(t, redis, prefix, {});
   assert.equal(d.redisStats()?.rebuiltFrom, 'stream');
+  assert.equal(d.redisStats()?.trimmedBeforeRead, false, 'nothing trimmed yet');
+  // A stream trimmed before the proxy read it (no snapshot, READYs gone): said, not hidden.
+  await d.destroy();
+  await redis.xtrim(eventStreamKey(prefix, 0), 'MAXLEN', 3);
+  await redis.del(proxySnapshotKey(prefix));
+  const e = await redisProxy(t, redis, prefix, {});
+  assert.equal(e.redisStats()?.trimmedBeforeRead, true);
 });
 
 const MAIN = join(
