@@ -167,7 +167,7 @@ async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
   });
   manager.on('dispatch', (payload) => onDispatch(payload.t));
   manager.on('error', (err, shardId) => fault(`shardline shard ${shardId}: ${err.code} ${err.message}`));
-  manager.on('close', (shardId, info) => fault(`shardline shard ${shardId} closed: ${JSON.stringify(info)}`));
+  manager.on('close', (info, shardId) => fault(`shardline shard ${shardId} closed: ${JSON.stringify(info)}`));
   await manager.connect();
   return { destroy: () => manager.destroy({ resumable: false }) };
 }

@@ -16,12 +16,12 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { deleteKeysWithPrefix } from '../src/redis/client.js';
 import { encodeEventValue } from '../src/redis/entry.js';
 import {
   closeClient,
   consume,
   createRedisClient,
-  deleteKeysWithPrefix,
   eventStreamKey,
   RedisEventPublisher,
 } from '../src/redis/index.js';

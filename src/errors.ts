@@ -177,7 +177,7 @@ export class SessionLimitError extends ManagerError {
   }
 }
 
-// ---- shard (issue #5) ----
+// ---- shard ----
 
 /** What a gateway close code means for the shard: resume the session, start a new one, or stop for good. */
 export type CloseAction = 'resume' | 'reidentify' | 'fatal';

@@ -3,7 +3,7 @@
  * prints plain lines elsewhere (state changes as they happen, a status line each second), keeps the last
  * few dispatches, and maps keys to actions (fault injection in the demo).
  */
-import type { ShardManager } from '../manager/index.js';
+import type { ShardManager } from '../manager/manager.js';
 import type { CliIo } from './args.js';
 import { explainClose } from './close-notes.js';
 import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } from './status-view.js';
@@ -79,7 +79,7 @@ export class LiveView {
       });
       if (this.#recent.length > keep) this.#recent.shift();
     });
-    manager.on('status', (shardId, status, previous) => {
+    manager.on('status', (status, previous, shardId) => {
       this.#state.set(shardId, status);
       if (!this.#leftThisTick.has(shardId)) {
         this.#leftThisTick.set(shardId, previous);
@@ -88,7 +88,7 @@ export class LiveView {
       if (status === 'ready' && this.#startingUp) this.#checkStartedUp();
       if (!options.tty) this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
     });
-    manager.on('close', (shardId, info) => {
+    manager.on('close', (info, shardId) => {
       const before = this.#leftThisTick.get(shardId) ?? this.#state.get(shardId);
       const why = explainClose(info, before);
       const line = `shard ${shardId}: connection closed ${info.code} (${info.action})${why ? `: ${why}` : ''}`;
@@ -108,9 +108,9 @@ export class LiveView {
   }
 
   #checkStartedUp(): void {
-    const status = this.#manager.status();
+    const status = this.#manager.snapshot();
     const expected = this.#options.expectedShards || status.shardIds.length;
-    const ready = status.shards.filter((s) => s.role !== 'retiring' && s.state === 'ready').length;
+    const ready = status.shards.filter((s) => s.role !== 'retiring' && s.status === 'ready').length;
     if (expected > 0 && ready >= expected) this.#startingUp = false;
   }
 
@@ -121,7 +121,7 @@ export class LiveView {
 
   snapshot(): StatusSnapshot {
     if (this.#startingUp) this.#checkStartedUp();
-    const status = this.#manager.status();
+    const status = this.#manager.snapshot();
     return {
       title: this.#options.title,
       uptimeMs: Date.now() - this.#startedAt,
@@ -129,11 +129,11 @@ export class LiveView {
       shards: status.shards
         .filter((s) => s.role !== 'retiring')
         .map((s) => ({
-          id: s.id,
-          state: s.state,
+          id: s.shardId,
+          state: s.status,
           latencyMs: s.latencyMs,
           eventsPerSecond: s.eventsPerSecond,
-          seq: s.lastSequence ?? 0,
+          seq: s.sequence ?? 0,
           guilds: s.guilds,
           reconnects: s.reconnects,
         })),

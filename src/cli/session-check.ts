@@ -5,7 +5,7 @@
  * token to the wrong host. Such sessions are dropped with one line saying why, so the shards identify at once.
  */
 import { connect } from 'node:net';
-import type { FileSessionStore } from '../manager/index.js';
+import type { FileSessionStore } from '../manager/session-store.js';
 
 /** How long a saved resume URL may take to accept a TCP connection. */
 export const RESUME_PROBE_TIMEOUT_MS = 3_000;

@@ -1,6 +1,21 @@
 // Public API of `shardline/codec`: pure codecs, bytes in / values out. Re-exports only.
+export type {
+  CODEC_ERROR_CODES,
+  CodecErrorCode,
+  DECOMPRESS_ERROR_CODES,
+  DecompressErrorCode,
+  ShardlineError,
+} from '../errors.js';
 export { CodecError, DecompressError } from '../errors.js';
-export * from './etf/index.js';
+export {
+  DEFAULT_ETF_DECODE_OPTIONS,
+  DEFAULT_ETF_ENCODE_OPTIONS,
+  decodeEtf,
+  type EtfDecodeOptions,
+  type EtfEncodeOptions,
+  encodeEtf,
+  MAX_ETF_DECODE_DEPTH,
+} from './etf/index.js';
 export { CODEC_FALLBACKS, type CodecFallback, codecFallbackNotice } from './fallbacks.js';
 export {
   DEFAULT_JSON_DECODE_OPTIONS,
@@ -14,9 +29,7 @@ export {
   type ResolvedZlibEngine,
   type ResolvedZlibStreamDecoderOptions,
   type ResolvedZlibStreamEncoderOptions,
-  resolveZlibStreamDecoderOptions,
-  resolveZlibStreamEncoderOptions,
-  ZLIB_ENGINES,
+  type ZLIB_ENGINES,
   ZLIB_SUFFIX,
   type ZlibEngine,
   ZlibStreamDecoder,
@@ -26,11 +39,8 @@ export {
 } from './zlib-stream.js';
 export type { ZstdStreamDecoderOptions, ZstdStreamEncoderOptions } from './zstd-stream.js';
 export {
-  createZstdStreamEncoder,
   DEFAULT_ZSTD_DECODER_OPTIONS,
   nativeZstdAvailable,
-  resolveZstdDecoderOptions,
   ZstdStreamDecoder,
   ZstdStreamEncoder,
-  zstdReady,
 } from './zstd-stream.js';

@@ -216,13 +216,3 @@ export class ZstdStreamEncoder {
     this.#closed = true;
   }
 }
-
-/** For symmetry with WASM-backed codecs: the TypeScript encoder needs no initialisation. */
-export async function createZstdStreamEncoder(
-  options: ZstdStreamEncoderOptions = {},
-): Promise<ZstdStreamEncoder> {
-  return new ZstdStreamEncoder(options);
-}
-
-/** Resolves immediately: the zstd codecs are pure TypeScript and need no async initialisation. */
-export async function zstdReady(): Promise<void> {}

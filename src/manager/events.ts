@@ -1,26 +1,32 @@
 /** What the `ShardManager` reports: its events, its status and the snapshot of each shard. */
-import type { GatewayDispatchPayload } from 'discord-api-types/v10';
+import type { GatewayDispatchPayload, GatewayReadyDispatchData } from 'discord-api-types/v10';
 import type { ShardlineError } from '../errors.js';
-import type { CloseInfo, ShardStatus } from '../shard/events.js';
+import type { CloseInfo, HeartbeatInfo, ResumedInfo, ShardStatus } from '../shard/events.js';
 
 export type ShardRole = 'active' | 'joining' | 'retiring';
 
+/** What a `ShardManager` or `ShardWorker` is doing as a whole. */
+export type LifecycleState = 'idle' | 'connecting' | 'ready' | 'destroying' | 'destroyed';
+
+/** One row of `snapshot().shards`. */
 export interface ShardSnapshot {
-  readonly id: number;
+  readonly shardId: number;
   readonly shardCount: number;
   readonly role: ShardRole;
-  readonly state: ShardStatus;
+  readonly status: ShardStatus;
   /** Last heartbeat round trip, ms; null before the first ACK. */
   readonly latencyMs: number | null;
   /** Dispatches per second over the last 10 s. */
   readonly eventsPerSecond: number;
-  readonly lastSequence: number | null;
+  /** Sequence of the last dispatch; null before the first. */
+  readonly sequence: number | null;
   readonly guilds: number;
   readonly reconnects: number;
 }
 
-export interface ManagerStatus {
-  readonly state: 'idle' | 'connecting' | 'ready' | 'destroyed';
+/** `ShardManager.snapshot()`: the manager and every shard it runs. */
+export interface ManagerSnapshot {
+  readonly state: LifecycleState;
   readonly shardCount: number;
   readonly shardIds: readonly number[];
   readonly shards: readonly ShardSnapshot[];
@@ -39,12 +45,13 @@ export interface ReshardEvent {
 
 export interface ShardManagerEventMap {
   dispatch: [payload: GatewayDispatchPayload, shardId: number];
-  ready: [shardId: number];
-  resumed: [shardId: number];
+  ready: [data: GatewayReadyDispatchData, shardId: number];
+  resumed: [info: ResumedInfo, shardId: number];
   /** Every shard of the set reached READY/RESUMED once (after `connect()` and after each reshard switch). */
   allReady: [];
-  status: [shardId: number, status: ShardStatus, previous: ShardStatus];
-  close: [shardId: number, info: CloseInfo];
+  status: [status: ShardStatus, previous: ShardStatus, shardId: number];
+  close: [info: CloseInfo, shardId: number];
+  heartbeat: [info: HeartbeatInfo, shardId: number];
   reshard: [event: ReshardEvent];
   /** Emitted only when someone listens; errors are never thrown into the event loop. */
   error: [error: ShardlineError, shardId: number | null];

@@ -7,11 +7,12 @@ import { EventEmitter } from 'node:events';
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import { GatewayCloseError, ManagerError, SessionLimitError, ShardlineError } from '../errors.js';
 import { MemoryIdentifyQueue } from '../shard/identify-queue.js';
-import { Shard } from '../shard/shard.js';
+import { type DestroyOptions, Shard } from '../shard/shard.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { EventRate } from './event-rate.js';
 import type {
-  ManagerStatus,
+  LifecycleState,
+  ManagerSnapshot,
   ReshardPhase,
   ShardManagerEventMap,
   ShardRole,
@@ -25,8 +26,8 @@ import {
 } from './member-chunks.js';
 import { ManagerMetrics } from './metrics.js';
 import {
-  type ResolvedManagerOptions,
-  resolveManagerOptions,
+  type ResolvedShardManagerOptions,
+  resolveShardManagerOptions,
   type ShardManagerOptions,
   shardOptionsFor,
 } from './options.js';
@@ -54,13 +55,14 @@ interface Reshard {
 }
 
 export class ShardManager extends EventEmitter<ShardManagerEventMap> {
-  readonly #options: ResolvedManagerOptions;
+  /** The resolved options (frozen; the token in a `Secret`). */
+  readonly options: ResolvedShardManagerOptions;
   readonly #clock: Clock;
   readonly #metrics = new ManagerMetrics();
   /** The session store when it takes per-dispatch sequence updates (resolved once, not per event). */
   readonly #sequenceStore: SequenceAwareSessionStore | null;
   readonly #members: MemberChunkCollector;
-  #state: ManagerStatus['state'] = 'idle';
+  #state: LifecycleState = 'idle';
   #info: GatewayBotInfo | undefined;
   #identifyQueue: IdentifyQueue | undefined;
   #ownQueue: MemoryIdentifyQueue | undefined;
@@ -75,8 +77,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
 
   constructor(options: ShardManagerOptions) {
     super();
-    const o = resolveManagerOptions(options);
-    this.#options = o;
+    const o = resolveShardManagerOptions(options);
+    this.options = o;
     this.#clock = o.clock;
     this.#sequenceStore = isSequenceAware(o.sessionStore) ? o.sessionStore : null;
     this.#members = new MemberChunkCollector({
@@ -84,6 +86,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       ...(o.memberRequestTimeoutMs !== undefined ? { timeoutMs: o.memberRequestTimeoutMs } : {}),
       send: (guildId, payload) => this.#send(this.shardForGuild(guildId), payload as GatewaySendPayload),
     });
+  }
+
+  /** The shards this process runs in the serving set, ascending (empty before `connect()`). */
+  get shardIds(): readonly number[] {
+    return [...(this.#active?.shards.keys() ?? [])].sort((a, b) => a - b);
   }
 
   /** Shard count of the serving set (0 before `connect()`). */
@@ -130,8 +137,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         if (
           still &&
           attempt < MAX_CONNECT_ATTEMPTS_ON_4011 &&
-          this.#options.autoReshard &&
-          !this.#options.shardIds &&
+          this.options.autoReshard &&
+          !this.options.shardIds &&
           failedCount !== undefined &&
           err instanceof GatewayCloseError &&
           err.closeCode === 4011
@@ -149,14 +156,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
 
   async #connectOnce(countOverride: number | undefined): Promise<void> {
     const info = await this.#fetchInfo();
-    const explicit = this.#options.shardCount;
+    const explicit = this.options.shardCount;
     const count =
       countOverride !== undefined
         ? Math.max(countOverride, info.shards)
         : explicit === undefined || explicit === 'auto'
           ? info.shards
           : explicit;
-    const ids = this.#options.shardIds ?? range(count);
+    const ids = this.options.shardIds ?? range(count);
     const resumable = await this.#countResumable(ids, count);
     this.#checkBudget(ids.length - resumable);
     this.#setupQueue(info);
@@ -212,8 +219,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     return this.#members.stream(options);
   }
 
-  /** A snapshot of every shard (serving, joining and retiring sets). */
-  status(): ManagerStatus {
+  /** A snapshot of the manager and every shard (serving, joining and retiring sets). */
+  snapshot(): ManagerSnapshot {
     const shards: ShardSnapshot[] = [];
     // After a reshard switch the joining set is the active one: list it once.
     for (const set of new Set([this.#active, this.#reshard?.next, this.#retiring])) {
@@ -223,7 +230,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     return {
       state: this.#state,
       shardCount: this.#active?.count ?? 0,
-      shardIds: [...(this.#active?.shards.keys() ?? [])],
+      shardIds: this.shardIds,
       shards,
       identifiesRemaining: this.#identifiesRemaining,
       reshard: this.#reshard
@@ -253,7 +260,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     }
     if (this.#reshard)
       throw new ManagerError('RESHARD_IN_PROGRESS', `already resharding to ${this.#reshard.to}`);
-    if (this.#options.shardIds) {
+    if (this.options.shardIds) {
       throw new ManagerError(
         'RESHARD_FAILED',
         'a manager running a subset of shards (shardIds) cannot reshard alone',
@@ -276,7 +283,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       from,
       to: plan.to,
       phase: 'started',
-      deduper: new SwitchoverDeduper({ windowMs: this.#options.dedupeWindowMs, clock: this.#clock }),
+      deduper: new SwitchoverDeduper({ windowMs: this.options.dedupeWindowMs, clock: this.#clock }),
       next,
     };
     this.#reshard = reshard;
@@ -293,10 +300,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
               reject(
                 new ManagerError(
                   'RESHARD_FAILED',
-                  `the new set was not ready in ${this.#options.reshardTimeoutMs} ms`,
+                  `the new set was not ready in ${this.options.reshardTimeoutMs} ms`,
                 ),
               ),
-            this.#options.reshardTimeoutMs,
+            this.options.reshardTimeoutMs,
           );
         }),
       ]);
@@ -338,7 +345,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       const timer = this.#clock.setTimeout(() => {
         this.#drain = undefined;
         resolve();
-      }, this.#options.dedupeWindowMs);
+      }, this.options.dedupeWindowMs);
       this.#drain = { timer, resolve };
     });
     if (this.#state !== 'ready') return;
@@ -351,10 +358,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   /**
-   * Closes every shard. By default with a resumable close code, so a process restarted with the same
-   * session store resumes instead of identifying; `{ resumable: false }` ends the sessions (code 1000).
+   * Closes every shard. With a session store, by default with a resumable close code (4000), so a process
+   * restarted with the same store resumes instead of identifying; `{ resumable: false }` ends the sessions
+   * (1000), as does a manager without a store (nobody could resume them).
    */
-  async destroy(options: { resumable?: boolean } = {}): Promise<void> {
+  async destroy(options: Omit<DestroyOptions, 'code'> = {}): Promise<void> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     this.#clock.clearTimeout(this.#autoTimer);
@@ -365,9 +373,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       this.#drain = undefined;
     }
     this.#members.destroy();
-    await this.#destroySets(options.resumable === false ? 1000 : 4000);
+    const resumable = options.resumable ?? this.options.sessionStore !== undefined;
+    await this.#destroySets(resumable ? 4000 : 1000, options.reason);
     this.#ownQueue?.destroy();
-    const store = this.#options.sessionStore;
+    const store = this.options.sessionStore;
     if (isSequenceAware(store)) await store.flush();
     this.#metrics.close();
   }
@@ -375,7 +384,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   // ------------------------------------------------------------------------------------------ internals
 
   async #fetchInfo(): Promise<GatewayBotInfo> {
-    const info = await fetchGatewayBot({ token: this.#options.token, api: this.#options.api });
+    const info = await fetchGatewayBot({ token: this.options.token, api: this.options.api });
     this.#info = info;
     this.#identifiesRemaining = info.sessionStartLimit.remaining;
     this.#metrics.identifiesRemaining.set(info.sessionStartLimit.remaining);
@@ -395,7 +404,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   async #countResumable(ids: readonly number[], count: number): Promise<number> {
-    const store = this.#options.sessionStore;
+    const store = this.options.sessionStore;
     if (!store) return 0;
     let n = 0;
     for (const id of ids) {
@@ -420,12 +429,12 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       this.#ownQueue?.setMaxConcurrency(info.sessionStartLimit.maxConcurrency);
       return;
     }
-    let inner = this.#options.identifyQueue;
+    let inner = this.options.identifyQueue;
     if (!inner) {
       this.#ownQueue = new MemoryIdentifyQueue({
         maxConcurrency: info.sessionStartLimit.maxConcurrency,
-        windowMs: this.#options.identifyWindowMs,
-        ...(this.#options.identifyMarginMs !== undefined ? { marginMs: this.#options.identifyMarginMs } : {}),
+        windowMs: this.options.identifyWindowMs,
+        ...(this.options.identifyMarginMs !== undefined ? { marginMs: this.options.identifyMarginMs } : {}),
         clock: this.#clock,
       });
       inner = this.#ownQueue;
@@ -444,13 +453,13 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
 
   #createSet(count: number, ids: readonly number[], role: ShardRole): ShardSet {
     const set = createShardSet(count, role);
-    const store = this.#options.sessionStore
-      ? scopedSessionStore(this.#options.sessionStore, count)
+    const store = this.options.sessionStore
+      ? scopedSessionStore(this.options.sessionStore, count)
       : undefined;
     const info = this.#info!;
     for (const id of ids) {
       const shard = new Shard(
-        shardOptionsFor(this.#options, [id, count], info.url, this.#identifyQueue!, store),
+        shardOptionsFor(this.options, id, count, info.url, this.#identifyQueue!, store),
       );
       const managed: ManagedShard = {
         id,
@@ -518,30 +527,31 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       if (m.set.role === 'active') this.#metrics.setShardStatus(m.id, status);
       // `status: ready` comes before the READY dispatch names the guilds to wait for: the set is checked
       // on the `ready`/`resumed` events below instead.
-      if (m.set.role === 'active') this.emit('status', m.id, status, previous);
+      if (m.set.role === 'active') this.emit('status', status, previous, m.id);
     });
-    shard.on('heartbeat', ({ latencyMs }) => {
-      m.latencyMs = latencyMs;
-      this.#metrics.heartbeatLatency.observe({ shard: String(m.id) }, latencyMs / 1000);
+    shard.on('heartbeat', (info) => {
+      m.latencyMs = info.latencyMs;
+      this.#metrics.heartbeatLatency.observe({ shard: String(m.id) }, info.latencyMs / 1000);
+      if (m.set.role === 'active') this.emit('heartbeat', info, m.id);
     });
     shard.on('ready', (data) => {
       this.#expectGuilds(m, data.guilds ?? []);
       m.readyOnce = true;
       this.#checkSetReady(m.set);
-      if (m.set.role === 'active') this.emit('ready', m.id);
+      if (m.set.role === 'active') this.emit('ready', data, m.id);
     });
-    shard.on('resumed', () => {
+    shard.on('resumed', (info) => {
       m.readyOnce = true;
       this.#checkSetReady(m.set);
-      if (m.set.role === 'active') this.emit('resumed', m.id);
+      if (m.set.role === 'active') this.emit('resumed', info, m.id);
     });
     shard.on('close', (info) => {
       if (info.action === 'resume' || info.action === 'reidentify') {
         m.reconnects++;
         this.#metrics.reconnects.inc({ reason: String(info.code) });
       }
-      if (m.set.role === 'active') this.emit('close', m.id, info);
-      if (info.code === 4011 && this.#options.autoReshard && m.set.role === 'active') {
+      if (m.set.role === 'active') this.emit('close', info, m.id);
+      if (info.code === 4011 && this.options.autoReshard && m.set.role === 'active') {
         this.#debug('close 4011 (sharding required): resharding', m.id);
         void this.#autoReshardNow(true);
       }
@@ -571,7 +581,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       );
       m.pendingGuilds.clear();
       this.#checkSetReady(m.set);
-    }, this.#options.guildReadyTimeoutMs);
+    }, this.options.guildReadyTimeoutMs);
   }
 
   #onDispatch(m: ManagedShard, payload: GatewayDispatchPayload): void {
@@ -621,7 +631,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #startAutoReshard(): void {
-    const auto = this.#options.autoReshard;
+    const auto = this.options.autoReshard;
     const interval = auto === false ? 0 : auto.intervalMs;
     if (interval <= 0) return;
     const tick = () => {
@@ -657,14 +667,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     }
   }
 
-  async #destroySets(code: number): Promise<void> {
+  async #destroySets(code: number, reason?: string): Promise<void> {
     const sets = [...new Set([this.#reshard?.next, this.#retiring, this.#active])].filter(
       (s): s is ShardSet => s !== undefined,
     );
-    await Promise.all(sets.map((s) => this.#destroySet(s, code)));
+    await Promise.all(sets.map((s) => this.#destroySet(s, code, reason)));
   }
 
-  async #destroySet(set: ShardSet, code: number): Promise<void> {
+  async #destroySet(set: ShardSet, code: number, reason?: string): Promise<void> {
     set.closing = true;
     if (!set.settled) {
       set.settled = true;
@@ -675,7 +685,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         this.#clock.clearTimeout(m.guildsTimer);
         m.guildsTimer = undefined;
         try {
-          await m.shard.destroy({ code });
+          await m.shard.destroy({ code, ...(reason !== undefined ? { reason } : {}) });
         } catch (err) {
           if (err instanceof ShardlineError) this.#error(err, m.id);
         }

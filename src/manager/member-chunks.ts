@@ -1,5 +1,5 @@
 /**
- * Request Guild Members (op 8) and the GUILD_MEMBERS_CHUNK replies (gateway.md §9). Each request gets a
+ * Request Guild Members (op 8) and the GUILD_MEMBERS_CHUNK replies. Each request gets a
  * nonce (≤ 32 bytes) and the collector routes chunks back by it. A `RATE_LIMITED` dispatch for op 8 is
  * honoured: the request is sent again after `retry_after` instead of failing. Pure logic: the caller feeds
  * dispatches in and provides `send`; time goes through the injected `Clock`.

@@ -7,8 +7,8 @@ import {
   type Encoding,
   type ResolvedShardOptions,
   resolveShardOptions,
-  type ShardOptionalOptions,
   type ShardOptions,
+  type ShardPassThroughOptions,
 } from '../shard/options.js';
 import type { SessionStore } from '../shard/session-store.js';
 import { type Clock, systemClock } from '../util/clock.js';
@@ -20,21 +20,6 @@ export interface AutoReshardOptions {
   /** Check `/gateway/bot`'s recommended count this often; 0 = never (close 4011 still triggers). */
   readonly intervalMs?: number;
 }
-
-/** What each `Shard` of the manager may be given beyond what the manager sets itself. */
-export type ManagedShardOptions = Partial<
-  Omit<
-    ShardOptionalOptions,
-    | 'shard'
-    | 'gatewayUrl'
-    | 'encoding'
-    | 'compression'
-    | 'presence'
-    | 'identifyQueue'
-    | 'sessionStore'
-    | 'clock'
-  >
->;
 
 export interface ShardManagerOptions {
   /** Bot token without `Bot `. Kept in a `Secret`; never printed. */
@@ -68,10 +53,10 @@ export interface ShardManagerOptions {
   /** Longest a reshard may take before it is abandoned (old set kept); default 10 minutes. */
   readonly reshardTimeoutMs?: number;
   /** Anything else for each `Shard` (timeouts, backoff, send limits of a scaled simulator, …). */
-  readonly shardOptions?: ManagedShardOptions;
+  readonly shardOptions?: ShardPassThroughOptions;
 }
 
-export const DEFAULT_MANAGER_OPTIONS = {
+export const DEFAULT_SHARD_MANAGER_OPTIONS = {
   api: DEFAULT_API_BASE_URL,
   shardCount: 'auto',
   identifyWindowMs: IDENTIFY_WINDOW_MS,
@@ -81,7 +66,7 @@ export const DEFAULT_MANAGER_OPTIONS = {
   autoReshardIntervalMs: 0,
 } as const;
 
-export interface ResolvedManagerOptions {
+export interface ResolvedShardManagerOptions {
   readonly token: Secret;
   readonly intents: number;
   readonly api: string;
@@ -102,7 +87,7 @@ export interface ResolvedManagerOptions {
   readonly dedupeWindowMs: number;
   readonly guildReadyTimeoutMs: number;
   readonly reshardTimeoutMs: number;
-  readonly shardOptions: Readonly<ManagedShardOptions>;
+  readonly shardOptions: Readonly<ShardPassThroughOptions>;
 }
 
 function int(option: string, value: unknown, min: number): number {
@@ -134,8 +119,9 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 
 /** The options of one `Shard` of the manager. */
 export function shardOptionsFor(
-  o: ResolvedManagerOptions,
-  shard: readonly [number, number],
+  o: ResolvedShardManagerOptions,
+  shardId: number,
+  shardCount: number,
   gatewayUrl: string,
   identifyQueue: IdentifyQueue,
   sessionStore: SessionStore | undefined,
@@ -144,7 +130,8 @@ export function shardOptionsFor(
     ...o.shardOptions,
     token: o.token.reveal(),
     intents: o.intents,
-    shard,
+    shardId,
+    shardCount,
     gatewayUrl,
     ...(o.encoding !== undefined ? { encoding: o.encoding } : {}),
     ...(o.compression !== undefined ? { compression: o.compression } : {}),
@@ -160,7 +147,7 @@ export function shardOptionsFor(
  * returns a frozen object. The options each `Shard` will get are resolved here too, so a bad `shardOptions`
  * fails the constructor (named `shardOptions.<name>`) instead of every shard at `connect()`.
  */
-export function resolveManagerOptions(options: ShardManagerOptions): ResolvedManagerOptions {
+export function resolveShardManagerOptions(options: ShardManagerOptions): ResolvedShardManagerOptions {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'expected an object');
   }
@@ -169,7 +156,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
   }
   const token = new Secret(options.token);
   const intents = int('intents', options.intents, 0);
-  const shardCount = options.shardCount ?? DEFAULT_MANAGER_OPTIONS.shardCount;
+  const shardCount = options.shardCount ?? DEFAULT_SHARD_MANAGER_OPTIONS.shardCount;
   if (shardCount !== 'auto') int('shardCount', shardCount, 1);
   let shardIds: number[] | undefined;
   if (options.shardIds !== undefined) {
@@ -192,7 +179,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
       throw new ConfigError('shardIds', `shard id ${max} is not below shardCount ${shardCount}`);
     }
   }
-  const api = options.api ?? DEFAULT_MANAGER_OPTIONS.api;
+  const api = options.api ?? DEFAULT_SHARD_MANAGER_OPTIONS.api;
   if (typeof api !== 'string' || !/^https?:\/\//.test(api)) {
     throw new ConfigError('api', `expected an http(s) URL, got ${String(api)}`);
   }
@@ -217,14 +204,14 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
           intervalMs: duration(
             'autoReshard.intervalMs',
             auto.intervalMs,
-            DEFAULT_MANAGER_OPTIONS.autoReshardIntervalMs,
+            DEFAULT_SHARD_MANAGER_OPTIONS.autoReshardIntervalMs,
           ),
         };
   const shardOptions = options.shardOptions ?? {};
   if (typeof shardOptions !== 'object' || shardOptions === null) {
     throw new ConfigError('shardOptions', 'expected an object of Shard options');
   }
-  const resolved: ResolvedManagerOptions = {
+  const resolved: ResolvedShardManagerOptions = {
     token,
     intents,
     api,
@@ -239,7 +226,7 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
     identifyWindowMs: duration(
       'identifyWindowMs',
       options.identifyWindowMs,
-      DEFAULT_MANAGER_OPTIONS.identifyWindowMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.identifyWindowMs,
     ),
     identifyMarginMs: optionalDuration('identifyMarginMs', options.identifyMarginMs),
     memberRequestTimeoutMs: optionalDuration('memberRequestTimeoutMs', options.memberRequestTimeoutMs),
@@ -247,17 +234,17 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
     dedupeWindowMs: duration(
       'dedupeWindowMs',
       options.dedupeWindowMs,
-      DEFAULT_MANAGER_OPTIONS.dedupeWindowMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.dedupeWindowMs,
     ),
     guildReadyTimeoutMs: duration(
       'guildReadyTimeoutMs',
       options.guildReadyTimeoutMs,
-      DEFAULT_MANAGER_OPTIONS.guildReadyTimeoutMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.guildReadyTimeoutMs,
     ),
     reshardTimeoutMs: duration(
       'reshardTimeoutMs',
       options.reshardTimeoutMs,
-      DEFAULT_MANAGER_OPTIONS.reshardTimeoutMs,
+      DEFAULT_SHARD_MANAGER_OPTIONS.reshardTimeoutMs,
     ),
     shardOptions: Object.freeze({ ...shardOptions }),
   };
@@ -266,10 +253,10 @@ export function resolveManagerOptions(options: ShardManagerOptions): ResolvedMan
 }
 
 /** Resolves the options one shard would get, with a stand-in gateway URL and queue: the checks are the same. */
-function checkShardOptions(o: ResolvedManagerOptions): ResolvedShardOptions {
+function checkShardOptions(o: ResolvedShardManagerOptions): ResolvedShardOptions {
   const queue: IdentifyQueue = { waitForIdentify: () => Promise.resolve() };
   try {
-    return resolveShardOptions(shardOptionsFor(o, [0, 1], 'wss://gateway.discord.gg', queue, o.sessionStore));
+    return resolveShardOptions(shardOptionsFor(o, 0, 1, 'wss://gateway.discord.gg', queue, o.sessionStore));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const managerLevel = ['encoding', 'compression', 'presence', 'intents', 'token'];

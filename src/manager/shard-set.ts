@@ -58,13 +58,13 @@ export function isSetLoaded(set: ShardSet): boolean {
 
 export function snapshotOf(m: ManagedShard, nowMs: number): ShardSnapshot {
   return {
-    id: m.id,
+    shardId: m.id,
     shardCount: m.count,
     role: m.set.role,
-    state: m.state,
+    status: m.state,
     latencyMs: m.latencyMs,
     eventsPerSecond: m.rate.perSecond(nowMs),
-    lastSequence: m.lastSequence,
+    sequence: m.lastSequence,
     guilds: m.guilds.size,
     reconnects: m.reconnects,
   };

@@ -1,6 +1,6 @@
 /** `ProxyUpstream` over a `ShardManager` running in this process: the only file that knows its events. */
 import type { GatewaySendPayload } from 'discord-api-types/v10';
-import type { ShardManager } from '../manager/index.js';
+import type { ShardManager } from '../manager/manager.js';
 import type { ProxyUpstream, ProxyUpstreamEvents } from './upstream.js';
 
 export class ManagerUpstream implements ProxyUpstream {
@@ -35,7 +35,7 @@ export class ManagerUpstream implements ProxyUpstream {
   listen(events: ProxyUpstreamEvents): void {
     this.#events = events;
     this.#manager.on('dispatch', (payload, shardId) => events.dispatch(payload, shardId));
-    const onReady = (shardId: number) => {
+    const onReady = (_info: unknown, shardId: number) => {
       if (!this.#connected) return;
       this.#ready.add(shardId);
       events.ready(shardId);
@@ -58,7 +58,7 @@ export class ManagerUpstream implements ProxyUpstream {
   }
 
   #announceAll(): void {
-    for (const shardId of this.#manager.status().shardIds) {
+    for (const shardId of this.#manager.shardIds) {
       this.#ready.add(shardId);
       this.#events?.ready(shardId);
     }

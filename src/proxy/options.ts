@@ -1,7 +1,7 @@
 /** Options of `GatewayProxy`, their defaults and their validation. */
 
 import { ConfigError } from '../errors.js';
-import type { ShardManagerOptions } from '../manager/index.js';
+import type { ShardManagerOptions } from '../manager/options.js';
 import type { Compression, Encoding } from '../shard/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';

@@ -5,7 +5,7 @@
  * while the upstream shards never notice.
  */
 import { EventEmitter } from 'node:events';
-import { ShardManager } from '../manager/index.js';
+import { ShardManager } from '../manager/manager.js';
 import { redact } from '../util/redact.js';
 import { GatewayCache } from './cache/index.js';
 import { ManagerUpstream } from './manager-upstream.js';

@@ -1,13 +1,25 @@
 // Public API of `shardline/redis`. Re-exports only.
 
+// Types the signatures below name, exported type-only so this entry types on its own.
+export type { REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
+export { RedisError } from '../errors.js';
+export type { ManagerMetrics } from '../manager/metrics.js';
 export type { SessionStartLimit } from '../manager/rest.js';
-export { shardForGuild } from '../manager/routing.js';
-export { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
+export type { ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
+export type {
+  Compression,
+  Encoding,
+  ShardOptionalOptions,
+  ShardPassThroughOptions,
+} from '../shard/options.js';
+export type { SendLimit } from '../shard/send-limiter.js';
+export type { BackoffOptions } from '../util/backoff.js';
+export type { Clock, TimerHandle } from '../util/clock.js';
+export type { Secret } from '../util/redact.js';
 export {
   closeClient,
   createRedisClient,
   DEFAULT_KEY_PREFIX,
-  deleteKeysWithPrefix,
   type RedisBaseOptions,
 } from './client.js';
 export {
@@ -16,15 +28,14 @@ export {
   type CommandContext,
   type CommandTarget,
   commandStreamKey,
-  publishShardCount,
   type ServeCommandsOptions,
   serveCommands,
 } from './commands.js';
 export {
   type ConsumeOptions,
   consume,
+  type PARSE_DATA,
   type ParseData,
-  parseEventFields,
   readDeadLetters,
   type StreamEvent,
   type TailOptions,
@@ -34,7 +45,6 @@ export {
   type IdentifyRelease,
   RedisIdentifyQueue,
   type RedisIdentifyQueueOptions,
-  SESSION_START_RESET_MS,
 } from './identify-queue.js';
 export type { IdentifyQueue, SequenceAwareSessionStore, SessionInfo, SessionStore } from './interfaces.js';
 export { type Lease, ShardLeases, type ShardLeasesOptions } from './leases.js';
@@ -57,7 +67,6 @@ export { ShardWorker, type ShardWorkerEventMap, type WorkerLogLevel } from './wo
 export {
   DEFAULT_SHARD_WORKER_OPTIONS,
   type ResolvedShardWorkerOptions,
-  resolveShardWorkerOptions,
   type ShardWorkerOptions,
   type WorkerShardOptions,
 } from './worker-options.js';

@@ -33,9 +33,9 @@ export interface ShardWorkerOptions {
   readonly token: string;
   readonly intents: number;
   /** Shard ids this worker runs, or `'auto'`: a fair share of the free shards, rebalanced as workers come and go. */
-  readonly shards: readonly number[] | 'auto';
-  /** Total shard count (default: `GET /gateway/bot`'s recommendation). */
-  readonly totalShards?: number;
+  readonly shardIds: readonly number[] | 'auto';
+  /** The bot's shard count; `'auto'` (default) takes `GET /gateway/bot`'s recommendation. */
+  readonly shardCount?: number | 'auto';
   /** REST base for `GET /gateway/bot` (default https://discord.com/api). */
   readonly api?: string;
   /** `auto` only: never hold more than this many shards (default: the fair share). */
@@ -57,7 +57,7 @@ export interface ShardWorkerOptions {
   /** Session sequence write-behind (default 250 ms). */
   readonly sessionFlushMs?: number;
   /**
-   * How long `start()` waits for Redis to answer, retrying with capped backoff and logging each attempt
+   * How long `connect()` waits for Redis to answer, retrying with capped backoff and logging each attempt
    * (default: forever — a worker started before Redis, or while it restarts, waits for it; 0 = no wait).
    */
   readonly redisWaitMs?: number;
@@ -70,8 +70,8 @@ export interface ResolvedShardWorkerOptions {
   readonly prefix: string;
   readonly token: Secret;
   readonly intents: number;
-  readonly shards: readonly number[] | 'auto';
-  readonly totalShards: number | undefined;
+  readonly shardIds: readonly number[] | 'auto';
+  readonly shardCount: number | 'auto';
   readonly api: string;
   readonly maxShards: number | undefined;
   readonly ownerId: string | undefined;
@@ -122,22 +122,24 @@ export function resolveShardWorkerOptions(
   if (typeof options.token !== 'string' || options.token.trim() === '' || /\s/.test(options.token)) {
     throw new ConfigError('token', 'must be a non-empty string without whitespace (the bare bot token)');
   }
-  const totalShards =
-    options.totalShards === undefined ? undefined : int('totalShards', options.totalShards, 1, 1_000_000);
-  let shards: readonly number[] | 'auto';
-  if (options.shards === 'auto') shards = 'auto';
-  else if (Array.isArray(options.shards) && options.shards.length > 0) {
-    const ids = [...new Set(options.shards.map((s, i) => int(`shards[${i}]`, s, 0, 999_999)))].sort(
+  const shardCount =
+    options.shardCount === undefined || options.shardCount === 'auto'
+      ? 'auto'
+      : int('shardCount', options.shardCount, 1, 1_000_000);
+  let shardIds: readonly number[] | 'auto';
+  if (options.shardIds === 'auto') shardIds = 'auto';
+  else if (Array.isArray(options.shardIds) && options.shardIds.length > 0) {
+    const ids = [...new Set(options.shardIds.map((s, i) => int(`shardIds[${i}]`, s, 0, 999_999)))].sort(
       (a, b) => a - b,
     );
-    if (totalShards !== undefined && ids.at(-1)! >= totalShards) {
-      throw new ConfigError('shards', `shard ${ids.at(-1)} does not exist with totalShards ${totalShards}`);
+    if (shardCount !== 'auto' && ids.at(-1)! >= shardCount) {
+      throw new ConfigError('shardIds', `shard ${ids.at(-1)} does not exist with shardCount ${shardCount}`);
     }
-    shards = Object.freeze(ids);
-  } else throw new ConfigError('shards', "must be a non-empty list of shard ids or 'auto'");
+    shardIds = Object.freeze(ids);
+  } else throw new ConfigError('shardIds', "must be a non-empty list of shard ids or 'auto'");
   const maxShards = options.maxShards === undefined ? undefined : int('maxShards', options.maxShards, 1);
-  if (maxShards !== undefined && shards !== 'auto') {
-    throw new ConfigError('maxShards', "only applies to shards: 'auto'");
+  if (maxShards !== undefined && shardIds !== 'auto') {
+    throw new ConfigError('maxShards', "only applies to shardIds: 'auto'");
   }
   const leaseTtlMs = int('leaseTtlMs', options.leaseTtlMs ?? d.leaseTtlMs, 300);
   const claimIntervalMs = int(
@@ -162,8 +164,8 @@ export function resolveShardWorkerOptions(
     prefix: options.prefix ?? d.prefix,
     token: new Secret(options.token),
     intents: int('intents', options.intents, 0),
-    shards,
-    totalShards,
+    shardIds,
+    shardCount,
     api,
     maxShards,
     ownerId,
@@ -217,7 +219,8 @@ function resolveWorkerShardOptions(value: unknown, token: string): WorkerShardOp
       ...(given as WorkerShardOptions),
       token,
       intents: 0,
-      shard: [0, 1],
+      shardId: 0,
+      shardCount: 1,
       gatewayUrl: 'wss://gateway.discord.gg',
     });
   } catch (err) {

@@ -6,13 +6,13 @@
  * life, while a worker's set changes at run time (takeovers, lost leases, rebalancing).
  */
 import { EventEmitter } from 'node:events';
-import type { GatewaySendPayload } from 'discord-api-types/v10';
+import type { GatewayReadyDispatchData, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { ConfigError, GatewayCloseError, RedisError, type ShardlineError } from '../errors.js';
 import { ManagerMetrics } from '../manager/metrics.js';
 import { fetchGatewayBot } from '../manager/rest.js';
-import type { ShardStatus } from '../shard/events.js';
+import type { ResumedInfo, ShardStatus } from '../shard/events.js';
 import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import { Shard } from '../shard/shard.js';
 import { redact } from '../util/redact.js';
@@ -36,11 +36,12 @@ export type WorkerLogLevel = 'info' | 'warn';
 export interface ShardWorkerEventMap {
   /** Human-readable progress: leases, READY/RESUMED, Redis outages, backpressure. Never holds the token. */
   log: [level: WorkerLogLevel, message: string];
-  acquired: [shardId: number, token: number];
-  ready: [shardId: number];
-  resumed: [shardId: number, replayed: number];
-  /** The shard was given up (lease lost, stale, rebalanced or stopping). */
-  released: [shardId: number, why: string];
+  /** The lease on the shard was taken, with its fencing token. */
+  acquired: [fence: number, shardId: number];
+  ready: [data: GatewayReadyDispatchData, shardId: number];
+  resumed: [info: ResumedInfo, shardId: number];
+  /** The shard was given up (lease lost, stale, rebalanced or the worker is being destroyed). */
+  released: [reason: string, shardId: number];
   redis: [status: PublisherStatus, error?: ShardlineError];
   /** Gateway reads paused (`true`) because the event buffer is full, or resumed. */
   backpressure: [paused: boolean];
@@ -83,7 +84,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   readonly #dataLosses: Counter;
   /** The last session each shard of ours saved (sequence clamped to the stream): outlives a Redis data loss. */
   readonly #sessions = new Map<number, SessionInfo>();
-  /** What `start()` wrote to Redis (shard count, session start limit): written again after a data loss. */
+  /** What `connect()` wrote to Redis (shard count, session start limit): written again after a data loss. */
   #seed: (() => Promise<void>) | undefined;
   #identifyQueue: RedisIdentifyQueue | undefined;
   #gatewayUrl = '';
@@ -175,7 +176,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     return [...this.#owned.keys()].sort((a, b) => a - b);
   }
 
-  get totalShards(): number {
+  /** The bot's shard count (0 before `connect()`). */
+  get shardCount(): number {
     return this.#total;
   }
 
@@ -201,8 +203,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * command routing and starts claiming shards. Resolves once claiming runs; shards connect in the
    * background (see the `acquired` / `ready` / `resumed` events).
    */
-  async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new ConfigError('start', `worker is already ${this.#state}`);
+  async connect(): Promise<void> {
+    if (this.#state !== 'idle') throw new ConfigError('connect', `worker is already ${this.#state}`);
     this.#state = 'starting';
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
@@ -213,10 +215,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       throw err;
     }
     this.#gatewayUrl = info.url;
-    this.#total = o.totalShards ?? info.shards;
-    if (o.shards !== 'auto' && o.shards.at(-1)! >= this.#total) {
+    this.#total = o.shardCount === 'auto' ? info.shards : o.shardCount;
+    if (o.shardIds !== 'auto' && o.shardIds.at(-1)! >= this.#total) {
       this.#state = 'idle';
-      throw new ConfigError('shards', `shard ${o.shards.at(-1)} does not exist with ${this.#total} shards`);
+      throw new ConfigError(
+        'shardIds',
+        `shard ${o.shardIds.at(-1)} does not exist with ${this.#total} shards`,
+      );
     }
     this.#identifyQueue = new RedisIdentifyQueue({
       redis: this.#redis,
@@ -246,12 +251,12 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       if (this.#state === 'starting') this.#state = 'idle';
       throw err;
     });
-    if (!ready || (this.#state as string) !== 'starting') return; // stop() came first
+    if (!ready || (this.#state as string) !== 'starting') return; // destroy() came first
     this.#leases.start();
     this.#state = 'running';
     this.#log(
       'info',
-      `worker ${this.ownerId} started: ${o.shards === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shards.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
+      `worker ${this.ownerId} started: ${o.shardIds === 'auto' ? 'auto (fair share of free shards)' : `shards ${o.shardIds.join(',')}`} of ${this.#total}, max_concurrency ${info.sessionStartLimit.maxConcurrency}`,
     );
     this.#loop = this.#claimLoop();
   }
@@ -260,7 +265,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
    * Stops taking shards, closes every shard resumably (another worker or a restart RESUMEs), flushes the
    * publisher and the session store, and releases the leases. Idempotent.
    */
-  stop(): Promise<void> {
+  destroy(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
@@ -304,15 +309,15 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
 
   async #claimLoop(): Promise<void> {
     const o = this.options;
-    if (o.shards === 'auto') {
+    if (o.shardIds === 'auto') {
       // Register first and give peers started at the same moment one round to do the same.
       await this.#register().catch(() => 0);
       await this.#sleep(o.claimIntervalMs);
     }
     while (this.#state === 'running') {
       try {
-        if (o.shards === 'auto') await this.#claimAuto();
-        else await this.#claimFixed(o.shards);
+        if (o.shardIds === 'auto') await this.#claimAuto();
+        else await this.#claimFixed(o.shardIds);
       } catch (err) {
         this.#redisTrouble(toRedisError(err));
       }
@@ -465,7 +470,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     this.#dataLosses.inc();
     this.#log('warn', `${err.message} [${err.code}]`);
     this.emit('error', err, null);
-    // what start() wrote is gone too: the shard count (command routing) and the session start budget
+    // what connect() wrote is gone too: the shard count (command routing) and the session start budget
     void this.#seed?.().catch((e: unknown) => this.#redisTrouble(toRedisError(e)));
   }
 
@@ -493,7 +498,8 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       ),
       token: o.token.reveal(),
       intents: o.intents,
-      shard: [shardId, this.#total],
+      shardId,
+      shardCount: this.#total,
       gatewayUrl: this.#gatewayUrl,
       encoding: o.encoding,
       compression: o.compression,
@@ -512,7 +518,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     };
     this.#owned.set(shardId, owned);
     this.#ownedGauge.set(this.#owned.size);
-    this.emit('acquired', shardId, token);
+    this.emit('acquired', token, shardId);
     this.#log('info', `owns shard ${shardId} (lease token ${token})`);
 
     shard.on('dispatch', (p) => {
@@ -526,13 +532,13 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         this.#error(toRedisError(err, shardId), shardId);
       }
     });
-    shard.on('ready', () => {
+    shard.on('ready', (data) => {
       this.#log('info', `shard ${shardId} ready (identified, session ${shard.sessionId ?? '?'})`);
-      this.emit('ready', shardId);
+      this.emit('ready', data, shardId);
     });
     shard.on('resumed', (info) => {
       this.#log('info', `shard ${shardId} resumed (replayed ${info.replayed})`);
-      this.emit('resumed', shardId, info.replayed);
+      this.emit('resumed', info, shardId);
     });
     shard.on('status', (status) => this.metrics.setShardStatus(shardId, status));
     shard.on('close', (info) => {
@@ -551,7 +557,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
         this.#log('warn', `shard ${shardId} stopped: ${err.message}`);
         this.emit('fatal', err, shardId);
         // No retry can fix it (and every worker would hit it): stop this worker.
-        void this.#release(shardId, 'fatal gateway close', 'fatal').then(() => this.stop());
+        void this.#release(shardId, 'fatal gateway close', 'fatal').then(() => this.destroy());
       }
     });
 
@@ -612,7 +618,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       this.#ownedGauge.set(this.#owned.size);
       this.metrics.removeShard(shardId);
       if (mode !== 'stop') this.#log('info', `released shard ${shardId} (${why})`);
-      this.emit('released', shardId, why);
+      this.emit('released', why, shardId);
     })();
     return owned.releasing;
   }

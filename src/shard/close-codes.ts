@@ -8,7 +8,7 @@ export interface CloseCodeInfo {
 }
 
 /**
- * Discord gateway close codes (protocol digest §4) and what the shard does on each. Codes not listed here
+ * Discord gateway close codes and what the shard does on each. Codes not listed here
  * — 1000/1001/1006 from the server, network drops, unknown 4xxx — are handled by `closeCodeInfo` as
  * `resume` (reconnect with backoff, resume if a session exists).
  */

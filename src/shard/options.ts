@@ -21,7 +21,7 @@ export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
 export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
 
-/** All documented intent bits (protocol digest §10). */
+/** All documented intent bits. */
 export const ALL_INTENTS = 53_608_447;
 
 /** The client→server payload limit: larger payloads make the gateway close with 4002. */
@@ -35,8 +35,10 @@ export interface ShardRequiredOptions {
 }
 
 export interface ShardOptionalOptions {
-  /** `[shard_id, num_shards]`. Default `[0, 1]`. */
-  readonly shard: readonly [number, number];
+  /** This shard's id, `0 <= shardId < shardCount`. Default 0. */
+  readonly shardId: number;
+  /** The number of shards of the bot (`num_shards` in IDENTIFY). Default 1. */
+  readonly shardCount: number;
   /** Gateway URL from `GET /gateway/bot` (ws:// or wss://). Query parameters are set by the shard. */
   readonly gatewayUrl: string;
   /**
@@ -99,8 +101,28 @@ export interface ShardOptionalOptions {
 
 export type ShardOptions = ShardRequiredOptions & Partial<ShardOptionalOptions>;
 
+/**
+ * What a `ShardManager` or `ShardWorker` passes through to each of its shards (`shardOptions`): every
+ * optional `Shard` option except those the owner sets itself (ids, URL, formats, presence, queue, store, clock).
+ */
+export type ShardPassThroughOptions = Partial<
+  Omit<
+    ShardOptionalOptions,
+    | 'shardId'
+    | 'shardCount'
+    | 'gatewayUrl'
+    | 'encoding'
+    | 'compression'
+    | 'presence'
+    | 'identifyQueue'
+    | 'sessionStore'
+    | 'clock'
+  >
+>;
+
 export const DEFAULT_SHARD_OPTIONS = {
-  shard: [0, 1],
+  shardId: 0,
+  shardCount: 1,
   gatewayUrl: 'wss://gateway.discord.gg',
   encoding: 'etf',
   compression: 'zlib-stream',
@@ -234,12 +256,8 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     );
   }
 
-  const shard = pick(options, 'shard');
-  if (!Array.isArray(shard) || shard.length !== 2) {
-    throw new ConfigError('shard', `must be [shardId, shardCount], got ${describe(shard)}`);
-  }
-  const shardCount = int('shard[1]', shard[1], 1);
-  const shardId = int('shard[0]', shard[0], 0, shardCount - 1);
+  const shardCount = int('shardCount', pick(options, 'shardCount'), 1);
+  const shardId = int('shardId', pick(options, 'shardId'), 0, shardCount - 1);
 
   const gatewayUrl = pick(options, 'gatewayUrl');
   const urlProblem = gatewayUrlProblem(gatewayUrl);

@@ -39,10 +39,17 @@ const MAX_RECOVERIES_PER_RUN = 8;
 /** Opcodes the shard sends itself; callers may not. */
 const RESERVED_SEND_OPS = new Set([1, 2, 6]);
 
+/** How `destroy()` closes: `Shard`, `ShardManager` and `ShardWorker` take the same options. */
 export interface DestroyOptions {
-  /** 1000 (default) ends the session; any other code (e.g. 4000) keeps it resumable by a later process. */
-  readonly code?: number;
+  /**
+   * Keep the session for a later process to resume (close 4000) or end it (close 1000). Default: resumable
+   * when there is a session store to resume from.
+   */
+  readonly resumable?: boolean;
+  /** Close reason sent to the gateway (at most 123 bytes). */
   readonly reason?: string;
+  /** An exact close code (1000 or 3000–4999); overrides `resumable`. Only `Shard.destroy()` takes it. */
+  readonly code?: number;
 }
 
 interface Deferred<T> {
@@ -140,7 +147,8 @@ export class Shard extends EventEmitter<ShardEventMap> {
 
   /** Closes the connection and stops. Resolves once the socket is closed. */
   async destroy(options: DestroyOptions = {}): Promise<void> {
-    const code = options.code ?? 1000;
+    const resumable = options.resumable ?? this.options.sessionStore !== undefined;
+    const code = options.code ?? (resumable ? 4000 : 1000);
     if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
       throw new ConfigError('code', `destroy code must be 1000 or in 3000–4999, got ${String(code)}`);
     }

@@ -2,7 +2,7 @@ import { constants, deflateRawSync } from 'node:zlib';
 import { ZstdStreamEncoder } from '../codec/zstd-stream.js';
 
 /**
- * Transport compression of the simulator's output (gateway.md §7), synchronous so frames leave in order.
+ * Transport compression of the simulator's output, synchronous so frames leave in order.
  *
  * zlib-stream: one zlib stream per connection (header `78 9c` on the first message), every message ending in
  * a `Z_SYNC_FLUSH` (`00 00 ff ff`). A dispatch is written as a stored block holding the per-session prefix

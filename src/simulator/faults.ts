@@ -29,7 +29,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  */
 export interface Fault {
   readonly kind: FaultKind;
-  readonly shard?: number;
+  readonly shardId?: number;
   readonly sessionId?: string;
   readonly code?: number;
   readonly resumable?: boolean;
@@ -49,7 +49,7 @@ export function parseFault(value: unknown): Fault {
     return bad(`unknown fault kind ${JSON.stringify(v.kind)}; kinds: ${FAULT_KINDS.join(', ')}`);
   }
   const out: { -readonly [K in keyof Fault]: Fault[K] } = { kind: v.kind as FaultKind };
-  const intField = (name: 'shard' | 'code' | 'ms' | 'parts', min: number, max: number): void => {
+  const intField = (name: 'shardId' | 'code' | 'ms' | 'parts', min: number, max: number): void => {
     const x = v[name];
     if (x === undefined || x === null) return;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
@@ -57,7 +57,7 @@ export function parseFault(value: unknown): Fault {
     }
     out[name] = x as number;
   };
-  intField('shard', 0, 1_000_000);
+  intField('shardId', 0, 1_000_000);
   intField('code', 1000, 4999);
   intField('ms', 0, 3_600_000);
   intField('parts', 2, 64);

@@ -1,4 +1,4 @@
-/** Gateway intent bits (gateway.md §10) and which dispatch needs which intent. */
+/** Gateway intent bits and which dispatch needs which intent. */
 export const INTENTS = {
   GUILDS: 1 << 0,
   GUILD_MEMBERS: 1 << 1,
@@ -135,5 +135,5 @@ export function intentFor(t: string, inGuild: boolean): number {
   return (inGuild ? GUILD_EVENT_INTENTS[t] : (DM_EVENT_INTENTS[t] ?? GUILD_EVENT_INTENTS[t])) ?? 0;
 }
 
-/** Dispatches whose `content`-like fields are emptied without MESSAGE_CONTENT (gateway.md §10). */
+/** Dispatches whose `content`-like fields are emptied without MESSAGE_CONTENT. */
 export const CONTENT_EVENTS: ReadonlySet<string> = new Set(['MESSAGE_CREATE', 'MESSAGE_UPDATE']);

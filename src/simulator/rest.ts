@@ -92,7 +92,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `POST /_simulator/events`: `{t, d, guildId?, shard?, sessionId?, intent?}` or `{count}`. */
+/** `POST /_simulator/events`: `{t, d, guildId?, shardId?, sessionId?, intent?}` or `{count}`. */
 function postEvents(core: SimulatorCore, body: unknown, res: ServerResponse): true {
   if (!isObject(body)) return send(res, 400, { message: 'the body must be a JSON object' });
   if (body.count !== undefined) {
@@ -103,7 +103,8 @@ function postEvents(core: SimulatorCore, body: unknown, res: ServerResponse): tr
     return send(res, 200, { deliveries: core.emitRandomEvents(Math.min(n, MAX_RANDOM_EVENTS)) });
   }
   const target: Record<string, unknown> = {};
-  for (const k of ['guildId', 'shard', 'sessionId', 'intent']) if (body[k] !== undefined) target[k] = body[k];
+  for (const k of ['guildId', 'shardId', 'sessionId', 'intent'])
+    if (body[k] !== undefined) target[k] = body[k];
   return send(res, 200, { sessions: core.emitEvent(body.t as string, body.d, target) });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Discord's gateway rules as small pure pieces (gateway.md §3–§6): close codes, the per-connection send
+ * Discord's gateway rules as small pure pieces: close codes, the per-connection send
  * window, identify buckets, the session-start budget, the all-members request limit and Identify validation.
  */
 import { ALL_INTENTS, PRIVILEGED_INTENTS } from './intents.js';

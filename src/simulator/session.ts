@@ -22,7 +22,7 @@ export class Session {
   ended = false;
   expiry: TimerHandle | undefined;
   /** The per-shard stats counter of this session (cached by the core). */
-  counter: { dispatchesSent: number; lastSeq: number } | undefined;
+  counter: { dispatchesSent: number; sequence: number } | undefined;
   readonly #buffer: Dispatch[] = [];
   readonly #capacity: number;
 

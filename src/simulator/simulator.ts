@@ -28,28 +28,31 @@ export interface EmitTarget {
   /** Route as if the event belonged to this guild (default: `d.guild_id` when it is a string). */
   readonly guildId?: string;
   /** Every session whose shard id is this, whatever its shard count. */
-  readonly shard?: number;
+  readonly shardId?: number;
   /** Exactly this session. */
   readonly sessionId?: string;
-  /** Intent needed to receive it; default from the event name (gateway.md §10), 0 = always delivered. */
+  /** Intent needed to receive it; default from the event name, 0 = always delivered. */
   readonly intent?: number;
 }
 
 export interface SessionStats {
   readonly sessionId: string;
-  readonly shard: readonly [number, number];
-  readonly lastSeq: number;
+  readonly shardId: number;
+  readonly shardCount: number;
+  /** Sequence of the last dispatch of the session. */
+  readonly sequence: number;
   readonly connected: boolean;
   readonly ended: boolean;
   readonly intents: number;
 }
 
 export interface ShardStats {
-  readonly shard: readonly [number, number];
+  readonly shardId: number;
+  readonly shardCount: number;
   /** Dispatch frames written to sockets for this shard, replays included. */
   readonly dispatchesSent: number;
   /** Highest `s` assigned by any session of this shard. */
-  readonly lastSeq: number;
+  readonly sequence: number;
   readonly sessions: number;
 }
 
@@ -96,9 +99,10 @@ export interface SimulatorStats {
 const ENDED_SESSIONS_KEPT = 2000;
 
 interface ShardCounter {
-  shard: readonly [number, number];
+  readonly shardId: number;
+  readonly shardCount: number;
   dispatchesSent: number;
-  lastSeq: number;
+  sequence: number;
   sessions: number;
 }
 
@@ -215,7 +219,7 @@ export class SimulatorCore {
     const key = `${shard[0]}/${shard[1]}`;
     let c = this.#shardCounters.get(key);
     if (!c) {
-      c = { shard, dispatchesSent: 0, lastSeq: 0, sessions: 0 };
+      c = { shardId: shard[0], shardCount: shard[1], dispatchesSent: 0, sequence: 0, sessions: 0 };
       this.#shardCounters.set(key, c);
     }
     return c;
@@ -300,7 +304,7 @@ export class SimulatorCore {
     const seq = session.push(dispatch);
     session.counter ??= this.#shardCounter(session.shard);
     const counter = session.counter;
-    if (seq > counter.lastSeq) counter.lastSeq = seq;
+    if (seq > counter.sequence) counter.sequence = seq;
     const conn = session.connection;
     if (conn) {
       try {
@@ -463,11 +467,11 @@ export class SimulatorCore {
       invalid(`event name must match [A-Z0-9_]{1,64}, got ${JSON.stringify(t)}`);
     }
     if (!isObject(target)) invalid('target must be an object');
-    const { guildId: targetGuild, shard, sessionId, intent } = target;
+    const { guildId: targetGuild, shardId, sessionId, intent } = target;
     if (targetGuild !== undefined && typeof targetGuild !== 'string')
       invalid(`guildId must be a string, got ${typeof targetGuild}`);
-    if (shard !== undefined && !(Number.isInteger(shard) && shard >= 0 && shard < 1_000_000))
-      invalid(`shard must be an integer in [0, 999999], got ${JSON.stringify(shard)}`);
+    if (shardId !== undefined && !(Number.isInteger(shardId) && shardId >= 0 && shardId < 1_000_000))
+      invalid(`shardId must be an integer in [0, 999999], got ${JSON.stringify(shardId)}`);
     if (sessionId !== undefined && typeof sessionId !== 'string')
       invalid(`sessionId must be a string, got ${typeof sessionId}`);
     if (intent !== undefined && !(Number.isInteger(intent) && intent >= 0 && intent < 2 ** 31))
@@ -512,7 +516,7 @@ export class SimulatorCore {
     }
     for (const [count, byId] of this.#byShard) {
       let id: number;
-      if (target.shard !== undefined) id = target.shard;
+      if (target.shardId !== undefined) id = target.shardId;
       else if (dispatch.routeKey < 0) id = 0;
       else id = dispatch.routeKey % count;
       const set = byId.get(id);
@@ -597,7 +601,7 @@ export class SimulatorCore {
     const targets = [...this.connections].filter((c) => {
       if (!c.open) return false;
       if (f.sessionId !== undefined) return c.session?.id === f.sessionId;
-      if (f.shard !== undefined) return c.session?.shard[0] === f.shard;
+      if (f.shardId !== undefined) return c.session?.shard[0] === f.shardId;
       return true;
     });
     for (const c of targets) c.applyFault(f);
@@ -634,8 +638,9 @@ export class SimulatorCore {
       shards: [...this.#shardCounters.values()].map((c) => ({ ...c })),
       sessions: [...this.sessions.values()].map((s) => ({
         sessionId: s.id,
-        shard: s.shard,
-        lastSeq: s.seq,
+        shardId: s.shard[0],
+        shardCount: s.shard[1],
+        sequence: s.seq,
         connected: s.connection !== undefined,
         ended: s.ended,
         intents: s.intents,

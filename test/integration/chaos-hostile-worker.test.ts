@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
-import { eventStreamKey, parseEventFields, ShardWorker } from '../../src/redis/index.js';
+import { parseEventFields } from '../../src/redis/consumer.js';
+import { eventStreamKey, ShardWorker } from '../../src/redis/index.js';
 import { startHostileServer } from '../support/hostile-server.js';
 import { redisFixture } from '../support/redis.js';
 
@@ -65,8 +66,8 @@ test('a worker keeps its other shards running and publishes every valid event wh
     token: TOKEN,
     intents: 513,
     api: server.restUrl,
-    shards: [0, 1, 2, 3],
-    totalShards: SHARDS,
+    shardIds: [0, 1, 2, 3],
+    shardCount: SHARDS,
     identifyWindowMs: 50,
     encoding: 'etf',
     compression: 'zlib-stream',
@@ -80,8 +81,8 @@ test('a worker keeps its other shards running and publishes every valid event wh
   const lines: string[] = [];
   worker.on('log', (level, message) => lines.push(`${level}: ${message}`));
   worker.on('error', (err, shardId) => lines.push(`error: shard ${shardId}: ${err.code} ${inspect(err)}`));
-  t.after(() => Promise.race([worker.stop(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
-  await worker.start();
+  t.after(() => Promise.race([worker.destroy(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
+  await worker.connect();
 
   await new Promise((r) => setTimeout(r, 6_000));
   server.quiet = true;

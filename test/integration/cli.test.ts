@@ -51,7 +51,7 @@ test('demo --duration runs shards on the embedded simulator and prints a clean s
     'demo',
     '--duration',
     '4',
-    '--shards',
+    '--shard-count',
     '2',
     '--guilds',
     '30',
@@ -71,12 +71,18 @@ test('demo --duration runs shards on the embedded simulator and prints a clean s
 });
 
 test('bad flags exit 2 with a one-line reason and the usage', async () => {
-  const run = await cli(['demo', '--shards', 'many']);
+  const run = await cli(['demo', '--shard-count', 'many']);
   assert.equal(run.code, 2);
   assert.match(
     run.stderr,
-    /^shardline demo: --shards must be a whole number, got 'many'\nusage: shardline demo/,
+    /^shardline demo: --shard-count must be a whole number, got 'many'\nusage: shardline demo/,
   );
+  const subset = await cli(['connect', '--shard-ids', '0-1']);
+  assert.equal(subset.code, 2);
+  assert.match(subset.stderr, /^shardline connect: --shard-ids needs --shard-count N/);
+  const outside = await cli(['connect', '--shard-ids', '0-2', '--shard-count', '2']);
+  assert.equal(outside.code, 2);
+  assert.match(outside.stderr, /--shard-ids: shard 2 does not exist with --shard-count 2/);
   const unknown = await cli(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
@@ -101,7 +107,7 @@ test('connect --api runs a bot against the simulator, prints NDJSON events and n
   t.after(() => sim.close());
   const token = sim.tokens[0]!;
   const run = await cli(
-    ['connect', '--api', sim.restUrl, '--shards', '1', '--events', '--duration', '3'],
+    ['connect', '--api', sim.restUrl, '--shard-count', '1', '--events', '--duration', '3'],
     60_000,
     undefined,
     { BOT_TOKEN: token },
@@ -116,7 +122,7 @@ test('connect --api runs a bot against the simulator, prints NDJSON events and n
       'BOT_TOKEN',
       '--api',
       sim.restUrl,
-      '--shards',
+      '--shard-count',
       '1',
       '--events',
       '--duration',
@@ -205,7 +211,7 @@ test('connect restarted inside the identify window says why the gateway refused 
   const sim = await startSimulator({ guilds: 2, identifyWindowMs: 60_000 });
   t.after(() => sim.close());
   const env = { DISCORD_TOKEN: sim.tokens[0]! };
-  const args = ['connect', '--api', sim.restUrl, '--shards', '1', '--plain'];
+  const args = ['connect', '--api', sim.restUrl, '--shard-count', '1', '--plain'];
   const first = await cli([...args, '--duration', '1'], 60_000, undefined, env);
   assert.equal(first.code, 0, first.stderr);
   // The first run's identify opened the bucket's window; the restart identifies inside it.
@@ -233,7 +239,18 @@ test('a session file from another gateway is explained once and the shard identi
   const file = join(dir, 'sessions.json');
   const run = async (restUrl: string, token: string) =>
     cli(
-      ['connect', '--api', restUrl, '--shards', '1', '--session-file', file, '--duration', '2', '--plain'],
+      [
+        'connect',
+        '--api',
+        restUrl,
+        '--shard-count',
+        '1',
+        '--session-file',
+        file,
+        '--duration',
+        '2',
+        '--plain',
+      ],
       60_000,
       undefined,
       { DISCORD_TOKEN: token },

@@ -59,7 +59,7 @@ test('the demo summary counts dispatches still in flight when the run stops', as
   const err = sink();
   const code = await runDemo(
     [
-      '--shards',
+      '--shard-count',
       '2',
       '--guilds',
       '40',
@@ -94,7 +94,7 @@ test('each demo key does what the README and the usage say it does', async () =>
   const keys = keyboard();
   const stop = new AbortController();
   const demo = runDemo(
-    ['--shards', '1', '--guilds', '5', '--events-per-second', '20', '--heartbeat-interval', '1000'],
+    ['--shard-count', '1', '--guilds', '5', '--events-per-second', '20', '--heartbeat-interval', '1000'],
     { stdout: out.stream, stderr: err.stream, stdin: keys, env: {}, signal: stop.signal },
   );
   try {
@@ -129,7 +129,7 @@ test('the startup progress bar does not come back when a shard drops after start
   const keys = keyboard();
   const stop = new AbortController();
   const demo = runDemo(
-    ['--shards', '1', '--guilds', '5', '--events-per-second', '20', '--identify-window', '2000'],
+    ['--shard-count', '1', '--guilds', '5', '--events-per-second', '20', '--identify-window', '2000'],
     { stdout: out.stream, stderr: sink().stream, stdin: keys, env: {}, signal: stop.signal },
   );
   try {

@@ -38,7 +38,7 @@ test('identify pacing survives a stalled event loop with no identify-concurrency
   // `status: identifying` is emitted just before IDENTIFY is written; the simulator, in this process, reads
   // it only once the loop is free. Stall the loop at three moments: between the grant and the send, right
   // after the send, and on the next timer turn.
-  m.on('status', (shardId, status) => {
+  m.on('status', (status, _previous, shardId) => {
     if (status !== 'identifying') return;
     if (shardId % 3 === 0) stall(STALL_MS);
     else if (shardId % 3 === 1) queueMicrotask(() => stall(STALL_MS));

@@ -20,7 +20,13 @@ test('a second connect() of a manager or a shard rejects with SHARD_ALREADY_STAR
   await first;
   await assert.rejects(m.connect(), { code: 'SHARD_ALREADY_STARTED' });
 
-  const shard = new Shard({ token: sim.tokens[0]!, intents: 1, shard: [0, 1], gatewayUrl: sim.gatewayUrl });
+  const shard = new Shard({
+    token: sim.tokens[0]!,
+    intents: 1,
+    shardId: 0,
+    shardCount: 1,
+    gatewayUrl: sim.gatewayUrl,
+  });
   t.after(() => shard.destroy());
   shard.on('error', () => {});
   const connecting = shard.connect();

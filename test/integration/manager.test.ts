@@ -74,10 +74,10 @@ test('16 shards with max_concurrency 4 start with no identify-concurrency violat
   assert.equal(stats.violations['identify-concurrency'], 0);
   assert.equal(stats.identifies, 16);
   assert.equal(stats.invalidSessionsSent, 0);
-  const status = m.status();
+  const status = m.snapshot();
   assert.equal(status.shardCount, 16);
   assert.deepEqual(
-    status.shards.map((x) => [x.id, x.state]),
+    status.shards.map((x) => [x.shardId, x.status]),
     Array.from({ length: 16 }, (_, i) => [i, 'ready']),
   );
   assert.equal(
@@ -97,13 +97,13 @@ test('a shardIds subset (etf, zlib-stream) runs only those shards and refuses se
   const m = h.manager({ shardCount: 4, shardIds: [3, 1], encoding: 'etf', compression: 'zlib-stream' });
   await m.connect();
   assert.deepEqual(
-    m.status().shards.map((x) => x.id),
+    m.snapshot().shards.map((x) => x.shardId),
     [1, 3],
   );
   assert.deepEqual(
     s
       .stats()
-      .sessions.map((x) => x.shard)
+      .sessions.map((x) => [x.shardId, x.shardCount])
       .sort(),
     [
       [1, 4],
@@ -140,16 +140,16 @@ test('a restarted process resumes every shard from the session file instead of i
   first.on('dispatch', () => dispatches++);
   await first.connect();
   for (let i = 0; i < 40; i++) s.emitRandomEvents(1);
-  await waitFor(() => first.status().shards.every((x) => (x.lastSequence ?? 0) > 0), {
+  await waitFor(() => first.snapshot().shards.every((x) => (x.sequence ?? 0) > 0), {
     what: 'sequences',
     timeoutMs: WAIT_MS,
   });
-  const lastSequences = first.status().shards.map((x) => x.lastSequence);
+  const sequences = first.snapshot().shards.map((x) => x.sequence);
   await first.destroy();
   assert.ok(store.writes < dispatches / 4, `${store.writes} file writes for ${dispatches} dispatches`);
   assert.deepEqual(
     store.entries().map((x) => x.sequence),
-    lastSequences,
+    sequences,
     'destroy() flushed the final sequence numbers',
   );
   const identifies = s.stats().identifies;
@@ -157,7 +157,7 @@ test('a restarted process resumes every shard from the session file instead of i
 
   const second = h.manager({ sessionStore: new FileSessionStore({ path }), compression: 'zstd-stream' });
   const resumed = new Set<number>();
-  second.on('resumed', (id) => resumed.add(id));
+  second.on('resumed', (_info, id) => resumed.add(id));
   await second.connect();
   assert.equal(s.stats().identifies, identifies, 'no new identify');
   assert.equal(s.stats().resumes, 4);
@@ -245,7 +245,7 @@ test('resharding 4 → 8 under a live event stream loses and duplicates nothing'
   await new Promise((r) => setTimeout(r, 100));
   clearInterval(timer);
   await waitFor(() => received.size >= emitted.length, { what: 'all events', timeoutMs: WAIT_MS });
-  assert.equal(m.status().shardCount, 8);
+  assert.equal(m.snapshot().shardCount, 8);
   assert.deepEqual(
     emitted.filter((id) => received.get(id) !== 1),
     [],
@@ -263,17 +263,17 @@ test('status and the metrics endpoint report state, latency, events, reconnects 
   await m.connect();
   h.sim.emitRandomEvents(20);
   h.sim.inject({ kind: 'request-heartbeat' });
-  h.sim.inject({ kind: 'close', shard: 0, code: 4000 });
-  const resumed = new Promise<number>((resolve) => m.once('resumed', resolve));
+  h.sim.inject({ kind: 'close', shardId: 0, code: 4000 });
+  const resumed = new Promise<number>((resolve) => m.once('resumed', (_info, id) => resolve(id)));
   assert.equal(await resumed, 0);
-  await waitFor(() => m.status().shards.every((x) => x.latencyMs !== null), {
+  await waitFor(() => m.snapshot().shards.every((x) => x.latencyMs !== null), {
     what: 'heartbeat ACKs',
     timeoutMs: WAIT_MS,
   });
-  const status = m.status();
+  const status = m.snapshot();
   assert.equal(status.state, 'ready');
   assert.deepEqual(
-    status.shards.map((x) => [x.id, x.state, x.reconnects]),
+    status.shards.map((x) => [x.shardId, x.status, x.reconnects]),
     [
       [0, 'ready', 1],
       [1, 'ready', 0],
@@ -284,7 +284,7 @@ test('status and the metrics endpoint report state, latency, events, reconnects 
     4,
   );
   for (const x of status.shards) {
-    assert.ok((x.lastSequence ?? 0) > 0);
+    assert.ok((x.sequence ?? 0) > 0);
     assert.ok(x.eventsPerSecond > 0);
   }
 
@@ -320,7 +320,7 @@ test('automatic resharding follows the recommended shard count on its interval',
   assert.deepEqual(phases, ['started 2→4', 'switched 2→4', 'completed 2→4']);
   assert.equal(m.shardCount, 4);
   assert.deepEqual(
-    m.status().shards.map((x) => [x.id, x.shardCount, x.role, x.state]),
+    m.snapshot().shards.map((x) => [x.shardId, x.shardCount, x.role, x.status]),
     [0, 1, 2, 3].map((id) => [id, 4, 'active', 'ready']),
   );
 });
@@ -339,9 +339,9 @@ test('routes by guild, broadcasts to every shard, and never reveals the token', 
     timeoutMs: WAIT_MS,
   });
   const token = h.sim.tokens[0]!;
-  const status = m.status();
+  const status = m.snapshot();
   for (const x of status.shards) {
-    const routed = h.sim.world.guilds.filter((g) => shardForGuild(g.id, 3) === x.id).length;
+    const routed = h.sim.world.guilds.filter((g) => shardForGuild(g.id, 3) === x.shardId).length;
     assert.equal(x.guilds, routed);
   }
   assert.ok(!JSON.stringify(status).includes(token));
@@ -355,12 +355,12 @@ test('close 4011 at startup fails connect(), or with autoReshard starts again wi
   const h = await harness(t, { shards: 4, maxConcurrency: 4, guilds: 16, maxGuildsPerShard: 8 });
   const plain = h.manager({ shardCount: 1 });
   await assert.rejects(plain.connect(), { code: 'GATEWAY_CLOSED', closeCode: 4011 });
-  assert.equal(plain.status().state, 'idle');
+  assert.equal(plain.snapshot().state, 'idle');
   const auto = h.manager({ shardCount: 1, autoReshard: {} });
   await auto.connect();
   assert.equal(auto.shardCount, 4);
   assert.equal(
-    auto.status().shards.reduce((n, x) => n + x.guilds, 0),
+    auto.snapshot().shards.reduce((n, x) => n + x.guilds, 0),
     16,
   );
 });
@@ -368,9 +368,9 @@ test('close 4011 at startup fails connect(), or with autoReshard starts again wi
 /** Every shard of `m` with count `count` has received READY and every guild of its READY (seq = 1 + guilds). */
 function guildsDelivered(h: Harness, m: ShardManager, count: number): [number, number | null, number][] {
   return m
-    .status()
+    .snapshot()
     .shards.filter((x) => x.shardCount === count)
-    .map((x) => [x.id, x.lastSequence, 1 + h.sim.world.guildsForShard(x.id, count).length]);
+    .map((x) => [x.shardId, x.sequence, 1 + h.sim.world.guildsForShard(x.shardId, count).length]);
 }
 
 test('connect() resolves only after every guild of READY arrived, however late the GUILD_CREATEs come', async (t) => {

@@ -118,7 +118,7 @@ test('a strict TypeScript consumer that installed only the tarball compiles agai
       "import { ShardWorker } from 'shardline/redis';",
       'const sim = await startSimulator({ guilds: 1 });',
       'const manager = new ShardManager({ token: sim.tokens[0]!, intents: 1, api: sim.restUrl, shardCount: 1 });',
-      'manager.on("close", (_shardId: number, info: CloseInfo) => info.code);',
+      'manager.on("close", (info: CloseInfo, _shardId: number) => info.code);',
       'export const used = [decodeEtf, ShardWorker, manager];',
       'await sim.close();',
     ].join('\n'),

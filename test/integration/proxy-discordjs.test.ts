@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { shardOf } from '../../src/simulator/index.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { CLIENT_TOKEN, proxyRig } from '../support/proxy-harness.js';
 import { waitFor } from '../support/sim-helpers.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { shardOf } from '../../src/simulator/index.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, proxyRig } from '../support/proxy-harness.js';
 import { waitFor } from '../support/sim-helpers.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { GatewayProxy } from '../../src/proxy/index.js';
 import type { Simulator } from '../../src/simulator/index.js';
-import { shardOf } from '../../src/simulator/index.js';
+import { shardOf } from '../../src/simulator/world.js';
 import {
   CLIENT_TOKEN,
   identifiedClient,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { shardOf } from '../../src/simulator/index.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { identifiedClient, proxyRig } from '../support/proxy-harness.js';
 
 type Rec = Record<string, unknown>;

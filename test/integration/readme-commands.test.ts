@@ -116,7 +116,7 @@ async function simulate(ctx: Ctx, args: readonly string[], printsToken = true) {
 const SCALE_OUT = [
   'node dist/src/cli/main.js simulate --port 4100 --shards 4 --identify-window 1000 --events-per-second 20 --token sim-token &',
   'export DISCORD_TOKEN=sim-token',
-  'node dist/src/cli/main.js worker --redis redis://127.0.0.1:6379 --api http://127.0.0.1:4100/api --auto --identify-window 1000 &',
+  'node dist/src/cli/main.js worker --redis redis://127.0.0.1:6379 --api http://127.0.0.1:4100/api --shard-ids auto --identify-window 1000 &',
   'node dist/src/cli/main.js tail --redis redis://127.0.0.1:6379 --from 0 --count 20',
 ] as const;
 
@@ -298,7 +298,7 @@ const CASES: readonly Case[] = [
   },
   {
     readme: 'shardline <command>',
-    runs: '`npm pack` the fresh copy, `npm install` the tarball into an empty project, then its `node_modules/.bin/shardline --help` and `shardline demo --duration 2 --shards 1 --guilds 5`',
+    runs: '`npm pack` the fresh copy, `npm install` the tarball into an empty project, then its `node_modules/.bin/shardline --help` and `shardline demo --duration 2 --shard-count 1 --guilds 5`',
     asserts:
       'the installed bin lists every README command and the demo runs to a clean summary from the installed package (its runtime dependencies are dependencies)',
     async check(ctx) {
@@ -319,7 +319,10 @@ const CASES: readonly Case[] = [
       ok(help, 'shardline --help');
       for (const name of usageCommandNames(extractReadmeCommands(README)))
         assert.match(help.stdout, new RegExp(`^commands: .*\\b${name}\\b`, 'm'));
-      const demo = await run([bin, 'demo', '--duration', '2', '--shards', '1', '--guilds', '5'], inConsumer);
+      const demo = await run(
+        [bin, 'demo', '--duration', '2', '--shard-count', '1', '--guilds', '5'],
+        inConsumer,
+      );
       ok(demo, 'installed shardline demo');
       assertCleanDemo(demo, 1, { faults: false });
     },
@@ -345,7 +348,7 @@ const CASES: readonly Case[] = [
   },
   {
     readme:
-      'shardline connect [--token-env NAME --api URL --intents LIST --shards auto|N --events --session-file PATH --metrics-port N --duration S]',
+      'shardline connect [--token-env NAME --api URL --intents LIST --shard-count auto|N --events --session-file PATH --metrics-port N --duration S]',
     runs: 'not against Discord (no network or real token in a test): `node dist/src/cli/main.js connect --api <simulate URL>/api --events --duration 3` against `simulate --guilds 5` from the fresh copy, the token in $DISCORD_TOKEN',
     asserts:
       'exit 0; NDJSON events on stdout: READY first, one GUILD_CREATE per guild, seqs 1..n; the token appears in no output',

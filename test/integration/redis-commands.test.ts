@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, RedisError } from '../../src/errors.js';
-import {
-  CommandClient,
-  closeClient,
-  createRedisClient,
-  publishShardCount,
-  serveCommands,
-  shardForGuild,
-} from '../../src/redis/index.js';
+import { shardForGuild } from '../../src/manager/routing.js';
+import { publishShardCount } from '../../src/redis/commands.js';
+import { CommandClient, closeClient, createRedisClient, serveCommands } from '../../src/redis/index.js';
 import { extraClient, REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 

@@ -30,12 +30,12 @@ test('Redis restarted EMPTY under running workers: every event emitted after the
     t.after(() => closeClient(c));
     return c;
   };
-  const common = { prefix, totalShards: SHARDS, leaseTtlMs: 1_500, retryMaxMs: 200 } as const;
-  const a = shardWorker(t, sim, { ...common, redis: client(), shards: [0, 1], ownerId: 'a' });
-  const b = shardWorker(t, sim, { ...common, redis: client(), shards: [2, 3], ownerId: 'b' });
+  const common = { prefix, shardCount: SHARDS, leaseTtlMs: 1_500, retryMaxMs: 200 } as const;
+  const a = shardWorker(t, sim, { ...common, redis: client(), shardIds: [0, 1], ownerId: 'a' });
+  const b = shardWorker(t, sim, { ...common, redis: client(), shardIds: [2, 3], ownerId: 'b' });
   const readyA = collect(a, 'ready', 2);
   const readyB = collect(b, 'ready', 2);
-  await Promise.all([a.start(), b.start()]);
+  await Promise.all([a.connect(), b.connect()]);
   await Promise.all([readyA, readyB]);
   const flow = eventFlow(t, sim, SHARDS, 20);
   await waitFor(
@@ -98,7 +98,7 @@ test('Redis restarted EMPTY under running workers: every event emitted after the
     );
     assert.match(await w.collectMetrics(), /^shardline_worker_redis_data_losses_total 1$/m);
   }
-  await Promise.all([a.stop(), b.stop()]); // before the private Redis goes away with the after hooks
+  await Promise.all([a.destroy(), b.destroy()]); // before the private Redis goes away with the after hooks
 });
 
 test('events refused for a stale fence are reported, the shard is given up and resumed under a higher fence, and nothing is lost', async (t) => {
@@ -108,12 +108,12 @@ test('events refused for a stale fence are reported, the shard is given up and r
   const worker = shardWorker(t, sim, {
     redis,
     prefix,
-    shards: [0, 1],
-    totalShards: SHARDS,
+    shardIds: [0, 1],
+    shardCount: SHARDS,
     leaseTtlMs: 1_500,
   });
   const ready = collect(worker, 'ready', SHARDS);
-  await worker.start();
+  await worker.connect();
   await ready;
   const flow = eventFlow(t, sim, SHARDS, 20);
   await waitFor(async () => (await streamBySession(redis, prefix)).size === SHARDS, {
@@ -157,5 +157,5 @@ test('events refused for a stale fence are reported, the shard is given up and r
   assert.ok(worker.lines.some((l) => /^warn: gave up shard 1: its lease cannot publish/.test(l)));
   assert.match(await worker.collectMetrics(), /^shardline_worker_events_refused_total [1-9]\d*$/m);
   assert.equal(sim.stats().identifies, SHARDS, 'resumed, never identified again');
-  await worker.stop();
+  await worker.destroy();
 });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { ConfigError, type RedisError, type ShardlineError } from '../../src/errors.js';
+import { parseEventFields } from '../../src/redis/consumer.js';
 import {
   consume,
   type DispatchEvent,
   eventStreamKey,
   type PublisherStatus,
-  parseEventFields,
   RedisEventPublisher,
   readDeadLetters,
   type StreamEvent,

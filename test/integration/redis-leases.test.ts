@@ -105,7 +105,7 @@ test('reports LEASE_LOST when another worker took the shard over', async (t) => 
   assert.deepEqual(a.held(), []);
 });
 
-test('lists free shards and owners for --auto', async (t) => {
+test('lists free shards and owners for --shard-ids auto', async (t) => {
   const { redis, prefix } = await redisFixture(t);
   const a = new ShardLeases({ redis, prefix, ownerId: 'a' });
   const b = new ShardLeases({ redis, prefix, ownerId: 'b' });
@@ -125,7 +125,7 @@ test('lists free shards and owners for --auto', async (t) => {
   assert.deepEqual(await b.freeShards(6), [0, 1, 2, 4, 5]);
 });
 
-test('workers started with --auto split the free shards without overlap', async (t) => {
+test('workers started with --shard-ids auto split the free shards without overlap', async (t) => {
   const { prefix } = await redisFixture(t);
   const workers = [0, 1, 2].map(
     (i) => new ShardLeases({ redis: extraClient(t), prefix, ownerId: `auto${i}` }),

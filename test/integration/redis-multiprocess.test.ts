@@ -3,7 +3,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventStreamKey, parseEventFields } from '../../src/redis/index.js';
+import { parseEventFields } from '../../src/redis/consumer.js';
+import { eventStreamKey } from '../../src/redis/index.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'redis-worker-child.js');

@@ -26,10 +26,10 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   const { redis, prefix } = await redisFixture(t);
   const SHARDS = 2;
   const sim = await simulator(t, { ...WORKER_SIM, shards: SHARDS });
-  const common = { redis, prefix, shards: [0, 1], totalShards: SHARDS, leaseTtlMs: 1_500 } as const;
+  const common = { redis, prefix, shardIds: [0, 1], shardCount: SHARDS, leaseTtlMs: 1_500 } as const;
   const a = shardWorker(t, sim, { ...common, ownerId: 'a' });
   const ready = collect(a, 'ready', SHARDS);
-  await a.start();
+  await a.connect();
   assert.deepEqual(await ready, [0, 1], a.lines.join('\n'));
   assert.deepEqual(a.shardIds, [0, 1]);
 
@@ -38,7 +38,7 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
     what: 'events in the stream',
   });
   // stop while events flow: whatever a had read is flushed to the stream, and its sequence persisted
-  await a.stop();
+  await a.destroy();
   events.stop();
   assert.deepEqual(a.shardIds, []);
   const leases = new ShardLeases({ redis, prefix });
@@ -58,7 +58,7 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
 
   const b = shardWorker(t, sim, { ...common, ownerId: 'b' });
   const resumed = collect(b, 'resumed', SHARDS);
-  await b.start();
+  await b.connect();
   assert.deepEqual(await resumed, [0, 1], b.lines.join('\n'));
   const after = eventFlow(t, sim, SHARDS, 20);
   const last = sessionsByShard(sim).get(0)![0]!.lastSeq;
@@ -73,7 +73,7 @@ test('ShardWorker in process: events reach the stream, stop() releases the lease
   await assertStreamComplete(redis, prefix, sim, SHARDS, b.lines.join('\n'));
   const owners = await leases.owners(SHARDS);
   assert.deepEqual([...owners.values()], ['b', 'b']);
-  await b.stop();
+  await b.destroy();
   assert.equal((await leases.owners(SHARDS)).size, 0);
 });
 
@@ -91,10 +91,10 @@ test('a worker started before Redis waits for it, saying so, and runs its shards
   t.after(() => closeClient(redis));
   const prefix = 'shardline-test:late:';
   const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
-  const worker = shardWorker(t, sim, { redis, prefix, shards: [0], totalShards: 1, leaseTtlMs: 1_500 });
+  const worker = shardWorker(t, sim, { redis, prefix, shardIds: [0], shardCount: 1, leaseTtlMs: 1_500 });
   const ready = collect(worker, 'ready', 1);
   let started = false;
-  const starting = worker.start().then(() => {
+  const starting = worker.connect().then(() => {
     started = true;
   });
   const waiting = new RegExp(
@@ -108,7 +108,7 @@ test('a worker started before Redis waits for it, saying so, and runs its shards
   await starting;
   assert.deepEqual(await ready, [0], worker.lines.join('\n'));
   assert.ok(worker.lines.some((l) => /Redis at redis:\/\/\S+ answered \(attempt \d+\)/.test(l)));
-  await worker.stop();
+  await worker.destroy();
 });
 
 test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how long it waited; stop() ends an unbounded one', async (t) => {
@@ -116,8 +116,14 @@ test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how lo
   const redis = createRedisClient(`redis://127.0.0.1:${port}`, { redisOptions: { retryStrategy: () => 50 } });
   t.after(() => closeClient(redis));
   const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
-  const bounded = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1, redisWaitMs: 300 });
-  const err = await bounded.start().catch((e: unknown) => e);
+  const bounded = shardWorker(t, sim, {
+    redis,
+    prefix: 'p:',
+    shardIds: [0],
+    shardCount: 1,
+    redisWaitMs: 300,
+  });
+  const err = await bounded.connect().catch((e: unknown) => e);
   assert.ok(err instanceof RedisError, String(err));
   assert.equal(err.code, 'REDIS_UNAVAILABLE');
   assert.match(
@@ -127,10 +133,10 @@ test('a bounded wait for Redis ends start() with REDIS_UNAVAILABLE saying how lo
     ),
   );
   assert.ok(!err.message.includes(sim.tokens[0]!));
-  const forever = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1 });
-  const starting = forever.start();
+  const forever = shardWorker(t, sim, { redis, prefix: 'p:', shardIds: [0], shardCount: 1 });
+  const starting = forever.connect();
   await waitFor(() => forever.lines.some((l) => /waiting for Redis/.test(l)), { what: 'the wait' });
-  await forever.stop();
+  await forever.destroy();
   await starting; // resolves: stop() came first
   assert.deepEqual(forever.shardIds, []);
 });
@@ -143,11 +149,11 @@ test('while it waits for Redis the worker logs the delay its client really waits
   });
   t.after(() => closeClient(redis));
   const sim = await simulator(t, { ...WORKER_SIM, shards: 1 });
-  const worker = shardWorker(t, sim, { redis, prefix: 'p:', shards: [0], totalShards: 1 });
-  const starting = worker.start();
+  const worker = shardWorker(t, sim, { redis, prefix: 'p:', shardIds: [0], shardCount: 1 });
+  const starting = worker.connect();
   const waits = (): string[] => worker.lines.filter((l) => /waiting for Redis/.test(l));
   await waitFor(() => waits().length >= 4, { what: 'four failed attempts' });
-  await worker.stop();
+  await worker.destroy();
   await starting;
   const lines = waits();
   lines.forEach((line, i) => {

@@ -60,9 +60,9 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
         sim,
         name: `w${i}`,
         args: [
-          '--shards',
+          '--shard-ids',
           r,
-          '--total',
+          '--shard-count',
           '12',
           '--lease-ttl',
           '3000',
@@ -112,7 +112,15 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const { redis, prefix } = await redisFixture(t);
     const SHARDS = 12;
     const sim = await simulator(t, { ...SIM, shards: SHARDS, maxConcurrency: 2 });
-    const args = ['--auto', '--total', String(SHARDS), '--lease-ttl', '2000', ...WORKER_WINDOW];
+    const args = [
+      '--shard-ids',
+      'auto',
+      '--shard-count',
+      String(SHARDS),
+      '--lease-ttl',
+      '2000',
+      ...WORKER_WINDOW,
+    ];
     const workers = ['a', 'b', 'c'].map((name) =>
       startWorker(t, { redisUrl: REDIS_URL, prefix, sim, name, args }),
     );
@@ -173,7 +181,7 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
     const { redis, prefix } = await redisFixture(t);
     const sim = await simulator(t, { ...SIM, shards: 1, guilds: 2 });
     const peak = sampleConnections(t, sim, 5);
-    const args = ['--shards', '0', '--total', '1', '--lease-ttl', '1500', ...WORKER_WINDOW];
+    const args = ['--shard-ids', '0', '--shard-count', '1', '--lease-ttl', '1500', ...WORKER_WINDOW];
     const workers = ['x', 'y'].map((name) =>
       startWorker(t, { redisUrl: REDIS_URL, prefix, sim, name, args }),
     );
@@ -237,9 +245,9 @@ describe('shardline worker (child processes, real Redis, the simulator)', () => 
       name: 'solo',
       // the lease outlives the outage, so the gateway connections stay up through it
       args: [
-        '--shards',
+        '--shard-ids',
         '0-1',
-        '--total',
+        '--shard-count',
         '2',
         '--lease-ttl',
         '15000',
@@ -304,7 +312,7 @@ test('a worker with a rejected token exits 1 with an actionable message that doe
   const wrong = 'WRONG.token.value-that-must-not-be-printed';
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--redis', REDIS_URL, '--api', sim.restUrl, '--auto'],
+    [CLI, 'worker', '--redis', REDIS_URL, '--api', sim.restUrl, '--shard-ids', 'auto'],
     {
       env: { ...process.env, DISCORD_TOKEN: wrong },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -329,9 +337,9 @@ test('a worker whose Redis never answers says it waits on every attempt, then --
       `redis://127.0.0.1:${port}`,
       '--api',
       sim.restUrl,
-      '--shards',
+      '--shard-ids',
       '0',
-      '--total',
+      '--shard-count',
       '1',
       '--redis-wait',
       '1',
@@ -358,7 +366,7 @@ test('SIGTERM while a worker waits for Redis at startup stops it at once with ex
   const port = await closedPort();
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--api', sim.restUrl, '--auto'],
+    [CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--api', sim.restUrl, '--shard-ids', 'auto'],
     { env: { ...process.env, DISCORD_TOKEN: sim.tokens[0]! }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const worker = new WorkerProcess(child, 'waiting');

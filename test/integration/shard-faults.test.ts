@@ -43,7 +43,7 @@ describe('shard against every simulator fault', () => {
       const sessionId = rec.shard.sessionId;
       sim.emitRandomEvents(10);
       const resumed = rec.next('resumed');
-      assert.ok(sim.inject({ ...fault, shard: 0 }) > 0, 'the fault hit a connection');
+      assert.ok(sim.inject({ ...fault, shardId: 0 }) > 0, 'the fault hit a connection');
       // Events emitted while the shard is away must be replayed on resume.
       sim.emitRandomEvents(10);
       await resumed;
@@ -64,7 +64,7 @@ describe('shard against every simulator fault', () => {
       const rec = createShard(t, sim);
       await rec.shard.connect();
       sim.emitRandomEvents(5);
-      sim.inject({ ...fault, shard: 0 });
+      sim.inject({ ...fault, shardId: 0 });
       sim.emitRandomEvents(5);
       await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
       assert.ok(consecutive(rec.seqs));
@@ -78,12 +78,12 @@ describe('shard against every simulator fault', () => {
       const sim = await startSim(t);
       const rec = createShard(t, sim, { compression });
       await rec.shard.connect();
-      sim.inject({ kind: 'split', parts: 3, shard: 0 });
+      sim.inject({ kind: 'split', parts: 3, shardId: 0 });
       sim.emitRandomEvents(5);
       await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'split dispatches' });
       assert.equal(sim.stats().connectionsTotal, 1);
       const resumed = rec.next('resumed');
-      sim.inject({ kind: 'corrupt', shard: 0 });
+      sim.inject({ kind: 'corrupt', shardId: 0 });
       sim.emitRandomEvents(5);
       await resumed;
       await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
@@ -102,7 +102,7 @@ describe('shard against every simulator fault', () => {
     await rec.shard.connect();
     const first = rec.shard.sessionId;
     const ready = rec.next('ready');
-    sim.inject({ kind: 'invalid-session', resumable: false, shard: 0 });
+    sim.inject({ kind: 'invalid-session', resumable: false, shardId: 0 });
     await ready;
     assert.notEqual(rec.shard.sessionId, first);
     assert.equal(sim.stats().identifies, 2);
@@ -115,7 +115,7 @@ describe('shard against every simulator fault', () => {
       const rec = createShard(t, sim);
       await rec.shard.connect();
       const ready = rec.next('ready');
-      sim.inject({ kind: 'close', code, resumable: false, shard: 0 });
+      sim.inject({ kind: 'close', code, resumable: false, shardId: 0 });
       await ready;
       assert.equal(sim.stats().identifies, 2);
       assert.equal(rec.closes[0]?.action, 'reidentify');
@@ -128,7 +128,7 @@ describe('shard against every simulator fault', () => {
     const rec = createShard(t, sim);
     await rec.shard.connect();
     const ready = rec.next('ready');
-    sim.inject({ kind: 'close', code: 4000, resumable: false, shard: 0 });
+    sim.inject({ kind: 'close', code: 4000, resumable: false, shardId: 0 });
     await ready;
     const stats = sim.stats();
     assert.equal(stats.identifies, 2);
@@ -141,7 +141,7 @@ describe('shard against every simulator fault', () => {
       const sim = await startSim(t);
       const rec = createShard(t, sim);
       await rec.shard.connect();
-      sim.inject({ kind: 'close', code, shard: 0 });
+      sim.inject({ kind: 'close', code, shardId: 0 });
       await waitFor(() => rec.shard.status === 'closed', { what: 'closed' });
       const err = rec.errors.find((e) => e instanceof GatewayCloseError);
       assert.ok(err instanceof GatewayCloseError);

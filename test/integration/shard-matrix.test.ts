@@ -25,7 +25,7 @@ describe('shard over every encoding × compression', () => {
         assert.equal(rec.shard.status, 'ready');
         sim.emitRandomEvents(20);
         const resumed = rec.next('resumed');
-        sim.inject({ kind: 'reconnect', shard: 0 });
+        sim.inject({ kind: 'reconnect', shardId: 0 });
         sim.emitRandomEvents(20);
         await resumed;
         sim.emitRandomEvents(20);

@@ -30,7 +30,7 @@ describe('shard: paused reading against the simulator', () => {
     await rec.shard.connect();
     rec.shard.pauseReading();
     sim.emitRandomEvents(20);
-    assert.equal(sim.inject({ kind: 'drop', shard: 0 }), 1);
+    assert.equal(sim.inject({ kind: 'drop', shardId: 0 }), 1);
     sim.emitRandomEvents(20); // buffered in the session while it is disconnected
     const beats = sim.stats().heartbeats;
     await waitFor(() => sim.stats().connectionsTotal >= 2 || sim.stats().heartbeats >= beats + 3, {

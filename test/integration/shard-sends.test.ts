@@ -34,7 +34,7 @@ test('sends made while reconnecting are delivered after RESUMED', async (t) => {
   const rec = createShard(t, sim);
   await rec.shard.connect();
   const resumed = rec.next('resumed');
-  sim.inject({ kind: 'drop', shard: 0 });
+  sim.inject({ kind: 'drop', shardId: 0 });
   await waitFor(() => rec.shard.status !== 'ready', { what: 'the shard to notice the drop' });
   const before = sim.stats().clientPayloads;
   const sent = Promise.all([rec.shard.send(presence(1)), rec.shard.send(presence(2))]);

@@ -80,12 +80,12 @@ describe('shard sessions, filters and identify concurrency', () => {
         sim.emitEvent(
           'TYPING_START',
           { channel_id: '1', user_id: '2', timestamp: i },
-          { shard: 0, intent: 0 },
+          { shardId: 0, intent: 0 },
         );
         sim.emitEvent(
           'MESSAGE_CREATE',
           { id: String(100 + i), channel_id: '1', content: `m${i}` },
-          { shard: 0, intent: 0 },
+          { shardId: 0, intent: 0 },
         );
       }
       await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every sequence' });
@@ -96,7 +96,7 @@ describe('shard sessions, filters and identify concurrency', () => {
       assert.equal(rec.ready, 1, 'READY is processed even when filtered');
       // A resume after skipped dispatches uses the right seq: nothing replays twice.
       const resumed = rec.next('resumed');
-      sim.inject({ kind: 'reconnect', shard: 0 });
+      sim.inject({ kind: 'reconnect', shardId: 0 });
       await resumed;
       assert.equal(rec.dispatches.length, 10);
     });
@@ -106,7 +106,7 @@ describe('shard sessions, filters and identify concurrency', () => {
     const sim = await startSim(t, { shards: 4, guilds: 12 });
     const queue = new MemoryIdentifyQueue({ maxConcurrency: 1, windowMs: IDENTIFY_WINDOW_MS + 200 });
     const recs = [0, 1, 2, 3].map((id) => {
-      const shard = new Shard(shardOptions(sim, { shard: [id, 4], identifyQueue: queue }));
+      const shard = new Shard(shardOptions(sim, { shardId: id, shardCount: 4, identifyQueue: queue }));
       t.after(() => shard.destroy());
       return new Recorder(shard);
     });
@@ -147,9 +147,9 @@ describe('shard sessions, filters and identify concurrency', () => {
     }
     await rec.shard.connect();
     const resumed = rec.next('resumed');
-    sim.inject({ kind: 'reconnect', shard: 0 });
+    sim.inject({ kind: 'reconnect', shardId: 0 });
     await resumed;
-    sim.inject({ kind: 'close', code: 4004, shard: 0 });
+    sim.inject({ kind: 'close', code: 4004, shardId: 0 });
     await waitFor(() => rec.shard.status === 'closed', { what: 'fatal stop' });
     assert.ok(seen.length > 20);
     assert.ok(seen.every((s) => !s.includes(token)));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { INTENTS } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { data, identified, simulator } from '../support/sim-helpers.js';
 
 const ALL = INTENTS.GUILDS | INTENTS.GUILD_MEMBERS | INTENTS.GUILD_PRESENCES | INTENTS.GUILD_VOICE_STATES;

@@ -133,7 +133,7 @@ test('a fault targeted at one shard hits only that shard’s connections', async
   const sim = await simulator(t, { guilds: 4, identifyWindowMs: 0 });
   const s0 = await identified(t, sim, { shard: [0, 2] });
   const s1 = await identified(t, sim, { shard: [1, 2] });
-  assert.equal(sim.inject({ kind: 'close', code: 4000, shard: 1 }), 1);
+  assert.equal(sim.inject({ kind: 'close', code: 4000, shardId: 1 }), 1);
   assert.equal((await s1.client.closed).code, 4000);
   s0.client.heartbeat();
   await s0.client.nextOp(11);
@@ -172,14 +172,24 @@ test('GET /_simulator/stats reports counters, closes, violations, shards and ses
   assert.equal(stats.connectionsOpen, 1);
   assert.equal(stats.identifies, 1);
   assert.equal(stats.dispatchesSent, 3);
-  assert.deepEqual(stats.shards, [{ shard: [0, 1], dispatchesSent: 3, lastSeq: 3, sessions: 1 }]);
+  assert.deepEqual(stats.shards, [
+    { shardId: 0, shardCount: 1, dispatchesSent: 3, sequence: 3, sessions: 1 },
+  ]);
   assert.deepEqual(stats.sessions, [
-    { sessionId: a.sessionId, shard: [0, 1], lastSeq: 3, connected: true, ended: false, intents: 513 },
+    {
+      sessionId: a.sessionId,
+      shardId: 0,
+      shardCount: 1,
+      sequence: 3,
+      connected: true,
+      ended: false,
+      intents: 513,
+    },
   ]);
   assert.equal((stats.violations as Record<string, number>)['send-rate'], 0);
   const ev = await fetch(`${sim.httpUrl}/_simulator/events`, {
     method: 'POST',
-    body: JSON.stringify({ t: 'CUSTOM_THING', d: { x: 1 }, shard: 0 }),
+    body: JSON.stringify({ t: 'CUSTOM_THING', d: { x: 1 }, shardId: 0 }),
   });
   assert.deepEqual(await ev.json(), { sessions: 1 });
   assert.equal((await a.client.nextOp(0, 'CUSTOM_THING')).s, 4);
@@ -199,5 +209,5 @@ test('a client that cannot keep up is dropped once its queue passes maxBufferedB
   socket.resume();
   assert.equal((await a.client.closed).code, 1006);
   await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'condition' });
-  assert.equal(await resumeOutcome(sim, a.sessionId, sim.stats().sessions[0]!.lastSeq), 'resumed');
+  assert.equal(await resumeOutcome(sim, a.sessionId, sim.stats().sessions[0]!.sequence), 'resumed');
 });

@@ -65,7 +65,7 @@ for (const [name, d] of [
     const r = await postRaw(sim, '/_simulator/events', `{"t":"TEST_EVENT","d":${d}}`);
     assert.equal(r.status, 400, JSON.stringify(r.json));
     assert.equal((r.json as { code: string }).code, 'SIMULATOR_EVENT_INVALID');
-    assert.equal(sim.stats().sessions[0]?.lastSeq, seq);
+    assert.equal(sim.stats().sessions[0]?.sequence, seq);
     const c = await RawClient.connect(sim.resumeGatewayUrl, { encoding: 'etf' });
     t.after(() => c.terminate());
     await c.nextOp(10);
@@ -91,7 +91,7 @@ test('emitEvent from code refuses what no encoder can write with a SimulatorErro
   ]) {
     assert.throws(() => sim.emitEvent('TEST_EVENT', d), { code: 'SIMULATOR_EVENT_INVALID' });
   }
-  assert.equal(sim.stats().sessions[0]?.lastSeq, a.client.lastSeq);
+  assert.equal(sim.stats().sessions[0]?.sequence, a.client.lastSeq);
   assert.equal(sim.emitEvent('TEST_EVENT', { ok: true }), 1);
   assert.deepEqual(data(await a.client.nextOp(0, 'TEST_EVENT')), { ok: true });
 });
@@ -135,7 +135,7 @@ test('REST control bodies: too large → 413, not JSON → 400, wrong types → 
   const notJson = await postRaw(sim, '/_simulator/events', '{"t":');
   assert.equal(notJson.status, 400);
   for (const [body, field] of [
-    ['{"t":"X","d":{},"shard":"0"}', 'shard'],
+    ['{"t":"X","d":{},"shardId":"0"}', 'shardId'],
     ['{"t":"X","d":{},"intent":"all"}', 'intent'],
     ['{"t":"X","d":{},"sessionId":5}', 'sessionId'],
     ['{"t":"X","d":{},"guildId":5}', 'guildId'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { INTENTS } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { RawClient } from '../support/raw-client.js';
 import { identified, simulator, waitFor } from '../support/sim-helpers.js';
 
@@ -34,7 +34,7 @@ for (const compress of ['none', 'zlib-stream'] as const) {
       await client.nextOp(0, 'RESUMED');
     }
     sim.setEventsPerSecond(0);
-    const last = sim.stats().sessions[0]!.lastSeq;
+    const last = sim.stats().sessions[0]!.sequence;
     await waitFor(() => client.lastSeq === last, { what: 'the tail', timeoutMs: 20_000 });
     collect(client);
     assert.deepEqual(

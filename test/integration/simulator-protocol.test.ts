@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { INTENTS, shardOf } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { RawClient } from '../support/raw-client.js';
 import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
@@ -282,7 +283,7 @@ test('RESUME after a drop replays missed dispatches with their original s, then 
   assert.equal(stats.resumedSent, 1);
   assert.equal(stats.resumeUrlConnections, 1);
   assert.deepEqual(
-    stats.sessions.map((s) => [s.sessionId, s.lastSeq, s.connected]),
+    stats.sessions.map((s) => [s.sessionId, s.sequence, s.connected]),
     [[first.sessionId, 9, true]],
   );
 });
@@ -362,7 +363,7 @@ test('dispatches route by (guild_id >> 22) % num_shards and DMs go to shard 0', 
   assert.equal((await collect(whole.client, 8)).length, 8);
   assert.equal(data(await s0.client.nextOp(0, 'MESSAGE_CREATE')).content, 'dm');
   assert.equal(data(await whole.client.nextOp(0, 'MESSAGE_CREATE')).content, 'dm');
-  sim.emitEvent('PING_MARK', {}, { shard: 1 });
+  sim.emitEvent('PING_MARK', {}, { shardId: 1 });
   await s1.client.nextOp(0, 'PING_MARK');
   assert.ok(!s1.client.received.some((p) => p.t === 'MESSAGE_CREATE'));
 });

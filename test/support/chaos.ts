@@ -10,9 +10,10 @@
 import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ShardManager } from '../../src/manager/index.js';
+import { ShardManager } from '../../src/manager/manager.js';
 import type { Compression, Encoding } from '../../src/shard/options.js';
-import { type Fault, INTENTS, type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Fault, type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { seededRandom } from '../../src/util/clock.js';
 import { waitFor } from './wait.js';
 
@@ -80,27 +81,27 @@ function randomFault(random: () => number, shard: number): Fault {
   const pick = Math.floor(random() * 11);
   switch (pick) {
     case 0:
-      return { kind: 'drop', shard };
+      return { kind: 'drop', shardId: shard };
     case 1:
-      return { kind: 'zombie', shard };
+      return { kind: 'zombie', shardId: shard };
     case 2:
-      return { kind: 'reconnect', shard };
+      return { kind: 'reconnect', shardId: shard };
     case 3:
-      return { kind: 'invalid-session', shard, resumable: true };
+      return { kind: 'invalid-session', shardId: shard, resumable: true };
     case 4:
-      return { kind: 'invalid-session', shard, resumable: false };
+      return { kind: 'invalid-session', shardId: shard, resumable: false };
     case 5:
-      return { kind: 'close', shard, code: 4000, resumable: true };
+      return { kind: 'close', shardId: shard, code: 4000, resumable: true };
     case 6:
-      return { kind: 'corrupt', shard };
+      return { kind: 'corrupt', shardId: shard };
     case 7:
-      return { kind: 'split', shard, parts: 2 + Math.floor(random() * 4) };
+      return { kind: 'split', shardId: shard, parts: 2 + Math.floor(random() * 4) };
     case 8:
-      return { kind: 'delay', shard, ms: 50 + Math.floor(random() * 400) };
+      return { kind: 'delay', shardId: shard, ms: 50 + Math.floor(random() * 400) };
     case 9:
-      return { kind: 'request-heartbeat', shard };
+      return { kind: 'request-heartbeat', shardId: shard };
     default:
-      return { kind: 'reconnect', shard, ms: 200 };
+      return { kind: 'reconnect', shardId: shard, ms: 200 };
   }
 }
 
@@ -220,7 +221,7 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       print(`error shard ${shardId ?? '-'}: [${err.code}] ${err.message} ${inspect(err)}`);
     });
     manager.on('debug', (message, shardId) => print(`debug shard ${shardId ?? '-'}: ${message}`));
-    manager.on('close', (shardId, info) => print(`close shard ${shardId}: ${inspect(info)}`));
+    manager.on('close', (info, shardId) => print(`close shard ${shardId}: ${inspect(info)}`));
 
     // Raw delivery log: (session, seq) -> count, the session learned from each shard's READY.
     const currentSession = new Map<number, string>();
@@ -259,7 +260,7 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       if (sim.inject(fault) > 0) {
         const name = faultName(fault);
         faults[name] = (faults[name] ?? 0) + 1;
-        print(`fault ${name} -> shard ${fault.shard}`);
+        print(`fault ${name} -> shard ${fault.shardId}`);
       }
     }
 
@@ -269,14 +270,14 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
     const s = sim;
     const m = manager;
     const caughtUp = () => {
-      if (m.status().shards.some((x) => x.state !== 'ready')) return false;
+      if (m.snapshot().shards.some((x) => x.status !== 'ready')) return false;
       const live = new Set(currentSession.values());
       return s
         .stats()
         .sessions.filter((x) => live.has(x.sessionId))
         .every((x) => {
           const got = seen.get(x.sessionId);
-          return got?.has(x.lastSeq) === true;
+          return got?.has(x.sequence) === true;
         });
     };
     const settled = await until(
@@ -287,8 +288,8 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
 
     const failures: string[] = [];
     if (!settled) failures.push('shards did not all become READY and caught up before the settle timeout');
-    const status = m.status();
-    const ready = status.shards.filter((x) => x.state === 'ready').length;
+    const status = m.snapshot();
+    const ready = status.shards.filter((x) => x.status === 'ready').length;
     if (ready !== shards) failures.push(`${ready}/${shards} shards ready`);
 
     const stats = s.stats();
@@ -298,12 +299,12 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       const got = seen.get(x.sessionId) ?? new Map<number, number>();
       const missing: number[] = [];
       const duplicates: number[] = [];
-      for (let q = 1; q <= x.lastSeq; q++) {
+      for (let q = 1; q <= x.sequence; q++) {
         const n = got.get(q) ?? 0;
         if (n === 0) missing.push(q);
         else if (n > 1) duplicates.push(q);
       }
-      for (const q of got.keys()) if (q > x.lastSeq) duplicates.push(q);
+      for (const q of got.keys()) if (q > x.sequence) duplicates.push(q);
       // A session the client left behind for a new one (re-identified while the simulator still kept it)
       // goes on being sequenced without a connection; those dispatches can never be delivered. Only the
       // tail after the last delivered seq is excused, never a gap in the middle.
@@ -311,8 +312,8 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       const lastGot = Math.max(0, ...got.keys());
       const check: SessionCheck = {
         sessionId: x.sessionId,
-        shard: x.shard[0],
-        lastSeq: x.lastSeq,
+        shard: x.shardId,
+        lastSeq: x.sequence,
         delivered: got.size,
         missing,
         duplicates,
@@ -325,8 +326,8 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       const realMissing = abandoned ? missing.filter((q) => q < lastGot) : missing;
       if (realMissing.length > 0 || duplicates.length > 0) {
         failures.push(
-          `session ${x.sessionId.slice(0, 8)} shard ${x.shard[0]}${x.ended ? ' (ended)' : ''}${abandoned ? ' (abandoned)' : ''}: ` +
-            `sequenced ${x.lastSeq}, delivered ${got.size}, missing [${realMissing.slice(0, 10).join(',')}], duplicates [${duplicates.slice(0, 10).join(',')}]`,
+          `session ${x.sessionId.slice(0, 8)} shard ${x.shardId}${x.ended ? ' (ended)' : ''}${abandoned ? ' (abandoned)' : ''}: ` +
+            `sequenced ${x.sequence}, delivered ${got.size}, missing [${realMissing.slice(0, 10).join(',')}], duplicates [${duplicates.slice(0, 10).join(',')}]`,
         );
       }
     }

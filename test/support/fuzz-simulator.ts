@@ -246,7 +246,7 @@ function restCase(rand: Random): GeneratedCase {
       t: pick(rand, ['FUZZ', 'fuzz', '', 5, null, 'A'.repeat(65)]),
       d: randomJsonValue(rand),
       ...safe,
-      shard: pick(rand, [undefined, '0', -1, 1.5, 2 ** 40]),
+      shardId: pick(rand, [undefined, '0', -1, 1.5, 2 ** 40]),
       intent: pick(rand, [undefined, 'all', -1, 2 ** 53]),
       guildId: pick(rand, [undefined, 5, '', 'x', '1'.repeat(21)]),
       count: pick(rand, [undefined, undefined, undefined, -1, 1.5, '3']),

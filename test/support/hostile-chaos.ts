@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { ShardlineError } from '../../src/errors.js';
-import { ShardManager } from '../../src/manager/index.js';
+import { ShardManager } from '../../src/manager/manager.js';
 import { MemoryIdentifyQueue } from '../../src/shard/identify-queue.js';
 import type { Compression, Encoding, ShardOptionalOptions } from '../../src/shard/options.js';
 import { Shard } from '../../src/shard/shard.js';
@@ -278,7 +278,8 @@ async function runRound(
       const shard = new Shard({
         token,
         intents: 513,
-        shard: [id, total],
+        shardId: id,
+        shardCount: total,
         gatewayUrl: srv.url,
         encoding: format.encoding,
         compression: format.compression,
@@ -308,7 +309,7 @@ async function runRound(
     manager.on('dispatch', (p, shardId) => onDispatch(shardId, p as never));
     manager.on('error', (e, shardId) => onError(e, shardId ?? undefined));
     manager.on('debug', (m, shardId) => print(`debug shard ${shardId ?? '-'}: ${m}`));
-    manager.on('close', (shardId, info) => {
+    manager.on('close', (info, shardId) => {
       check(`a close of shard ${shardId}`, info);
       print(`close shard ${shardId}: ${inspect(info)}`);
     });
@@ -340,7 +341,7 @@ async function runRound(
         ?.filter((x) => x.session === session)
         .at(-1)?.s;
     const caughtUp = () => {
-      const states = [...m.status().shards.map((x) => x.state), ...shards.map((s) => s.status)];
+      const states = [...m.snapshot().shards.map((x) => x.status), ...shards.map((s) => s.status)];
       if (states.some((x) => x !== 'ready')) return false;
       for (const [shardId, session] of srv.currentSessions()) {
         if (session.connection === undefined) return false;
@@ -351,10 +352,10 @@ async function runRound(
     const settled = await until(caughtUp, options.settleTimeoutMs ?? 30_000);
     const failures: string[] = [];
     if (!settled) {
-      const states = [...m.status().shards.map((x) => x.state), ...shards.map((s) => s.status)];
+      const states = [...m.snapshot().shards.map((x) => x.status), ...shards.map((s) => s.status)];
       failures.push(`not every shard READY and caught up before the settle timeout: ${states.join(',')}`);
     }
-    const ready = [...m.status().shards.map((x) => x.state), ...shards.map((s) => s.status)].filter(
+    const ready = [...m.snapshot().shards.map((x) => x.status), ...shards.map((s) => s.status)].filter(
       (x) => x === 'ready',
     ).length;
 

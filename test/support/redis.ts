@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
-import { closeClient, createRedisClient, deleteKeysWithPrefix } from '../../src/redis/index.js';
+import { deleteKeysWithPrefix } from '../../src/redis/client.js';
+import { closeClient, createRedisClient } from '../../src/redis/index.js';
 
 export const REDIS_URL = process.env.SHARDLINE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

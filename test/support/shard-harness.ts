@@ -117,7 +117,7 @@ export function consecutive(seqs: readonly number[]): boolean {
 
 /** The simulator's last sequence for shard `id` (all sessions). */
 export function simLastSeq(sim: Simulator, id = 0): number {
-  return sim.stats().shards.find((s) => s.shard[0] === id)?.lastSeq ?? 0;
+  return sim.stats().shards.find((s) => s.shardId === id)?.sequence ?? 0;
 }
 
 /** Violations other than the listed kinds. */

@@ -5,12 +5,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
-import {
-  eventStreamKey,
-  parseEventFields,
-  ShardWorker,
-  type ShardWorkerOptions,
-} from '../../src/redis/index.js';
+import { parseEventFields } from '../../src/redis/consumer.js';
+import { eventStreamKey, ShardWorker, type ShardWorkerOptions } from '../../src/redis/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 
 /** Identify window 250 ms at the simulator, 600 ms at the worker; heartbeats every second. */
@@ -30,7 +26,7 @@ export const WORKER_INTENTS = 1 | 512;
 export function shardWorker(
   t: TestContext,
   sim: Simulator,
-  options: Pick<ShardWorkerOptions, 'redis' | 'prefix' | 'shards'> & Partial<ShardWorkerOptions>,
+  options: Pick<ShardWorkerOptions, 'redis' | 'prefix' | 'shardIds'> & Partial<ShardWorkerOptions>,
 ): ShardWorker & { lines: string[] } {
   const worker = new ShardWorker({
     token: sim.tokens[0]!,
@@ -50,7 +46,7 @@ export function shardWorker(
   worker.on('error', (err, shardId) => worker.lines.push(`error: shard ${shardId}: ${err.message}`));
   // After hooks run in registration order: the Redis fixture may be gone by now, and stop() waits for
   // Redis to flush; a failed test must still end.
-  t.after(() => Promise.race([worker.stop(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
+  t.after(() => Promise.race([worker.destroy(), new Promise((resolve) => setTimeout(resolve, 2_000))]));
   return worker;
 }
 
@@ -58,7 +54,7 @@ export function shardWorker(
 export function collect(worker: ShardWorker, event: 'ready' | 'resumed', count: number): Promise<number[]> {
   const ids: number[] = [];
   return new Promise((resolve) => {
-    const on = (shardId: number): void => {
+    const on = (_data: unknown, shardId: number): void => {
       ids.push(shardId);
       if (ids.length === count) {
         worker.off(event, on);
@@ -86,7 +82,7 @@ export function sessionsByShard(sim: Simulator): Map<number, { lastSeq: number; 
   const out = new Map<number, { lastSeq: number; connected: boolean }[]>();
   for (const s of sim.stats().sessions) {
     if (s.ended) continue;
-    out.set(s.shard[0], [...(out.get(s.shard[0]) ?? []), { lastSeq: s.lastSeq, connected: s.connected }]);
+    out.set(s.shardId, [...(out.get(s.shardId) ?? []), { lastSeq: s.sequence, connected: s.connected }]);
   }
   return out;
 }
@@ -134,7 +130,11 @@ export function eventFlow(t: TestContext, sim: Simulator, shards: number, everyM
   let n = 0;
   const timer = setInterval(() => {
     for (let shard = 0; shard < shards; shard++) {
-      sim.emitEvent('MESSAGE_CREATE', { id: String(++n), content: `event ${n}` }, { shard, intent: 0 });
+      sim.emitEvent(
+        'MESSAGE_CREATE',
+        { id: String(++n), content: `event ${n}` },
+        { shardId: shard, intent: 0 },
+      );
     }
   }, everyMs);
   t.after(() => clearInterval(timer));
@@ -156,5 +156,5 @@ export async function streamBySession(redis: Redis, prefix: string): Promise<Map
 
 /** The simulator's last seq of each `shard session` it ever started (ended sessions included). */
 export function simSessions(sim: Simulator): Map<string, number> {
-  return new Map(sim.stats().sessions.map((s) => [`${s.shard[0]} ${s.sessionId}`, s.lastSeq]));
+  return new Map(sim.stats().sessions.map((s) => [`${s.shardId} ${s.sessionId}`, s.sequence]));
 }

@@ -42,6 +42,7 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   manager: ['.', 'util', 'codec', 'transport', 'shard'],
   simulator: ['.', 'util', 'codec'],
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
+  metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
   cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
 };

@@ -4,8 +4,8 @@ import { inspect } from 'node:util';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
 import { ShardManager } from '../../src/manager/manager.js';
 import {
-  DEFAULT_MANAGER_OPTIONS,
-  resolveManagerOptions,
+  DEFAULT_SHARD_MANAGER_OPTIONS,
+  resolveShardManagerOptions,
   type ShardManagerOptions,
 } from '../../src/manager/options.js';
 
@@ -54,7 +54,7 @@ test('before connect(), sends, routing and reshards fail with typed errors', asy
   await assert.rejects(m.send(0, PRESENCE), { code: 'SHARD_NOT_MANAGED' });
   assert.throws(() => m.shardForGuild('81384788765712384'), { code: 'MANAGER_NOT_CONNECTED' });
   await assert.rejects(m.reshard(2), { code: 'MANAGER_NOT_CONNECTED' });
-  assert.deepEqual(m.status().shards, []);
+  assert.deepEqual(m.snapshot().shards, []);
   await m.destroy();
   await assert.rejects(m.connect(), { code: 'MANAGER_DESTROYED' });
 });
@@ -62,17 +62,17 @@ test('before connect(), sends, routing and reshards fail with typed errors', asy
 test('the token appears nowhere in the manager, its status or its errors', async () => {
   const m = new ShardManager({ ...base, shardCount: 2, shardIds: [1] });
   const err = await m.send(5, PRESENCE).catch((e: unknown) => e);
-  for (const text of [inspect(m, { depth: 6 }), JSON.stringify(m.status()), inspect(err), String(err)]) {
+  for (const text of [inspect(m, { depth: 6 }), JSON.stringify(m.snapshot()), inspect(err), String(err)]) {
     assert.ok(!text.includes(TOKEN));
   }
   await m.destroy();
 });
 
-test('resolveManagerOptions fills defaults, sorts shardIds and hides the token', () => {
-  const o = resolveManagerOptions({ ...base, shardCount: 4, shardIds: [3, 1] });
+test('resolveShardManagerOptions fills defaults, sorts shardIds and hides the token', () => {
+  const o = resolveShardManagerOptions({ ...base, shardCount: 4, shardIds: [3, 1] });
   assert.ok(Object.isFrozen(o));
   assert.deepEqual(o.shardIds, [1, 3]);
-  assert.equal(o.api, DEFAULT_MANAGER_OPTIONS.api);
+  assert.equal(o.api, DEFAULT_SHARD_MANAGER_OPTIONS.api);
   assert.equal(o.identifyWindowMs, 5000);
   assert.equal(o.autoReshard, false);
   assert.ok(!inspect(o, { depth: 4 }).includes(TOKEN));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as manager from '../../src/manager/index.js';
-import * as redis from '../../src/redis/index.js';
+import * as root from '../../src/index.js';
+import * as manager from '../../src/manager/routing.js';
 
 // [guild id, shard count, expected shard or the option a ConfigError names]
 const TABLE: [string | bigint, number, number | 'guildId' | 'shardCount'][] = [
@@ -32,13 +32,13 @@ const TABLE: [string | bigint, number, number | 'guildId' | 'shardCount'][] = [
   ['1', Number.NaN, 'shardCount'],
 ];
 
-test('the manager and the Redis command client route with one shardForGuild', () => {
-  assert.equal(redis.shardForGuild, manager.shardForGuild);
+test('the public shardForGuild is the one the manager and the Redis command client route with', () => {
+  assert.equal(root.shardForGuild, manager.shardForGuild);
 });
 
 for (const [name, fn] of [
   ['manager', manager.shardForGuild],
-  ['redis', redis.shardForGuild],
+  ['root', root.shardForGuild],
 ] as const) {
   test(`${name} shardForGuild: (id >> 22) % count for decimal snowflakes and bigints, ConfigError otherwise`, () => {
     for (const [id, count, expected] of TABLE) {

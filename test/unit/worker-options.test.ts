@@ -6,7 +6,8 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseWorkerArgs } from '../../src/cli/commands/worker.js';
 import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
-import { createRedisClient, resolveShardWorkerOptions, ShardWorker } from '../../src/redis/index.js';
+import { createRedisClient, ShardWorker } from '../../src/redis/index.js';
+import { resolveShardWorkerOptions } from '../../src/redis/worker-options.js';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.secret.token-value';
 const REDIS = ['--redis', 'redis://127.0.0.1:6379'];
@@ -23,22 +24,23 @@ function usage(argv: string[], re: RegExp): void {
 }
 
 describe('shardline worker: flag parsing', () => {
-  test('--shards with --total gives a fixed list; defaults are filled in', () => {
-    const c = parseWorkerArgs([...REDIS, '--shards', '0-3,6', '--total', '8'], {});
+  test('--shard-ids with --shard-count gives a fixed list; defaults are filled in', () => {
+    const c = parseWorkerArgs([...REDIS, '--shard-ids', '0-3,6', '--shard-count', '8'], {});
     assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
     assert.equal(c.tokenEnv, 'DISCORD_TOKEN');
     assert.equal(c.metricsPort, undefined);
-    assert.deepEqual(c.worker.shards, [0, 1, 2, 3, 6]);
-    assert.equal(c.worker.totalShards, 8);
+    assert.deepEqual(c.worker.shardIds, [0, 1, 2, 3, 6]);
+    assert.equal(c.worker.shardCount, 8);
     assert.equal(c.worker.prefix, 'shardline:');
     assert.equal(c.worker.api, 'https://discord.com/api');
   });
 
-  test('--auto with every tuning flag', () => {
+  test('--shard-ids auto with every tuning flag', () => {
     const c = parseWorkerArgs(
       [
         ...REDIS,
-        '--auto',
+        '--shard-ids',
+        'auto',
         '--max-shards',
         '4',
         '--token-env',
@@ -75,7 +77,7 @@ describe('shardline worker: flag parsing', () => {
     assert.deepEqual(c.worker, {
       prefix: '{bot}:',
       intents: 1,
-      shards: 'auto',
+      shardIds: 'auto',
       api: 'http://127.0.0.1:9999/api/v10',
       maxShards: 4,
       ownerId: 'worker-1',
@@ -90,26 +92,34 @@ describe('shardline worker: flag parsing', () => {
   });
 
   test('the Redis URL may come from SHARDLINE_REDIS_URL', () => {
-    const c = parseWorkerArgs(['--auto'], { SHARDLINE_REDIS_URL: 'rediss://cache:6380' });
+    const c = parseWorkerArgs(['--shard-ids', 'auto'], { SHARDLINE_REDIS_URL: 'rediss://cache:6380' });
     assert.equal(c.redisUrl, 'rediss://cache:6380');
   });
 
   test('bad usage is a one-line UsageError naming the flag', () => {
-    usage(['--auto'], /--redis URL is required/);
-    usage(['--redis', 'http://x', '--auto'], /--redis must be a redis:\/\//);
-    usage([...REDIS], /--shards 0-7 or --auto/);
-    usage([...REDIS, '--auto', '--shards', '0-1'], /exclude each other/);
-    usage([...REDIS, '--shards', '0-8', '--total', '8'], /shard 8 does not exist with --total 8/);
-    usage([...REDIS, '--shards', '2-1'], /runs backwards/);
-    usage([...REDIS, '--shards', '0', '--max-shards', '2'], /--max-shards only applies with --auto/);
-    usage([...REDIS, '--auto', '--lease-ttl', '10'], /--lease-ttl must be between 300/);
-    usage([...REDIS, '--auto', '--encoding', 'xml'], /--encoding must be one of json, etf/);
-    usage([...REDIS, '--auto', '--api', 'ftp://x'], /--api must be an http\(s\) URL/);
-    usage([...REDIS, '--auto', '--token-env', 'not a name'], /--token-env must name an environment variable/);
-    usage([...REDIS, '--auto', '--intents', 'Nope'], /unknown intent 'Nope'/);
-    usage([...REDIS, '--auto', '--token', TOKEN], /Unknown option '--token'/);
-    usage([...REDIS, '--auto', '--redis-wait=-1'], /--redis-wait must be between 0/);
-    usage([...REDIS, '--auto', '--redis-wait', 'soon'], /--redis-wait must be a whole number/);
+    usage(['--shard-ids', 'auto'], /--redis URL is required/);
+    usage(['--redis', 'http://x', '--shard-ids', 'auto'], /--redis must be a redis:\/\//);
+    usage([...REDIS], /--shard-ids 0-7 or --shard-ids auto/);
+    usage(
+      [...REDIS, '--shard-ids', '0-8', '--shard-count', '8'],
+      /shard 8 does not exist with --shard-count 8/,
+    );
+    usage([...REDIS, '--shard-ids', '2-1'], /runs backwards/);
+    usage(
+      [...REDIS, '--shard-ids', '0', '--max-shards', '2'],
+      /--max-shards only applies with --shard-ids auto/,
+    );
+    usage([...REDIS, '--shard-ids', 'auto', '--lease-ttl', '10'], /--lease-ttl must be between 300/);
+    usage([...REDIS, '--shard-ids', 'auto', '--encoding', 'xml'], /--encoding must be one of json, etf/);
+    usage([...REDIS, '--shard-ids', 'auto', '--api', 'ftp://x'], /--api must be an http\(s\) URL/);
+    usage(
+      [...REDIS, '--shard-ids', 'auto', '--token-env', 'not a name'],
+      /--token-env must name an environment variable/,
+    );
+    usage([...REDIS, '--shard-ids', 'auto', '--intents', 'Nope'], /unknown intent 'Nope'/);
+    usage([...REDIS, '--shard-ids', 'auto', '--token', TOKEN], /Unknown option '--token'/);
+    usage([...REDIS, '--shard-ids', 'auto', '--redis-wait=-1'], /--redis-wait must be between 0/);
+    usage([...REDIS, '--shard-ids', 'auto', '--redis-wait', 'soon'], /--redis-wait must be a whole number/);
   });
 
   test('`worker --help` prints the usage; bad usage exits 2 with the reason and the usage', async () => {
@@ -134,24 +144,31 @@ describe('shardline worker: flag parsing', () => {
     assert.equal(await main(['worker', '--help'], io), 0);
     assert.match(out, /usage: shardline worker --redis URL/);
     assert.match(out, /--lease-ttl MS/);
-    assert.equal(await main(['worker', '--redis', 'redis://127.0.0.1:1', '--shards', 'x'], io), 2);
-    assert.match(err, /^shardline worker: --shards must look like 0-7/);
+    assert.equal(await main(['worker', '--redis', 'redis://127.0.0.1:1', '--shard-ids', 'x'], io), 2);
+    assert.match(err, /^shardline worker: --shard-ids must look like 0-7/);
     assert.match(err, /usage: shardline worker/);
     err = '';
-    assert.equal(await main(['worker', ...REDIS, '--auto'], io), 2, 'no token in the environment');
+    assert.equal(
+      await main(['worker', ...REDIS, '--shard-ids', 'auto'], io),
+      2,
+      'no token in the environment',
+    );
     assert.match(err, /environment variable DISCORD_TOKEN is not set/);
     err = '';
-    assert.equal(await main(['worker', ...REDIS, '--auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }), 2);
+    assert.equal(
+      await main(['worker', ...REDIS, '--shard-ids', 'auto'], { ...io, env: { DISCORD_TOKEN: ' ' } }),
+      2,
+    );
     assert.match(err, /environment variable DISCORD_TOKEN is empty/);
   });
 });
 
 describe('ShardWorker options', () => {
-  const base = { token: TOKEN, intents: 1, shards: [0, 1] as number[] };
+  const base = { token: TOKEN, intents: 1, shardIds: [0, 1] as number[] };
 
   test('resolve fills the defaults and keeps the token in a Secret', () => {
     const o = resolveShardWorkerOptions(base);
-    assert.deepEqual(o.shards, [0, 1]);
+    assert.deepEqual(o.shardIds, [0, 1]);
     assert.equal(o.leaseTtlMs, 10_000);
     assert.equal(o.claimIntervalMs, 3_333);
     assert.equal(o.highWaterMark, 10_000);
@@ -167,10 +184,10 @@ describe('ShardWorker options', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ token: '' }, /^token:/],
       [{ token: `Bot ${TOKEN}` }, /^token:/],
-      [{ shards: [] }, /^shards:/],
-      [{ shards: [1.5] }, /^shards\[0\]:/],
-      [{ shards: [0, 4], totalShards: 4 }, /^shards: shard 4 does not exist/],
-      [{ shards: [0], maxShards: 2 }, /^maxShards: only applies/],
+      [{ shardIds: [] }, /^shardIds:/],
+      [{ shardIds: [1.5] }, /^shardIds\[0\]:/],
+      [{ shardIds: [0, 4], shardCount: 4 }, /^shardIds: shard 4 does not exist/],
+      [{ shardIds: [0], maxShards: 2 }, /^maxShards: only applies/],
       [{ leaseTtlMs: 10 }, /^leaseTtlMs:/],
       [{ intents: -1 }, /^intents:/],
       [{ api: 'ws://x' }, /^api:/],

@@ -4,9 +4,11 @@
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
-import { FileSessionStore, ShardManager, serveMetrics } from '../../manager/index.js';
+import { ShardManager } from '../../manager/manager.js';
+import { serveMetrics } from '../../manager/metrics.js';
+import { FileSessionStore } from '../../manager/session-store.js';
 import { redact } from '../../util/redact.js';
-import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
+import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
 import { dropForeignSessions } from '../session-check.js';
 
@@ -14,7 +16,8 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
   --api URL                REST base (default https://discord.com/api; the simulator's for offline runs)
   --intents LIST|N         intent names (Guilds,GuildMessages,…) or a number (default Guilds,GuildMessages)
-  --shards auto|N          shard count (default auto, from GET /gateway/bot)
+  --shard-count auto|N     shard count (default auto, from GET /gateway/bot)
+  --shard-ids LIST         run only these shard ids (0-7, 3 or 0,2,4-6; needs --shard-count N)
   --encoding json|etf      gateway encoding (default etf)
   --compression zlib-stream|zstd-stream|none   transport compression (default zlib-stream)
   --session-file PATH      keep sessions in a file so a restart resumes instead of identifying
@@ -49,7 +52,8 @@ export function explainConnectFailure(err: unknown, api: string): string {
       return 'disallowed intents (close 4014): enable the privileged intents (GuildMembers, GuildPresences, MessageContent) for this application in the Developer Portal, or drop them from --intents';
     if (err.closeCode === 4013)
       return 'invalid intents (close 4013): --intents has a bit Discord does not know';
-    if (err.closeCode === 4011) return 'sharding required (close 4011): use --shards auto or a larger count';
+    if (err.closeCode === 4011)
+      return 'sharding required (close 4011): use --shard-count auto or a larger count';
     return err.message;
   }
   if (err instanceof RestError) {
@@ -67,7 +71,8 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     'token-env': { type: 'string' },
     api: { type: 'string' },
     intents: { type: 'string' },
-    shards: { type: 'string' },
+    'shard-count': { type: 'string' },
+    'shard-ids': { type: 'string' },
     encoding: { type: 'string' },
     compression: { type: 'string' },
     'session-file': { type: 'string' },
@@ -81,11 +86,22 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const api = str('api') ?? 'https://discord.com/api';
   if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
   const intents = parseIntents(str('intents'));
-  const shardsRaw = str('shards');
+  const countRaw = str('shard-count');
   const shardCount =
-    shardsRaw === undefined || shardsRaw === 'auto'
+    countRaw === undefined || countRaw === 'auto'
       ? 'auto'
-      : intFlag('shards', shardsRaw, { min: 1, max: 100_000 })!;
+      : intFlag('shard-count', countRaw, { min: 1, max: 100_000 })!;
+  const shardIds = rangeFlag('shard-ids', str('shard-ids'));
+  if (shardIds && shardCount === 'auto') {
+    throw new UsageError(
+      '--shard-ids needs --shard-count N (every process of the bot must agree on the count)',
+    );
+  }
+  if (shardIds && shardCount !== 'auto' && shardIds.at(-1)! >= shardCount) {
+    throw new UsageError(
+      `--shard-ids: shard ${shardIds.at(-1)} does not exist with --shard-count ${shardCount}`,
+    );
+  }
   const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
   const compression =
     choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
@@ -105,6 +121,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     intents,
     api,
     shardCount,
+    ...(shardIds ? { shardIds } : {}),
     encoding,
     compression,
     ...(sessionStore ? { sessionStore } : {}),

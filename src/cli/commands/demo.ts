@@ -3,8 +3,11 @@
  * `ShardManager` running several shards against it, and the live status view. No token, no network.
  * Faults can be injected with keys (TTY) or on a schedule (`--fault-every`), so you can watch shards resume.
  */
-import { ShardManager, serveMetrics, startupBoundMs } from '../../manager/index.js';
-import { type Fault, INTENTS, startSimulator } from '../../simulator/index.js';
+import { ShardManager } from '../../manager/manager.js';
+import { serveMetrics } from '../../manager/metrics.js';
+import { startupBoundMs } from '../../shard/identify-queue.js';
+import { type Fault, startSimulator } from '../../simulator/index.js';
+import { INTENTS } from '../../simulator/intents.js';
 import { seededRandom } from '../../util/clock.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
@@ -40,7 +43,7 @@ export function describeDemoKeys(quote = ''): string {
 }
 
 export const DEMO_USAGE = `usage: shardline demo [flags]
-  --shards N               shards to run (default 4)
+  --shard-count N          shards to run (default 4)
   --guilds N               guilds in the simulated world (default 300)
   --encoding json|etf      gateway encoding (default etf)
   --compression zlib-stream|zstd-stream|none   transport compression (default zlib-stream)
@@ -82,7 +85,7 @@ export interface DemoSummary {
 
 export async function runDemo(argv: readonly string[], io: CliIo): Promise<number> {
   const { values: v } = parseFlags(argv, {
-    shards: { type: 'string' },
+    'shard-count': { type: 'string' },
     guilds: { type: 'string' },
     encoding: { type: 'string' },
     compression: { type: 'string' },
@@ -97,7 +100,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     plain: { type: 'boolean' },
   });
   const str = (k: string) => v[k] as string | undefined;
-  const shards = intFlag('shards', str('shards'), { min: 1, max: 256 }) ?? 4;
+  const shards = intFlag('shard-count', str('shard-count'), { min: 1, max: 256 }) ?? 4;
   const guilds = intFlag('guilds', str('guilds'), { min: 0, max: 100_000 }) ?? 300;
   const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
   const compression =
@@ -170,7 +173,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   let faults = 0;
   const lastFaults: string[] = [];
   const inject = (kind: Fault['kind'], shard: number) => {
-    const fault: Fault = kind === 'close' ? { kind, shard, code: 4000 } : { kind, shard };
+    const fault: Fault = kind === 'close' ? { kind, shardId: shard, code: 4000 } : { kind, shardId: shard };
     if (sim.inject(fault) > 0) {
       faults++;
       const then = DEMO_KEYS.find((k) => k.fault === kind)?.outcome;
@@ -258,34 +261,34 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   // Faults of the last second may still have a shard in backoff or waiting for its identify slot.
   const settleBy = Date.now() + SUMMARY_SETTLE_MS + 2 * identifyWindowMs;
   const caughtUp = () =>
-    manager.status().shards.every((s) => s.state === 'ready') &&
+    manager.snapshot().shards.every((s) => s.status === 'ready') &&
     sim
       .stats()
-      .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.lastSeq);
+      .sessions.every((x) => x.ended || !x.connected || (delivered.get(x.sessionId) ?? 0) >= x.sequence);
   while (Date.now() < settleBy && !caughtUp()) await new Promise((r) => setTimeout(r, 20));
   view.draw();
-  const status = manager.status();
+  const status = manager.snapshot();
   const stats = sim.stats();
   let complete = 0;
   let checked = 0;
   const mismatches: string[] = [];
   const notReady = new Set(
-    status.shards.filter((s) => s.state !== 'ready').map((s) => currentSession.get(s.id)),
+    status.shards.filter((s) => s.status !== 'ready').map((s) => currentSession.get(s.shardId)),
   );
   for (const session of stats.sessions) {
     const got = delivered.get(session.sessionId);
     // Sessions still resuming when the demo stopped have replays in flight: not comparable yet.
     if (got === undefined || notReady.has(session.sessionId)) continue;
     checked++;
-    if (got === session.lastSeq) complete++;
+    if (got === session.sequence) complete++;
     else
       mismatches.push(
-        `session ${session.sessionId.slice(0, 8)} shard ${session.shard[0]}: delivered ${got}, sequenced ${session.lastSeq}`,
+        `session ${session.sessionId.slice(0, 8)} shard ${session.shardId}: delivered ${got}, sequenced ${session.sequence}`,
       );
   }
   const summary: DemoSummary = {
     shards,
-    ready: status.shards.filter((s) => s.state === 'ready').length,
+    ready: status.shards.filter((s) => s.status === 'ready').length,
     dispatches: view.dispatches,
     reconnects: status.shards.reduce((a, s) => a + s.reconnects, 0),
     faults,

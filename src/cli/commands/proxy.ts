@@ -4,7 +4,7 @@
  * and the client tokens come from environment variables, never from the command line.
  */
 import { ConfigError } from '../../errors.js';
-import { FileSessionStore } from '../../manager/index.js';
+import { FileSessionStore } from '../../manager/session-store.js';
 import { GatewayProxy } from '../../proxy/index.js';
 import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';

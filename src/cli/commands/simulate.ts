@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ShardlineError } from '../../errors.js';
-import { parseIntentList, type SimulatorOptions, startSimulator } from '../../simulator/index.js';
+import { type SimulatorOptions, startSimulator } from '../../simulator/index.js';
+import { parseIntentList } from '../../simulator/intents.js';
 import { UsageError } from '../args.js';
 
 export interface CommandIo {

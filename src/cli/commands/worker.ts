@@ -16,14 +16,14 @@ import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
-export const WORKER_USAGE = `usage: shardline worker --redis URL (--shards 0-7 [--total 16] | --auto [--max-shards N]) [flags]
+export const WORKER_USAGE = `usage: shardline worker --redis URL --shard-ids 0-7|auto [--shard-count 16] [--max-shards N] [flags]
 Runs shards coordinated through Redis: one owner per shard (leases), dispatches to the event streams,
 commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), never on the command line.
   --redis URL              redis:// or rediss:// URL (or $SHARDLINE_REDIS_URL)
-  --shards LIST            shard ids this worker runs: 0-7, 3 or 0,2,4-6
-  --total N                total shard count (default: GET /gateway/bot's recommendation)
-  --auto                   take a fair share of the free shards; workers may be added or removed at will
-  --max-shards N           with --auto: never hold more than N shards
+  --shard-ids LIST|auto    shard ids this worker runs (0-7, 3 or 0,2,4-6), or auto: a fair share of the
+                           free shards; workers may be added or removed at will
+  --shard-count auto|N     the bot's shard count (default auto: GET /gateway/bot's recommendation)
+  --max-shards N           with --shard-ids auto: never hold more than N shards
   --token-env NAME         environment variable holding the bot token (default DISCORD_TOKEN)
   --api URL                REST base (default https://discord.com/api; the simulator's for offline runs)
   --prefix P               Redis key prefix (default ${DEFAULT_KEY_PREFIX})
@@ -43,9 +43,8 @@ signal exits at once).`;
 
 const FLAGS = {
   redis: { type: 'string' },
-  shards: { type: 'string' },
-  total: { type: 'string' },
-  auto: { type: 'boolean' },
+  'shard-ids': { type: 'string' },
+  'shard-count': { type: 'string' },
   'max-shards': { type: 'string' },
   'token-env': { type: 'string' },
   api: { type: 'string' },
@@ -78,18 +77,24 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   if (!redisUrl) throw new UsageError('--redis URL is required (or set SHARDLINE_REDIS_URL)');
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
-  const auto = v.auto === true;
-  const shardList = rangeFlag('shards', str('shards'));
-  if (auto && shardList) throw new UsageError('--shards and --auto exclude each other: pick one');
-  if (!auto && !shardList) throw new UsageError('say which shards to run: --shards 0-7 or --auto');
-  const total = intFlag('total', str('total'), { min: 1, max: 1_000_000 });
+  const idsRaw = str('shard-ids');
+  const auto = idsRaw === 'auto';
+  const shardList = auto ? undefined : rangeFlag('shard-ids', idsRaw);
+  if (!auto && !shardList)
+    throw new UsageError('say which shards to run: --shard-ids 0-7 or --shard-ids auto');
+  const countRaw = str('shard-count');
+  const total =
+    countRaw === undefined || countRaw === 'auto'
+      ? undefined
+      : intFlag('shard-count', countRaw, { min: 1, max: 1_000_000 });
   if (shardList && total !== undefined && shardList.at(-1)! >= total) {
     throw new UsageError(
-      `--shards ${str('shards')}: shard ${shardList.at(-1)} does not exist with --total ${total}`,
+      `--shard-ids ${idsRaw}: shard ${shardList.at(-1)} does not exist with --shard-count ${total}`,
     );
   }
   const maxShards = intFlag('max-shards', str('max-shards'), { min: 1, max: 1_000_000 });
-  if (maxShards !== undefined && !auto) throw new UsageError('--max-shards only applies with --auto');
+  if (maxShards !== undefined && !auto)
+    throw new UsageError('--max-shards only applies with --shard-ids auto');
   const api = str('api') ?? 'https://discord.com/api';
   if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
   const prefix = str('prefix') ?? DEFAULT_KEY_PREFIX;
@@ -115,9 +120,9 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const worker: Omit<ShardWorkerOptions, 'redis' | 'token'> = {
     prefix,
     intents: parseIntents(str('intents')),
-    shards: auto ? 'auto' : shardList!,
+    shardIds: auto ? 'auto' : shardList!,
     api,
-    ...(total !== undefined ? { totalShards: total } : {}),
+    ...(total !== undefined ? { shardCount: total } : {}),
     ...(maxShards !== undefined ? { maxShards } : {}),
     ...(owner !== undefined ? { ownerId: owner } : {}),
     ...(encoding !== undefined ? { encoding } : {}),
@@ -169,12 +174,12 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
   });
   let metrics: MetricsServer | undefined;
   // A signal while start() still waits (for Redis, say) stops the worker at once.
-  const stopOnSignal = (): void => void worker.stop();
+  const stopOnSignal = (): void => void worker.destroy();
   if (io.signal.aborted) stopOnSignal();
   else io.signal.addEventListener('abort', stopOnSignal, { once: true });
   try {
     try {
-      await worker.start();
+      await worker.connect();
     } catch (err) {
       io.stderr.write(
         `shardline worker: ${redact(explainConnectFailure(err, config.worker.api ?? 'https://discord.com/api'), token)}\n`,
@@ -192,7 +197,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     const why = await Promise.race([stopped, fatalSeen]);
     if (why === 'signal') say('signal received: stopping (a second signal exits at once)');
   } finally {
-    await worker.stop();
+    await worker.destroy();
     await metrics?.close();
     await closeClient(redis);
   }

@@ -5,7 +5,7 @@
  */
 import type { GatewaySendPayload } from 'discord-api-types/v10';
 import { GatewayIntentBits } from 'discord-api-types/v10';
-import { shardForGuild } from '../../manager/index.js';
+import { shardForGuild } from '../../manager/routing.js';
 import type { ProxyContext } from './context.js';
 import { OutboundEvent } from './outbound-event.js';
 import type { ClientSession } from './session.js';
