@@ -25,6 +25,7 @@ import {
 } from './redis-snapshot.js';
 import type { ProxyUpstream, ProxyUpstreamEvents } from './upstream.js';
 
+/** The `redis` option of `GatewayProxy`: the worker fleet's Redis (`redis`, `prefix`) and how it is read. */
 export interface RedisUpstreamOptions extends RedisBaseOptions {
   /** Partitions of the event streams; must match the workers' (default 1). */
   readonly partitions?: number;
@@ -42,6 +43,7 @@ export interface RedisUpstreamOptions extends RedisBaseOptions {
   readonly blockMs?: number;
 }
 
+/** Defaults of `RedisUpstreamOptions`. */
 export const DEFAULT_REDIS_UPSTREAM_OPTIONS = {
   partitions: 1,
   snapshotIntervalMs: 30_000,

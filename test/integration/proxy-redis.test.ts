@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { GatewayProxy, type GatewayProxyOptions } from '../../src/proxy/index.js';
 import { proxySnapshotKey } from '../../src/redis/event-cursor.js';
 import { eventStreamKey } from '../../src/redis/streams.js';
-import { type Simulator, shardOf } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { shardOf } from '../../src/simulator/world.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, UPSTREAM_INTENTS } from '../support/proxy-harness.js';
 import { RawClient } from '../support/raw-client.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
@@ -74,13 +75,13 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
   const worker = shardWorker(t, sim, {
     redis,
     prefix,
-    shards: [0, 1],
-    totalShards: SHARDS,
+    shardIds: [0, 1],
+    shardCount: SHARDS,
     intents: UPSTREAM_INTENTS,
     ownerId: 'w',
   });
   const ready = collect(worker, 'ready', SHARDS);
-  await worker.start();
+  await worker.connect();
   assert.deepEqual(await ready, [0, 1], worker.lines.join('\n'));
 
   const a = await redisProxy(t, redis, prefix);
@@ -213,12 +214,12 @@ test('shardline proxy --redis serves the fleet without a bot token; own-shard fl
   const worker = shardWorker(t, sim, {
     redis,
     prefix,
-    shards: [0, 1],
-    totalShards: SHARDS,
+    shardIds: [0, 1],
+    shardCount: SHARDS,
     intents: UPSTREAM_INTENTS,
   });
   const ready = collect(worker, 'ready', SHARDS);
-  await worker.start();
+  await worker.connect();
   await ready;
 
   const p = cli([
@@ -272,12 +273,12 @@ test('op 8 forwarded by one replica: the chunks reach only its requester, never 
   const worker = shardWorker(t, sim, {
     redis,
     prefix,
-    shards: [0, 1],
-    totalShards: SHARDS,
+    shardIds: [0, 1],
+    shardCount: SHARDS,
     intents: UPSTREAM_INTENTS,
   });
   const ready = collect(worker, 'ready', SHARDS);
-  await worker.start();
+  await worker.connect();
   await ready;
   // without cached members every op 8 is forwarded to the worker's shard
   const a = await redisProxy(t, redis, prefix, { cache: { members: false } });
