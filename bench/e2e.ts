@@ -23,7 +23,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep, setImmediate as yieldTick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Simulator, startSimulator } from '../src/simulator/index.js';
-import { ALL_INTENTS } from '../src/simulator/intents.js';
+import { ALL_INTENTS } from '../src/util/intents.js';
 import type { ChildMessage, ClientSpec, ParentMessage } from './e2e-protocol.js';
 import { benchFlag } from './harness.js';
 import { loadDiscordjsRest, loadDiscordjsWs, loadZlibSync } from './peers.js';

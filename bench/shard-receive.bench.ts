@@ -6,8 +6,9 @@
  *
  * Run: npm run bench -- shard-receive   (or node dist/bench/shard-receive.bench.js after a build)
  */
+
+import type { Compression, Encoding } from '../src/codec/formats.js';
 import { encodeEtf, encodeJson, ZlibStreamEncoder, ZstdStreamEncoder } from '../src/codec/index.js';
-import type { Compression, Encoding } from '../src/transport/codecs.js';
 import { FrameDecoder } from '../src/transport/frame-decoder.js';
 import { createCorpus, type GatewayEnvelope, toEtfForm } from './corpus.js';
 import { type BenchTask, runGroup } from './harness.js';

@@ -9,7 +9,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../src/simulator/index.js';
-import { ALL_INTENTS } from '../src/simulator/intents.js';
+import { ALL_INTENTS } from '../src/util/intents.js';
 import { benchFlag } from './harness.js';
 
 const child = fileURLToPath(new URL('./sim-clients.js', import.meta.url));

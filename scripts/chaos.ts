@@ -7,7 +7,7 @@
  * hostile payloads of every class (see test/support/hostile-chaos.ts), at the default limits.
  */
 import { parseArgs } from 'node:util';
-import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../src/shard/options.js';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../src/codec/formats.js';
 import { runChaos } from '../test/support/chaos.js';
 import { runHostileChaos } from '../test/support/hostile-chaos.js';
 

@@ -2,6 +2,7 @@
 // Redis scale-out in `shardline/redis`, the gateway simulator in `shardline/simulator`, the Prometheus
 // endpoint in `shardline/metrics`.
 
+export type { Compression, Encoding } from './codec/formats.js';
 // Errors (a shard's `error` event carries them). The code lists are type-only: each `code` is a literal union.
 export type {
   CloseAction,
@@ -74,8 +75,6 @@ export type {
 export type { IdentifyQueue, MemoryIdentifyQueueOptions } from './shard/identify-queue.js';
 export { MemoryIdentifyQueue } from './shard/identify-queue.js';
 export type {
-  Compression,
-  Encoding,
   ResolvedShardOptions,
   ShardOptionalOptions,
   ShardOptions,
@@ -88,6 +87,10 @@ export type { SessionInfo, SessionStore } from './shard/session-store.js';
 export { MemorySessionStore } from './shard/session-store.js';
 export type { DestroyOptions } from './shard/shard.js';
 export { Shard } from './shard/shard.js';
+export type { GatewayConnection, GatewayConnectionFactory } from './transport/connection.js';
+export { wsGatewayConnection } from './transport/connection.js';
+export type { GatewayEnvelope } from './transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from './transport/transport.js';
 // Pluggable parts and helpers.
 export type { BackoffOptions } from './util/backoff.js';
 export type { Clock, TimerHandle } from './util/clock.js';

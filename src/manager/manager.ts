@@ -13,7 +13,6 @@ import { EventRate } from './event-rate.js';
 import type {
   LifecycleState,
   ManagerSnapshot,
-  ReshardPhase,
   ShardManagerEventMap,
   ShardRole,
   ShardSnapshot,
@@ -31,7 +30,14 @@ import {
   type ShardManagerOptions,
   shardOptionsFor,
 } from './options.js';
-import { guildOfDispatch, planReshard, SwitchoverDeduper } from './reshard.js';
+import { guildOfDispatch } from './reshard.js';
+import {
+  autoReshardNow,
+  type Reshard,
+  type ReshardHost,
+  runReshard,
+  startAutoReshard,
+} from './reshard-run.js';
 import { fetchGatewayBot, type GatewayBotInfo } from './rest.js';
 import { shardForGuild } from './routing.js';
 import { isSequenceAware, type SequenceAwareSessionStore, scopedSessionStore } from './session-store.js';
@@ -40,19 +46,6 @@ import { createShardSet, isSetLoaded, type ManagedShard, type ShardSet, snapshot
 
 /** connect() attempts when the gateway answers 4011 (sharding required) and autoReshard is on. */
 const MAX_CONNECT_ATTEMPTS_ON_4011 = 3;
-
-interface Reshard {
-  readonly from: number;
-  readonly to: number;
-  phase: ReshardPhase;
-  readonly deduper: SwitchoverDeduper<{
-    t: string;
-    d: unknown;
-    payload: GatewayDispatchPayload;
-    shardId: number;
-  }>;
-  readonly next: ShardSet;
-}
 
 export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   /** The resolved options (frozen; the token in a `Secret`). */
@@ -74,6 +67,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   #reshardStarting = false;
   /** The drain after a reshard switch (old set still open); cut short by destroy(). */
   #drain: { timer: TimerHandle; resolve(): void } | undefined;
+  /** The manager as the resharding steps (reshard-run.ts) see it. */
+  readonly #host: ReshardHost = this.#reshardHost();
 
   constructor(options: ShardManagerOptions) {
     super();
@@ -123,7 +118,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       try {
         await this.#connectOnce(count);
         this.#state = 'ready';
-        this.#startAutoReshard();
+        startAutoReshard(this.#host);
         this.emit('allReady');
         return;
       } catch (err) {
@@ -254,107 +249,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
    * Starts `newCount` shards beside the serving ones, switches once all are READY with their guilds, then
    * closes the old set. Resolves when the old set is closed. See reshard.ts for the no-loss/no-dup guarantee.
    */
-  async reshard(newCount: number): Promise<void> {
-    if (this.#state !== 'ready' || !this.#active) {
-      throw new ManagerError('MANAGER_NOT_CONNECTED', 'reshard() needs a connected manager');
-    }
-    if (this.#reshard)
-      throw new ManagerError('RESHARD_IN_PROGRESS', `already resharding to ${this.#reshard.to}`);
-    if (this.options.shardIds) {
-      throw new ManagerError(
-        'RESHARD_FAILED',
-        'a manager running a subset of shards (shardIds) cannot reshard alone',
-      );
-    }
-    if (this.#reshardStarting) throw new ManagerError('RESHARD_IN_PROGRESS', 'a reshard is starting');
-    const from = this.#active.count;
-    const plan = planReshard(from, newCount);
-    this.#reshardStarting = true;
-    try {
-      const info = await this.#fetchInfo();
-      this.#checkBudget(plan.shardIds.length);
-      this.#setupQueue(info);
-    } finally {
-      this.#reshardStarting = false;
-    }
-    if (this.#state !== 'ready') throw new ManagerError('MANAGER_DESTROYED', 'destroyed during reshard');
-    const next = this.#createSet(plan.to, plan.shardIds, 'joining');
-    const reshard: Reshard = {
-      from,
-      to: plan.to,
-      phase: 'started',
-      deduper: new SwitchoverDeduper({ windowMs: this.options.dedupeWindowMs, clock: this.#clock }),
-      next,
-    };
-    this.#reshard = reshard;
-    this.emit('reshard', { phase: 'started', from, to: plan.to });
-    this.#debug(`reshard ${from} → ${plan.to}: starting the new set beside the old one`, null);
-    let timer: TimerHandle | undefined;
-    try {
-      this.#startSet(next);
-      await Promise.race([
-        next.ready,
-        new Promise<never>((_, reject) => {
-          timer = this.#clock.setTimeout(
-            () =>
-              reject(
-                new ManagerError(
-                  'RESHARD_FAILED',
-                  `the new set was not ready in ${this.options.reshardTimeoutMs} ms`,
-                ),
-              ),
-            this.options.reshardTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      this.#clock.clearTimeout(timer);
-      reshard.phase = 'failed';
-      this.#reshard = undefined;
-      await this.#destroySet(next, 1000);
-      const error =
-        err instanceof ManagerError && err.code === 'RESHARD_FAILED'
-          ? err
-          : new ManagerError(
-              'RESHARD_FAILED',
-              `reshard ${from} → ${plan.to} failed: ${(err as Error).message}`,
-              {},
-              {
-                cause: err,
-              },
-            );
-      this.emit('reshard', { phase: 'failed', from, to: plan.to, error });
-      throw error;
-    }
-    this.#clock.clearTimeout(timer);
-    if (this.#state !== 'ready') throw new ManagerError('MANAGER_DESTROYED', 'destroyed during reshard');
-    // The switch: one instant in the event order. Old dispatches stop, buffered new ones are flushed.
-    const old = this.#active;
-    old.role = 'retiring';
-    next.role = 'active';
-    this.#retiring = old;
-    this.#active = next;
-    reshard.phase = 'switched';
-    for (const m of next.shards.values()) this.#metrics.setShardStatus(m.id, m.state);
-    // Listeners learn of the switch before the first new-set dispatch reaches them.
-    this.emit('reshard', { phase: 'switched', from, to: plan.to });
-    for (const item of reshard.deduper.switch()) this.#emitDispatch(item.payload, item.shardId);
-    this.emit('allReady');
-    // Drain: the old set keeps running one dedupe window so late copies are matched, then closes.
-    await new Promise<void>((resolve) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#drain = undefined;
-        resolve();
-      }, this.options.dedupeWindowMs);
-      this.#drain = { timer, resolve };
-    });
-    if (this.#state !== 'ready') return;
-    await this.#destroySet(old, 1000);
-    for (const id of old.shards.keys()) if (!next.shards.has(id)) this.#metrics.removeShard(id);
-    this.#retiring = undefined;
-    this.#reshard = undefined;
-    reshard.phase = 'completed';
-    this.emit('reshard', { phase: 'completed', from, to: plan.to });
+  reshard(newCount: number): Promise<void> {
+    return runReshard(this.#host, newCount);
   }
 
   /**
@@ -553,7 +449,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       if (m.set.role === 'active') this.emit('close', info, m.id);
       if (info.code === 4011 && this.options.autoReshard && m.set.role === 'active') {
         this.#debug('close 4011 (sharding required): resharding', m.id);
-        void this.#autoReshardNow(true);
+        void autoReshardNow(this.#host, true);
       }
     });
     shard.on('dispatch', (payload) => this.#onDispatch(m, payload));
@@ -630,43 +526,6 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.emit('dispatch', payload, shardId);
   }
 
-  #startAutoReshard(): void {
-    const auto = this.options.autoReshard;
-    const interval = auto === false ? 0 : auto.intervalMs;
-    if (interval <= 0) return;
-    const tick = () => {
-      this.#autoTimer = undefined;
-      void this.#autoReshardNow(false).finally(() => {
-        if (this.#state === 'ready') this.#autoTimer = this.#clock.setTimeout(tick, interval);
-      });
-    };
-    this.#autoTimer = this.#clock.setTimeout(tick, interval);
-  }
-
-  async #autoReshardNow(forced: boolean): Promise<void> {
-    if (this.#state !== 'ready' || this.#reshard || !this.#active) return;
-    try {
-      const info = await this.#fetchInfo();
-      const current = this.#active.count;
-      const target = info.shards > current ? info.shards : forced ? current * 2 : current;
-      if (target === current) return;
-      this.#debug(`auto reshard: ${current} → ${target} (recommended ${info.shards})`, null);
-      await this.reshard(target);
-    } catch (err) {
-      this.#error(
-        err instanceof ManagerError
-          ? err
-          : new ManagerError(
-              'RESHARD_FAILED',
-              `auto reshard failed: ${(err as Error).message}`,
-              {},
-              { cause: err },
-            ),
-        null,
-      );
-    }
-  }
-
   async #destroySets(code: number, reason?: string): Promise<void> {
     const sets = [...new Set([this.#reshard?.next, this.#retiring, this.#active])].filter(
       (s): s is ShardSet => s !== undefined,
@@ -691,6 +550,72 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
         }
       }),
     );
+  }
+
+  #reshardHost(): ReshardHost {
+    const manager = this;
+    return {
+      get options() {
+        return manager.options;
+      },
+      get clock() {
+        return manager.#clock;
+      },
+      get metrics() {
+        return manager.#metrics;
+      },
+      get state() {
+        return manager.#state;
+      },
+      get active() {
+        return manager.#active;
+      },
+      set active(set) {
+        manager.#active = set;
+      },
+      get retiring() {
+        return manager.#retiring;
+      },
+      set retiring(set) {
+        manager.#retiring = set;
+      },
+      get reshard() {
+        return manager.#reshard;
+      },
+      set reshard(reshard) {
+        manager.#reshard = reshard;
+      },
+      get reshardStarting() {
+        return manager.#reshardStarting;
+      },
+      set reshardStarting(starting) {
+        manager.#reshardStarting = starting;
+      },
+      get drain() {
+        return manager.#drain;
+      },
+      set drain(drain) {
+        manager.#drain = drain;
+      },
+      get autoTimer() {
+        return manager.#autoTimer;
+      },
+      set autoTimer(timer) {
+        manager.#autoTimer = timer;
+      },
+      fetchInfo: () => this.#fetchInfo(),
+      checkBudget: (needed) => this.#checkBudget(needed),
+      setupQueue: (info) => this.#setupQueue(info),
+      createSet: (count, ids, role) => this.#createSet(count, ids, role),
+      startSet: (set) => this.#startSet(set),
+      destroySet: (set, code, reason) => this.#destroySet(set, code, reason),
+      emitDispatch: (payload, shardId) => this.#emitDispatch(payload, shardId),
+      emitReshard: (event) => this.emit('reshard', event),
+      emitAllReady: () => this.emit('allReady'),
+      reshardNow: (newCount) => this.reshard(newCount),
+      debug: (message, shardId) => this.#debug(message, shardId),
+      error: (error, shardId) => this.#error(error, shardId),
+    };
   }
 
   #error(error: ShardlineError, shardId: number | null): void {

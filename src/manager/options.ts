@@ -1,10 +1,9 @@
 /** `ShardManager` options: what a caller may pass, the defaults, and the one resolver that validates them. */
 import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import type { Compression, Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { IDENTIFY_WINDOW_MS, type IdentifyQueue } from '../shard/identify-queue.js';
 import {
-  type Compression,
-  type Encoding,
   type ResolvedShardOptions,
   resolveShardOptions,
   type ShardOptions,

@@ -4,12 +4,12 @@
  * never appears in an error.
  */
 import type { APIGatewaySessionStartLimit } from 'discord-api-types/v10';
+import { APIVersion } from 'discord-api-types/v10';
 import { RestError } from '../errors.js';
 import { gatewayUrlProblem } from '../shard/gateway-values.js';
 import { redact, redactedExcerpt, Secret } from '../util/redact.js';
 
 export const DEFAULT_API_BASE_URL = 'https://discord.com/api';
-export const API_VERSION = 10;
 export const DEFAULT_REST_TIMEOUT_MS = 15_000;
 /** Characters of an error body quoted in a `REST_HTTP_ERROR` message (after redaction). */
 export const REST_ERROR_EXCERPT_CHARS = 200;
@@ -45,7 +45,7 @@ export interface RestOptions {
 /** `${api}/v10${route}`, tolerating a trailing slash or an explicit `/v10` on `api`. */
 export function apiUrl(api: string, route: string): string {
   let base = api.replace(/\/+$/, '');
-  if (!/\/v\d+$/.test(base)) base = `${base}/v${API_VERSION}`;
+  if (!/\/v\d+$/.test(base)) base = `${base}/v${APIVersion}`;
   return `${base}${route}`;
 }
 

@@ -1,5 +1,7 @@
 // Public API of `shardline/proxy`: the gateway proxy and its cache. Re-exports only.
 // Types the signatures below name, exported type-only so this entry types on its own.
+
+export type { Compression, Encoding } from '../codec/formats.js';
 export type { CloseAction, ShardlineError } from '../errors.js';
 export type {
   LifecycleState,
@@ -25,15 +27,13 @@ export type { GatewayBotInfo, SessionStartLimit } from '../manager/rest.js';
 export type { RedisBaseOptions } from '../redis/client.js';
 export type { CloseInfo, HeartbeatInfo, ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
 export type { IdentifyQueue } from '../shard/identify-queue.js';
-export type {
-  Compression,
-  Encoding,
-  ShardOptionalOptions,
-  ShardPassThroughOptions,
-} from '../shard/options.js';
+export type { ShardOptionalOptions, ShardPassThroughOptions } from '../shard/options.js';
 export type { SendLimit } from '../shard/send-limiter.js';
 export type { SessionInfo, SessionStore } from '../shard/session-store.js';
 export type { DestroyOptions } from '../shard/shard.js';
+export type { GatewayConnection, GatewayConnectionFactory } from '../transport/connection.js';
+export type { GatewayEnvelope } from '../transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from '../transport/transport.js';
 export type { BackoffOptions } from '../util/backoff.js';
 export type { Clock, TimerHandle } from '../util/clock.js';
 export type { Secret } from '../util/redact.js';

@@ -4,11 +4,6 @@
  */
 import { GatewayIntentBits as I } from 'discord-api-types/v10';
 
-/** Every documented intent bit; any other bit in an IDENTIFY is closed with 4013. */
-export const KNOWN_INTENTS: number = Object.values(I)
-  .filter((v): v is number => typeof v === 'number')
-  .reduce((a, b) => a | b, 0);
-
 const GUILD_EVENTS: Readonly<Record<string, number>> = {
   GUILD_CREATE: I.Guilds,
   GUILD_UPDATE: I.Guilds,

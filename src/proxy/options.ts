@@ -1,8 +1,8 @@
 /** Options of `GatewayProxy`, their defaults and their validation. */
 
+import type { Compression, Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import type { ShardManagerOptions } from '../manager/options.js';
-import type { Compression, Encoding } from '../shard/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import type { GatewayCacheOptions } from './cache/index.js';

@@ -98,6 +98,11 @@ export function abortError(signal: AbortSignal, what: string): RedisError {
   return new RedisError('REDIS_ABORTED', `${what} aborted`, {}, { cause: signal.reason });
 }
 
+/** Wait before retry number `attempt` (0-based) of a failed Redis loop: 100 ms doubling, at most 5 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
+}
+
 /** Sleeps `ms`, resolving early (with `false`) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import {
   DEFAULT_KEY_PREFIX,
   duplicateClient,
   type RedisBaseOptions,
+  retryDelayMs,
   sleep,
   toRedisError,
 } from './client.js';
@@ -281,7 +282,7 @@ export async function serveCommands(options: ServeCommandsOptions): Promise<void
   const fail = async (err: unknown): Promise<void> => {
     failures++;
     options.onError?.(toRedisError(err, options.shardId));
-    await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures - 1, 6)), signal);
+    await sleep(retryDelayMs(failures - 1), signal);
   };
 
   const run = async (entryId: string, raw: string[]): Promise<void> => {

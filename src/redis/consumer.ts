@@ -5,6 +5,7 @@ import {
   DEFAULT_KEY_PREFIX,
   duplicateClient,
   type RedisBaseOptions,
+  retryDelayMs,
   sleep,
   toRedisError,
 } from './client.js';
@@ -206,7 +207,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
   const backoff = async (err: unknown): Promise<void> => {
     failures++;
     options.onError?.(toRedisError(err));
-    await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures - 1, 6)), signal);
+    await sleep(retryDelayMs(failures - 1), signal);
   };
 
   const make = (
@@ -499,7 +500,7 @@ export async function* tailEvents(options: TailOptions): AsyncGenerator<StreamEv
         if (signal?.aborted) return;
         failures++;
         options.onError?.(toRedisError(err));
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), signal);
+        await sleep(retryDelayMs(failures), signal);
       }
     }
     while (!signal?.aborted) {
@@ -521,7 +522,7 @@ export async function* tailEvents(options: TailOptions): AsyncGenerator<StreamEv
         if (signal?.aborted) break;
         failures++;
         options.onError?.(toRedisError(err));
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), signal);
+        await sleep(retryDelayMs(failures), signal);
         continue;
       }
       for (const [stream, entries] of reply ?? []) {

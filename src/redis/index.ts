@@ -1,5 +1,6 @@
 // Public API of `shardline/redis`. Re-exports only.
 
+export type { Compression, Encoding } from '../codec/formats.js';
 // Types the signatures below name, exported type-only so this entry types on its own.
 export type { REDIS_ERROR_CODES, RedisErrorCode, ShardlineError } from '../errors.js';
 export { RedisError } from '../errors.js';
@@ -7,10 +8,13 @@ export type { ManagerMetrics } from '../manager/metrics.js';
 export type { SessionStartLimit } from '../manager/rest.js';
 export type { ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
 export type {
-  Compression,
-  Encoding,
+  GatewayConnection,
+  GatewayConnectionFactory,
+  GatewayEnvelope,
   ShardOptionalOptions,
   ShardPassThroughOptions,
+  TransportHandlers,
+  TransportOptions,
 } from '../shard/options.js';
 export type { SendLimit } from '../shard/send-limiter.js';
 export type { BackoffOptions } from '../util/backoff.js';

@@ -5,14 +5,11 @@
  */
 
 import type { Redis } from 'ioredis';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_API_BASE_URL } from '../manager/rest.js';
-import {
-  type Compression,
-  type Encoding,
-  resolveShardOptions,
-  type ShardOptionalOptions,
-} from '../shard/options.js';
+import { IDENTIFY_WINDOW_MS } from '../shard/identify-queue.js';
+import { resolveShardOptions, type ShardOptionalOptions } from '../shard/options.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
 
@@ -92,7 +89,7 @@ export const DEFAULT_SHARD_WORKER_OPTIONS = {
   prefix: DEFAULT_KEY_PREFIX,
   api: DEFAULT_API_BASE_URL,
   leaseTtlMs: 10_000,
-  identifyWindowMs: 5_000,
+  identifyWindowMs: IDENTIFY_WINDOW_MS,
   highWaterMark: 10_000,
   partitions: 1,
   retryMaxMs: 2_000,
@@ -155,9 +152,10 @@ export function resolveShardWorkerOptions(
   if (!/^https?:\/\//.test(api))
     throw new ConfigError('api', `must be an http(s) URL, got ${JSON.stringify(api)}`);
   const encoding = options.encoding ?? d.encoding;
-  if (encoding !== 'json' && encoding !== 'etf') throw new ConfigError('encoding', "must be 'json' or 'etf'");
+  if (!(ENCODINGS as readonly string[]).includes(encoding))
+    throw new ConfigError('encoding', "must be 'json' or 'etf'");
   const compression = options.compression ?? d.compression;
-  if (!['zlib-stream', 'zstd-stream', 'none'].includes(compression)) {
+  if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
     throw new ConfigError('compression', "must be 'zlib-stream', 'zstd-stream' or 'none'");
   }
   return Object.freeze({

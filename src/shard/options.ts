@@ -1,8 +1,11 @@
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { encodePayload } from '../transport/codecs.js';
+import { type GatewayConnectionFactory, wsGatewayConnection } from '../transport/connection.js';
 import { type BackoffOptions, DEFAULT_BACKOFF_OPTIONS } from '../util/backoff.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { ALL_INTENTS } from '../util/intents.js';
 import { redact, Secret } from '../util/redact.js';
 import {
   DEFAULT_MAX_HEARTBEAT_INTERVAL_MS,
@@ -15,14 +18,10 @@ import type { MachineConfig } from './machine.js';
 import { DEFAULT_SEND_LIMIT, type SendLimit } from './send-limiter.js';
 import type { SessionStore } from './session-store.js';
 
-export type Encoding = 'json' | 'etf';
-export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
-
-export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
-export const COMPRESSIONS = ['zlib-stream', 'zstd-stream', 'none'] as const satisfies readonly Compression[];
-
-/** All documented intent bits. */
-export const ALL_INTENTS = 53_608_447;
+// What the `transport` option names, for entry points that may not import transport/ themselves.
+export type { GatewayConnection, GatewayConnectionFactory } from '../transport/connection.js';
+export type { GatewayEnvelope } from '../transport/envelope.js';
+export type { TransportHandlers, TransportOptions } from '../transport/transport.js';
 
 /** The client→server payload limit: larger payloads make the gateway close with 4002. */
 export const MAX_SEND_PAYLOAD_BYTES = 4096;
@@ -59,6 +58,11 @@ export interface ShardOptionalOptions {
   /** Load/save hooks for session id, sequence and resume URL. Default: none (a new process identifies). */
   readonly sessionStore: SessionStore | undefined;
   readonly clock: Clock;
+  /**
+   * Opens each gateway connection. Default: a WebSocket (`wsGatewayConnection`). Another factory runs the
+   * shard over something else, e.g. an in-memory gateway in tests.
+   */
+  readonly transport: GatewayConnectionFactory;
   readonly openTimeoutMs: number;
   readonly helloTimeoutMs: number;
   /** Time allowed from Identify to READY (or from Resume to RESUMED). */
@@ -132,6 +136,7 @@ export const DEFAULT_SHARD_OPTIONS = {
   identifyQueue: undefined,
   sessionStore: undefined,
   clock: systemClock,
+  transport: wsGatewayConnection,
   openTimeoutMs: 15_000,
   helloTimeoutMs: 15_000,
   readyTimeoutMs: 15_000,
@@ -161,6 +166,7 @@ export interface ResolvedShardOptions {
   readonly identifyQueue: IdentifyQueue;
   readonly sessionStore: SessionStore | undefined;
   readonly clock: Clock;
+  readonly transport: GatewayConnectionFactory;
   readonly openTimeoutMs: number;
   readonly helloTimeoutMs: number;
   readonly readyTimeoutMs: number;
@@ -299,6 +305,13 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   if (!clock || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
     throw new ConfigError('clock', 'must implement Clock (now, setTimeout, clearTimeout, random)');
   }
+  const transport = pick(options, 'transport');
+  if (typeof transport !== 'function') {
+    throw new ConfigError(
+      'transport',
+      `must be a function (options, handlers) => GatewayConnection, got ${describe(transport)}`,
+    );
+  }
   const identifyQueue = pick(options, 'identifyQueue') ?? new MemoryIdentifyQueue({ clock });
   if (typeof identifyQueue.waitForIdentify !== 'function') {
     throw new ConfigError('identifyQueue', 'must implement IdentifyQueue (waitForIdentify)');
@@ -383,6 +396,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     identifyQueue,
     sessionStore,
     clock,
+    transport,
     openTimeoutMs: duration('openTimeoutMs', pick(options, 'openTimeoutMs')),
     helloTimeoutMs: duration('helloTimeoutMs', pick(options, 'helloTimeoutMs')),
     readyTimeoutMs: duration('readyTimeoutMs', pick(options, 'readyTimeoutMs')),

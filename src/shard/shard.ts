@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
 import { ConfigError, SendError, ShardError, type ShardlineError } from '../errors.js';
 import { codecFallbackNotice, encodePayload } from '../transport/codecs.js';
-import { Transport } from '../transport/transport.js';
+import type { GatewayConnection } from '../transport/connection.js';
 import type { TimerHandle } from '../util/clock.js';
 import { redact, redactError } from '../util/redact.js';
 import type { ShardEvent, ShardEventMap, ShardStatus } from './events.js';
@@ -75,7 +75,7 @@ function byteLength(data: string | Uint8Array): number {
 export class Shard extends EventEmitter<ShardEventMap> {
   readonly options: ResolvedShardOptions;
   #state: ShardState;
-  #transport: Transport | null = null;
+  #transport: GatewayConnection | null = null;
   #transportConn = 0;
   readonly #closing = new Set<Promise<void>>();
   readonly #timers = new Map<TimerName, TimerHandle>();
@@ -440,7 +440,7 @@ export class Shard extends EventEmitter<ShardEventMap> {
     }
   }
 
-  #transportFor(conn: number): Transport | null {
+  #transportFor(conn: number): GatewayConnection | null {
     return this.#transport && this.#transportConn === conn ? this.#transport : null;
   }
 
@@ -454,9 +454,9 @@ export class Shard extends EventEmitter<ShardEventMap> {
     if (previous) this.#track(previous.close(4000, 'superseded'));
     const o = this.options;
     const filter = o.dispatches;
-    let transport: Transport;
+    let transport: GatewayConnection;
     try {
-      transport = new Transport(
+      transport = o.transport(
         {
           url,
           encoding: o.encoding,

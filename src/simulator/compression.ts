@@ -1,4 +1,5 @@
 import { constants, deflateRawSync } from 'node:zlib';
+import type { Compression } from '../codec/formats.js';
 import { ZstdStreamEncoder } from '../codec/zstd-stream.js';
 
 /**
@@ -12,9 +13,12 @@ import { ZstdStreamEncoder } from '../codec/zstd-stream.js';
  * zstd-stream: one never-ending zstd frame per connection (`28 b5 2f fd 00 40`: no checksum, 256 KiB window),
  * every message a run of raw (stored) blocks. Valid zstd that any decoder reads; no compression ratio
  * (Node 20 has no zstd compressor). With `zstdCompress` the shared TypeScript encoder (src/codec) is used.
+ *
+ * `COMPRESSIONS` is the server's own list of what it accepts, on purpose (independent peer); only the type
+ * name is shared with the client.
  */
-export const COMPRESSIONS = ['none', 'zlib-stream', 'zstd-stream'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+export const COMPRESSIONS = ['none', 'zlib-stream', 'zstd-stream'] as const satisfies readonly Compression[];
+export type { Compression };
 
 const ZLIB_HEADER = Uint8Array.of(0x78, 0x9c);
 const ZSTD_FRAME_HEADER = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x40);

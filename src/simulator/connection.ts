@@ -5,7 +5,7 @@ import type { Compression, TransportCompressor } from './compression.js';
 import { createCompressor } from './compression.js';
 import type { Dispatch, Variant } from './dispatch.js';
 import type { ClientPayload, Encoding, WireEncoder } from './encoding.js';
-import { frameBytes, jsonDispatchWsFrame } from './encoding.js';
+import { allocWsFrame, frameBytes, jsonDispatchWsFrame, wsFrameHeadBytes } from './encoding.js';
 import type { Fault } from './faults.js';
 import {
   CLIENT_OPCODES,
@@ -32,20 +32,8 @@ let nextConnectionId = 1;
  * writes keep their order with the frames `ws` itself writes).
  */
 function wsFrame(payload: Uint8Array, binary: boolean): Buffer {
-  const len = payload.length;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(head + len);
-  out[0] = binary ? 0x82 : 0x81;
-  if (head === 2) out[1] = len;
-  else if (head === 4) {
-    out[1] = 126;
-    out.writeUInt16BE(len, 2);
-  } else {
-    out[1] = 127;
-    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
-    out.writeUInt32BE(len >>> 0, 6);
-  }
-  out.set(payload, head);
+  const out = allocWsFrame(payload.length, binary);
+  out.set(payload, wsFrameHeadBytes(payload.length));
   return out;
 }
 

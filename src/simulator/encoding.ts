@@ -1,3 +1,4 @@
+import type { Encoding } from '../codec/formats.js';
 import type { TransportCompressor } from './compression.js';
 import { deflateSegment } from './compression.js';
 import {
@@ -10,8 +11,12 @@ import {
 } from './dispatch.js';
 import { decodeEtfPayload, etfBody, etfDispatch, etfDispatchPrefix, etfPayload } from './etf-wire.js';
 
-export const ENCODINGS = ['json', 'etf'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
+/**
+ * The encodings this server accepts. Its own list on purpose (the simulator is an independent peer: what
+ * it accepts must not widen when the client's list does); only the type name is shared with the client.
+ */
+export const ENCODINGS = ['json', 'etf'] as const satisfies readonly Encoding[];
+export type { Encoding };
 
 /** A gateway payload as the client sent it, after decoding. */
 export interface ClientPayload {
@@ -142,13 +147,19 @@ export function etfEncoder(options: EtfOutputOptions): WireEncoder {
  * A JSON dispatch as one complete server WebSocket TEXT frame (RFC 6455 header + payload) in a single
  * buffer: the hot path of fan-out, with no intermediate payload buffer.
  */
-export function jsonDispatchWsFrame(dispatch: Dispatch, variant: Variant, seq: number): Buffer {
-  const prefix = jsonPrefix(dispatch, seq);
-  const body = jsonBody(dispatch, variant);
-  const len = prefix.length + body.length;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+/** Header bytes of an unmasked server WebSocket frame (RFC 6455 §5.2) carrying `len` payload bytes. */
+export function wsFrameHeadBytes(len: number): number {
+  return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+/**
+ * A buffer for one unmasked, unfragmented server WebSocket frame (text, or binary) of `len` payload bytes,
+ * with its header written; the caller writes the payload at `wsFrameHeadBytes(len)`.
+ */
+export function allocWsFrame(len: number, binary: boolean): Buffer {
+  const head = wsFrameHeadBytes(len);
   const out = Buffer.allocUnsafe(head + len);
-  out[0] = 0x81;
+  out[0] = binary ? 0x82 : 0x81;
   if (head === 2) out[1] = len;
   else if (head === 4) {
     out[1] = 126;
@@ -158,6 +169,15 @@ export function jsonDispatchWsFrame(dispatch: Dispatch, variant: Variant, seq: n
     out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
+  return out;
+}
+
+export function jsonDispatchWsFrame(dispatch: Dispatch, variant: Variant, seq: number): Buffer {
+  const prefix = jsonPrefix(dispatch, seq);
+  const body = jsonBody(dispatch, variant);
+  const len = prefix.length + body.length;
+  const head = wsFrameHeadBytes(len);
+  const out = allocWsFrame(len, false);
   out.write(prefix, head, 'latin1');
   out.set(body, head + prefix.length);
   return out;

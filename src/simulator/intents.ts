@@ -1,50 +1,34 @@
-/** Gateway intent bits and which dispatch needs which intent. */
+/**
+ * Which dispatch needs which intent: the simulator's own rules. The bit values come from discord-api-types
+ * (the external authority), never from the client's code.
+ */
+import { GatewayIntentBits as B } from 'discord-api-types/v10';
+
 export const INTENTS = {
-  GUILDS: 1 << 0,
-  GUILD_MEMBERS: 1 << 1,
-  GUILD_MODERATION: 1 << 2,
-  GUILD_EXPRESSIONS: 1 << 3,
-  GUILD_INTEGRATIONS: 1 << 4,
-  GUILD_WEBHOOKS: 1 << 5,
-  GUILD_INVITES: 1 << 6,
-  GUILD_VOICE_STATES: 1 << 7,
-  GUILD_PRESENCES: 1 << 8,
-  GUILD_MESSAGES: 1 << 9,
-  GUILD_MESSAGE_REACTIONS: 1 << 10,
-  GUILD_MESSAGE_TYPING: 1 << 11,
-  DIRECT_MESSAGES: 1 << 12,
-  DIRECT_MESSAGE_REACTIONS: 1 << 13,
-  DIRECT_MESSAGE_TYPING: 1 << 14,
-  MESSAGE_CONTENT: 1 << 15,
-  GUILD_SCHEDULED_EVENTS: 1 << 16,
-  AUTO_MODERATION_CONFIGURATION: 1 << 20,
-  AUTO_MODERATION_EXECUTION: 1 << 21,
-  GUILD_MESSAGE_POLLS: 1 << 24,
-  DIRECT_MESSAGE_POLLS: 1 << 25,
+  GUILDS: B.Guilds,
+  GUILD_MEMBERS: B.GuildMembers,
+  GUILD_MODERATION: B.GuildModeration,
+  GUILD_EXPRESSIONS: B.GuildExpressions,
+  GUILD_INTEGRATIONS: B.GuildIntegrations,
+  GUILD_WEBHOOKS: B.GuildWebhooks,
+  GUILD_INVITES: B.GuildInvites,
+  GUILD_VOICE_STATES: B.GuildVoiceStates,
+  GUILD_PRESENCES: B.GuildPresences,
+  GUILD_MESSAGES: B.GuildMessages,
+  GUILD_MESSAGE_REACTIONS: B.GuildMessageReactions,
+  GUILD_MESSAGE_TYPING: B.GuildMessageTyping,
+  DIRECT_MESSAGES: B.DirectMessages,
+  DIRECT_MESSAGE_REACTIONS: B.DirectMessageReactions,
+  DIRECT_MESSAGE_TYPING: B.DirectMessageTyping,
+  MESSAGE_CONTENT: B.MessageContent,
+  GUILD_SCHEDULED_EVENTS: B.GuildScheduledEvents,
+  AUTO_MODERATION_CONFIGURATION: B.AutoModerationConfiguration,
+  AUTO_MODERATION_EXECUTION: B.AutoModerationExecution,
+  GUILD_MESSAGE_POLLS: B.GuildMessagePolls,
+  DIRECT_MESSAGE_POLLS: B.DirectMessagePolls,
 } as const;
 
 export type IntentName = keyof typeof INTENTS;
-
-/** Every documented bit: 53608447. Any other bit in Identify closes with 4013. */
-export const ALL_INTENTS = Object.values(INTENTS).reduce((a, b) => a | b, 0);
-/** GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT = 33026. */
-export const PRIVILEGED_INTENTS = INTENTS.GUILD_MEMBERS | INTENTS.GUILD_PRESENCES | INTENTS.MESSAGE_CONTENT;
-
-/** Parses `GUILD_MEMBERS,MESSAGE_CONTENT`, `none`, `all` or a number into a bitfield; `undefined` if invalid. */
-export function parseIntentList(list: string): number | undefined {
-  const text = list.trim();
-  if (text === '' || text === 'none') return 0;
-  if (text === 'all') return PRIVILEGED_INTENTS;
-  if (/^\d+$/.test(text)) return Number(text);
-  let bits = 0;
-  for (const raw of text.split(',')) {
-    const name = raw.trim().toUpperCase();
-    const bit = (INTENTS as Record<string, number>)[name];
-    if (bit === undefined) return undefined;
-    bits |= bit;
-  }
-  return bits;
-}
 
 const I = INTENTS;
 const GUILD_EVENT_INTENTS: Record<string, number> = {

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
-import { PRIVILEGED_INTENTS } from './intents.js';
+import { PRIVILEGED_INTENTS } from '../util/intents.js';
 
 /**
  * Options of `startSimulator()`. Every duration is in milliseconds and configurable, so tests can run the

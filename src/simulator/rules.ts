@@ -2,7 +2,7 @@
  * Discord's gateway rules as small pure pieces: close codes, the per-connection send
  * window, identify buckets, the session-start budget, the all-members request limit and Identify validation.
  */
-import { ALL_INTENTS, PRIVILEGED_INTENTS } from './intents.js';
+import { ALL_INTENTS, PRIVILEGED_INTENTS } from '../util/intents.js';
 
 export const CLOSE_CODES = {
   UNKNOWN_ERROR: 4000,

@@ -5,12 +5,10 @@
 import { Buffer } from 'node:buffer';
 import { decodeEtf, encodeEtf } from '../codec/etf/index.js';
 import { codecFallbackNotice } from '../codec/fallbacks.js';
+import type { Compression, Encoding } from '../codec/formats.js';
 import { assertJsonWithinLimits, decodeJson, encodeJson, parseJsonText } from '../codec/json.js';
 import { ZlibStreamDecoder } from '../codec/zlib-stream.js';
 import { ZstdStreamDecoder } from '../codec/zstd-stream.js';
-
-export type Encoding = 'json' | 'etf';
-export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 
 /** One decompression context for the lifetime of one connection. */
 export interface StreamDecompressor {

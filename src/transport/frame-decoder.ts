@@ -3,14 +3,13 @@
  * `GatewayEnvelope` out (decompress with the connection's stream context, then decode). Used by
  * `Transport`, and by the benchmarks to measure the same path end to end.
  */
+import type { Compression, Encoding } from '../codec/formats.js';
 import { ShardError } from '../errors.js';
 import {
   assertJsonWithinLimits,
   bytesToText,
-  type Compression,
   createDecompressor,
   decodeEtfBytes,
-  type Encoding,
   parseJsonText,
   type StreamDecompressor,
 } from './codecs.js';

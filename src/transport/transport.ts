@@ -4,13 +4,15 @@
  * Guarantees: an `'error'` listener is attached before anything else; `onClose` is called exactly once;
  * nothing is reported after `onClose`; `send` never writes to a socket that is not open.
  */
+import { GatewayVersion } from 'discord-api-types/v10';
 import WebSocket from 'ws';
+import type { Compression, Encoding } from '../codec/formats.js';
 import { ShardError, type ShardlineError } from '../errors.js';
-import type { Compression, Encoding } from './codecs.js';
 import type { GatewayEnvelope } from './envelope.js';
 import { FrameDecoder } from './frame-decoder.js';
 
-export const GATEWAY_API_VERSION = 10;
+/** The gateway version asked for (`v=`), as discord-api-types/v10 names it. */
+export const GATEWAY_API_VERSION = Number(GatewayVersion);
 
 export interface TransportOptions {
   /** Gateway base URL; `v`, `encoding` and `compress` query parameters are set from the options. */

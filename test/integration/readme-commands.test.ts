@@ -120,6 +120,15 @@ const SCALE_OUT = [
   'node dist/src/cli/main.js tail --redis redis://127.0.0.1:6379 --from 0 --count 20',
 ] as const;
 
+/** The "Restart a bot behind the gateway proxy" lines (see its case). */
+const PROXY_RESTART = [
+  'node dist/src/cli/main.js simulate --port 4200 --shards 2 --events-per-second 20 --token proxy-demo-token &',
+  'export DISCORD_TOKEN=proxy-demo-token',
+  'node dist/src/cli/main.js proxy --port 4300 --api http://127.0.0.1:4200/api --client-token-env DISCORD_TOKEN &',
+  'node dist/src/cli/main.js connect --api http://127.0.0.1:4300/api --session-file bot.json --duration 5',
+  'curl -s http://127.0.0.1:4200/_simulator/stats',
+] as const;
+
 /** A README command line as argv (README commands use no quoting), without a trailing `&`. */
 function argvOf(line: string): string[] {
   return line.replace(/\s*&$/, '').split(' ');
@@ -491,6 +500,75 @@ const CASES: readonly Case[] = [
       assert.match(end.stdout, /^stopped: events flushed, leases released$/m);
       for (const w of workers) assert.ok(!w.stdout().includes('sim-token'), 'a worker printed the token');
       assert.ok(!tail.output.includes('sim-token'));
+      sim.kill('SIGINT');
+      ok(await sim.done, 'simulate after SIGINT');
+    },
+  },
+  {
+    readme: PROXY_RESTART,
+    runs: 'the "Restart a bot behind the gateway proxy" script line by line, as written except: the simulator and the proxy on --port 0 (this machine is shared) and the later lines pointed at the ports they printed; DISCORD_TOKEN=proxy-demo-token in the environment; the connect line run twice, as the README does; the stats fetched with curl',
+    asserts:
+      'the proxy prints its URL and "upstream ready: 2 shards"; the first connect run identifies both shards and exits 0; the second RESUMEs both against the proxy (no identify) and exits 0; the simulator\'s stats count 2 connections, 2 identifies and 0 resumes before and after the bot\'s runs; the token is in no output',
+    async check(ctx) {
+      const [simLine, , proxyLine, botLine, curlLine] = PROXY_RESTART;
+      const simArgv = argvOf(simLine);
+      assert.deepEqual(simArgv.slice(0, 3), ['node', MAIN, 'simulate']);
+      const sim = await simulate(
+        ctx,
+        simArgv.slice(3).map((a) => (a === '4200' ? '0' : a)),
+        false,
+      );
+      const simPort = new URL(sim.url).port;
+      const env = { ...ctx.env, DISCORD_TOKEN: 'proxy-demo-token' };
+      const proxyArgv = argvOf(proxyLine).map((a) =>
+        a === '4300' ? '0' : a.replace('127.0.0.1:4200', `127.0.0.1:${simPort}`),
+      );
+      const proxy = start(proxyArgv, { ...opts(ctx), env });
+      ctx.t.after(() => proxy.kill('SIGKILL'));
+      const proxyUrl = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(
+        await proxy.line(/^proxy listening on /),
+      )?.[1];
+      assert.ok(proxyUrl, 'proxy printed its URL first');
+      await proxy.line(/^upstream ready: 2 shards/);
+      const proxyPort = new URL(proxyUrl).port;
+      const stats = async () => {
+        const r = await run(
+          argvOf(curlLine).map((a) => a.replace('127.0.0.1:4200', `127.0.0.1:${simPort}`)),
+          opts(ctx),
+        );
+        ok(r, 'curl');
+        return JSON.parse(r.stdout) as { connectionsTotal: number; identifies: number; resumes: number };
+      };
+      const upstream = (s: Awaited<ReturnType<typeof stats>>) => [
+        s.connectionsTotal,
+        s.identifies,
+        s.resumes,
+      ];
+      assert.deepEqual(upstream(await stats()), [2, 2, 0], 'the proxy holds two upstream shards');
+      const bot = () =>
+        run(
+          argvOf(botLine).map((a) => a.replace('127.0.0.1:4300', `127.0.0.1:${proxyPort}`)),
+          { ...opts(ctx), env },
+        );
+      const first = await bot();
+      ok(first, 'connect, first run');
+      for (const id of [0, 1])
+        assert.match(first.output, new RegExp(`^shard ${id}: identifying -> ready$`, 'm'));
+      const second = await bot();
+      ok(second, 'connect, second run');
+      for (const id of [0, 1])
+        assert.match(second.output, new RegExp(`^shard ${id}: resuming -> ready$`, 'm'));
+      assert.doesNotMatch(second.output, /-> identifying$/m, 'the restarted bot resumed against the proxy');
+      assert.deepEqual(
+        upstream(await stats()),
+        [2, 2, 0],
+        'the upstream shards never reconnected or identified',
+      );
+      for (const r of [first, second])
+        assert.ok(!r.output.includes('proxy-demo-token'), 'the bot printed the token');
+      assert.ok(!proxy.stdout().includes('proxy-demo-token'), 'the proxy printed the token');
+      proxy.kill('SIGINT');
+      await proxy.done;
       sim.kill('SIGINT');
       ok(await sim.done, 'simulate after SIGINT');
     },

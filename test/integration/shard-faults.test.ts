@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GatewayCloseError } from '../../src/errors.js';
 import type { Fault } from '../../src/simulator/index.js';
+import { ManualClock } from '../../src/util/clock.js';
 import {
   consecutive,
   createShard,
@@ -139,23 +140,31 @@ describe('shard against every simulator fault', () => {
   for (const code of [4004, 4010, 4011, 4012, 4013, 4014]) {
     test(`fatal close ${code} stops the shard with a GatewayCloseError and never reconnects`, async (t) => {
       const sim = await startSim(t);
-      const rec = createShard(t, sim);
+      // Virtual time for the shard: whether a reconnect could follow is read from the clock, not waited
+      // for. The simulator's heartbeat deadline (≥ 1 s) is far beyond this test's few milliseconds.
+      const clock = new ManualClock();
+      const rec = createShard(t, sim, { clock });
       await rec.shard.connect();
       sim.inject({ kind: 'close', code, shardId: 0 });
       await waitFor(() => rec.shard.status === 'closed', { what: 'closed' });
       const err = rec.errors.find((e) => e instanceof GatewayCloseError);
       assert.ok(err instanceof GatewayCloseError);
       assert.equal(err.closeCode, code);
-      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(clock.pending, 0, 'no timer left: no reconnect can be scheduled');
+      clock.advance(60 * 60 * 1000);
+      assert.equal(rec.shard.status, 'closed', 'nothing reopened an hour later');
       assert.equal(sim.stats().connectionsTotal, 1, 'no reconnect');
     });
   }
 
   test('a bad token rejects connect() with 4004 after exactly one connection', async (t) => {
     const sim = await startSim(t);
-    const rec = createShard(t, sim, { token: 'wrong.token.value' });
+    const clock = new ManualClock();
+    const rec = createShard(t, sim, { token: 'wrong.token.value', clock });
     await assert.rejects(rec.shard.connect(), (e) => e instanceof GatewayCloseError && e.closeCode === 4004);
-    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(clock.pending, 0, 'no timer left: no reconnect can be scheduled');
+    clock.advance(60 * 60 * 1000);
+    assert.equal(rec.shard.status, 'closed', 'nothing reopened an hour later');
     assert.equal(sim.stats().connectionsTotal, 1);
     assert.equal(rec.shard.status, 'closed');
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Compression, Encoding } from '../../src/shard/options.js';
+import type { Compression, Encoding } from '../../src/codec/formats.js';
 import {
   consecutive,
   createShard,

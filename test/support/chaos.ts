@@ -10,8 +10,8 @@
 import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Compression, Encoding } from '../../src/codec/formats.js';
 import { ShardManager } from '../../src/manager/manager.js';
-import type { Compression, Encoding } from '../../src/shard/options.js';
 import { type Fault, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { seededRandom } from '../../src/util/clock.js';

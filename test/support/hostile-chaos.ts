@@ -12,10 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import type { Compression, Encoding } from '../../src/codec/formats.js';
 import type { ShardlineError } from '../../src/errors.js';
 import { ShardManager } from '../../src/manager/manager.js';
 import { MemoryIdentifyQueue } from '../../src/shard/identify-queue.js';
-import type { Compression, Encoding, ShardOptionalOptions } from '../../src/shard/options.js';
+import type { ShardOptionalOptions } from '../../src/shard/options.js';
 import { Shard } from '../../src/shard/shard.js';
 import { collectGarbage, heapUsed, until } from './chaos.js';
 import {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { GatewayCache } from '../../src/proxy/cache/index.js';
-import { ALL_INTENTS } from '../../src/simulator/intents.js';
+import { ALL_INTENTS } from '../../src/util/intents.js';
 import type { Payload } from '../support/raw-client.js';
 import { identified, simulator, waitFor } from '../support/sim-helpers.js';
 

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import { deflateSegment, storedSegment, zstdRawBlocks } from '../../src/simulator/compression.js';
 import { Dispatch, FULL, STRIPPED } from '../../src/simulator/dispatch.js';
 import { snowflakesToBigInt } from '../../src/simulator/etf-wire.js';
-import { ALL_INTENTS, INTENTS, PRIVILEGED_INTENTS, parseIntentList } from '../../src/simulator/intents.js';
+import { INTENTS } from '../../src/simulator/intents.js';
 import { resolveSimulatorOptions } from '../../src/simulator/options.js';
 import {
   IdentifyBuckets,
@@ -18,13 +18,14 @@ import {
 } from '../../src/simulator/rules.js';
 import { Session } from '../../src/simulator/session.js';
 import { shardOf, World } from '../../src/simulator/world.js';
+import { ALL_INTENTS, PRIVILEGED_INTENTS, parseIntents } from '../../src/util/intents.js';
 
 test('intent masks match the documented values', () => {
   assert.equal(ALL_INTENTS, 53608447);
   assert.equal(PRIVILEGED_INTENTS, 33026);
-  assert.equal(parseIntentList('GUILD_MEMBERS, guild_presences'), 258);
-  assert.equal(parseIntentList('none'), 0);
-  assert.equal(parseIntentList('NOPE'), undefined);
+  assert.equal(parseIntents('GUILD_MEMBERS, guild_presences'), 258);
+  assert.equal(parseIntents('none'), 0);
+  assert.equal(parseIntents('NOPE'), undefined);
 });
 
 test('the send window admits the limit and refuses one more until the window slides', () => {

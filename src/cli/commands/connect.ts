@@ -3,10 +3,12 @@
  * with the live status view. The token comes from an environment variable, never from the command line.
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
+import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
 import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
 import { ShardManager } from '../../manager/manager.js';
 import { serveMetrics } from '../../manager/metrics.js';
 import { FileSessionStore } from '../../manager/session-store.js';
+import { INTENT_NAMES, intentBit, parseIntents as parseIntentNames } from '../../util/intents.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
@@ -26,21 +28,17 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --duration S             exit by itself after S seconds
   --plain                  print plain lines even on a terminal`;
 
-const INTENT_NAMES = Object.keys(GatewayIntentBits).filter((k) => Number.isNaN(Number(k)));
-
 /** `Guilds,GuildMessages` or `513` → bitfield; unknown names are a UsageError listing the known ones. */
 export function parseIntents(raw: string | undefined): number {
   if (raw === undefined) return GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  let bits = 0;
-  for (const part of raw.split(',')) {
-    const name = part.trim();
-    const match = INTENT_NAMES.find((n) => n.toLowerCase() === name.toLowerCase().replace(/_/g, ''));
-    if (!match)
-      throw new UsageError(`--intents: unknown intent '${name}'; known: ${INTENT_NAMES.join(', ')}`);
-    bits |= GatewayIntentBits[match as keyof typeof GatewayIntentBits];
-  }
-  return bits;
+  const bits = parseIntentNames(raw);
+  if (bits !== undefined) return bits;
+  const name =
+    raw
+      .split(',')
+      .find((part) => intentBit(part) === undefined)
+      ?.trim() ?? raw;
+  throw new UsageError(`--intents: unknown intent '${name}'; known: ${INTENT_NAMES.join(', ')}`);
 }
 
 /** A sentence a bot developer can act on, for the failures one meets when connecting. */
@@ -102,10 +100,8 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
       `--shard-ids: shard ${shardIds.at(-1)} does not exist with --shard-count ${shardCount}`,
     );
   }
-  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
-  const compression =
-    choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
-    'zlib-stream';
+  const encoding = choiceFlag('encoding', str('encoding'), ENCODINGS) ?? 'etf';
+  const compression = choiceFlag('compression', str('compression'), COMPRESSIONS) ?? 'zlib-stream';
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const events = v.events === true;

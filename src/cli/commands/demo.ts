@@ -3,6 +3,7 @@
  * `ShardManager` running several shards against it, and the live status view. No token, no network.
  * Faults can be injected with keys (TTY) or on a schedule (`--fault-every`), so you can watch shards resume.
  */
+import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
 import { ShardManager } from '../../manager/manager.js';
 import { serveMetrics } from '../../manager/metrics.js';
 import { startupBoundMs } from '../../shard/identify-queue.js';
@@ -102,10 +103,8 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const str = (k: string) => v[k] as string | undefined;
   const shards = intFlag('shard-count', str('shard-count'), { min: 1, max: 256 }) ?? 4;
   const guilds = intFlag('guilds', str('guilds'), { min: 0, max: 100_000 }) ?? 300;
-  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
-  const compression =
-    choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
-    'zlib-stream';
+  const encoding = choiceFlag('encoding', str('encoding'), ENCODINGS) ?? 'etf';
+  const compression = choiceFlag('compression', str('compression'), COMPRESSIONS) ?? 'zlib-stream';
   const eventsPerSecond =
     intFlag('events-per-second', str('events-per-second'), { min: 0, max: 1_000_000 }) ?? 200;
   const maxConcurrency = intFlag('max-concurrency', str('max-concurrency'), { min: 1, max: 64 }) ?? 2;

@@ -3,6 +3,7 @@
  * on `ws://HOST:PORT`, with `http://HOST:PORT/api` as its REST base for the gateway routes. The bot token
  * and the client tokens come from environment variables, never from the command line.
  */
+import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/session-store.js';
 import { GatewayProxy } from '../../proxy/index.js';
@@ -101,10 +102,8 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     shardsRaw === undefined || shardsRaw === 'auto'
       ? 'auto'
       : intFlag('shards', shardsRaw, { min: 1, max: 100_000 })!;
-  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const) ?? 'etf';
-  const compression =
-    choiceFlag('compression', str('compression'), ['zlib-stream', 'zstd-stream', 'none'] as const) ??
-    'zlib-stream';
+  const encoding = choiceFlag('encoding', str('encoding'), ENCODINGS) ?? 'etf';
+  const compression = choiceFlag('compression', str('compression'), COMPRESSIONS) ?? 'zlib-stream';
   const replayEvents = intFlag('replay-events', str('replay-events'), { min: 0, max: 10_000_000 });
   const replayMs = intFlag('replay-ms', str('replay-ms'), { min: 0, max: 86_400_000 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ShardlineError } from '../../errors.js';
 import { type SimulatorOptions, startSimulator } from '../../simulator/index.js';
-import { parseIntentList } from '../../simulator/intents.js';
+import { PRIVILEGED_INTENTS, parseIntents } from '../../util/intents.js';
 import { UsageError } from '../args.js';
 
 export interface CommandIo {
@@ -70,7 +70,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulatorOptions {
     options.eventsPerSecond = n;
   }
   if (typeof v['privileged-intents'] === 'string') {
-    const bits = parseIntentList(v['privileged-intents']);
+    const text = v['privileged-intents'].trim();
+    // `all` here means every privileged intent; `''` none.
+    const bits = text === 'all' ? PRIVILEGED_INTENTS : text === '' ? 0 : parseIntents(text);
     if (bits === undefined) {
       throw new UsageError(
         `--privileged-intents expects a comma list of GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT (or all, none), got '${v['privileged-intents']}'`,

@@ -3,6 +3,7 @@
  * options, prints the worker's log lines, serves /metrics, and on SIGTERM/SIGINT stops taking shards,
  * closes them resumably, flushes and releases the leases. The token comes from an environment variable.
  */
+import { ENCODINGS } from '../../codec/formats.js';
 import type { MetricsServer } from '../../manager/metrics.js';
 import { serveMetrics } from '../../manager/metrics.js';
 import {
@@ -105,7 +106,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv))
     throw new UsageError(`--token-env must name an environment variable, got '${tokenEnv}'`);
-  const encoding = choiceFlag('encoding', str('encoding'), ['json', 'etf'] as const);
+  const encoding = choiceFlag('encoding', str('encoding'), ENCODINGS);
   const compression = choiceFlag('compression', str('compression'), [
     'zlib-stream',
     'zstd-stream',

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { WebSocketServer } from 'ws';
+import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../../codec/formats.js';
 import type { ProxyCacheView } from '../cache-view.js';
 import type { ResolvedGatewayProxyOptions } from '../options.js';
 import type { ProxyUpstream } from '../upstream.js';
@@ -16,13 +17,7 @@ import { handleHttp } from './http.js';
 import { MemberRequestRouter } from './member-requests.js';
 import { OutboundEvent } from './outbound-event.js';
 import { SessionRegistry } from './sessions.js';
-import {
-  CLIENT_COMPRESSIONS,
-  CLIENT_ENCODINGS,
-  type ClientCompression,
-  type ClientEncoding,
-  Wire,
-} from './wire.js';
+import { Wire } from './wire.js';
 
 /** Dispatches of the upstream's own session, never news to a client (each gets its own READY/RESUMED). */
 const UPSTREAM_SESSION_EVENTS: ReadonlySet<string> = new Set(['READY', 'RESUMED']);
@@ -187,8 +182,8 @@ export class ProxyServer {
         return;
       }
       if (
-        !(CLIENT_ENCODINGS as readonly string[]).includes(encoding) ||
-        !(CLIENT_COMPRESSIONS as readonly string[]).includes(compress)
+        !(ENCODINGS as readonly string[]).includes(encoding) ||
+        !(COMPRESSIONS as readonly string[]).includes(compress)
       ) {
         ws.close(4002, 'invalid encoding or compression');
         return;
@@ -196,7 +191,7 @@ export class ProxyServer {
       const opened = new ClientConnection(
         ws,
         this.#context,
-        new Wire(encoding as ClientEncoding, compress as ClientCompression),
+        new Wire(encoding as Encoding, compress as Compression),
       );
       conn = opened;
       this.#connections.add(opened);

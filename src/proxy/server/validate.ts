@@ -3,8 +3,8 @@
  * Each failure carries the close code Discord uses for it.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { ALL_INTENTS } from '../../util/intents.js';
 import type { Secret } from '../../util/redact.js';
-import { KNOWN_INTENTS } from '../intents.js';
 
 export interface Refusal {
   readonly code: number;
@@ -63,7 +63,7 @@ export function checkIdentify(
     return decodeError('identify: presence must be an object');
   if (!isInt(d.intents) || d.intents < 0)
     return decodeError('identify: intents must be a non-negative integer');
-  if ((d.intents & ~KNOWN_INTENTS) !== 0 || d.intents > KNOWN_INTENTS)
+  if ((d.intents & ~ALL_INTENTS) !== 0 || d.intents > ALL_INTENTS)
     return { code: 4013, reason: 'invalid intent(s)' };
   if ((d.intents & ~upstream.intents) !== 0) return { code: 4014, reason: 'disallowed intent(s)' };
   let shard: [number, number];

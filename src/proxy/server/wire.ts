@@ -3,15 +3,11 @@
  * transport compression (`zlib-stream`, `zstd-stream` or none), using the project's codecs.
  */
 import { decodeEtf, encodeEtf } from '../../codec/etf/index.js';
+import type { Compression, Encoding } from '../../codec/formats.js';
 import { decodeJson, encodeJson } from '../../codec/json.js';
 import { ZlibStreamEncoder } from '../../codec/zlib-stream.js';
 import { ZstdStreamEncoder } from '../../codec/zstd-stream.js';
 import type { OutboundEvent } from './outbound-event.js';
-
-export const CLIENT_ENCODINGS = ['json', 'etf'] as const;
-export type ClientEncoding = (typeof CLIENT_ENCODINGS)[number];
-export const CLIENT_COMPRESSIONS = ['none', 'zlib-stream', 'zstd-stream'] as const;
-export type ClientCompression = (typeof CLIENT_COMPRESSIONS)[number];
 
 const utf8 = new TextEncoder();
 /** A client payload is at most a few KiB: a few thousand structures is plenty. */
@@ -20,12 +16,12 @@ const ETF_DECODE = { maxDepth: 32 } as const;
 const ETF_ENCODE = { atomKeys: true } as const;
 
 export class Wire {
-  readonly encoding: ClientEncoding;
-  readonly compression: ClientCompression;
+  readonly encoding: Encoding;
+  readonly compression: Compression;
   readonly #zlib: ZlibStreamEncoder | undefined;
   readonly #zstd: ZstdStreamEncoder | undefined;
 
-  constructor(encoding: ClientEncoding, compression: ClientCompression) {
+  constructor(encoding: Encoding, compression: Compression) {
     this.encoding = encoding;
     this.compression = compression;
     if (compression === 'zlib-stream') this.#zlib = new ZlibStreamEncoder();
