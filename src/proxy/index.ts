@@ -24,6 +24,7 @@ export type {
   ShardManagerOptions,
 } from '../manager/options.js';
 export type { GatewayBotInfo, SessionStartLimit } from '../manager/rest.js';
+export type { RedisBaseOptions } from '../redis/client.js';
 export type { CloseInfo, HeartbeatInfo, ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
 export type { IdentifyQueue } from '../shard/identify-queue.js';
 export type { ShardOptionalOptions, ShardPassThroughOptions } from '../shard/options.js';
@@ -50,4 +51,6 @@ export type { GatewayProxyOptions, ResolvedGatewayProxyOptions } from './options
 export { DEFAULT_GATEWAY_PROXY_OPTIONS, resolveGatewayProxyOptions } from './options.js';
 export type { GatewayProxyEventMap, GatewayProxyStatus } from './proxy.js';
 export { GatewayProxy } from './proxy.js';
+export type { RedisUpstreamOptions, RedisUpstreamStats } from './redis-upstream.js';
+export { DEFAULT_REDIS_UPSTREAM_OPTIONS } from './redis-upstream.js';
 export type { ProxyUpstream, ProxyUpstreamEvents } from './upstream.js';

@@ -6,10 +6,20 @@ import type { ShardManagerOptions } from '../manager/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import type { GatewayCacheOptions } from './cache/index.js';
+import type { RedisUpstreamOptions } from './redis-upstream.js';
 
 export interface GatewayProxyOptions {
-  /** The bot token the upstream shards identify with (without `Bot `). Never accepted from clients unless listed in `clientTokens`. */
-  readonly token: string;
+  /**
+   * The bot token the upstream shards identify with (without `Bot `). Never accepted from clients unless
+   * listed in `clientTokens`. Not needed with `redis` (the workers hold the token).
+   */
+  readonly token?: string;
+  /**
+   * Serve the shards of a worker fleet over Redis instead of running shards here: the proxy reads their
+   * event streams and sends commands through the command streams. Excludes `api`, `shardCount`,
+   * `encoding`, `compression` and `upstream`, which configure the proxy's own shards.
+   */
+  readonly redis?: RedisUpstreamOptions;
   /** Intents of the upstream shards; a client may identify with any subset. */
   readonly intents: number;
   /** Tokens clients must present in IDENTIFY and RESUME (with or without `Bot `). At least one. */
@@ -71,7 +81,9 @@ export const DEFAULT_GATEWAY_PROXY_OPTIONS = {
 } as const satisfies Partial<GatewayProxyOptions>;
 
 export interface ResolvedGatewayProxyOptions {
-  readonly token: Secret;
+  /** Undefined only with `redis`. */
+  readonly token: Secret | undefined;
+  readonly redis: RedisUpstreamOptions | undefined;
   readonly intents: number;
   readonly clientTokens: readonly Secret[];
   readonly host: string;
@@ -122,10 +134,38 @@ export function resolveGatewayProxyOptions(options: GatewayProxyOptions): Resolv
   const publicUrl = options.publicUrl;
   if (publicUrl !== undefined && (typeof publicUrl !== 'string' || !/^wss?:\/\/[^\s]+$/.test(publicUrl)))
     throw new ConfigError('publicUrl', `expected a ws:// or wss:// URL, got ${String(publicUrl)}`);
+  const redis = options.redis;
+  if (redis !== undefined) {
+    if (
+      typeof redis !== 'object' ||
+      redis === null ||
+      typeof redis.redis !== 'object' ||
+      redis.redis === null
+    )
+      throw new ConfigError('redis', 'expected { redis: <ioredis client>, prefix?, … }');
+    for (const own of ['api', 'shardCount', 'encoding', 'compression', 'upstream'] as const) {
+      if (options[own] !== undefined)
+        throw new ConfigError(
+          own,
+          `configures the proxy's own shards; with redis the worker fleet runs them`,
+        );
+    }
+    for (const name of [
+      'partitions',
+      'snapshotIntervalMs',
+      'maxSnapshotBytes',
+      'commandTimeoutMs',
+      'shardCountPollMs',
+      'readCount',
+      'blockMs',
+    ] as const)
+      integer(`redis.${name}`, redis[name], 1, name === 'snapshotIntervalMs' ? 0 : 1, 2 ** 31 - 1);
+  }
   const shardCount = options.shardCount ?? 'auto';
   if (shardCount !== 'auto') integer('shardCount', shardCount, 1, 1, 100_000);
   return Object.freeze({
-    token: token('token', options.token),
+    token: redis !== undefined && options.token === undefined ? undefined : token('token', options.token),
+    redis,
     intents: integer('intents', options.intents, 0, 0, 2 ** 31 - 1),
     clientTokens: Object.freeze(options.clientTokens.map((t, i) => token(`clientTokens[${i}]`, t))),
     host,

@@ -14,6 +14,7 @@ import {
   type ResolvedGatewayProxyOptions,
   resolveGatewayProxyOptions,
 } from './options.js';
+import { RedisUpstream, type RedisUpstreamStats } from './redis-upstream.js';
 import { ProxyServer } from './server/server.js';
 import type { ProxyUpstream } from './upstream.js';
 
@@ -32,8 +33,8 @@ export interface GatewayProxyStatus {
 export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
   readonly options: ResolvedGatewayProxyOptions;
   readonly cache: GatewayCache;
-  /** The upstream `ShardManager` (for status views and metrics). */
-  readonly manager: ShardManager;
+  /** The upstream `ShardManager` (for status views and metrics); undefined with the `redis` upstream. */
+  readonly manager: ShardManager | undefined;
   readonly #upstream: ProxyUpstream;
   readonly #server: ProxyServer;
 
@@ -42,19 +43,27 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
     this.options = resolveGatewayProxyOptions(options);
     const o = this.options;
     this.cache = new GatewayCache(o.cache);
-    this.manager = new ShardManager({
-      ...o.upstream,
-      token: o.token.reveal(),
-      intents: o.intents,
-      shardCount: o.shardCount,
-      ...(o.api !== undefined ? { api: o.api } : {}),
-      ...(o.encoding !== undefined ? { encoding: o.encoding } : {}),
-      ...(o.compression !== undefined ? { compression: o.compression } : {}),
-    });
-    this.manager.on('error', (err, shardId) =>
-      this.#debug(`upstream shard ${shardId ?? '-'}: ${err.message} [${err.code}]`),
-    );
-    this.#upstream = new ManagerUpstream(this.manager, o.intents);
+    const debug = (m: string) => this.#debug(m);
+    if (o.redis !== undefined) {
+      this.manager = undefined;
+      this.#upstream = new RedisUpstream(o.redis, this.cache, o.intents, debug);
+    } else {
+      const manager = new ShardManager({
+        ...o.upstream,
+        // resolveGatewayProxyOptions requires a token unless `redis` is given
+        token: o.token?.reveal() ?? '',
+        intents: o.intents,
+        shardCount: o.shardCount,
+        ...(o.api !== undefined ? { api: o.api } : {}),
+        ...(o.encoding !== undefined ? { encoding: o.encoding } : {}),
+        ...(o.compression !== undefined ? { compression: o.compression } : {}),
+      });
+      manager.on('error', (err, shardId) =>
+        this.#debug(`upstream shard ${shardId ?? '-'}: ${err.message} [${err.code}]`),
+      );
+      this.manager = manager;
+      this.#upstream = new ManagerUpstream(manager, o.intents);
+    }
     this.#server = new ProxyServer(o, this.#upstream, this.cache, (m) => this.#debug(m));
     this.#upstream.listen({
       dispatch: (payload, shardId) => {
@@ -88,7 +97,10 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
     return this.#server.listen();
   }
 
-  /** Connects the upstream shards; resolves once every shard is READY with its guilds. */
+  /**
+   * Connects the upstream shards; resolves once every shard is READY with its guilds. With `redis`:
+   * resolves once the cache is rebuilt (snapshot and the stream after it) and the live read has begun.
+   */
   connect(): Promise<void> {
     return this.#upstream.start();
   }
@@ -96,6 +108,11 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
   async start(): Promise<void> {
     await this.listen();
     await this.connect();
+  }
+
+  /** How the `redis` upstream rebuilt its cache and what it read since; undefined for the in-process upstream. */
+  redisStats(): RedisUpstreamStats | undefined {
+    return this.#upstream instanceof RedisUpstream ? this.#upstream.stats() : undefined;
   }
 
   status(): GatewayProxyStatus {

@@ -38,6 +38,24 @@ export async function publishShardCount(options: RedisBaseOptions & { shardCount
   }
 }
 
+/**
+ * The shard count workers published (`publishShardCount`); undefined while none is stored. A stored value
+ * that is not an integer from 1 to 100 000 is a `REDIS_BAD_REPLY`.
+ */
+export async function readShardCount(options: RedisBaseOptions): Promise<number | undefined> {
+  let stored: unknown;
+  try {
+    stored = await options.redis.get(shardCountKey(options.prefix ?? DEFAULT_KEY_PREFIX));
+  } catch (err) {
+    throw toRedisError(err);
+  }
+  if (stored === null) return undefined;
+  const n = typeof stored === 'string' && /^\d{1,6}$/.test(stored) ? Number(stored) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new RedisError('REDIS_BAD_REPLY', `stored shard count is not an integer from 1 to 100000`);
+  return n;
+}
+
 export type CommandTarget = { shardId: number } | { guildId: string | bigint };
 
 export interface CommandClientOptions extends RedisBaseOptions {

@@ -83,7 +83,7 @@ test('after the upstream reshards, clients identify with the new count and sessi
     { upstream: { identifyWindowMs: 50, identifyMarginMs: 10, dedupeWindowMs: 200 } },
   );
   const old = await identifiedClient(t, proxy, [0, 2]);
-  await proxy.manager.reshard(3);
+  await proxy.manager!.reshard(3);
   const body = (await (await fetch(`${proxy.restUrl}/v10/gateway/bot`)).json()) as { shards: number };
   assert.equal(body.shards, 3);
   const fresh = await identifiedClient(t, proxy, [2, 3]);

@@ -7,6 +7,7 @@ import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/session-store.js';
 import { GatewayProxy } from '../../proxy/index.js';
+import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
 import { waitForStop } from '../live-view.js';
@@ -16,6 +17,7 @@ export const DEFAULT_PROXY_PORT = 7878;
 export const DEFAULT_CLIENT_TOKEN_ENV = 'SHARDLINE_PROXY_TOKEN';
 
 export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DISCORD_TOKEN, client tokens from $${DEFAULT_CLIENT_TOKEN_ENV})
+       shardline proxy --redis URL [flags]   (serves a worker fleet's shards; runs none itself, needs no bot token)
   --port N                 port for clients (default ${DEFAULT_PROXY_PORT}; 0 = any free port)
   --host H                 interface to listen on (default 127.0.0.1)
   --public-url URL         ws:// or wss:// URL given to clients, when they reach the proxy through another address
@@ -30,7 +32,23 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --replay-events N        events each client session keeps for RESUME (default 10000)
   --replay-ms MS           and for how long (default 180000)
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
-  --duration S             exit by itself after S seconds`;
+  --duration S             exit by itself after S seconds
+ Redis mode (excludes --api, --shards, --encoding, --compression, --session-file, --token-env):
+  --redis URL              redis:// or rediss:// URL of the worker fleet
+  --prefix P               Redis key prefix of the fleet (default ${DEFAULT_KEY_PREFIX})
+  --partitions N           event stream partitions; must match the workers (default 1)
+  --snapshot-interval S    store the cache snapshot in Redis every S seconds (default 30)`;
+
+/** Flags that configure the proxy's own shards: meaningless when a worker fleet runs them. */
+const OWN_SHARD_FLAGS = [
+  'api',
+  'shards',
+  'shard-count',
+  'encoding',
+  'compression',
+  'session-file',
+  'token-env',
+];
 
 export async function runProxy(argv: readonly string[], io: CliIo): Promise<number> {
   const { values: v } = parseFlags(argv, {
@@ -49,6 +67,10 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     'replay-ms': { type: 'string' },
     'session-file': { type: 'string' },
     duration: { type: 'string' },
+    redis: { type: 'string' },
+    prefix: { type: 'string' },
+    partitions: { type: 'string' },
+    'snapshot-interval': { type: 'string' },
   });
   const str = (k: string) => v[k] as string | undefined;
   const port = intFlag('port', str('port'), { min: 0, max: 65_535 }) ?? DEFAULT_PROXY_PORT;
@@ -57,6 +79,19 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   const publicUrl = str('public-url');
   if (publicUrl !== undefined && !/^wss?:\/\/\S+$/.test(publicUrl))
     throw new UsageError(`--public-url must be a ws:// or wss:// URL, got '${publicUrl}'`);
+  const redisUrl = str('redis');
+  if (redisUrl === undefined) {
+    for (const flag of ['prefix', 'partitions', 'snapshot-interval'])
+      if (str(flag) !== undefined) throw new UsageError(`--${flag} needs --redis URL`);
+  } else {
+    if (!/^rediss?:\/\/\S+$/.test(redisUrl))
+      throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${redisUrl}'`);
+    const own = OWN_SHARD_FLAGS.filter((f) => str(f) !== undefined);
+    if (own.length > 0)
+      throw new UsageError(
+        `--redis serves the shards of a worker fleet and runs none here: remove ${own.map((f) => `--${f}`).join(', ')} (give them to shardline worker)`,
+      );
+  }
   const api = str('api') ?? 'https://discord.com/api';
   if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
   const intents = parseIntents(str('intents'));
@@ -73,7 +108,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   const replayMs = intFlag('replay-ms', str('replay-ms'), { min: 0, max: 86_400_000 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
-  const token = tokenFromEnv(io.env, tokenEnv);
+  const token = redisUrl === undefined ? tokenFromEnv(io.env, tokenEnv) : undefined;
   const clientTokenEnv = str('client-token-env') ?? DEFAULT_CLIENT_TOKEN_ENV;
   const clientTokens = tokenFromEnv(
     io.env,
@@ -89,31 +124,62 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
       `environment variable ${clientTokenEnv} holds no token (a comma-separated list is read): export the token your bot will identify with there`,
     );
   const sessionFile = str('session-file');
+  const prefix = str('prefix') ?? DEFAULT_KEY_PREFIX;
+  if (prefix === '' || /\s/.test(prefix)) throw new UsageError('--prefix must be non-empty, without spaces');
+  const partitions = intFlag('partitions', str('partitions'), { min: 1, max: 1024 });
+  const snapshotInterval = intFlag('snapshot-interval', str('snapshot-interval'), { min: 0, max: 86_400 });
 
-  const proxy = new GatewayProxy({
-    token,
+  const common = {
     intents,
     clientTokens,
     host,
     port,
-    api,
-    shardCount,
-    encoding,
-    compression,
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(replayEvents !== undefined ? { replayEvents } : {}),
     ...(replayMs !== undefined ? { replayMs } : {}),
-    ...(sessionFile ? { upstream: { sessionStore: new FileSessionStore({ path: sessionFile }) } } : {}),
-  });
+  };
+  const redis =
+    redisUrl === undefined
+      ? undefined
+      : createRedisClient(redisUrl, {
+          onError: (err) => io.stderr.write(`shardline proxy: ${err.message} [${err.code}]\n`),
+        });
+  // where the upstream is, without a password a URL may carry
+  const upstreamName = redisUrl === undefined ? api : `redis ${new URL(redisUrl).host} (prefix ${prefix})`;
+  const proxy = new GatewayProxy(
+    redis !== undefined
+      ? {
+          ...common,
+          redis: {
+            redis,
+            prefix,
+            ...(partitions !== undefined ? { partitions } : {}),
+            ...(snapshotInterval !== undefined ? { snapshotIntervalMs: snapshotInterval * 1000 } : {}),
+          },
+        }
+      : {
+          ...common,
+          token: token!,
+          api,
+          shardCount,
+          encoding,
+          compression,
+          ...(sessionFile ? { upstream: { sessionStore: new FileSessionStore({ path: sessionFile }) } } : {}),
+        },
+  );
   let failure: unknown;
   let stopping = false;
   try {
     await proxy.listen();
     io.stdout.write(`proxy listening on ${proxy.httpUrl}\n`);
-    io.stdout.write(`REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${api}\n`);
+    io.stdout.write(`REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${upstreamName}\n`);
     const connected = proxy.connect().then(
       () => {
-        io.stdout.write(`upstream ready: ${proxy.status().shardCount} shards; clients may identify\n`);
+        const rebuilt = proxy.redisStats();
+        const from = rebuilt
+          ? ` of the worker fleet (cache from the ${rebuilt.rebuiltFrom}, ${rebuilt.replayedEvents} events replayed)`
+          : '';
+        io.stdout.write(`upstream ready: ${proxy.status().shardCount} shards${from}; clients may identify\n`);
         return new Promise<never>(() => {});
       },
       (err: unknown) => {
@@ -129,6 +195,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   } finally {
     stopping = true;
     await proxy.destroy();
+    if (redis !== undefined) await closeClient(redis);
   }
   if (failure !== undefined) {
     io.stderr.write(`shardline proxy: ${redact(explainConnectFailure(failure, api), token)}\n`);

@@ -3,6 +3,7 @@
  * GUILD_MEMBERS_CHUNKs (and a RATE_LIMITED) that answer it reach only the session that asked, with the
  * session's own nonce put back.
  */
+import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { ClientSession } from './session.js';
 
@@ -12,6 +13,11 @@ interface Pending {
   timer: TimerHandle | undefined;
 }
 
+/**
+ * Every nonce of a proxy starts with this. Its answers reach every proxy replica reading the same upstream
+ * (Redis mode): an answer with this prefix that is not pending here belongs to another replica (or came
+ * after its timeout) and is dropped, never fanned out.
+ */
 const PREFIX = 'slp.';
 
 export class MemberRequestRouter {
@@ -19,6 +25,8 @@ export class MemberRequestRouter {
   readonly #timeoutMs: number;
   readonly #pending = new Map<string, Pending>();
   #next = 0;
+  /** Per process, so two replicas (or a restarted proxy) never hand out the same nonce (≤ 32 bytes in all). */
+  readonly #instance = `${PREFIX}${randomBytes(4).toString('hex')}.`;
 
   constructor(clock: Clock, timeoutMs: number) {
     this.#clock = clock;
@@ -27,7 +35,7 @@ export class MemberRequestRouter {
 
   /** Registers a request of `session` and returns the nonce to send upstream in its place. */
   register(session: ClientSession, nonce: string | undefined): string {
-    const own = `${PREFIX}${(this.#next++).toString(36)}`;
+    const own = `${this.#instance}${(this.#next++).toString(36)}`;
     const pending: Pending = { session, nonce, timer: undefined };
     pending.timer = this.#clock.setTimeout(() => this.#pending.delete(own), this.#timeoutMs);
     this.#pending.set(own, pending);
@@ -65,6 +73,20 @@ export class MemberRequestRouter {
       return { session: pending.session, d: { ...record, meta: newMeta } };
     }
     return undefined;
+  }
+
+  /** A GUILD_MEMBERS_CHUNK or RATE_LIMITED answering a proxy's request that `route` did not take: drop it. */
+  isProxyAnswer(t: string, d: unknown): boolean {
+    if (typeof d !== 'object' || d === null) return false;
+    const record = d as Record<string, unknown>;
+    const meta = record.meta;
+    const nonce =
+      t === 'GUILD_MEMBERS_CHUNK'
+        ? record.nonce
+        : t === 'RATE_LIMITED' && typeof meta === 'object' && meta !== null
+          ? (meta as Record<string, unknown>).nonce
+          : undefined;
+    return typeof nonce === 'string' && nonce.startsWith(PREFIX);
   }
 
   #take(nonce: unknown, last: () => boolean): Pending | undefined {

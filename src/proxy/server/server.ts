@@ -124,6 +124,7 @@ export class ProxyServer {
           routed.session.push(new OutboundEvent(t, routed.d), this.#options.clock.now());
         return;
       }
+      if (this.members.isProxyAnswer(t, payload.d)) return;
     }
     const botId = (this.#context.cache.user() as { id?: unknown } | undefined)?.id;
     this.sessions.fanout(
