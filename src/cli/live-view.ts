@@ -3,7 +3,9 @@
  * prints plain lines elsewhere (state changes as they happen, a status line each second), keeps the last
  * few dispatches, and maps keys to actions (fault injection in the demo).
  */
+import { codecFallbackNotice } from '../codec/fallbacks.js';
 import type { ShardManager } from '../manager/manager.js';
+import { DEFAULT_SHARD_OPTIONS } from '../shard/options.js';
 import type { CliIo } from './args.js';
 import { explainClose } from './close-notes.js';
 import { type RecentEvent, renderPlainLine, renderStatus, type StatusSnapshot } from './status-view.js';
@@ -68,6 +70,9 @@ export class LiveView {
     this.#io = io;
     this.#options = options;
     const keep = options.recentEvents ?? 5;
+    // A decompression fast path that failed its self-test here: say once that this run decodes slower.
+    const fallback = codecFallbackNotice(manager.options.compression ?? DEFAULT_SHARD_OPTIONS.compression);
+    if (fallback !== null) this.note(fallback);
     manager.on('dispatch', (payload, shardId) => {
       this.#dispatches++;
       if (payload.t === 'GUILD_CREATE' && this.#recent.length >= keep && this.#dispatches % 50 !== 0) return;
