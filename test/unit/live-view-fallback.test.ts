@@ -11,7 +11,13 @@ for (const compression of ['zlib-stream', 'zstd-stream', 'none'] as const) {
   test(`the status view says once when ${compression} decodes through a slower fallback`, () => {
     let out = '';
     const io = {
-      stdout: { write: (s: string) => void (out += s), isTTY: false },
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+        isTTY: false,
+      },
       stderr: { write: () => true },
       env: {},
       signal: new AbortController().signal,
