@@ -26,14 +26,14 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
                            (default ${DEFAULT_CLIENT_TOKEN_ENV}; name DISCORD_TOKEN to accept the bot's own token)
   --api URL                upstream REST base (default https://discord.com/api; the simulator's for offline runs)
   --intents LIST|N         upstream intents (default Guilds,GuildMessages); clients may ask for a subset
-  --shards auto|N          upstream shard count (default auto; --shard-count is the same flag)
+  --shard-count auto|N     upstream shard count (default auto: Discord's recommendation)
   --encoding json|etf      upstream encoding (default etf)
   --compression zlib-stream|zstd-stream|none   upstream transport compression (default zlib-stream)
   --replay-events N        events each client session keeps for RESUME (default 10000)
   --replay-ms MS           and for how long (default 180000)
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
   --duration S             exit by itself after S seconds
- Redis mode (excludes --api, --shards, --encoding, --compression, --session-file, --token-env):
+ Redis mode (excludes --api, --shard-count, --encoding, --compression, --session-file, --token-env):
   --redis URL              redis:// or rediss:// URL of the worker fleet
   --prefix P               Redis key prefix of the fleet (default ${DEFAULT_KEY_PREFIX})
   --partitions N           event stream partitions; must match the workers (default 1)
@@ -42,7 +42,6 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
 /** Flags that configure the proxy's own shards: meaningless when a worker fleet runs them. */
 const OWN_SHARD_FLAGS = [
   'api',
-  'shards',
   'shard-count',
   'encoding',
   'compression',
@@ -59,7 +58,6 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     'client-token-env': { type: 'string' },
     api: { type: 'string' },
     intents: { type: 'string' },
-    shards: { type: 'string' },
     'shard-count': { type: 'string' },
     encoding: { type: 'string' },
     compression: { type: 'string' },
@@ -95,13 +93,11 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   const api = str('api') ?? 'https://discord.com/api';
   if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
   const intents = parseIntents(str('intents'));
-  if (str('shards') !== undefined && str('shard-count') !== undefined)
-    throw new UsageError('--shards and --shard-count are the same flag; give one');
-  const shardsRaw = str('shards') ?? str('shard-count');
+  const shardsRaw = str('shard-count');
   const shardCount =
     shardsRaw === undefined || shardsRaw === 'auto'
       ? 'auto'
-      : intFlag('shards', shardsRaw, { min: 1, max: 100_000 })!;
+      : intFlag('shard-count', shardsRaw, { min: 1, max: 100_000 })!;
   const encoding = choiceFlag('encoding', str('encoding'), ENCODINGS) ?? 'etf';
   const compression = choiceFlag('compression', str('compression'), COMPRESSIONS) ?? 'zlib-stream';
   const replayEvents = intFlag('replay-events', str('replay-events'), { min: 0, max: 10_000_000 });
