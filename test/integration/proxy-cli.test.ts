@@ -43,7 +43,18 @@ test('shardline proxy prints where it listens first, serves /gateway/bot and REA
   t.after(() => sim.close());
   const token = sim.tokens[0]!;
   const p = run(
-    ['--api', sim.restUrl, '--port', '0', '--shard-count', '1', '--encoding', 'json', '--compression', 'none'],
+    [
+      '--api',
+      sim.restUrl,
+      '--port',
+      '0',
+      '--shard-count',
+      '1',
+      '--encoding',
+      'json',
+      '--compression',
+      'none',
+    ],
     {
       DISCORD_TOKEN: token,
       SHARDLINE_PROXY_TOKEN: 'client-a,client-b',

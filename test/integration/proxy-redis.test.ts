@@ -257,7 +257,10 @@ test('shardline proxy --redis serves the fleet without a bot token; own-shard fl
       ['--redis', REDIS_URL, '--api', sim.restUrl],
       /--redis serves the shards of a worker fleet.*remove --api/,
     ],
-    [['--redis', REDIS_URL, '--shard-count', '2', '--session-file', 'x'], /remove --shard-count, --session-file/],
+    [
+      ['--redis', REDIS_URL, '--shard-count', '2', '--session-file', 'x'],
+      /remove --shard-count, --session-file/,
+    ],
     [['--redis', 'http://127.0.0.1:6379'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
     [['--prefix', 'p:'], /--prefix needs --redis URL/],
   ] as const) {

@@ -40,14 +40,7 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --snapshot-interval S    store the cache snapshot in Redis every S seconds (default 30)`;
 
 /** Flags that configure the proxy's own shards: meaningless when a worker fleet runs them. */
-const OWN_SHARD_FLAGS = [
-  'api',
-  'shard-count',
-  'encoding',
-  'compression',
-  'session-file',
-  'token-env',
-];
+const OWN_SHARD_FLAGS = ['api', 'shard-count', 'encoding', 'compression', 'session-file', 'token-env'];
 
 export async function runProxy(argv: readonly string[], io: CliIo): Promise<number> {
   const { values: v } = parseFlags(argv, {
