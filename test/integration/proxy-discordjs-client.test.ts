@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { shardOf } from '../../src/simulator/world.js';
+import { killed, startNdjsonChild } from '../support/ndjson-child.js';
 import { CLIENT_TOKEN, proxyRig } from '../support/proxy-harness.js';
 import { waitFor } from '../support/sim-helpers.js';
 
@@ -40,36 +40,7 @@ interface Line {
   value?: string;
 }
 
-/** Starts the discord.js `Client` child; its JSON lines accumulate in `lines`. */
-function startChild(env: NodeJS.ProcessEnv): { child: ChildProcess; lines: Line[]; stderr: () => string } {
-  const child = spawn(process.execPath, [CHILD], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, ...env },
-  });
-  const lines: Line[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let i = buffer.indexOf('\n');
-    while (i >= 0) {
-      lines.push(JSON.parse(buffer.slice(0, i)) as Line);
-      buffer = buffer.slice(i + 1);
-      i = buffer.indexOf('\n');
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return { child, lines, stderr: () => stderr };
-}
-
-const killed = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+const startChild = (env: NodeJS.ProcessEnv) => startNdjsonChild<Line>(CHILD, env);
 
 for (const compression of ['none', 'zlib-stream'] as const) {
   test(`discord.js Client (json, ${compression}) in a child process: ready with every guild cached and live messageCreate; after SIGKILL it identifies again against the proxy while the upstream never reconnects`, async (t) => {
