@@ -47,7 +47,10 @@ test('a stack overflow anywhere inside a decode leaves the key, shape and bignum
   // `--no-opt`: cold code, every call a real call, so the sweep interrupts decodes between any two calls.
   const r = probe('etf-stack-probe', ['--no-opt']);
   assert.ok((r.attempts as number) > 1000, `swept ${r.attempts} stack depths`);
-  assert.ok((r.overflows as number) > 0, 'some decodes ran out of stack');
+  // An interrupted decode surfaces as a typed CodecError (overflows) or, when the caller left too little
+  // stack even to build that error, as the engine's RangeError (leaked; which one dominates differs by
+  // Node major). Either way the decode was cut off mid-way, and no later document may decode differently.
+  assert.ok((r.overflows as number) + (r.leaked as number) > 0, 'some decodes ran out of stack');
   assert.equal(r.corrupted, false, 'a later document decoded to another one');
 });
 
