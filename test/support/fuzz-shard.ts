@@ -27,34 +27,24 @@ import {
   type TimerName,
   transition,
 } from '../../src/shard/machine.js';
-import { DEFAULT_SEND_LIMIT } from '../../src/shard/send-limiter.js';
 import { FrameDecoder } from '../../src/transport/frame-decoder.js';
 import { seededRandom } from '../../src/util/clock.js';
 import { redact, redactError, Secret } from '../../src/util/redact.js';
 import type { FuzzRunner } from './fuzz-codecs.js';
 import { type CaseRecord, check, count, FuzzFinding, pick, type Random, randomInt } from './fuzz-core.js';
 import { etfTerm } from './hostile-gateway.js';
+import { testConfig } from './machine-driver.js';
 
 const TOKEN = 'MTA5ODc2NTQzMjEwOTg3NjU0.GfUzZ1.fuzz-shard-token-value-0123456789';
 const SECRET = new Secret(TOKEN);
 const PIECES = Array.from({ length: TOKEN.length - 7 }, (_, i) => TOKEN.slice(i, i + 8));
 
-const CONFIG: MachineConfig = {
+// The machine-driver's test configuration, with the jitter and queue bound a real shard runs with.
+const CONFIG: MachineConfig = testConfig({
   gatewayUrl: 'wss://gateway.fuzz',
-  shardId: 0,
-  shardCount: 1,
-  openTimeoutMs: 10_000,
-  helloTimeoutMs: 10_000,
-  readyTimeoutMs: 10_000,
   backoff: { baseMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 },
-  invalidSessionDelayMs: [1_000, 5_000],
   maxQueuedSends: 20,
-  sendLimit: DEFAULT_SEND_LIMIT,
-  dispatchFilter: null,
-  minHeartbeatIntervalMs: 1_000,
-  maxHeartbeatIntervalMs: 600_000,
-  stableConnectionMs: null,
-};
+});
 
 const TIMERS: readonly TimerName[] = ['open', 'hello', 'ready', 'heartbeat', 'reconnect', 'drain'];
 
