@@ -100,18 +100,30 @@ export const REST_ERROR_CODES = [
   'REST_HTTP_ERROR',
   'REST_NETWORK_ERROR',
   'REST_BAD_RESPONSE',
+  'REST_RATE_LIMITED',
+  'REST_TIMEOUT',
 ] as const;
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
 
 /** A REST call (e.g. `GET /gateway/bot`) failed. `status` is the HTTP status, or 0 when none arrived. */
 export class RestError extends ShardlineError {
   declare readonly code: RestErrorCode;
+  /** HTTP status of the last answer; 0 when none came (network error, timeout). */
   readonly status: number;
   readonly route: string;
-  constructor(code: RestErrorCode, route: string, status: number, message: string, options?: ErrorOptions) {
+  /** Requests made before giving up (1 when the first answer was final). */
+  readonly attempts: number;
+  constructor(
+    code: RestErrorCode,
+    route: string,
+    status: number,
+    message: string,
+    options?: ErrorOptions & { readonly attempts?: number },
+  ) {
     super(code, `${route}: ${message}`, options);
     this.status = status;
     this.route = route;
+    this.attempts = options?.attempts ?? 1;
   }
 }
 

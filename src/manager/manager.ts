@@ -280,7 +280,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   // ------------------------------------------------------------------------------------------ internals
 
   async #fetchInfo(): Promise<GatewayBotInfo> {
-    const info = await fetchGatewayBot({ token: this.options.token, api: this.options.api });
+    const info = await fetchGatewayBot({
+      token: this.options.token,
+      api: this.options.api,
+      clock: this.options.clock,
+    });
     this.#info = info;
     this.#identifiesRemaining = info.sessionStartLimit.remaining;
     this.#metrics.identifiesRemaining.set(info.sessionStartLimit.remaining);

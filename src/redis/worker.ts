@@ -274,7 +274,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
     try {
-      info = await fetchGatewayBot({ token: o.token, api: o.api });
+      info = await fetchGatewayBot({ token: o.token, api: o.api, clock: o.clock });
     } catch (err) {
       this.#state = 'idle';
       throw err;
