@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RedisEventPublisher } from '../../src/redis/index.js';
+import { logMessages } from '../support/log-lines.js';
 import {
   extractReadmeCommands,
   type Finished,
@@ -137,7 +138,7 @@ function argvOf(line: string): string[] {
 /** Shards a worker's log says are READY (or resumed) and not taken again or given up since. */
 function readyShards(log: string): Set<number> {
   const ready = new Set<number>();
-  for (const line of log.split('\n')) {
+  for (const line of logMessages(log).split('\n')) {
     const taken = /^owns shard (\d+) /.exec(line);
     const up = /^shard (\d+) (?:ready|resumed) /.exec(line);
     const lost = /^(?:released|gave up) shard (\d+)/.exec(line);
@@ -488,7 +489,8 @@ const CASES: readonly Case[] = [
       victim.kill('SIGKILL');
       await victim.done;
       await waitFor(
-        () => moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(survivor.stdout())),
+        () =>
+          moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(logMessages(survivor.stdout()))),
         {
           what: () => `the surviving worker did not resume shards ${moved.join(', ')}:\n${logs()}`,
           timeoutMs: 90_000,
@@ -497,7 +499,7 @@ const CASES: readonly Case[] = [
       survivor.kill('SIGTERM');
       const end = await survivor.done;
       ok(end, 'worker after SIGTERM');
-      assert.match(end.stdout, /^stopped: events flushed, leases released$/m);
+      assert.match(logMessages(end.stdout), /^stopped: events flushed, leases released$/m);
       for (const w of workers) assert.ok(!w.stdout().includes('sim-token'), 'a worker printed the token');
       assert.ok(!tail.output.includes('sim-token'));
       sim.kill('SIGINT');
@@ -553,12 +555,16 @@ const CASES: readonly Case[] = [
       const first = await bot();
       ok(first, 'connect, first run');
       for (const id of [0, 1])
-        assert.match(first.output, new RegExp(`^shard ${id}: identifying -> ready$`, 'm'));
+        assert.match(logMessages(first.output), new RegExp(`^shard ${id}: identifying -> ready$`, 'm'));
       const second = await bot();
       ok(second, 'connect, second run');
       for (const id of [0, 1])
-        assert.match(second.output, new RegExp(`^shard ${id}: resuming -> ready$`, 'm'));
-      assert.doesNotMatch(second.output, /-> identifying$/m, 'the restarted bot resumed against the proxy');
+        assert.match(logMessages(second.output), new RegExp(`^shard ${id}: resuming -> ready$`, 'm'));
+      assert.doesNotMatch(
+        logMessages(second.output),
+        /-> identifying$/m,
+        'the restarted bot resumed against the proxy',
+      );
       assert.deepEqual(
         upstream(await stats()),
         [2, 2, 0],

@@ -12,6 +12,7 @@ import { INTENT_NAMES, intentBit, parseIntents as parseIntentNames } from '../..
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { LiveView, waitForStop } from '../live-view.js';
+import { createCliLogger, LOG_FLAGS, LOG_USAGE, logFormat, parseLogFlags } from '../log.js';
 import { dropForeignSessions } from '../session-check.js';
 
 export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DISCORD_TOKEN)
@@ -26,7 +27,10 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --events                 print every dispatch as NDJSON on stdout (the status goes to stderr)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
   --duration S             exit by itself after S seconds
-  --plain                  print plain lines even on a terminal`;
+  --plain                  log lines instead of the live view, even on a terminal
+${LOG_USAGE}
+On a terminal the live view shows the shards; elsewhere (or with --plain or --log-format) every state
+change, close and status line is a log record.`;
 
 /** `Guilds,GuildMessages` or `513` → bitfield; unknown names are a UsageError listing the known ones. */
 export function parseIntents(raw: string | undefined): number {
@@ -78,6 +82,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     'metrics-port': { type: 'string' },
     duration: { type: 'string' },
     plain: { type: 'boolean' },
+    ...LOG_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
   const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
@@ -106,10 +111,12 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const events = v.events === true;
   const token = tokenFromEnv(io.env, tokenEnv);
+  const logSettings = parseLogFlags(v);
 
   // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
   const viewIo: CliIo = events ? { ...io, stdout: io.stderr } : io;
-  const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true;
+  const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true && logSettings.format === undefined;
+  const log = createCliLogger(viewIo.stdout, { name: 'connect', settings: logSettings, secrets: [token] });
   const sessionFile = str('session-file');
   const sessionStore = sessionFile ? new FileSessionStore({ path: sessionFile }) : undefined;
   const manager = new ShardManager({
@@ -123,7 +130,10 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     ...(sessionStore ? { sessionStore } : {}),
   });
   manager.on('error', (err, shardId) => {
-    viewIo.stderr.write(`shard ${shardId ?? '-'}: ${redact(err.message, token)} [${err.code}]\n`);
+    const line = `shard ${shardId ?? '-'}: ${err.message} [${err.code}]`;
+    // under the live view the screen is stdout's: errors go to stderr as before
+    if (tty) viewIo.stderr.write(`${redact(line, token)}\n`);
+    else log.warn({ ...(shardId === null ? {} : { shardId }), code: err.code }, line);
   });
   if (events)
     manager.on('dispatch', (payload, shardId) => {
@@ -135,14 +145,18 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     // Unknown until GET /gateway/bot answers; the progress bar still shows READY shards over all.
     startupEta: () => null,
     tty,
+    log: (level, line, fields) => log[level](fields, line),
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let failure: unknown;
   let stopping = false;
+  // Ends the --duration wait when the command ends otherwise, so a failure exits at once.
+  const ended = new AbortController();
   try {
     if (metricsPort !== undefined) {
       metrics = await serveMetrics(manager, { port: metricsPort });
-      viewIo.stderr.write(`metrics on ${metrics.url}\n`);
+      if (tty) viewIo.stderr.write(`metrics on ${metrics.url}\n`);
+      else log.info({ url: metrics.url }, `metrics on ${metrics.url}`);
     }
     view.start();
     if (sessionStore) for (const note of await dropForeignSessions(sessionStore, api)) view.note(note);
@@ -154,15 +168,18 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
         return 'failed' as const;
       },
     );
-    await Promise.race([waitForStop(io.signal, duration), connectFailed]);
+    await Promise.race([waitForStop(AbortSignal.any([io.signal, ended.signal]), duration), connectFailed]);
   } finally {
+    ended.abort();
     stopping = true;
     view.stop();
     await manager.destroy({ resumable: sessionFile !== undefined });
     await metrics?.close();
   }
   if (failure !== undefined) {
-    io.stderr.write(`shardline connect: ${redact(explainConnectFailure(failure, api), token)}\n`);
+    const why = explainConnectFailure(failure, api);
+    if (!tty && logFormat(logSettings, viewIo.stdout) === 'json') log.fatal(why);
+    io.stderr.write(`shardline connect: ${redact(why, token)}\n`);
     return 1;
   }
   view.draw();
