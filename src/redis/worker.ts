@@ -161,6 +161,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       partitions: o.partitions,
       highWaterMark: o.highWaterMark,
       retryMaxMs: o.retryMaxMs,
+      ...(o.tracing !== undefined ? { tracing: o.tracing } : {}),
       onPublished: (shardId, sessionId, seq) => this.#onPublished(shardId, sessionId, seq),
       onStale: (shardId, err, refused) => this.#onStale(shardId, err, refused),
       onBackpressure: (full) => this.#setPaused(full),

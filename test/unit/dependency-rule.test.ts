@@ -43,6 +43,7 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   simulator: ['.', 'util', 'codec'],
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
+  otel: ['redis'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
   cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
 };
@@ -52,6 +53,10 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
+  // an optional peer dependency: only the `shardline/otel` entry may load it
+  '@opentelemetry/api': ['otel'],
+  pino: ['cli'],
+  'pino-pretty': ['cli'],
 };
 
 /** Packages `codec` may use beyond node built-ins (well-kept decoders the codec falls back on). */
