@@ -324,7 +324,6 @@ export class RedisError extends ShardlineError {
 // ---- library adapters ----
 
 export const ADAPTER_ERROR_CODES = [
-  'ADAPTER_NOT_STARTED',
   'ADAPTER_CLOSED',
   'HANDLER_FAILED',
   'DELIVERY_SETTLED',
