@@ -282,6 +282,9 @@ test('a @discordjs/core bot process killed with SIGKILL mid-stream and restarted
     [],
     'a second run only on a redelivery',
   );
+  t.diagnostic(
+    `${ids.length} messages; ${pendingAtKill} pending at the kill, ${redelivered.size} handled again, ${twice.length} appended twice`,
+  );
   assert.ok(pendingAtKill > 0, 'bot a died with entries in flight');
   assert.ok(
     redelivered.size > 0 && redelivered.size <= pendingAtKill,
