@@ -1,0 +1,67 @@
+/**
+ * What real clients meet first: the token with or without `Bot ` in IDENTIFY and RESUME (Eris, Oceanic
+ * and discordeno send the prefix), and role objects as Discord sends them today (`colors`).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RawClient } from '../support/raw-client.js';
+import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
+
+test('a wrong token closes with 4004 with or without "Bot ", and the close never echoes it', async (t) => {
+  const sim = await simulator(t, { guilds: 0, identifyWindowMs: 0 });
+  const wrong = `${sim.tokens[0]}x`;
+  for (const token of [
+    wrong,
+    `Bot ${wrong}`,
+    'Bot ',
+    'Bot',
+    `bot ${sim.tokens[0]}`,
+    `Bot Bot ${sim.tokens[0]}`,
+  ]) {
+    const { client } = await connect(t, sim);
+    client.identify(token);
+    const closed = await client.closed;
+    assert.equal(closed.code, 4004, JSON.stringify(token));
+    assert.ok(!closed.reason.includes(sim.tokens[0]!.slice(0, 8)), 'the close reason holds no token');
+  }
+  assert.equal(sim.stats().violations.authentication, 6);
+  assert.ok(!JSON.stringify(sim.stats()).includes(sim.tokens[0]!.slice(0, 8)), 'stats hold no token');
+});
+
+test('RESUME with a Bot-prefixed wrong token closes with 4004 and leaves the session resumable', async (t) => {
+  const sim = await simulator(t, { guilds: 1 });
+  const { client, sessionId } = await identified(t, sim);
+  await client.nextOp(0, 'GUILD_CREATE');
+  const seq = client.lastSeq;
+  await client.terminate();
+  await waitFor(() => sim.stats().sessions[0]?.connected === false, { what: 'the session detached' });
+  const bad = await RawClient.connect(sim.resumeGatewayUrl);
+  t.after(() => bad.terminate());
+  await bad.nextOp(10);
+  bad.resume(`Bot ${sim.tokens[0]}x`, sessionId, seq);
+  const closed = await bad.closed;
+  assert.equal(closed.code, 4004);
+  assert.ok(!closed.reason.includes(sim.tokens[0]!.slice(0, 8)));
+  const good = await RawClient.connect(sim.resumeGatewayUrl);
+  t.after(() => good.terminate());
+  await good.nextOp(10);
+  good.resume(`Bot ${sim.tokens[0]}`, sessionId, seq);
+  await good.nextOp(0, 'RESUMED');
+});
+
+test('roles carry colors {primary_color, secondary_color, tertiary_color} beside color', async (t) => {
+  const sim = await simulator(t, { guilds: 1 });
+  const { client } = await identified(t, sim);
+  const g = data(await client.nextOp(0, 'GUILD_CREATE'));
+  const roles = g.roles as Array<Record<string, unknown>>;
+  assert.ok(roles.length >= 3);
+  for (const r of roles) {
+    assert.equal(typeof r.color, 'number');
+    assert.deepEqual(Object.keys(r.colors as object).sort(), [
+      'primary_color',
+      'secondary_color',
+      'tertiary_color',
+    ]);
+    assert.equal((r.colors as { primary_color: number }).primary_color, r.color);
+  }
+});
