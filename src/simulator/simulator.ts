@@ -127,6 +127,8 @@ export class SimulatorCore {
   #eventTimer: TimerHandle | undefined;
   /** Delayed initial guild bursts (`guildCreateDelayMs`), cleared on shutdown. */
   readonly #guildTimers = new Set<TimerHandle>();
+  /** Faults armed with `next` for connections still to open, each with how many it still hits. */
+  readonly #armed: Array<{ readonly fault: Fault; left: number }> = [];
   readonly #pool: Dispatch[] = [];
   #poolAt = 0;
   #eventsPerSecond = 0;
@@ -598,6 +600,10 @@ export class SimulatorCore {
     if (this.closed) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
     const f = parseFault(fault);
     this.#counts.faultsInjected++;
+    if (f.next !== undefined) {
+      this.#armed.push({ fault: f, left: f.next });
+      return 0;
+    }
     const targets = [...this.connections].filter((c) => {
       if (!c.open) return false;
       if (f.sessionId !== undefined) return c.session?.id === f.sessionId;
@@ -606,6 +612,17 @@ export class SimulatorCore {
     });
     for (const c of targets) c.applyFault(f);
     return targets.length;
+  }
+
+  /** The armed faults a connection that just opened must apply before HELLO (each counted down once). */
+  takeArmedFaults(): Fault[] {
+    const out: Fault[] = [];
+    for (const a of this.#armed) {
+      out.push(a.fault);
+      a.left--;
+    }
+    for (let i = this.#armed.length - 1; i >= 0; i--) if (this.#armed[i]!.left <= 0) this.#armed.splice(i, 1);
+    return out;
   }
 
   // ── stats ───────────────────────────────────────────────────────────────────────────────────────
@@ -650,6 +667,7 @@ export class SimulatorCore {
 
   shutdown(): void {
     this.closed = true;
+    this.#armed.length = 0;
     this.options.clock.clearTimeout(this.#eventTimer);
     this.#eventTimer = undefined;
     for (const s of this.sessions.values()) this.options.clock.clearTimeout(s.expiry);

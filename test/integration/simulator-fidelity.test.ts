@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RawClient } from '../support/raw-client.js';
+import { consecutive, createShard, simLastSeq, startSim, violations } from '../support/shard-harness.js';
 import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
 
 test('a wrong token closes with 4004 with or without "Bot ", and the close never echoes it', async (t) => {
@@ -64,4 +65,42 @@ test('roles carry colors {primary_color, secondary_color, tertiary_color} beside
     ]);
     assert.equal((r.colors as { primary_color: number }).primary_color, r.color);
   }
+});
+
+test('a reconnect armed with next is sent in place of HELLO to the next connection only', async (t) => {
+  const sim = await simulator(t, { guilds: 1 });
+  assert.equal(sim.inject({ kind: 'reconnect', next: 1, ms: 100 }), 0, 'no open connection is hit');
+  const first = await RawClient.connect(sim.gatewayUrl);
+  t.after(() => first.terminate());
+  const op7 = await first.next();
+  assert.deepEqual(op7, { op: 7, d: null, s: null, t: null });
+  assert.equal((await first.closed).code, 4000, 'closed by the server after ms');
+  assert.ok(!first.received.some((p) => p.op === 10), 'no HELLO on that connection');
+  const { client } = await connect(t, sim);
+  client.identify(sim.tokens[0]!);
+  await client.nextOp(0, 'READY');
+  assert.throws(
+    () => sim.inject({ kind: 'reconnect', next: 1, shardId: 0 }),
+    /cannot name a shardId or sessionId/,
+  );
+});
+
+test('the Shard rides out op 7 before HELLO on its first connection and on a resume', async (t) => {
+  const sim = await startSim(t, { guilds: 2 });
+  sim.inject({ kind: 'reconnect', next: 1 });
+  const rec = createShard(t, sim);
+  await rec.shard.connect();
+  assert.equal(rec.ready, 1);
+  assert.ok(sim.stats().connectionsTotal >= 2, 'it opened a second connection after op 7');
+  const sessionId = rec.shard.sessionId;
+  sim.inject({ kind: 'reconnect', next: 1 });
+  const resumed = rec.next('resumed');
+  sim.inject({ kind: 'drop', shardId: 0 });
+  sim.emitRandomEvents(5);
+  await resumed;
+  await waitFor(() => rec.shard.sequence === simLastSeq(sim), { what: 'every dispatch' });
+  assert.equal(rec.shard.sessionId, sessionId, 'the same session');
+  assert.ok(consecutive(rec.seqs));
+  assert.equal(sim.stats().identifies, 1);
+  assert.deepEqual(violations(sim), []);
 });
