@@ -4,7 +4,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { runCommand } from './commands/command.js';
 import { type CommandContext, isObject } from './commands/context.js';
 import type { SimConnection } from './connection.js';
-import { Dispatch, FULL, STRIPPED } from './dispatch.js';
+import { Dispatch, FULL, SHARD_ZERO_EVENTS, STRIPPED } from './dispatch.js';
 import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
 import type { Fault } from './faults.js';
 import { parseFault } from './faults.js';
@@ -23,7 +23,10 @@ import {
 import { Session } from './session.js';
 import { World } from './world.js';
 
-/** Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id` (or to shard 0 without one). */
+/**
+ * Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id`, or to shard 0 without one
+ * and for entitlement and subscription events.
+ */
 export interface EmitTarget {
   /** Route as if the event belonged to this guild (default: `d.guild_id` when it is a string). */
   readonly guildId?: string;
@@ -479,12 +482,14 @@ export class SimulatorCore {
     if (intent !== undefined && !(Number.isInteger(intent) && intent >= 0 && intent < 2 ** 31))
       invalid(`intent must be an intent bit (an integer ≥ 0), got ${JSON.stringify(intent)}`);
     let guildId = targetGuild;
-    if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string') guildId = d.guild_id;
+    if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string' && !SHARD_ZERO_EVENTS.has(t))
+      guildId = d.guild_id;
     if (guildId !== undefined && !/^\d{1,20}$/.test(guildId)) {
       invalid(`guild id must be a snowflake, got ${JSON.stringify(guildId)}`);
     }
     const dispatch = new Dispatch(t, d, guildId, intent);
     this.#prepare(dispatch);
+    this.world.applyEvent(t, d);
     return this.#fanOut(dispatch, target);
   }
 

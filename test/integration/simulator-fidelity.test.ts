@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { INTENTS } from '../../src/simulator/intents.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { RawClient } from '../support/raw-client.js';
 import { consecutive, createShard, simLastSeq, startSim, violations } from '../support/shard-harness.js';
 import { connect, data, identified, simulator, waitFor } from '../support/sim-helpers.js';
@@ -103,4 +105,99 @@ test('the Shard rides out op 7 before HELLO on its first connection and on a res
   assert.ok(consecutive(rec.seqs));
   assert.equal(sim.stats().identifies, 1);
   assert.deepEqual(violations(sim), []);
+});
+
+test('voice channel status and start time: GUILDS events, CHANNEL_INFO reports them, channel objects never', async (t) => {
+  const sim = await simulator(t, { guilds: 1, identifyWindowMs: 0 });
+  const { client } = await identified(t, sim, { intents: INTENTS.GUILDS });
+  const gc = data(await client.nextOp(0, 'GUILD_CREATE'));
+  for (const c of gc.channels as Array<Record<string, unknown>>) {
+    assert.ok(!('status' in c) && !('voice_start_time' in c), 'ephemeral fields stay off channel objects');
+  }
+  const other = await identified(t, sim, { intents: INTENTS.GUILD_MESSAGES });
+  const guild = sim.world.guilds[0]!;
+  const voice = guild.channels.find((c) => c.type === 2)!;
+  const status = sim.world.voiceChannelStatusUpdate(guild, voice.id, 'standup');
+  assert.equal(sim.emitEvent(status.t, status.d), 1, 'only the GUILDS session gets it');
+  assert.deepEqual(data(await client.nextOp(0, 'VOICE_CHANNEL_STATUS_UPDATE')), {
+    id: voice.id,
+    guild_id: guild.id,
+    status: 'standup',
+  });
+  // Emitted as plain JSON (POST /_simulator/events), the world follows as well.
+  const res = await fetch(`${sim.httpUrl}/_simulator/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      t: 'VOICE_CHANNEL_START_TIME_UPDATE',
+      d: { id: voice.id, guild_id: guild.id, voice_start_time: 1_780_000_000 },
+    }),
+  });
+  assert.equal(res.status, 200);
+  await client.nextOp(0, 'VOICE_CHANNEL_START_TIME_UPDATE');
+  client.send({ op: 43, d: { guild_id: guild.id, fields: ['status', 'voice_start_time', 'future_field'] } });
+  assert.deepEqual(data(await client.nextOp(0, 'CHANNEL_INFO')), {
+    guild_id: guild.id,
+    channels: [{ id: voice.id, status: 'standup', voice_start_time: 1_780_000_000 }],
+  });
+  client.send({ op: 43, d: { guild_id: guild.id, fields: ['status'] } });
+  assert.deepEqual(data(await client.nextOp(0, 'CHANNEL_INFO')).channels, [
+    { id: voice.id, status: 'standup' },
+  ]);
+  client.send({ op: 43, d: { guild_id: guild.id, fields: [43] } });
+  assert.equal((await client.closed).code, 4001);
+  assert.ok(!other.client.received.some((p) => p.t?.startsWith('VOICE_CHANNEL_')));
+});
+
+test('events without a guild (DMs, entitlements, subscriptions) reach shard 0 only', async (t) => {
+  const sim = await simulator(t, { guilds: 6, identifyWindowMs: 0 });
+  const all = INTENTS.GUILDS | INTENTS.DIRECT_MESSAGES;
+  const s0 = await identified(t, sim, { shard: [0, 2], intents: all });
+  const s1 = await identified(t, sim, { shard: [1, 2], intents: all });
+  const onShard1 = sim.world.guildsForShard(1, 2)[0]!;
+  const purchase = sim.world.entitlementCreate();
+  assert.equal(sim.emitEvent(purchase.t, purchase.d), 1);
+  const guildSub = sim.world.entitlementCreate({ guildId: onShard1.id });
+  assert.equal(
+    sim.emitEvent(guildSub.t, guildSub.d),
+    1,
+    'an entitlement naming a guild still goes to shard 0',
+  );
+  assert.equal(sim.emitEvent('SUBSCRIPTION_CREATE', { id: '1', user_id: '2', status: 0 }), 1);
+  assert.equal(sim.emitEvent('MESSAGE_CREATE', { id: '3', channel_id: '4', content: 'dm' }), 1);
+  for (const t of ['ENTITLEMENT_CREATE', 'ENTITLEMENT_CREATE', 'SUBSCRIPTION_CREATE', 'MESSAGE_CREATE'])
+    await s0.client.nextOp(0, t);
+  s1.client.heartbeat();
+  await s1.client.nextOp(11);
+  assert.deepEqual(
+    s1.client.received.filter((p) => p.op === 0 && p.t !== 'READY' && p.t !== 'GUILD_CREATE'),
+    [],
+  );
+});
+
+test('RATE_LIMITED: one all-members request per guild per window; other guilds and later requests pass', async (t) => {
+  const clock = new ManualClock(1_000_000);
+  const sim = await simulator(t, { guilds: 2, membersPerGuild: 3, clock });
+  const { client } = await identified(t, sim, { intents: INTENTS.GUILDS | INTENTS.GUILD_MEMBERS });
+  const [a, b] = sim.world.guilds;
+  const all = (g: string, nonce?: string) =>
+    client.send({ op: 8, d: { guild_id: g, query: '', limit: 0, ...(nonce ? { nonce } : {}) } });
+  all(a!.id);
+  await client.nextOp(0, 'GUILD_MEMBERS_CHUNK');
+  clock.advance(12_500);
+  all(a!.id);
+  const limited = await client.nextOp(0, 'RATE_LIMITED');
+  assert.equal(data(limited).opcode, 8);
+  assert.equal(data(limited).retry_after, 17.5, 'seconds left in the 30 s window');
+  assert.equal(typeof limited.s, 'number', 'RATE_LIMITED is a dispatch with a sequence number');
+  assert.deepEqual(Object.keys(data(limited)).sort(), ['meta', 'opcode', 'retry_after']);
+  assert.deepEqual(data(limited).meta, { guild_id: a!.id }, 'no nonce in meta when the request had none');
+  // A prefix query or user_ids request is not limited, nor is another guild.
+  client.send({ op: 8, d: { guild_id: a!.id, query: 'a', limit: 5 } });
+  await client.nextOp(0, 'GUILD_MEMBERS_CHUNK');
+  all(b!.id, 'b');
+  assert.equal(data(await client.nextOp(0, 'GUILD_MEMBERS_CHUNK')).nonce, 'b');
+  clock.advance(17_500);
+  all(a!.id, 'later');
+  assert.equal(data(await client.nextOp(0, 'GUILD_MEMBERS_CHUNK')).nonce, 'later');
 });
