@@ -328,6 +328,7 @@ export class SimulatorCore {
       tokens: o.tokens,
       privilegedIntents: o.privilegedIntents,
       maxGuildsPerShard: o.maxGuildsPerShard,
+      shardMultiple: o.largeBotShardMultiple,
       guildsOnShard: (id, count) => this.world.countGuildsForShard(id, count),
     });
     if (isRuleFailure(req)) {

@@ -201,3 +201,21 @@ test('RATE_LIMITED: one all-members request per guild per window; other guilds a
   all(a!.id, 'later');
   assert.equal(data(await client.nextOp(0, 'GUILD_MEMBERS_CHUNK')).nonce, 'later');
 });
+
+test('a large bot: /gateway/bot says so, and IDENTIFY needs a shard count that is a multiple', async (t) => {
+  const sim = await simulator(t, { guilds: 3, largeBotShardMultiple: 16, identifyWindowMs: 0 });
+  const res = await fetch(`${sim.restUrl}/v10/gateway/bot`, {
+    headers: { authorization: `Bot ${sim.tokens[0]}` },
+  });
+  const body = (await res.json()) as {
+    shards: number;
+    session_start_limit: { total: number; max_concurrency: number };
+  };
+  assert.equal(body.shards, 16);
+  assert.equal(body.session_start_limit.total, 2000);
+  assert.equal(body.session_start_limit.max_concurrency, 16);
+  const { client } = await connect(t, sim);
+  client.identify(sim.tokens[0]!, { shard: [0, 8] });
+  assert.equal((await client.closed).code, 4010);
+  await identified(t, sim, { shard: [0, 16] });
+});
