@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { REST } from '@discordjs/rest';
+import { type APIGatewayBotInfo, Routes } from 'discord-api-types/v10';
+import { runSimulate } from '../../src/cli/commands/simulate.js';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient } from '../support/raw-client.js';
@@ -218,4 +221,33 @@ test('a large bot: /gateway/bot says so, and IDENTIFY needs a shard count that i
   client.identify(sim.tokens[0]!, { shard: [0, 8] });
   assert.equal((await client.closed).code, 4010);
   await identified(t, sim, { shard: [0, 16] });
+});
+
+test('the REST base `shardline simulate` prints is the one @discordjs/rest takes as `api`', async () => {
+  let out = '';
+  const stop = new AbortController();
+  const done = runSimulate(['--guilds', '2'], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (out += s) },
+    signal: stop.signal,
+  });
+  try {
+    await waitFor(() => /REST base \S+/.test(out), { what: 'the REST base line' });
+    const base = /REST base (\S+)/.exec(out)![1]!;
+    const token = /^token: (\S+)$/m.exec(out)![1]!;
+    const gateway = /^gateway (\S+)/m.exec(out)![1]!;
+    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+\/api$/, 'no version: the client appends /v10');
+    for (const version of ['10', '9']) {
+      const rest = new REST({ api: base, version, retries: 0 }).setToken(token);
+      const info = (await rest.get(Routes.gatewayBot())) as APIGatewayBotInfo;
+      assert.equal(info.url, gateway);
+      assert.equal(info.shards, 1);
+    }
+    // The token with its prefix, as Eris and Oceanic send it, is accepted by REST too.
+    const res = await fetch(`${base}/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` } });
+    assert.equal(res.status, 200);
+  } finally {
+    stop.abort();
+    assert.equal(await done, 0);
+  }
 });
