@@ -39,7 +39,7 @@ export function dashboardHtml(token: string): string {
 <section>
   <h2>shards <span id="shard-summary" class="detail"></span></h2>
   <table id="shards">
-    <thead><tr><th class="id">shard</th><th class="state">state</th><th>latency</th><th>events/s</th><th>seq</th><th>resumes</th><th>reconnects</th><th class="close">last close</th><th class="owner">owner</th></tr></thead>
+    <thead><tr><th class="id">shard</th><th class="state">state</th><th class="latency">latency</th><th>events/s</th><th>seq</th><th class="resumes">resumes</th><th class="reconnects">reconnects</th><th class="close">last close</th><th class="owner">owner</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>
@@ -84,6 +84,7 @@ th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--line); text-align:
 td.state.ready, td.state.leased { color: var(--ok); } td.state.resuming, td.state.identifying, td.state.connecting, td.state.backoff, td.state.awaiting-hello { color: var(--warn); }
 td.state.closed, td.state.free { color: var(--bad); }
 .hide-owner .owner { display: none; }
+.fleet-rows .latency, .fleet-rows .resumes, .fleet-rows .reconnects, .fleet-rows .close { display: none; }
 button { margin: .2rem .3rem .2rem 0; padding: .3rem .7rem; border: 1px solid var(--accent); border-radius: .3rem; background: var(--card); color: var(--fg); cursor: pointer; }
 button:hover { background: var(--accent); color: #fff; }
 .error { color: var(--bad); }
@@ -118,7 +119,7 @@ export const DASHBOARD_JS = `'use strict';
   function chart(svg, values, caption, unit) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const present = values.filter((v) => v !== null && v !== undefined);
-    caption.textContent = present.length === 0 ? 'no data' : 'max ' + Math.max.apply(null, present).toFixed(1) + unit;
+    caption.textContent = present.length === 0 ? 'no data here' : 'max ' + Math.max.apply(null, present).toFixed(1) + unit;
     if (present.length === 0) return;
     const max = Math.max.apply(null, present) || 1;
     const step = 300 / Math.max(1, capacity - 1);
@@ -169,7 +170,9 @@ export const DASHBOARD_JS = `'use strict';
       rows.push(tr);
     }
     body.replaceChildren.apply(body, rows);
+    // Rows read from Redis have an owner and no connection facts (each worker's own dashboard has those).
     $('shards').classList.toggle('hide-owner', !owners);
+    $('shards').classList.toggle('fleet-rows', owners);
     $('shard-summary').textContent = ready + '/' + state.shards.length + (owners ? ' leased' : ' ready');
     const select = $('fault-shard');
     const ids = state.shards.map((s) => String(s.id));

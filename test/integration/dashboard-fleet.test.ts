@@ -6,6 +6,7 @@ import { runDashboard } from '../../src/cli/commands/dashboard.js';
 import type { DashboardHello, DashboardState } from '../../src/dashboard/state.js';
 import { readFleetStatus } from '../../src/redis/fleet.js';
 import { eventStreamKey } from '../../src/redis/index.js';
+import { artifactPath, launchChromium } from '../support/browser.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 import { simulator } from '../support/sim-helpers.js';
 import { startWorker } from '../support/worker-process.js';
@@ -52,7 +53,7 @@ test('shardline dashboard --redis shows a live fleet: workers, leases, published
     prefix,
     sim,
     name: 'dash-w1',
-    args: ['--shard-ids', '0-1', '--shard-count', '2', '--identify-window', '600'],
+    args: ['--shard-ids', '0-1', '--shard-count', '2', '--identify-window', '600', '--dashboard-port', '0'],
   });
 
   let out = '';
@@ -126,6 +127,43 @@ test('shardline dashboard --redis shows a live fleet: workers, leases, published
     },
   );
   assert.ok(!stream.raw().includes(sim.tokens[0]!), 'the bot token is not on the page');
+
+  // The worker's own dashboard: its shards as it runs them (state, heartbeat latency), and the fleet.
+  const workerUrl = worker.stdout.map((l) => /dashboard on (http:\S+)/.exec(l)?.[1]).find((u) => u);
+  assert.ok(workerUrl, worker.dump());
+  let own: DashboardState | undefined;
+  await waitFor(
+    async () => {
+      own = (await (await fetch(`${workerUrl}api/state`)).json()) as DashboardState;
+      return own.shards.length === 2 && own.shards.every((s) => s.state === 'ready' && s.latencyMs !== null);
+    },
+    {
+      what: () => `the worker's shards ready with a latency: ${JSON.stringify(own)}`,
+      timeoutMs: 30_000,
+      everyMs: 200,
+    },
+  );
+  assert.deepEqual(
+    own?.fleet?.workers.map((w) => w.id),
+    ['dash-w1'],
+  );
+  const page = await (await fetch(workerUrl!)).text();
+  assert.ok(!page.includes(sim.tokens[0]!));
+
+  // The page renders the fleet in a real browser where there is one (the demo's test covers the page itself).
+  const browser = await launchChromium(t);
+  if ('skip' in browser) t.diagnostic(`fleet page not rendered: ${browser.skip}`);
+  else {
+    const tab = await browser.newPage();
+    await tab.goto(url);
+    await tab.waitForSelector('#workers tr[data-worker="dash-w1"]', { timeout: 30_000 });
+    await tab.waitForSelector('#shards tr[data-shard="1"] td.owner', { timeout: 30_000 });
+    assert.equal(await tab.textContent('#streams td.group'), 'bots');
+    assert.match((await tab.textContent('#streams td.lag')) ?? '', /^\d+$/);
+    const shot = artifactPath('dashboard-fleet.png');
+    await tab.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+  }
 
   // The worker stops: its leases are released and the dashboard shows the shards free.
   await worker.kill('SIGTERM');
