@@ -144,9 +144,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   let last: DashboardState | undefined;
-  const tick = async (): Promise<void> => {
-    await fleet?.refresh();
-    last = state();
+  const tick = (): void => {
+    // A Redis that hangs must not stall the pushes: the read runs beside the ticks (one at a time) and
+    // each tick shows the last one that completed, or its error.
+    void fleet?.refresh();
+    try {
+      last = state();
+    } catch {
+      return; // a source that fails (a process shutting down) skips a tick, never throws into the loop
+    }
     history.push(last.sample);
     const frame = `event: state\ndata: ${JSON.stringify(last)}\n\n`;
     for (const c of clients) {
@@ -159,15 +165,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       c.res.write(frame);
     }
   };
-  let ticking = false;
-  const run = (): void => {
-    if (ticking) return;
-    ticking = true;
-    tick().finally(() => {
-      ticking = false;
-    });
-  };
-  const timer = setInterval(run, tickMs);
+  const timer = setInterval(tick, tickMs);
   timer.unref();
 
   const serveEvents = (req: IncomingMessage, res: ServerResponse): void => {
@@ -249,7 +247,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         sendJson(res, 400, { error: `shard must be one of ${known.join(', ')}` });
         return;
       }
-      sendJson(res, 200, { injected: faults.inject(kind, shard) });
+      let injected: boolean;
+      try {
+        injected = faults.inject(kind, shard);
+      } catch (err) {
+        sendJson(res, 500, { error: `the fault could not be injected: ${(err as Error).message}` });
+        return;
+      }
+      sendJson(res, 200, { injected });
     });
     req.on('error', () => {});
   };
@@ -294,7 +299,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         serveEvents(req, res);
         return;
       case 'GET /api/state':
-        sendJson(res, 200, last ?? state());
+        if (last) sendJson(res, 200, last);
+        else sendJson(res, 503, { error: 'no state yet' });
         return;
       case 'POST /api/fault':
         serveFault(req, res);
@@ -334,7 +340,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   // A wildcard bind is reachable on loopback too: print that address (it is among the allowed hosts).
   const shown = WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host;
   const hostPart = shown.includes(':') ? `[${shown}]` : shown;
-  run();
+  tick();
   return {
     url: `http://${hostPart}:${port}/`,
     server,
