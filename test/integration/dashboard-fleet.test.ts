@@ -7,7 +7,7 @@ import type { DashboardHello, DashboardState } from '../../src/dashboard/state.j
 import { readFleetStatus } from '../../src/redis/fleet.js';
 import { eventStreamKey } from '../../src/redis/index.js';
 import { artifactPath, launchChromium } from '../support/browser.js';
-import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
+import { closedPort, REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
 import { simulator } from '../support/sim-helpers.js';
 import { startWorker } from '../support/worker-process.js';
 
@@ -212,4 +212,47 @@ test('readFleetStatus checks what it reads: odd lease values are shown cut down,
   // A shard count that is not what workers write is a typed error, not a crash.
   await redis.set(`${prefix}shard-count`, 'lots');
   await assert.rejects(readFleetStatus({ redis, prefix }), { code: 'REDIS_BAD_REPLY' });
+});
+
+test('shardline dashboard with Redis down keeps serving the page and shows why there is no fleet', async (t) => {
+  const port = await closedPort();
+  let out = '';
+  let err = '';
+  const sinkTo = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const stop = new AbortController();
+  const run = runDashboard(['--redis', `redis://:hunter2@127.0.0.1:${port}`, '--port', '0'], {
+    stdout: sinkTo((s) => {
+      out += s;
+    }),
+    stderr: sinkTo((s) => {
+      err += s;
+    }),
+    env: {},
+    signal: stop.signal,
+  });
+  t.after(async () => {
+    stop.abort();
+    await run;
+  });
+  await waitFor(() => /on http:/.test(out), { what: 'the dashboard URL', timeoutMs: 15_000, everyMs: 20 });
+  const url = /on (http:\S+)/.exec(out)![1]!;
+  let state: DashboardState | undefined;
+  await waitFor(
+    async () => {
+      const res = await fetch(`${url}api/state`);
+      state = res.ok ? ((await res.json()) as DashboardState) : undefined;
+      return typeof state?.fleet?.error === 'string';
+    },
+    { what: () => `the Redis error on the page: ${JSON.stringify(state)}`, timeoutMs: 30_000, everyMs: 100 },
+  );
+  assert.match(state!.fleet!.error!, /unavailable|ECONNREFUSED|connect/i);
+  assert.equal((await fetch(url)).status, 200);
+  for (const text of [out, err, JSON.stringify(state), await (await fetch(url)).text()])
+    assert.doesNotMatch(text, /hunter2/);
 });
