@@ -11,8 +11,11 @@ export const DASHBOARD_FLAGS = {
   'dashboard-host': { type: 'string' },
 } as const;
 
-export const DASHBOARD_USAGE = `  --dashboard-port N       serve a live web dashboard on http://127.0.0.1:N/ (0 = any free port)
+/** The usage lines of the flags; `shows` says what this command's page holds. */
+export function dashboardUsage(shows: string): string {
+  return `  --dashboard-port N       serve a live web dashboard on http://127.0.0.1:N/ (0 = any free port): ${shows}
   --dashboard-host H       interface of the dashboard (default 127.0.0.1; anything else exposes it)`;
+}
 
 export interface DashboardFlags {
   readonly port: number;

@@ -12,7 +12,7 @@ import { FileSessionStore } from '../../manager/session-store.js';
 import { INTENT_NAMES, intentBit, parseIntents as parseIntentNames } from '../../util/intents.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
-import { DASHBOARD_FLAGS, DASHBOARD_USAGE, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
+import { DASHBOARD_FLAGS, dashboardUsage, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
 import { LiveView, waitForStop } from '../live-view.js';
 import { dropForeignSessions } from '../session-check.js';
 
@@ -27,7 +27,7 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --session-file PATH      keep sessions in a file so a restart resumes instead of identifying
   --events                 print every dispatch as NDJSON on stdout (the status goes to stderr)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
-${DASHBOARD_USAGE}
+${dashboardUsage('the shard table, the identify budget, charts')}
   --duration S             exit by itself after S seconds
   --plain                  print plain lines even on a terminal`;
 

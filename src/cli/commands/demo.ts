@@ -12,7 +12,7 @@ import { type Fault, startSimulator } from '../../simulator/index.js';
 import { INTENTS } from '../../simulator/intents.js';
 import { seededRandom } from '../../util/clock.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags } from '../args.js';
-import { DASHBOARD_FLAGS, DASHBOARD_USAGE, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
+import { DASHBOARD_FLAGS, dashboardUsage, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
 import { LiveView, waitForStop } from '../live-view.js';
 
 /**
@@ -57,7 +57,7 @@ export const DEMO_USAGE = `usage: shardline demo [flags]
   --fault-every S          inject a random fault into a random shard every S seconds (default off)
   --duration S             exit by itself after S seconds with a summary (default: until Ctrl-C)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
-${DASHBOARD_USAGE}; its buttons inject the same faults as the keys
+${dashboardUsage('the shard table, the identify budget, charts; buttons inject the same faults as the keys')}
   --seed N                 seed of the world, the event stream and the fault schedule (default 1)
   --plain                  print plain lines even on a terminal
 keys (when stdin is a terminal): 0-9 select a shard; ${describeDemoKeys()}; q quits`;

@@ -13,7 +13,7 @@ import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
 import {
   DASHBOARD_FLAGS,
-  DASHBOARD_USAGE,
+  dashboardUsage,
   describeRedis,
   openDashboard,
   parseDashboardFlags,
@@ -41,7 +41,7 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --replay-ms MS           and for how long (default 180000)
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
   --duration S             exit by itself after S seconds
-${DASHBOARD_USAGE}
+${dashboardUsage('the upstream shards (or the fleet with --redis), clients, sessions')}
  Redis mode (excludes --api, --shard-count, --encoding, --compression, --session-file, --token-env):
   --redis URL              redis:// or rediss:// URL of the worker fleet
   --prefix P               Redis key prefix of the fleet (default ${DEFAULT_KEY_PREFIX})

@@ -17,8 +17,8 @@ import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import {
   DASHBOARD_FLAGS,
-  DASHBOARD_USAGE,
   type DashboardFlags,
+  dashboardUsage,
   describeRedis,
   openDashboard,
   parseDashboardFlags,
@@ -47,7 +47,7 @@ commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), n
   --redis-wait S           at startup, wait at most S seconds for Redis to answer (default: wait as long as it
                            takes, saying so on every attempt; 0: exit 1 at once)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
-${DASHBOARD_USAGE}: this worker's shards and the fleet in Redis
+${dashboardUsage("this worker's shards and the whole fleet in Redis")}
 SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
 signal exits at once).`;
 
