@@ -45,7 +45,9 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   metrics: ['manager'],
   otel: ['redis'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
+  discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
+  dashboard: ['.', 'util', 'shard', 'manager', 'redis'],
+  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'dashboard'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
@@ -53,7 +55,8 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
-  // an optional peer dependency: only the `shardline/otel` entry may load it
+  // optional peer dependencies: each only in its adapter
+  '@discordjs/core': ['discordjs'],
   '@opentelemetry/api': ['otel'],
   pino: ['cli'],
   'pino-pretty': ['cli'],

@@ -4,12 +4,20 @@
  * and the client tokens come from environment variables, never from the command line.
  */
 import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
+import { managerBudget } from '../../dashboard/sources.js';
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/session-store.js';
 import { GatewayProxy } from '../../proxy/index.js';
 import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
+import {
+  DASHBOARD_FLAGS,
+  dashboardUsage,
+  describeRedis,
+  openDashboard,
+  parseDashboardFlags,
+} from '../dashboard-flags.js';
 import { waitForStop } from '../live-view.js';
 import { createCliLogger, LOG_FLAGS, LOG_USAGE, logFormat, parseLogFlags, shardField } from '../log.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
@@ -34,6 +42,7 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --replay-ms MS           and for how long (default 180000)
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
   --duration S             exit by itself after S seconds
+${dashboardUsage('the upstream shards (or the fleet with --redis), clients, sessions')}
 ${LOG_USAGE}
  Redis mode (excludes --api, --shard-count, --encoding, --compression, --session-file, --token-env):
   --redis URL              redis:// or rediss:// URL of the worker fleet
@@ -65,6 +74,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     partitions: { type: 'string' },
     'snapshot-interval': { type: 'string' },
     ...LOG_FLAGS,
+    ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
   const port = intFlag('port', str('port'), { min: 0, max: 65_535 }) ?? DEFAULT_PROXY_PORT;
@@ -126,6 +136,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     settings: logSettings,
     secrets: [token, ...clientTokens],
   });
+  const dashboardFlags = parseDashboardFlags(v);
 
   const common = {
     intents,
@@ -143,7 +154,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
           onError: (err) => log.warn({ code: err.code }, `Redis connection: ${err.message} [${err.code}]`),
         });
   // where the upstream is, without a password a URL may carry
-  const upstreamName = redisUrl === undefined ? api : `redis ${new URL(redisUrl).host} (prefix ${prefix})`;
+  const upstreamName = redisUrl === undefined ? api : describeRedis(redisUrl, prefix);
   const proxy = new GatewayProxy(
     redis !== undefined
       ? {
@@ -186,6 +197,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   let stopping = false;
   // Ends the --duration wait when the command ends otherwise, so a failure exits at once.
   const ended = new AbortController();
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   try {
     await proxy.listen();
     log.info({ url: proxy.httpUrl }, `proxy listening on ${proxy.httpUrl}`);
@@ -193,6 +205,28 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
       { restUrl: proxy.restUrl, gatewayUrl: proxy.gatewayUrl, upstream: upstreamName },
       `REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${upstreamName}`,
     );
+    dashboard = await openDashboard(dashboardFlags, {
+      title: `shardline proxy · ${proxy.gatewayUrl} · upstream ${upstreamName}`,
+      ...(proxy.manager ? { shards: proxy.manager, budget: managerBudget(proxy.manager) } : {}),
+      ...(redis !== undefined
+        ? {
+            fleet: {
+              redis,
+              prefix,
+              ...(partitions !== undefined ? { partitions } : {}),
+              label: upstreamName,
+            },
+          }
+        : {}),
+      info: () => {
+        const s = proxy.status();
+        return [
+          ['clients', String(s.connections)],
+          ['sessions', String(s.sessions)],
+        ];
+      },
+    });
+    if (dashboard) log.info({ url: dashboard.url }, `dashboard on ${dashboard.url}`);
     const connected = proxy.connect().then(
       () => {
         const rebuilt = proxy.redisStats();
@@ -216,6 +250,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   } finally {
     ended.abort();
     stopping = true;
+    await dashboard?.close();
     await proxy.destroy();
     if (redis !== undefined) await closeClient(redis);
   }

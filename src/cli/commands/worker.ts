@@ -16,6 +16,14 @@ import {
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import {
+  DASHBOARD_FLAGS,
+  type DashboardFlags,
+  dashboardUsage,
+  describeRedis,
+  openDashboard,
+  parseDashboardFlags,
+} from '../dashboard-flags.js';
+import {
   createCliLogger,
   LOG_FLAGS,
   LOG_USAGE,
@@ -48,6 +56,7 @@ commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), n
   --redis-wait S           at startup, wait at most S seconds for Redis to answer (default: wait as long as it
                            takes, saying so on every attempt; 0: exit 1 at once)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+${dashboardUsage("this worker's shards and the whole fleet in Redis")}
 ${LOG_USAGE}
 SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
 signal exits at once).`;
@@ -71,6 +80,7 @@ const FLAGS = {
   'metrics-port': { type: 'string' },
   'redis-wait': { type: 'string' },
   ...LOG_FLAGS,
+  ...DASHBOARD_FLAGS,
 } as const;
 
 export interface WorkerCliConfig {
@@ -78,6 +88,7 @@ export interface WorkerCliConfig {
   readonly tokenEnv: string;
   readonly metricsPort: number | undefined;
   readonly log: LogSettings;
+  readonly dashboard: DashboardFlags | undefined;
   /** Everything for `new ShardWorker` except the client and the token. */
   readonly worker: Omit<ShardWorkerOptions, 'redis' | 'token'>;
 }
@@ -146,7 +157,14 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     ...(identifyWindowMs !== undefined ? { identifyWindowMs } : {}),
     ...(redisWait !== undefined ? { redisWaitMs: redisWait * 1000 } : {}),
   };
-  return { redisUrl, tokenEnv, metricsPort, log: parseLogFlags(v), worker };
+  return {
+    redisUrl,
+    tokenEnv,
+    metricsPort,
+    log: parseLogFlags(v),
+    dashboard: parseDashboardFlags(v),
+    worker,
+  };
 }
 
 export async function runWorker(argv: readonly string[], io: CliIo): Promise<number> {
@@ -189,6 +207,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     });
   });
   let metrics: MetricsServer | undefined;
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   // A signal while start() still waits (for Redis, say) stops the worker at once.
   const stopOnSignal = (): void => void worker.destroy();
   if (io.signal.aborted) stopOnSignal();
@@ -204,6 +223,13 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
       metrics = await serveMetrics(worker, { port: config.metricsPort });
       log.info({ url: metrics.url }, `metrics on ${metrics.url}`);
     }
+    const where = describeRedis(config.redisUrl, worker.options.prefix);
+    dashboard = await openDashboard(config.dashboard, {
+      title: `shardline worker ${worker.ownerId} · ${where}`,
+      shards: worker,
+      fleet: { redis, prefix: worker.options.prefix, partitions: worker.options.partitions, label: where },
+    });
+    if (dashboard) log.info({ url: dashboard.url }, `dashboard on ${dashboard.url}`);
     const stopped = new Promise<'signal'>((resolve) => {
       if (io.signal.aborted) resolve('signal');
       io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
@@ -213,6 +239,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
   } finally {
     await worker.destroy();
     await metrics?.close();
+    await dashboard?.close();
     await closeClient(redis);
   }
   if (fatal !== undefined) {
