@@ -9,6 +9,7 @@ import { proxySnapshotKey } from '../../src/redis/event-cursor.js';
 import { eventStreamKey } from '../../src/redis/streams.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { shardOf } from '../../src/simulator/world.js';
+import { logMessages } from '../support/log-lines.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, UPSTREAM_INTENTS } from '../support/proxy-harness.js';
 import { RawClient } from '../support/raw-client.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
@@ -236,7 +237,7 @@ test('shardline proxy --redis serves the fleet without a bot token; own-shard fl
   await waitFor(() => /upstream ready: 2 shards of the worker fleet/.test(p.out()), {
     what: `ready line: ${p.out()} ${p.err()}`,
   });
-  const base = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(p.out())?.[1];
+  const base = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(logMessages(p.out()))?.[1];
   assert.ok(base, p.out());
   const body = (await (await fetch(`${base}/api/v10/gateway/bot`)).json()) as { url: string; shards: number };
   assert.equal(body.shards, SHARDS);
