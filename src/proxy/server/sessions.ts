@@ -6,6 +6,39 @@ import { receives, withoutContent } from '../intents.js';
 import { OutboundEvent } from './outbound-event.js';
 import { ClientSession } from './session.js';
 
+/**
+ * What a session of `intents` and `shardCount` is sent of upstream event `event` when the upstream runs
+ * `upstreamCount` shards: the event, a copy without message content, or nothing. `strip` makes (and may
+ * share) the copy without content. The fan-out and a replay from the Redis streams both decide with this.
+ */
+export function sessionEvent(
+  session: { readonly intents: number; readonly shardCount: number },
+  upstreamCount: number,
+  event: OutboundEvent,
+  strip: () => OutboundEvent | null,
+): OutboundEvent | undefined {
+  if (session.shardCount !== upstreamCount || !receives(session.intents, event.t, event.d)) return undefined;
+  if ((session.intents & GatewayIntentBits.MessageContent) === 0) return strip() ?? event;
+  return event;
+}
+
+/** A lazily made copy of `event` without message content, shared by every session that needs it. */
+export function contentStripper(event: OutboundEvent, botId: string | undefined): () => OutboundEvent | null {
+  let stripped: OutboundEvent | null | undefined;
+  return () => {
+    if (stripped === undefined) {
+      const d = withoutContent(event.t, event.d, botId);
+      stripped = d === undefined ? null : new OutboundEvent(event.t, d);
+    }
+    return stripped;
+  };
+}
+
+/** Redis mode: told when a session ends for good (its stored record goes). */
+export interface SessionHooks {
+  ended(session: ClientSession): void;
+}
+
 export class SessionRegistry {
   readonly #byId = new Map<string, ClientSession>();
   readonly #byShard = new Map<number, Set<ClientSession>>();
@@ -13,6 +46,8 @@ export class SessionRegistry {
   readonly #replay: { maxEvents: number; maxAgeMs: number };
   readonly #maxSessions: number;
   #sweep: TimerHandle | undefined;
+  /** Set in Redis mode (`SharedSessions`). */
+  hooks: SessionHooks | undefined;
 
   constructor(clock: Clock, replay: { maxEvents: number; maxAgeMs: number }, maxSessions: number) {
     this.#clock = clock;
@@ -26,27 +61,47 @@ export class SessionRegistry {
 
   /** A new session; undefined when the registry is full of sessions that connections hold. */
   create(shard: readonly [number, number], intents: number): ClientSession | undefined {
-    if (this.#byId.size >= this.#maxSessions) {
-      let oldest: ClientSession | undefined;
-      for (const s of this.#byId.values())
-        if (s.detachedAt !== undefined && (oldest === undefined || s.detachedAt < oldest.detachedAt!))
-          oldest = s;
-      if (!oldest) return undefined;
-      this.end(oldest);
-    }
+    if (!this.#room()) return undefined;
     let id: string;
     do id = randomBytes(16).toString('hex');
     while (this.#byId.has(id));
     const session = new ClientSession(id, shard, intents, this.#replay);
-    this.#byId.set(id, session);
-    let set = this.#byShard.get(shard[0]);
+    this.#add(session);
+    return session;
+  }
+
+  /**
+   * A session continued here from another proxy replica (Redis mode), under its own id; undefined when the
+   * registry is full of held sessions or already has that id.
+   */
+  adopt(id: string, shard: readonly [number, number], intents: number): ClientSession | undefined {
+    if (this.#byId.has(id) || !this.#room()) return undefined;
+    const session = new ClientSession(id, shard, intents, this.#replay);
+    this.#add(session);
+    return session;
+  }
+
+  /** Room for one more session, dropping the one detached longest ago if needed. */
+  #room(): boolean {
+    if (this.#byId.size < this.#maxSessions) return true;
+    let oldest: ClientSession | undefined;
+    for (const s of this.#byId.values())
+      if (s.detachedAt !== undefined && (oldest === undefined || s.detachedAt < oldest.detachedAt!))
+        oldest = s;
+    if (!oldest) return false;
+    this.end(oldest);
+    return true;
+  }
+
+  #add(session: ClientSession): void {
+    this.#byId.set(session.id, session);
+    let set = this.#byShard.get(session.shardId);
     if (!set) {
       set = new Set();
-      this.#byShard.set(shard[0], set);
+      this.#byShard.set(session.shardId, set);
     }
     set.add(session);
     this.#scheduleSweep();
-    return session;
   }
 
   /** A live session by id (a non-string or unknown id gives undefined). */
@@ -54,10 +109,19 @@ export class SessionRegistry {
     return typeof id === 'string' ? this.#byId.get(id) : undefined;
   }
 
+  /** Ends `session` for good (in Redis mode its stored record is deleted too). */
   end(session: ClientSession): void {
+    const was = !session.ended && this.#byId.get(session.id) === session;
+    this.drop(session);
+    if (was) this.hooks?.ended(session);
+  }
+
+  /** Forgets `session` here only (it was resumed on another replica, or this proxy stops). */
+  drop(session: ClientSession): void {
     session.ended = true;
+    session.discardHeld();
     session.sink = undefined;
-    this.#byId.delete(session.id);
+    if (this.#byId.get(session.id) === session) this.#byId.delete(session.id);
     this.#byShard.get(session.shardId)?.delete(session);
   }
 
@@ -65,20 +129,14 @@ export class SessionRegistry {
    * Sends `event` of upstream shard `shardId` to each session of that shard whose intents take it; a session
    * without MESSAGE_CONTENT gets messages without their content (one copy shared by all such sessions).
    */
-  fanout(shardId: number, shardCount: number, event: OutboundEvent, botId?: string): void {
+  fanout(shardId: number, shardCount: number, event: OutboundEvent, botId?: string, pos?: string): void {
     const set = this.#byShard.get(shardId);
     if (!set) return;
     const now = this.#clock.now();
-    let stripped: OutboundEvent | null | undefined;
+    const strip = contentStripper(event, botId);
     for (const session of set) {
-      if (session.shardCount !== shardCount || !receives(session.intents, event.t, event.d)) continue;
-      if ((session.intents & GatewayIntentBits.MessageContent) === 0) {
-        if (stripped === undefined) {
-          const d = withoutContent(event.t, event.d, botId);
-          stripped = d === undefined ? null : new OutboundEvent(event.t, d);
-        }
-        session.push(stripped ?? event, now);
-      } else session.push(event, now);
+      const out = sessionEvent(session, shardCount, event, strip);
+      if (out) session.push(out, now, pos);
     }
   }
 
@@ -116,6 +174,6 @@ export class SessionRegistry {
   close(): void {
     this.#clock.clearTimeout(this.#sweep);
     this.#sweep = undefined;
-    for (const session of [...this.#byId.values()]) this.end(session);
+    for (const session of [...this.#byId.values()]) this.drop(session);
   }
 }
