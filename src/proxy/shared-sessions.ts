@@ -187,7 +187,9 @@ export class SharedSessions {
    * (on failure the session stays resumable only here).
    */
   async beforeOwnEvents(session: ClientSession): Promise<void> {
-    if (session.epoch === 0 || session.lost) return;
+    // a RESUME being settled decides the record first (a few ms; bounded by resumeWaitMs and the scan)
+    while (session.held && !session.ended) await new Promise((r) => setTimeout(r, 10));
+    if (session.epoch === 0 || session.lost || session.ended) return;
     const r = await this.#write(session, true, true);
     if (r === 'failed') session.lost = true;
   }
@@ -242,8 +244,11 @@ export class SharedSessions {
       opaque: false,
     });
     if (epoch === 0 || session.ended) {
-      this.#forget(session);
-      return { kind: 'invalid', why: 'taken over meanwhile' };
+      // another RESUME of it won (here: it releases the session; elsewhere: its takeover message or the
+      // next write makes this replica forget it), or the anchor was reset meanwhile: op 9, and the
+      // session carries on as it was
+      if (!session.ended && session.epoch === rec.epoch) session.unhold();
+      return { kind: 'invalid', why: 'taken over or changed meanwhile' };
     }
     session.epoch = epoch;
     this.#written.set(session, { key: '', at: this.#clock.now(), resets: session.resets + 1 });
@@ -414,7 +419,9 @@ export class SharedSessions {
     opaque: boolean,
     force: boolean,
   ): Promise<'ok' | 'skipped' | 'failed'> {
-    if (session.epoch === 0 || session.lost || session.ended || !session.anchor()) return 'skipped';
+    // a held session is being resumed (its takeover may be on its way): its record is the RESUME's to write
+    if (session.epoch === 0 || session.lost || session.ended || session.held || !session.anchor())
+      return 'skipped';
     const now = this.#clock.now();
     const key = this.#stateKey(session, opaque);
     const prev = this.#written.get(session);
@@ -435,7 +442,7 @@ export class SharedSessions {
       this.#debug(`storing session ${session.id.slice(0, 8)}…: ${(err as ShardlineError).message}`);
       return 'failed';
     }
-    if (r === 0 && session.epoch === epoch && !session.ended) this.#forget(session);
+    if (r === 0 && session.epoch === epoch && !session.ended && !session.held) this.#forget(session);
     else if (r === -1 && session.epoch === epoch) session.lost = true;
     return 'ok';
   }

@@ -113,8 +113,21 @@ function assertDense(payloads: readonly Payload[], from: number): void {
 }
 
 test('a session identified on replica a RESUMEs on replica b while events flow: exactly the missed events, then a takeover back closes b', async (t) => {
-  const { sim, a, b, guild0, guild1 } = await fleet(t);
+  const { redis, prefix, sim, a, b, guild0, guild1 } = await fleet(t);
   const first = await identified(t, a, sim);
+  // a member request answered by a: the chunk is an event no stream holds; the record says so (opaque)
+  // until the anchor has moved past it
+  first.client.send({ op: 8, d: { guild_id: guild0, query: '', limit: 0, nonce: 'n1' } });
+  assert.equal(((await first.client.nextOp(0, 'GUILD_MEMBERS_CHUNK')).d as Rec).nonce, 'n1');
+  const key = sessionRecordKey(prefix, first.sessionId);
+  await waitFor(
+    async () => {
+      const [chain, rec] = await redis.hmget(key, 'chain', 'rec');
+      const r = JSON.parse(rec ?? '{}') as { opaque?: boolean; seq?: number };
+      return Number(chain) >= 2 && r.opaque === false && r.seq === first.client.lastSeq;
+    },
+    { what: 'the record anchored after the chunk' },
+  );
   const flow = emitter(sim, guild0, guild1);
   t.after(flow.stop);
   await waitFor(() => contents(first.client.received).length >= 30, { what: '30 live events on a' });

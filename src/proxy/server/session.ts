@@ -106,6 +106,17 @@ export class ClientSession {
     for (const h of held) this.push(h.event, h.now, h.pos);
   }
 
+  get held(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** Ends `hold` without a RESUMED: the queued events are numbered and sent as if never held. */
+  unhold(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const h of held) this.push(h.event, h.now, h.pos);
+  }
+
   /** Drops the queue of `hold` (the RESUME failed; the session ends here). */
   discardHeld(): void {
     this.#held = undefined;
