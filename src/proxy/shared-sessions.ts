@@ -30,7 +30,7 @@ import type { RedisUpstream } from './redis-upstream.js';
 import type { MemberRequestRouter } from './server/member-requests.js';
 import { OutboundEvent } from './server/outbound-event.js';
 import type { ClientSession } from './server/session.js';
-import { contentStripper, type SessionRegistry, sessionEvent } from './server/sessions.js';
+import { type SessionRegistry, sessionReceives, stripContent, strippedFor } from './server/sessions.js';
 import {
   CREATE_SCRIPT,
   DELETE_SCRIPT,
@@ -364,8 +364,9 @@ export class SharedSessions {
         )
           continue;
         const event = new OutboundEvent(h.type, data);
-        const sent = sessionEvent(session, count, event, contentStripper(event, bot));
-        if (sent) out.push({ at: Number(id.slice(0, id.indexOf('-'))), event: sent, pos: id });
+        if (!sessionReceives(session, count, event)) continue;
+        const sent = strippedFor(session) ? (stripContent(event, bot) ?? event) : event;
+        out.push({ at: Number(id.slice(0, id.indexOf('-'))), event: sent, pos: id });
       }
       const lastId = (reply[reply.length - 1] as unknown[] | undefined)?.[0];
       if (reply.length < SCAN_PAGE || lastId === to || typeof lastId !== 'string') break;

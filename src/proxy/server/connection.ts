@@ -2,6 +2,7 @@
  * One client WebSocket: HELLO, heartbeats, IDENTIFY or RESUME, then the session's events; the per-connection
  * limits (sends per window, payload size) and every close code as Discord uses them.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../../util/clock.js';
 import type { SharedSessions } from '../shared-sessions.js';
@@ -36,6 +37,7 @@ export class ClientConnection implements SessionSink {
   #heartbeatTimer: TimerHandle | undefined;
   #cancelWait: (() => void) | undefined;
   #closing = false;
+  #corked = false;
 
   constructor(ws: WebSocket, ctx: ProxyContext, wire: Wire) {
     this.#ws = ws;
@@ -109,7 +111,24 @@ export class ClientConnection implements SessionSink {
       this.#ws.terminate();
       return;
     }
+    this.#cork();
     this.#ws.send(frame, { binary: typeof frame !== 'string' });
+  }
+
+  /**
+   * Corks the socket until the current tick ends: the events of one upstream read (a burst) leave in one
+   * writev instead of one syscall each, which is most of the proxy's per-event cost after its own work.
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const socket = (this.#ws as unknown as { _socket?: Duplex | null })._socket;
+    if (!socket) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
   }
 
   #armHeartbeat(): void {

@@ -7,31 +7,26 @@ import { OutboundEvent } from './outbound-event.js';
 import { ClientSession } from './session.js';
 
 /**
- * What a session of `intents` and `shardCount` is sent of upstream event `event` when the upstream runs
- * `upstreamCount` shards: the event, a copy without message content, or nothing. `strip` makes (and may
- * share) the copy without content. The fan-out and a replay from the Redis streams both decide with this.
+ * Whether a session of `intents` and `shardCount` is sent upstream event `event` when the upstream runs
+ * `upstreamCount` shards; `strippedFor` says whether it gets the copy without message content. The fan-out
+ * and a replay from the Redis streams (`SharedSessions`) both decide with these.
  */
-export function sessionEvent(
+export function sessionReceives(
   session: { readonly intents: number; readonly shardCount: number },
   upstreamCount: number,
   event: OutboundEvent,
-  strip: () => OutboundEvent | null,
-): OutboundEvent | undefined {
-  if (session.shardCount !== upstreamCount || !receives(session.intents, event.t, event.d)) return undefined;
-  if ((session.intents & GatewayIntentBits.MessageContent) === 0) return strip() ?? event;
-  return event;
+): boolean {
+  return session.shardCount === upstreamCount && receives(session.intents, event.t, event.d);
 }
 
-/** A lazily made copy of `event` without message content, shared by every session that needs it. */
-export function contentStripper(event: OutboundEvent, botId: string | undefined): () => OutboundEvent | null {
-  let stripped: OutboundEvent | null | undefined;
-  return () => {
-    if (stripped === undefined) {
-      const d = withoutContent(event.t, event.d, botId);
-      stripped = d === undefined ? null : new OutboundEvent(event.t, d);
-    }
-    return stripped;
-  };
+export function strippedFor(session: { readonly intents: number }): boolean {
+  return (session.intents & GatewayIntentBits.MessageContent) === 0;
+}
+
+/** `event` without message content (as Discord sends it without MESSAGE_CONTENT), or null when unchanged. */
+export function stripContent(event: OutboundEvent, botId: string | undefined): OutboundEvent | null {
+  const d = withoutContent(event.t, event.d, botId);
+  return d === undefined ? null : new OutboundEvent(event.t, d);
 }
 
 /** Redis mode: told when a session ends for good (its stored record goes). */
@@ -133,10 +128,13 @@ export class SessionRegistry {
     const set = this.#byShard.get(shardId);
     if (!set) return;
     const now = this.#clock.now();
-    const strip = contentStripper(event, botId);
+    let stripped: OutboundEvent | null | undefined;
     for (const session of set) {
-      const out = sessionEvent(session, shardCount, event, strip);
-      if (out) session.push(out, now, pos);
+      if (!sessionReceives(session, shardCount, event)) continue;
+      if (strippedFor(session)) {
+        if (stripped === undefined) stripped = stripContent(event, botId);
+        session.push(stripped ?? event, now, pos);
+      } else session.push(event, now, pos);
     }
   }
 
