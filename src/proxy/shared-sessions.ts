@@ -19,9 +19,14 @@
  * session unresumable everywhere: the next RESUME gets op 9, never wrong events.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { ShardlineError } from '../errors.js';
-import { closeClient, DEFAULT_KEY_PREFIX, duplicateClient, toRedisError } from '../redis/client.js';
+import {
+  closeClient,
+  DEFAULT_KEY_PREFIX,
+  duplicateClient,
+  type RedisBaseOptions,
+  toRedisError,
+} from '../redis/client.js';
 import { parseEventHeader, parsePayload, type RawValue } from '../redis/entry.js';
 import { compareStreamIds } from '../redis/event-cursor.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -46,6 +51,8 @@ import {
   TAKEOVER_SCRIPT,
   WRITE_SCRIPT,
 } from './session-record.js';
+
+type Redis = RedisBaseOptions['redis'];
 
 export interface SharedSessionOptions {
   readonly redis: Redis;
