@@ -166,7 +166,20 @@ export async function runSimulate(argv: readonly string[], io: CommandIo): Promi
     `gateway ${sim.gatewayUrl} · REST base ${sim.restUrl} · ${sim.world.guilds.length} guilds · ${sim.options.shards} recommended shard(s)\n`,
   );
   const replay = sim.stats().replay;
+  let watch: NodeJS.Timeout | undefined;
   if (replay) {
+    // Say once when the recording has been played through (or could not be).
+    watch = setInterval(() => {
+      const r = sim.stats().replay;
+      if (!r || (r.state !== 'finished' && r.state !== 'failed')) return;
+      clearInterval(watch);
+      if (r.state === 'failed')
+        io.stderr.write(`shardline simulate: replay stopped: ${r.error ?? 'unknown error'}\n`);
+      else
+        io.stdout.write(
+          `replay finished: ${r.emittedTotal} events, ${r.deliveries} deliveries; still serving\n`,
+        );
+    }, 250);
     io.stdout.write(
       `replaying ${replay.path}: ${replay.events} events over ${(replay.durationMs / 1000).toFixed(1)} s recorded, ${replay.shardCount} shard(s)${replay.anonymized ? ', anonymized' : ''}; events start once the client's shards have identified\n`,
     );
@@ -185,6 +198,7 @@ export async function runSimulate(argv: readonly string[], io: CommandIo): Promi
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  clearInterval(watch);
   await sim.close();
   return 0;
 }
