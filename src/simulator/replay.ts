@@ -30,7 +30,7 @@ export interface ReplayOptions {
   readonly startWaitMs?: number;
 }
 
-export const REPLAY_STATES = ['loading', 'waiting', 'playing', 'finished', 'failed'] as const;
+export const REPLAY_STATES = ['waiting', 'playing', 'finished', 'failed'] as const;
 export type ReplayState = (typeof REPLAY_STATES)[number];
 
 export interface ReplayStats {
