@@ -4,14 +4,14 @@
  * in every payload of a recording — and stateless (a keyed permutation, not a table), so memory stays
  * bounded whatever the length of the recording. The key is random per recording and never written.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 const DISCORD_EPOCH_MS = 1_420_070_400_000;
 const TWO_22 = 0x400000;
 const DAY_MS = 86_400_000;
 const MAX_DEPTH = 256;
-/** Entries of the id cache before it is cleared (bounds memory; a miss only costs a recomputation). */
-const CACHE_LIMIT = 200_000;
+/** Entries of each cache before it is cleared (bounds memory; a miss only costs a recomputation). */
+const CACHE_LIMIT = 100_000;
 
 const SNOWFLAKE = /^\d{17,20}$/;
 const MAX_SNOWFLAKE = (1n << 64n) - 1n;
@@ -70,12 +70,67 @@ const KEEP_NAMES = new Set(['@everyone']);
 
 const MENTION = /<(@!?|@&|#|a?:[^:<>\s]{1,64}:)(\d{17,20})>/g;
 
+const rotl = (x: number, b: number): number => ((x << b) | (x >>> (32 - b))) >>> 0;
+
+/**
+ * HalfSipHash-2-4 over 32-bit words, the word count absorbed last: a keyed pseudo-random function that is
+ * fast in JavaScript, where each `node:crypto` call costs microseconds. The anonymizer XORs two of them
+ * with independent keys (and distinct initial states, `lane`), so its key is 128 bits.
+ */
+function halfSip(k0: number, k1: number, lane: number, words: ArrayLike<number>, n: number): number {
+  let v0 = k0 >>> 0;
+  let v1 = k1 >>> 0;
+  let v2 = (0x6c796765 ^ k0 ^ lane) >>> 0;
+  let v3 = (0x74656462 ^ k1) >>> 0;
+  const round = (): void => {
+    v0 = (v0 + v1) >>> 0;
+    v1 = rotl(v1, 5) ^ v0;
+    v0 = rotl(v0, 16);
+    v2 = (v2 + v3) >>> 0;
+    v3 = rotl(v3, 8) ^ v2;
+    v0 = (v0 + v3) >>> 0;
+    v3 = rotl(v3, 7) ^ v0;
+    v2 = (v2 + v1) >>> 0;
+    v1 = rotl(v1, 13) ^ v2;
+    v2 = rotl(v2, 16);
+  };
+  for (let i = 0; i <= n; i++) {
+    const m = (i < n ? words[i]! : n | 0x80000000) >>> 0;
+    v3 = (v3 ^ m) >>> 0;
+    round();
+    round();
+    v0 = (v0 ^ m) >>> 0;
+  }
+  v2 = (v2 ^ 0xff) >>> 0;
+  for (let i = 0; i < 4; i++) round();
+  return (v1 ^ v3) >>> 0;
+}
+
+/** A small deterministic generator (mulberry32) for the letters of a rewritten text. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Domains of the keyed function, so one kind of value never collides with another. */
+const ROUND = 1;
+const NAME = 2;
+const TEXT = 3;
+const HASH = 4;
+const LINK = 5;
+
 export interface AnonymizerOptions {
   /** Shard count of the recording: guild ids keep their shard (`(id >> 22) % shardCount`). */
   readonly shardCount: number;
   /** When the recording started (ms since the Unix epoch): ids newer than a day before keep fine order. */
   readonly startedAtMs: number;
-  /** Secret of the mapping; default 32 random bytes (a recording cannot be linked to another). */
+  /** Secret of the mapping (16 bytes are used); default random (a recording cannot be linked to another). */
   readonly key?: Uint8Array;
 }
 
@@ -86,15 +141,20 @@ export interface AnonymizerOptions {
  * (two ids never become one).
  */
 export class Anonymizer {
-  readonly #key: Buffer;
+  /** Two 64-bit keys (four 32-bit words). */
+  readonly #key: Uint32Array;
   readonly #shardCount: number;
   readonly #recentFrom: number;
   readonly #kRecent: number;
   readonly #kOld: number;
   readonly #ids = new Map<string, string>();
+  readonly #names = new Map<string, string>();
+  #scratch = new Uint32Array(64);
 
   constructor(options: AnonymizerOptions) {
-    this.#key = Buffer.from(options.key ?? randomBytes(32));
+    const key = Buffer.alloc(16);
+    Buffer.from(options.key ?? randomBytes(16)).copy(key);
+    this.#key = Uint32Array.from([0, 1, 2, 3], (i) => key.readUInt32LE(i * 4));
     const n = Math.max(1, Math.floor(options.shardCount));
     this.#shardCount = n;
     const log2n = Math.ceil(Math.log2(n));
@@ -105,17 +165,48 @@ export class Anonymizer {
     this.#recentFrom = Math.floor(recent / bucket) * bucket;
   }
 
-  #mac(kind: string, value: string): Buffer {
-    return createHmac('sha256', this.#key).update(kind).update('\0').update(value).digest();
+  #keyed(words: ArrayLike<number>, n: number): number {
+    const k = this.#key;
+    return (halfSip(k[0]!, k[1]!, 0, words, n) ^ halfSip(k[2]!, k[3]!, 0x5bd1e995, words, n)) >>> 0;
   }
 
-  /** A keyed pseudo-random function of `x` (< 2^23) → 32 bits. */
-  #prf(tweak: string, round: number, x: number): number {
-    return this.#mac('f', `${tweak}:${round}:${x}`).readUInt32BE(0);
+  /** The keyed function of (`domain`, `index`, a string) → 32 bits. */
+  #ofString(domain: number, index: number, value: string): number {
+    const n = 3 + Math.ceil(value.length / 2);
+    if (this.#scratch.length < n) this.#scratch = new Uint32Array(n * 2);
+    const w = this.#scratch;
+    w[0] = domain;
+    w[1] = index;
+    w[2] = value.length;
+    for (let i = 0; i < value.length; i += 2) {
+      const second = i + 1 < value.length ? value.charCodeAt(i + 1) : 0;
+      w[3 + i / 2] = (value.charCodeAt(i) | (second << 16)) >>> 0;
+    }
+    return this.#keyed(w, n);
   }
 
-  /** A keyed permutation of [0, 2^bits): a 4-round Feistel network, cycle-walked for odd widths. */
-  #permute(x: number, bits: number, tweak: string): number {
+  /** `chars` hex digits keyed on (`domain`, a string). */
+  #hex(domain: number, value: string, chars: number): string {
+    let out = '';
+    for (let i = 0; out.length < chars; i++)
+      out += this.#ofString(domain, i, value).toString(16).padStart(8, '0');
+    return out.slice(0, chars);
+  }
+
+  /** The round function of the id permutation: (window, round, half) → 32 bits. */
+  #round(k: number, hi: number, round: number, x: number): number {
+    const w = this.#scratch;
+    w[0] = ROUND;
+    w[1] = k;
+    w[2] = hi % 0x100000000;
+    w[3] = Math.floor(hi / 0x100000000);
+    w[4] = round;
+    w[5] = x;
+    return this.#keyed(w, 6);
+  }
+
+  /** A keyed permutation of [0, 2^bits) for one window: a 4-round Feistel network, cycle-walked for odd widths. */
+  #permute(x: number, bits: number, k: number, hi: number): number {
     const half = Math.ceil(bits / 2);
     const size = 2 ** half;
     const mask = size - 1;
@@ -125,7 +216,7 @@ export class Anonymizer {
       let left = Math.floor(v / size);
       let right = v % size;
       for (let round = 0; round < 4; round++) {
-        const next = (left ^ (this.#prf(tweak, round, right) & mask)) >>> 0;
+        const next = (left ^ (this.#round(k, hi, round, right) & mask)) >>> 0;
         left = right;
         right = next;
       }
@@ -149,7 +240,7 @@ export class Anonymizer {
     const r = ts % n;
     const hi = Math.floor(q / 2 ** k);
     const lo = q % 2 ** k;
-    const x = this.#permute(lo * TWO_22 + low, k + 22, `${k}:${hi}`);
+    const x = this.#permute(lo * TWO_22 + low, k + 22, k, hi);
     const newTs = (hi * 2 ** k + Math.floor(x / TWO_22)) * n + r;
     const out = ((BigInt(newTs) << 22n) | BigInt(x % TWO_22)).toString();
     if (this.#ids.size >= CACHE_LIMIT) this.#ids.clear();
@@ -160,22 +251,22 @@ export class Anonymizer {
   /** A name → `anon_` and 8 hex digits (`@everyone` kept; emoji-only names kept). */
   name(value: string): string {
     if (KEEP_NAMES.has(value) || !/[\p{L}\p{N}]/u.test(value)) return value;
-    return `anon_${this.#mac('n', value).toString('hex').slice(0, 8)}`;
+    const cached = this.#names.get(value);
+    if (cached !== undefined) return cached;
+    const out = `anon_${this.#hex(NAME, value, 8)}`;
+    if (this.#names.size >= CACHE_LIMIT) this.#names.clear();
+    this.#names.set(value, out);
+    return out;
   }
 
   /** Free text → letters of the same length, whitespace and mentions kept (their ids mapped). */
   text(value: string): string {
     if (value === '') return value;
-    const stream = this.#mac('t', value);
-    let at = 0;
-    const letter = (): string => {
-      const byte = stream[at % stream.length]! ^ (at >> 5);
-      at++;
-      return String.fromCharCode(97 + (byte % 26));
-    };
+    const next = mulberry32(this.#ofString(TEXT, 0, value));
+    const letter = (): string => String.fromCharCode(97 + Math.floor(next() * 26));
+    const scramble = (part: string): string => part.replace(/\S/gu, letter);
     let out = '';
     let last = 0;
-    const scramble = (part: string): string => part.replace(/\S/gu, letter);
     for (const m of value.matchAll(MENTION)) {
       out += scramble(value.slice(last, m.index));
       out += `<${m[1]}${this.snowflake(m[2]!)}>`;
@@ -186,14 +277,13 @@ export class Anonymizer {
 
   /** An image hash → another of the same shape. */
   hash(value: string): string {
-    const animated = value.startsWith('a_');
-    const hex = this.#mac('h', value).toString('hex').slice(0, 32);
-    return animated ? `a_${hex}` : hex;
+    const hex = this.#hex(HASH, value, 32);
+    return value.startsWith('a_') ? `a_${hex}` : hex;
   }
 
   /** A link, file name, invite code, e-mail or phone number → a neutral one. */
   link(key: string, value: string): string {
-    const tag = this.#mac('l', value).toString('hex').slice(0, 12);
+    const tag = this.#hex(LINK, value, 12);
     if (key === 'email') return `anon_${tag}@example.invalid`;
     if (key === 'phone') return '+10000000000';
     if (key === 'filename') return `file_${tag}${/\.[A-Za-z0-9]{1,8}$/.exec(value)?.[0] ?? ''}`;

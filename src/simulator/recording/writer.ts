@@ -50,7 +50,7 @@ export class RecordingWriter {
       file.once('open', () => resolve());
       file.once('error', (err) =>
         reject(
-          new RecordingError('RECORDING_UNREADABLE', `cannot write ${options.path}: ${err.message}`, 0, {
+          new RecordingError('RECORDING_UNWRITABLE', `cannot write ${options.path}: ${err.message}`, 0, {
             cause: err,
           }),
         ),
@@ -99,7 +99,7 @@ export class RecordingWriter {
     await this.#done;
     if (this.#failure) {
       throw new RecordingError(
-        'RECORDING_UNREADABLE',
+        'RECORDING_UNWRITABLE',
         `writing ${this.path} failed: ${this.#failure.message}`,
         0,
         {
