@@ -111,6 +111,8 @@ interface ShardTrack {
 }
 
 const SNOWFLAKE = /^\d{1,20}$/;
+/** As fast as possible, the replay waits while a client has more than this unread. */
+const AFAP_MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 const MAX_U64 = (1n << 64n) - 1n;
 
 function guildIdOf(p: RecordedPayload): string | undefined {
@@ -372,7 +374,7 @@ export class Replay implements SessionOpening {
       }
       if (++sinceYield >= 256) {
         sinceYield = 0;
-        await this.#backpressure();
+        await this.#yield(o.asFastAsPossible);
       }
       if (this.#stopped) break;
       this.#emit(entry, header.shardCount);
@@ -406,12 +408,17 @@ export class Replay implements SessionOpening {
     });
   }
 
-  /** Yields to the event loop, and waits while some client has more than 4 MiB unread. */
-  async #backpressure(): Promise<void> {
+  /**
+   * Yields to the event loop. As fast as possible, it also waits while some client has more than
+   * `AFAP_MAX_UNREAD_BYTES` unread; at the recorded pace a slow reader is dropped as Discord would
+   * (`maxBufferedBytes`) and the others go on.
+   */
+  async #yield(backpressure: boolean): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
-    while (!this.#stopped && [...this.#core.connections].some((c) => c.ws.bufferedAmount > 4 * 1024 * 1024)) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    if (!backpressure) return;
+    const unread = (): boolean =>
+      [...this.#core.connections].some((c) => c.open && c.ws.bufferedAmount > AFAP_MAX_UNREAD_BYTES);
+    while (!this.#stopped && unread()) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   /** Stops the timeline and waits until the file is closed. */
