@@ -106,6 +106,8 @@ export class GatewayRecorder {
   dispatches = 0;
   /** Lines whose data was withheld because it carried a piece of the token. */
   redacted = 0;
+  /** Payloads that could not be recorded (not serializable as JSON); the shard still got them. */
+  failures = 0;
   readonly #o: GatewayRecorderOptions;
   readonly #scanner: SecretScanner;
   readonly #now: () => number;
@@ -130,12 +132,12 @@ export class GatewayRecorder {
       const connection = inner(transportOptions, {
         onOpen: () => handlers.onOpen(),
         onPayload: (payload) => {
-          this.#received(tap, payload);
+          this.#guard(() => this.#received(tap, payload));
           handlers.onPayload(payload);
         },
         onClose: (code, reason) => {
           this.#taps.delete(tap);
-          this.#closedConnection(tap, code);
+          this.#guard(() => this.#closedConnection(tap, code));
           handlers.onClose(code, reason);
         },
         onError: (error) => handlers.onError(error),
@@ -151,7 +153,7 @@ export class GatewayRecorder {
         },
         closed: connection.closed,
         send: (data) => {
-          this.#sent(tap, data);
+          this.#guard(() => this.#sent(tap, data));
           return connection.send(data);
         },
         pause: () => {
@@ -165,6 +167,15 @@ export class GatewayRecorder {
         close: (code, reason) => connection.close(code, reason),
       };
     };
+  }
+
+  /** Recording never breaks the shard it taps: a failure here is counted, and the payload still goes on. */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      this.failures++;
+    }
   }
 
   #at(): number {

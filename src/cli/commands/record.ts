@@ -108,7 +108,7 @@ export async function runRecord(argv: readonly string[], io: CliIo): Promise<num
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.stdout.write(
-    `recorded ${recorder.payloads} payloads (${recorder.dispatches} dispatches) in ${seconds} s: ${out}, ${writer.bytes} bytes of NDJSON${recorder.redacted > 0 ? `; ${recorder.redacted} line(s) redacted (they carried the token)` : ''}\n`,
+    `recorded ${recorder.payloads} payloads (${recorder.dispatches} dispatches) in ${seconds} s: ${out}, ${writer.bytes} bytes of NDJSON${recorder.redacted > 0 ? `; ${recorder.redacted} line(s) redacted (they carried the token)` : ''}${recorder.failures > 0 ? `; ${recorder.failures} payload(s) could not be recorded` : ''}\n`,
   );
   if (failure !== undefined) {
     io.stderr.write(`shardline record: ${redact(explainConnectFailure(failure, api), token)}\n`);
