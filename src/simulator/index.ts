@@ -25,8 +25,10 @@ export type {
 export { RECORDING_FORMAT, RECORDING_VERSION } from './recording/format.js';
 export type { OpenRecording, RecordingReadOptions } from './recording/reader.js';
 export { openRecording } from './recording/reader.js';
-export type { ReplayOptions, ReplayState, ReplayStats, ResolvedReplayOptions } from './replay.js';
-export { DEFAULT_REPLAY_OPTIONS, REPLAY_STATES } from './replay.js';
+export type { ReplayState, ReplayStats } from './replay.js';
+export { REPLAY_STATES } from './replay.js';
+export type { ReplayOptions, ResolvedReplayOptions } from './replay-options.js';
+export { DEFAULT_REPLAY_OPTIONS } from './replay-options.js';
 export type { ViolationKind } from './rules.js';
 export { VIOLATION_KINDS } from './rules.js';
 export type { Simulator } from './server.js';

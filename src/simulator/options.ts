@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
-import { type ReplayOptions, type ResolvedReplayOptions, resolveReplayOptions } from './replay.js';
+import { type ReplayOptions, type ResolvedReplayOptions, resolveReplayOptions } from './replay-options.js';
 import { LARGE_BOT_GUILDS, largeBotSessionStartTotal } from './rules.js';
 
 /**

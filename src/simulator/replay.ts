@@ -4,31 +4,18 @@
  * The file is streamed twice — once to check every line and keep what new sessions need, once (per loop)
  * to play the events — so memory stays bounded whatever its length.
  */
-import { ConfigError, RecordingError, SimulatorError } from '../errors.js';
+import { SimulatorError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
-import type { RecordedPayload, RecordingEntry, RecordingHeader } from './recording/format.js';
+import type { RecordedPayload } from './recording/format.js';
 import { openRecording } from './recording/reader.js';
+import { EntryClassifier, guildIdOf, type LoadedRecording } from './replay-load.js';
+import type { ResolvedReplayOptions } from './replay-options.js';
 import type { SessionOpening, SimulatorCore } from './simulator.js';
+import { shardOf } from './world.js';
 
-export interface ReplayOptions {
-  /** The recording (NDJSON, gzip detected from the content). */
-  readonly path: string;
-  /** Pacing factor: 2 plays twice as fast as recorded. Default 1. */
-  readonly speed?: number;
-  /** Ignore the recorded pacing: send every event as soon as the clients read them. Default false. */
-  readonly asFastAsPossible?: boolean;
-  /** Start over from the first event after the last one. Default false. */
-  readonly loop?: boolean;
-  /** Longest line read, in bytes. Default 64 MiB. */
-  readonly maxLineBytes?: number;
-  /** Most bytes of READY and first GUILD_CREATE JSON kept to serve new sessions. Default 256 MiB. */
-  readonly maxOpeningBytes?: number;
-  /**
-   * Events start once every shard of the first client's shard count has identified, or this long after
-   * the first IDENTIFY, whichever comes first. Default 10 000 ms.
-   */
-  readonly startWaitMs?: number;
-}
+export { loadRecording } from './replay-load.js';
+export type { ReplayOptions, ResolvedReplayOptions } from './replay-options.js';
+export { DEFAULT_REPLAY_OPTIONS, resolveReplayOptions } from './replay-options.js';
 
 export const REPLAY_STATES = ['waiting', 'playing', 'finished', 'failed'] as const;
 export type ReplayState = (typeof REPLAY_STATES)[number];
@@ -57,183 +44,8 @@ export interface ReplayStats {
   readonly error?: string;
 }
 
-export interface ResolvedReplayOptions {
-  readonly path: string;
-  readonly speed: number;
-  readonly asFastAsPossible: boolean;
-  readonly loop: boolean;
-  readonly maxLineBytes: number;
-  readonly maxOpeningBytes: number;
-  readonly startWaitMs: number;
-}
-
-export const DEFAULT_REPLAY_OPTIONS = {
-  speed: 1,
-  asFastAsPossible: false,
-  loop: false,
-  maxLineBytes: 64 * 1024 * 1024,
-  maxOpeningBytes: 256 * 1024 * 1024,
-  startWaitMs: 10_000,
-} as const satisfies Omit<ResolvedReplayOptions, 'path'>;
-
-/** Validates replay options with actionable messages. Throws `ConfigError`. */
-export function resolveReplayOptions(options: ReplayOptions): ResolvedReplayOptions {
-  const d = DEFAULT_REPLAY_OPTIONS;
-  if (typeof options !== 'object' || options === null) throw new ConfigError('replay', 'expected an object');
-  if (typeof options.path !== 'string' || options.path === '')
-    throw new ConfigError('replay.path', 'expected the path of a recording');
-  const speed = options.speed ?? d.speed;
-  if (typeof speed !== 'number' || !Number.isFinite(speed) || speed <= 0 || speed > 1_000_000)
-    throw new ConfigError('replay.speed', `expected a number in (0, 1000000], got ${String(speed)}`);
-  const positive = (name: string, value: number | undefined, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    if (!Number.isInteger(value) || value < min || value > 2 ** 40)
-      throw new ConfigError(`replay.${name}`, `expected an integer ≥ ${min}, got ${String(value)}`);
-    return value;
-  };
-  return Object.freeze({
-    path: options.path,
-    speed,
-    asFastAsPossible: options.asFastAsPossible ?? d.asFastAsPossible,
-    loop: options.loop ?? d.loop,
-    maxLineBytes: positive('maxLineBytes', options.maxLineBytes, d.maxLineBytes, 1024),
-    maxOpeningBytes: positive('maxOpeningBytes', options.maxOpeningBytes, d.maxOpeningBytes, 0),
-    startWaitMs: positive('startWaitMs', options.startWaitMs, d.startWaitMs, 0),
-  });
-}
-
-type Role = 'opening-ready' | 'opening-guild' | 'skip' | 'event';
-
-interface ShardTrack {
-  readies: number;
-  lastSeq: number;
-  pending: Set<string>;
-}
-
-const SNOWFLAKE = /^\d{1,20}$/;
 /** As fast as possible, the replay waits while a client has more than this unread. */
 const AFAP_MAX_UNREAD_BYTES = 4 * 1024 * 1024;
-const MAX_U64 = (1n << 64n) - 1n;
-
-function guildIdOf(p: RecordedPayload): string | undefined {
-  const d = p.d;
-  if (typeof d !== 'object' || d === null) return undefined;
-  const rec = d as Record<string, unknown>;
-  const id =
-    p.t === 'GUILD_CREATE' || p.t === 'GUILD_UPDATE' || p.t === 'GUILD_DELETE' ? rec.id : rec.guild_id;
-  return typeof id === 'string' && SNOWFLAKE.test(id) && BigInt(id) <= MAX_U64 ? id : undefined;
-}
-
-/**
- * Says what each entry is to the replay, the same way in every pass: the first READY of a shard and the
- * GUILD_CREATEs of the guilds it announced open sessions; a later READY and its guilds (the recorded client
- * identified again), RESUMED, dispatches replayed after a RESUME (sequence not above the last one) and
- * everything that is not a dispatch are skipped; the rest are the live events.
- */
-export class EntryClassifier {
-  readonly #shards = new Map<number, ShardTrack>();
-
-  classify(entry: RecordingEntry): Role {
-    if (entry.kind !== 'payload' || entry.op !== 0 || entry.t === null) return 'skip';
-    const key = entry.shard ?? -1;
-    let track = this.#shards.get(key);
-    if (!track) {
-      track = { readies: 0, lastSeq: 0, pending: new Set() };
-      this.#shards.set(key, track);
-    }
-    const d = (typeof entry.d === 'object' && entry.d !== null ? entry.d : {}) as Record<string, unknown>;
-    if (entry.t === 'READY') {
-      track.readies++;
-      track.lastSeq = entry.s ?? 0;
-      track.pending = new Set();
-      if (Array.isArray(d.guilds)) {
-        for (const g of d.guilds as unknown[]) {
-          const id = (g as { id?: unknown } | null)?.id;
-          if (typeof id === 'string') track.pending.add(id);
-        }
-      }
-      return track.readies === 1 && entry.shard !== null ? 'opening-ready' : 'skip';
-    }
-    if (entry.s !== null) {
-      if (track.readies > 0 && entry.s <= track.lastSeq) return 'skip';
-      track.lastSeq = entry.s;
-    }
-    if (entry.t === 'RESUMED') return 'skip';
-    const guildId = guildIdOf(entry);
-    if (entry.t === 'GUILD_CREATE' && guildId !== undefined && track.pending.delete(guildId)) {
-      return track.readies === 1 && entry.shard !== null ? 'opening-guild' : 'skip';
-    }
-    if (entry.t === 'GUILD_DELETE' && guildId !== undefined) track.pending.delete(guildId);
-    return 'event';
-  }
-}
-
-interface ShardOpening {
-  /** READY `d` as JSON. */
-  ready: string;
-  /** Entries of READY `guilds`. */
-  readyGuilds: Array<{ id: string; entry: unknown }>;
-  guilds: Array<{ guildId: string; json: string }>;
-}
-
-/** What the first pass learned: the header, the openings per recorded shard, the size of the timeline. */
-export interface LoadedRecording {
-  readonly header: RecordingHeader;
-  readonly openings: ReadonlyMap<number, ShardOpening>;
-  readonly events: number;
-  readonly durationMs: number;
-}
-
-/** First pass: checks every line and keeps what new sessions need. Throws `RecordingError`. */
-export async function loadRecording(options: ResolvedReplayOptions): Promise<LoadedRecording> {
-  const { header, entries } = await openRecording(options.path, { maxLineBytes: options.maxLineBytes });
-  const classifier = new EntryClassifier();
-  const openings = new Map<number, ShardOpening>();
-  let events = 0;
-  let firstAt: number | undefined;
-  let lastAt = 0;
-  let bytes = 0;
-  for await (const { line, entry } of entries) {
-    const role = classifier.classify(entry);
-    if (role === 'event') {
-      events++;
-      firstAt ??= entry.at;
-      lastAt = entry.at;
-      continue;
-    }
-    if (role === 'skip' || entry.kind !== 'payload' || entry.shard === null) continue;
-    const json = JSON.stringify(entry.d);
-    bytes += json.length;
-    if (bytes > options.maxOpeningBytes) {
-      await entries.return();
-      throw new RecordingError(
-        'RECORDING_TOO_LARGE',
-        `READY and first GUILD_CREATE data exceed ${options.maxOpeningBytes} bytes (raise maxOpeningBytes / --max-opening-bytes)`,
-        line,
-      );
-    }
-    if (role === 'opening-ready') {
-      const d = entry.d as Record<string, unknown>;
-      const readyGuilds: ShardOpening['readyGuilds'] = [];
-      if (Array.isArray(d.guilds)) {
-        for (const g of d.guilds as unknown[]) {
-          const id = (g as { id?: unknown } | null)?.id;
-          if (typeof id === 'string' && SNOWFLAKE.test(id)) readyGuilds.push({ id, entry: g });
-        }
-      }
-      openings.set(entry.shard, { ready: json, readyGuilds, guilds: [] });
-    } else {
-      const guildId = guildIdOf(entry);
-      const opening = openings.get(entry.shard);
-      if (opening && guildId !== undefined) opening.guilds.push({ guildId, json });
-    }
-  }
-  return { header, openings, events, durationMs: firstAt === undefined ? 0 : lastAt - firstAt };
-}
-
-function shardOf(guildId: string, count: number): number {
-  return Number((BigInt(guildId) >> 22n) % BigInt(count));
-}
 
 /** Plays a loaded recording into a simulator core. */
 export class Replay implements SessionOpening {
