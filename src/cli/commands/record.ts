@@ -87,7 +87,7 @@ export async function runRecord(argv: readonly string[], io: CliIo): Promise<num
     io.stderr.write(`shard ${shardId ?? '-'}: ${redact(err.message, token)} [${err.code}]\n`);
   });
   io.stdout.write(
-    `recording ${api} to ${out}${writer.gzip ? ' (gzip)' : ''}${v.anonymize ? ', anonymized' : ''}\n`,
+    `recording ${redact(api, token)} to ${out}${writer.gzip ? ' (gzip)' : ''}${v.anonymize ? ', anonymized' : ''}\n`,
   );
   const started = performance.now();
   let failure: unknown;
