@@ -6,6 +6,8 @@ import { snowflake } from '../../src/simulator/world.js';
 const STARTED = Date.UTC(2026, 0, 15);
 const KEY = new Uint8Array(32).fill(7);
 const tsOf = (id: string) => Number(BigInt(id) >> 22n);
+// biome-ignore lint/suspicious/noExplicitAny: the tests read nested JSON of known shape
+type Json = Record<string, any>;
 
 function seeded(seed: number): () => number {
   let x = seed >>> 0;
@@ -19,15 +21,12 @@ test('an id becomes the same new id everywhere: values, map keys, mentions in te
   const a = new Anonymizer({ shardCount: 4, startedAtMs: STARTED, key: KEY });
   const user = snowflake(Date.UTC(2019, 3, 1), 77);
   const guild = snowflake(Date.UTC(2020, 5, 2), 5);
-  const first = a.payload({ t: 'x', author: { id: user, username: 'alice' }, guild_id: guild }) as Record<
-    string,
-    any
-  >;
+  const first = a.payload({ t: 'x', author: { id: user, username: 'alice' }, guild_id: guild }) as Json;
   const second = a.payload({
     user_id: user,
     resolved: { users: { [user]: { id: user } } },
     content: `hi <@${user}> and <@!${user}>`,
-  }) as Record<string, any>;
+  }) as Json;
   const mapped = first.author.id as string;
   assert.notEqual(mapped, user);
   assert.equal(second.user_id, mapped);
@@ -103,7 +102,7 @@ test('names, texts, hashes, links and secrets are rewritten consistently; enums 
     attachments: [{ filename: 'holiday.png', url: 'https://cdn.example/attachments/1/2/holiday.png' }],
     timestamp: '2026-01-15T10:00:00.000Z',
     features: ['COMMUNITY'],
-  }) as Record<string, any>;
+  }) as Json;
   assert.equal(out.user.username, out.user.global_name, 'the same name maps to the same pseudonym');
   assert.match(out.user.username, /^anon_[0-9a-f]{8}$/);
   assert.notEqual(out.member.nick, 'Al');
