@@ -321,6 +321,30 @@ export class RedisError extends ShardlineError {
   }
 }
 
+export const RECORDING_ERROR_CODES = [
+  'RECORDING_UNREADABLE',
+  'RECORDING_UNWRITABLE',
+  'RECORDING_BAD_HEADER',
+  'RECORDING_BAD_VERSION',
+  'RECORDING_MALFORMED_LINE',
+  'RECORDING_LINE_TOO_LONG',
+  'RECORDING_TOO_LARGE',
+] as const;
+export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
+
+/**
+ * A gateway recording (NDJSON, optionally gzip) could not be read or replayed. `line` is the 1-based line of
+ * the file where it went wrong (0 when the file itself could not be opened).
+ */
+export class RecordingError extends ShardlineError {
+  declare readonly code: RecordingErrorCode;
+  readonly line: number;
+  constructor(code: RecordingErrorCode, message: string, line: number, options?: ErrorOptions) {
+    super(code, line > 0 ? `line ${line}: ${message}` : message, options);
+    this.line = line;
+  }
+}
+
 // ---- library adapters ----
 
 export const ADAPTER_ERROR_CODES = [

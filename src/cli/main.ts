@@ -66,6 +66,14 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runDashboard(argv, io),
     };
   },
+  record: async () => {
+    const { runRecord, RECORD_USAGE } = await import('./commands/record.js');
+    return {
+      summary: 'connect like connect and write every gateway payload to a file that simulate --replay serves',
+      usage: RECORD_USAGE,
+      run: (argv, io) => runRecord(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {
