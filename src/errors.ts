@@ -320,3 +320,17 @@ export class RedisError extends ShardlineError {
     this.retryAfterMs = details.retryAfterMs;
   }
 }
+
+export const CONFORMANCE_ERROR_CODES = [
+  'CONFORMANCE_SCENARIO_UNKNOWN',
+  'CONFORMANCE_COMMAND_MISSING',
+] as const;
+export type ConformanceErrorCode = (typeof CONFORMANCE_ERROR_CODES)[number];
+
+/** `shardline conformance` was asked for something it cannot run (an unknown scenario, no client command). */
+export class ConformanceError extends ShardlineError {
+  declare readonly code: ConformanceErrorCode;
+  constructor(code: ConformanceErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
+import type { SimulatorObserver } from './observer.js';
 
 /**
  * Options of `startSimulator()`. Every duration is in milliseconds and configurable, so tests can run the
@@ -71,6 +72,8 @@ export interface SimulatorOptions {
   guildCreateDelayMs?: number;
   /** Time source for every timer of the simulator. Default the system clock. */
   clock?: Clock;
+  /** Tap on every connection's payloads and closes (grading tools). Default none. */
+  observer?: SimulatorObserver;
 }
 
 export interface ResolvedSimulatorOptions {
@@ -104,6 +107,7 @@ export interface ResolvedSimulatorOptions {
   readonly resumePath: string;
   readonly guildCreateDelayMs: number;
   readonly clock: Clock;
+  readonly observer: SimulatorObserver | undefined;
 }
 
 export const DEFAULT_SIMULATOR_OPTIONS = {
@@ -236,5 +240,6 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     resumePath,
     guildCreateDelayMs: int('guildCreateDelayMs', options.guildCreateDelayMs, d.guildCreateDelayMs, 0),
     clock: options.clock ?? systemClock,
+    observer: options.observer,
   });
 }

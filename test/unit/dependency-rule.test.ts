@@ -44,7 +44,9 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
+  // Grades clients from the gateway's side: like the simulator, it never imports the client it could mirror.
+  conformance: ['.', 'util', 'simulator'],
+  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'conformance'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
