@@ -86,8 +86,10 @@ export class ClientProcess {
   stderrTail(maxChars = 300): string {
     let text = this.#stderr;
     for (const s of this.#secrets) text = text.split(s).join('[redacted]');
-    text = text.trim();
-    return text.length > maxChars ? `…${text.slice(-maxChars)}` : text;
+    // The first line that names an error says more than the end of its stack trace.
+    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    const line = lines.find((l) => /error/i.test(l) && !l.startsWith('at ')) ?? lines.at(-1) ?? '';
+    return line.length > maxChars ? `${line.slice(0, maxChars)}…` : line;
   }
 
   get running(): boolean {

@@ -384,7 +384,8 @@ const startup: Scenario = {
       (c) => c.close?.by === 'server' && [4002, 4008].includes(c.close.code),
     );
     const limits = `largest payload ${largest} B (limit ${ctx.sim.options.maxPayloadBytes}), at most ${perConn} payloads per connection in any 60 s (limit ${ctx.sim.options.sendLimit})`;
-    if (v['payload-size'] + v['send-rate'] > 0 || closes.length > 0)
+    if (all.length === 0) results.push(fail('startup.payload-limits', 'the client sent nothing'));
+    else if (v['payload-size'] + v['send-rate'] > 0 || closes.length > 0)
       results.push(
         fail(
           'startup.payload-limits',
