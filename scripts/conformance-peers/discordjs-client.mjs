@@ -18,17 +18,25 @@ const { Client, Events, GatewayIntentBits } = await import('discord.js');
 const count = Number(env.SHARDLINE_SHARD_COUNT);
 const members = env.SHARDLINE_REQUEST_MEMBERS;
 const client = new Client({
-  intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(members ? [GatewayIntentBits.GuildMembers] : [])],
+  intents: [
+    GatewayIntentBits.Guilds,
+    GatewayIntentBits.GuildMessages,
+    ...(members ? [GatewayIntentBits.GuildMembers] : []),
+  ],
   shards: 'auto',
   ...(Number.isInteger(count) && count > 0 ? { shardCount: count } : {}),
   rest: { api: env.SHARDLINE_API },
 });
 client.on(Events.Raw, (packet, shardId) => {
   if (packet.op === 0)
-    process.stdout.write(`${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`,
+    );
 });
 client.on(Events.Error, (error) => process.stderr.write(`client error: ${error.message}\n`));
-client.on(Events.ShardError, (error, shardId) => process.stderr.write(`shard ${shardId}: ${error.message}\n`));
+client.on(Events.ShardError, (error, shardId) =>
+  process.stderr.write(`shard ${shardId}: ${error.message}\n`),
+);
 process.once('SIGTERM', () => void client.destroy().finally(() => process.exit(0)));
 client.once(Events.ClientReady, async () => {
   if (!members) return;

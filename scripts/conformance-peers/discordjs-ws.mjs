@@ -21,12 +21,17 @@ const manager = new WebSocketManager({
   compression,
 });
 manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
-  process.stdout.write(`${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: payload.s, t: payload.t })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: payload.s, t: payload.t })}\n`,
+  );
 });
-manager.on(WebSocketShardEvents.Error, (error, shardId) => process.stderr.write(`shard ${shardId}: ${error.message}\n`));
+manager.on(WebSocketShardEvents.Error, (error, shardId) =>
+  process.stderr.write(`shard ${shardId}: ${error.message}\n`),
+);
 process.once('SIGTERM', () => void manager.destroy().finally(() => process.exit(0)));
 await manager.connect();
 if (members) {
   // A raw gateway library: the bot sends op 8 itself, twice (two parts of a bot asking at once).
-  for (const nonce of ['a', 'b']) await manager.send(0, { op: 8, d: { guild_id: members, query: '', limit: 0, nonce } });
+  for (const nonce of ['a', 'b'])
+    await manager.send(0, { op: 8, d: { guild_id: members, query: '', limit: 0, nonce } });
 }

@@ -15,16 +15,22 @@ const client = new Eris.Client(`Bot ${env.DISCORD_TOKEN}`, {
   compress: env.SHARDLINE_COMPRESS === 'zlib-stream',
 });
 const gatewayBot = async () => {
-  const res = await fetch(`${env.SHARDLINE_API}/v10/gateway/bot`, { headers: { authorization: `Bot ${env.DISCORD_TOKEN}` } });
+  const res = await fetch(`${env.SHARDLINE_API}/v10/gateway/bot`, {
+    headers: { authorization: `Bot ${env.DISCORD_TOKEN}` },
+  });
   return res.json();
 };
 client.getBotGateway = gatewayBot;
 client.getGateway = gatewayBot;
 client.on('rawWS', (packet, shardId) => {
   if (packet.op === 0)
-    process.stdout.write(`${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`,
+    );
 });
-client.on('error', (error, shardId) => process.stderr.write(`shard ${shardId}: ${error?.message ?? error}\n`));
+client.on('error', (error, shardId) =>
+  process.stderr.write(`shard ${shardId}: ${error?.message ?? error}\n`),
+);
 client.once('ready', async () => {
   if (!members) return;
   const guild = client.guilds.get(members);

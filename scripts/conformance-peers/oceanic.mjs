@@ -5,7 +5,10 @@ import { Client } from 'oceanic.js';
 const env = process.env;
 const count = Number(env.SHARDLINE_SHARD_COUNT);
 const members = env.SHARDLINE_REQUEST_MEMBERS;
-const compress = env.SHARDLINE_COMPRESS === 'zlib-stream' || env.SHARDLINE_COMPRESS === 'zstd-stream' ? env.SHARDLINE_COMPRESS : false;
+const compress =
+  env.SHARDLINE_COMPRESS === 'zlib-stream' || env.SHARDLINE_COMPRESS === 'zstd-stream'
+    ? env.SHARDLINE_COMPRESS
+    : false;
 const client = new Client({
   auth: `Bot ${env.DISCORD_TOKEN}`,
   rest: { baseURL: `${env.SHARDLINE_API}/v10` },
@@ -17,9 +20,13 @@ const client = new Client({
 });
 client.on('packet', (packet, shardId) => {
   if (packet.op === 0)
-    process.stdout.write(`${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ conformance: 'dispatch', shard: shardId, s: packet.s, t: packet.t })}\n`,
+    );
 });
-client.on('error', (error, shardId) => process.stderr.write(`shard ${shardId}: ${error?.message ?? error}\n`));
+client.on('error', (error, shardId) =>
+  process.stderr.write(`shard ${shardId}: ${error?.message ?? error}\n`),
+);
 client.once('ready', async () => {
   if (!members) return;
   const guild = client.guilds.get(members);

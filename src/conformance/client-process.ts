@@ -87,7 +87,10 @@ export class ClientProcess {
     let text = this.#stderr;
     for (const s of this.#secrets) text = text.split(s).join('[redacted]');
     // The first line that names an error says more than the end of its stack trace.
-    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
     const line = lines.find((l) => /error/i.test(l) && !l.startsWith('at ')) ?? lines.at(-1) ?? '';
     return line.length > maxChars ? `${line.slice(0, maxChars)}…` : line;
   }

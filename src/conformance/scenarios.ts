@@ -492,19 +492,74 @@ const reconnect: Scenario = {
   },
 };
 
-/** Fault kind the simulator uses for op 7 before HELLO, when it has one. */
-function reconnectBeforeHelloKind(sim: Simulator): string | undefined {
-  const kinds = (sim as unknown as { faultKinds?: readonly string[] }).faultKinds;
-  return kinds?.includes('reconnect-before-hello') ? 'reconnect-before-hello' : undefined;
-}
-
 const reconnectBeforeHello: Scenario = {
   name: 'reconnect-before-hello',
-  summary: 'op 7 before HELLO (Discord documents it may come at any time) → RESUME with the last seq',
+  summary:
+    'op 7 in place of HELLO (Discord documents it may come at any time) → close, reconnect, RESUME with the last seq',
   async run(ctx) {
-    if (reconnectBeforeHelloKind(ctx.sim) === undefined)
-      return skip(this.name, 'this simulator build cannot send op 7 before HELLO');
-    return skip(this.name, 'not graded yet');
+    const name = this.name;
+    const e = await established(ctx, name);
+    if ('verdict' in e) return e;
+    const I = ctx.interval;
+    emitEvents(ctx.sim, 2);
+    await settle(ctx, e.conn);
+    const lastSeq = ConnectionRecorder.lastSeq(e.conn);
+    // The next connection gets op 7 instead of HELLO; a drop makes the client open it.
+    ctx.sim.inject({ kind: 'reconnect', next: 1 });
+    const z = ctx.now();
+    ctx.sim.inject({ kind: 'drop', sessionId: e.sessionId });
+    await ctx.waitFor(() => ctx.rec.openedSince(z).length > 0, 10 * I, { untilExit: true });
+    const first = ctx.rec.openedSince(z)[0];
+    if (!first) return fail(name, `no reconnect within 10×interval after a TCP drop`);
+    await ctx.waitFor(
+      () => ctx.rec.openedSince(z).some((c) => c !== first && ConnectionRecorder.resumed(c) !== undefined),
+      10 * I,
+      { untilExit: true },
+    );
+    const op7 = first.server.find((p) => p.op === 7);
+    const lived = first.close ? first.close.at - (op7?.at ?? first.openedAt) : undefined;
+    const livedText =
+      lived === undefined
+        ? 'never closed'
+        : `${first.close!.by === 'client' ? 'closed by the client' : `closed by the server (${first.close!.code})`} ${ms(lived, I)} after op 7`;
+    const expected = `Discord: op 7 may come before HELLO; reconnect and RESUME (seq ${lastSeq}) on resume_gateway_url`;
+    const later = ctx.rec.openedSince(z).filter((c) => c !== first);
+    const resumedOn = later.find((c) => ConnectionRecorder.resumed(c) !== undefined);
+    const sentOnFirst = first.client.filter((p) => p.op === IDENTIFY || p.op === RESUME);
+    if (!resumedOn) {
+      const what =
+        sentOnFirst.length > 0
+          ? `; sent ${sentOnFirst.map((p) => (p.op === IDENTIFY ? 'IDENTIFY' : 'RESUME')).join(', ')} on it without HELLO`
+          : '';
+      const next = later
+        .slice(0, 3)
+        .map(
+          (c) =>
+            `${
+              c.client
+                .map((p) => (p.op === IDENTIFY ? 'IDENTIFY' : p.op === RESUME ? 'RESUME' : ''))
+                .filter(Boolean)
+                .join('+') || 'no auth'
+            } (${closeText(c)})`,
+        )
+        .join('; ');
+      return fail(
+        name,
+        `the op 7 connection was ${livedText}${what}; no RESUMED on a later connection${next ? ` (later: ${next})` : ' (no later connection)'}; ${expected}`,
+      );
+    }
+    const resume = resumedOn.client.find((p) => p.op === RESUME)!;
+    if (resume.info.seq !== lastSeq || resume.info.sessionId !== e.sessionId || !resumedOn.viaResumeUrl)
+      return fail(
+        name,
+        `resumed with seq ${String(resume.info.seq)} on ${resumedOn.viaResumeUrl ? 'resume_gateway_url' : 'the bootstrap URL'}; ${expected}`,
+      );
+    if (lived === undefined || lived > 2 * I)
+      return fail(name, `the op 7 connection was ${livedText} (bound 2×interval); ${expected}`);
+    return pass(
+      name,
+      `the op 7 connection was ${livedText}; RESUME with seq ${lastSeq} on resume_gateway_url; RESUMED`,
+    );
   },
 };
 
