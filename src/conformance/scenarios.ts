@@ -352,6 +352,13 @@ const startup: Scenario = {
           `every first heartbeat came at once after HELLO (${fracs}×interval): no jitter; Discord expects interval×jitter, jitter uniform in [0, 1)`,
         ),
       );
+    else if (firsts.length >= 3 && firsts.every((d) => d > 0.95 * I))
+      results.push(
+        fail(
+          'startup.first-heartbeat',
+          `every first heartbeat came a full interval after HELLO (${fracs}×interval): no jitter; Discord expects interval×jitter, jitter uniform in [0, 1), so that shards do not beat in step`,
+        ),
+      );
     else results.push(pass('startup.first-heartbeat', `first heartbeat ${fracs}×interval after HELLO`));
 
     // intervals kept
