@@ -88,6 +88,20 @@ test('a reconnect armed with next is sent in place of HELLO to the next connecti
     () => sim.inject({ kind: 'reconnect', next: 1, shardId: 0 }),
     /cannot name a shardId or sessionId/,
   );
+  // Over HTTP as well, and any fault kind: a close before HELLO.
+  const res = await fetch(`${sim.httpUrl}/_simulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'close', code: 4004, next: 2 }),
+  });
+  assert.deepEqual(await res.json(), { connections: 0 });
+  for (let i = 0; i < 2; i++) {
+    const c = await RawClient.connect(sim.gatewayUrl);
+    t.after(() => c.terminate());
+    assert.equal((await c.closed).code, 4004);
+    assert.deepEqual(c.received, [], 'closed before HELLO');
+  }
+  await connect(t, sim);
 });
 
 test('the Shard rides out op 7 before HELLO on its first connection and on a resume', async (t) => {
