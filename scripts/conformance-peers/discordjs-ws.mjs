@@ -6,9 +6,10 @@ import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@disc
 const env = process.env;
 const count = Number(env.SHARDLINE_SHARD_COUNT);
 const members = env.SHARDLINE_REQUEST_MEMBERS;
+// @discordjs/ws 2.0 has no zstd-stream (CompressionMethod.ZstdNative is newer): then it runs uncompressed.
 const compression =
   env.SHARDLINE_COMPRESS === 'zstd-stream'
-    ? CompressionMethod.ZstdNative
+    ? (CompressionMethod.ZstdNative ?? null)
     : env.SHARDLINE_COMPRESS === 'zlib-stream'
       ? CompressionMethod.ZlibNative
       : null;

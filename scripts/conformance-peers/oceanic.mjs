@@ -1,12 +1,16 @@
 // An unmodified Oceanic.js client configured from the `shardline conformance` environment (`Bot ` token, REST
 // base + /v10 as Oceanic's baseURL). Prints {"conformance":"dispatch",…} per packet.
+import zlib from 'node:zlib';
 import { Client } from 'oceanic.js';
 
 const env = process.env;
 const count = Number(env.SHARDLINE_SHARD_COUNT);
 const members = env.SHARDLINE_REQUEST_MEMBERS;
+// Oceanic's zstd-stream needs Node's zstd (22.15+) or zstd-napi; without either it refuses to start, so it
+// runs uncompressed then, as a bot on such a Node would.
+const zstd = 'createZstdDecompress' in zlib;
 const compress =
-  env.SHARDLINE_COMPRESS === 'zlib-stream' || env.SHARDLINE_COMPRESS === 'zstd-stream'
+  env.SHARDLINE_COMPRESS === 'zlib-stream' || (env.SHARDLINE_COMPRESS === 'zstd-stream' && zstd)
     ? env.SHARDLINE_COMPRESS
     : false;
 const client = new Client({

@@ -321,8 +321,11 @@ export class SimConnection {
 
   invalidSession(resumable: boolean): void {
     this.core.countInvalidSession();
-    if (!resumable && this.session) {
-      this.core.endSession(this.session);
+    if (this.session) {
+      // d:false ends the session; d:true only takes it off this connection, so a RESUME may follow here
+      // (as after a failed IDENTIFY/RESUME, where op 9 usually comes) or on a new connection.
+      if (resumable) this.core.detach(this.session);
+      else this.core.endSession(this.session);
       this.session = undefined;
       this.state = 'awaiting-auth';
     }

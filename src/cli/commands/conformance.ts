@@ -51,9 +51,9 @@ export function parseConformanceArgs(argv: readonly string[]): ConformanceArgs {
   const dash = argv.indexOf('--');
   const flags = dash < 0 ? argv : argv.slice(0, dash);
   const command = dash < 0 ? [] : argv.slice(dash + 1);
+  const { values } = parseFlags(flags, FLAGS);
   if (command.length === 0 || command[0] === '')
     throw new UsageError('give the command that starts the client after --, e.g. -- node bot.js');
-  const { values } = parseFlags(flags, FLAGS);
   const envMap: Record<string, ClientEnvVar> = {};
   for (const pair of (values.env as string[] | undefined) ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=([A-Z_]+)$/.exec(pair);
