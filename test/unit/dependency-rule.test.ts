@@ -47,6 +47,7 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   // Grades clients from the gateway's side: like the simulator, it never imports the client it could mirror.
   conformance: ['.', 'util', 'simulator'],
   cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'conformance'],
+  discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
@@ -54,6 +55,8 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
+  // an optional peer dependency: only its types, and only in its adapter
+  '@discordjs/core': ['discordjs'],
 };
 
 /** Packages `codec` may use beyond node built-ins (well-kept decoders the codec falls back on). */
