@@ -69,7 +69,7 @@ for (const { report } of runs)
   for (const r of report.results) if (!scenarios.includes(r.scenario)) scenarios.push(r.scenario);
 const mark = { pass: 'pass', fail: '**FAIL**', skip: 'skip' };
 const out = [
-  `Run ${new Date().toISOString().slice(0, 10)}, \`npm run conformance:peers${zstdNode ? ' -- --zstd-node …' : ''}\`, Node ${process.version}${zstdNode ? ' (zstd row: see its evidence)' : ''}, heartbeat interval 1000 ms, load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared 2-core machine).`,
+  `Run ${new Date().toISOString().slice(0, 10)} by the conformance:peers script${zstdNode ? ' (zstd row with --zstd-node: see its evidence)' : ''}, Node ${process.version}, heartbeat interval 1000 ms, load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared 2-core machine).`,
   '',
   `| scenario | ${runs.map((r) => r.client.label).join(' | ')} |`,
   `| --- | ${runs.map(() => '---').join(' | ')} |`,
