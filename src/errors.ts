@@ -345,6 +345,20 @@ export class RecordingError extends ShardlineError {
   }
 }
 
+export const CONFORMANCE_ERROR_CODES = [
+  'CONFORMANCE_SCENARIO_UNKNOWN',
+  'CONFORMANCE_COMMAND_MISSING',
+] as const;
+export type ConformanceErrorCode = (typeof CONFORMANCE_ERROR_CODES)[number];
+
+/** `shardline conformance` was asked for something it cannot run (an unknown scenario, no client command). */
+export class ConformanceError extends ShardlineError {
+  declare readonly code: ConformanceErrorCode;
+  constructor(code: ConformanceErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
 // ---- library adapters ----
 
 export const ADAPTER_ERROR_CODES = [

@@ -58,6 +58,15 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runProxy(argv, io),
     };
   },
+  conformance: async () => {
+    const { runConformanceCommand, CONFORMANCE_USAGE } = await import('./commands/conformance.js');
+    return {
+      summary:
+        'grade any gateway client (a command) against scripted simulator scenarios: heartbeats, faults, resumes',
+      usage: CONFORMANCE_USAGE,
+      run: (argv, io) => runConformanceCommand(argv, io),
+    };
+  },
   dashboard: async () => {
     const { runDashboard, DASHBOARD_COMMAND_USAGE } = await import('./commands/dashboard.js');
     return {
@@ -107,7 +116,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const command = await loader();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After `--` the arguments belong to another program (`conformance -- node bot.js --help`).
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     io.stdout.write(`${command.usage}\n`);
     return 0;
   }

@@ -12,6 +12,13 @@ export type { COMPRESSIONS, Compression } from './compression.js';
 export type { ENCODINGS, Encoding } from './encoding.js';
 export type { Fault, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
+export type {
+  ObservedClientPayload,
+  ObservedClose,
+  ObservedConnection,
+  ObservedServerPayload,
+  SimulatorObserver,
+} from './observer.js';
 export type { ResolvedSimulatorOptions, SimulatorOptions } from './options.js';
 export { DEFAULT_SIMULATOR_OPTIONS, defaultToken } from './options.js';
 export type { AnonymizerOptions } from './recording/anonymize.js';

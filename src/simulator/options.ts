@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
+import type { SimulatorObserver } from './observer.js';
 import { type ReplayOptions, type ResolvedReplayOptions, resolveReplayOptions } from './replay-options.js';
 import { LARGE_BOT_GUILDS, largeBotSessionStartTotal } from './rules.js';
 
@@ -90,6 +91,8 @@ export interface SimulatorOptions {
    * then its events with their recorded pacing. `guilds` defaults to 0 and `shards` to the recording's count.
    */
   replay?: ReplayOptions;
+  /** Tap on every connection's payloads and closes (grading tools). Default none. */
+  observer?: SimulatorObserver;
 }
 
 export interface ResolvedSimulatorOptions {
@@ -125,6 +128,7 @@ export interface ResolvedSimulatorOptions {
   readonly guildCreateDelayMs: number;
   readonly clock: Clock;
   readonly replay: ResolvedReplayOptions | undefined;
+  readonly observer: SimulatorObserver | undefined;
 }
 
 export const DEFAULT_SIMULATOR_OPTIONS = {
@@ -299,5 +303,6 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     guildCreateDelayMs: int('guildCreateDelayMs', options.guildCreateDelayMs, d.guildCreateDelayMs, 0),
     clock: options.clock ?? systemClock,
     replay: options.replay === undefined ? undefined : resolveReplayOptions(options.replay),
+    observer: options.observer,
   });
 }
