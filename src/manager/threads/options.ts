@@ -1,0 +1,91 @@
+/** The `threads` option of `ShardManager`: how many shard threads, and what crosses back to the main thread. */
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../../errors.js';
+import type { ThreadDelivery } from './protocol.js';
+
+export type { ThreadDelivery } from './protocol.js';
+
+export interface ThreadsOptions {
+  /** Shard threads; `'auto'` = `os.availableParallelism()`. Shard `id` runs in thread `id % count`. */
+  readonly count: number | 'auto';
+  /**
+   * Handler mode: a module (path or `file:` URL) whose default export `(payload, shardId) => void` receives
+   * every dispatch inside the shard threads. The manager then emits no `dispatch` event.
+   */
+  readonly handler?: string | URL;
+  /**
+   * How dispatches reach the main thread: `'clone'` (structured clone of the decoded payload, default) or
+   * `'json'` (JSON text, parsed on the main thread). See docs/manager.md for what each costs.
+   */
+  readonly delivery?: ThreadDelivery;
+  /** Dispatches a thread may have posted but the main thread not yet emitted before it stops reading. */
+  readonly highWaterMark?: number;
+}
+
+export const DEFAULT_THREADS_OPTIONS = {
+  delivery: 'clone',
+  highWaterMark: 8192,
+} as const satisfies Partial<ThreadsOptions>;
+
+/** Upper bound of `count`: more threads than this is a typo, not a plan. */
+export const MAX_THREADS = 256;
+
+export interface ResolvedThreadsOptions {
+  readonly count: number;
+  /** `file:` URL of the handler module, or null (dispatches are emitted on the main thread). */
+  readonly handler: string | null;
+  readonly delivery: ThreadDelivery;
+  readonly highWaterMark: number;
+}
+
+/** Validates `threads` (a count, `'auto'` or `ThreadsOptions`); undefined = shards in the main thread. */
+export function resolveThreadsOptions(
+  value: number | 'auto' | ThreadsOptions | undefined,
+): ResolvedThreadsOptions | null {
+  if (value === undefined) return null;
+  const o: ThreadsOptions =
+    typeof value === 'number' || value === 'auto' ? { count: value } : (value as ThreadsOptions);
+  if (o === null || typeof o !== 'object') {
+    throw new ConfigError('threads', `expected a thread count, 'auto' or { count, … }, got ${String(value)}`);
+  }
+  let count: number;
+  if (o.count === 'auto') count = availableParallelism();
+  else if (
+    typeof o.count === 'number' &&
+    Number.isInteger(o.count) &&
+    o.count >= 1 &&
+    o.count <= MAX_THREADS
+  ) {
+    count = o.count;
+  } else {
+    throw new ConfigError(
+      'threads.count',
+      `expected an integer 1–${MAX_THREADS} or 'auto', got ${String(o.count)}`,
+    );
+  }
+  const delivery = o.delivery ?? DEFAULT_THREADS_OPTIONS.delivery;
+  if (delivery !== 'clone' && delivery !== 'json') {
+    throw new ConfigError('threads.delivery', `expected 'clone' or 'json', got ${String(delivery)}`);
+  }
+  const highWaterMark = o.highWaterMark ?? DEFAULT_THREADS_OPTIONS.highWaterMark;
+  if (!Number.isInteger(highWaterMark) || highWaterMark < 1) {
+    throw new ConfigError('threads.highWaterMark', `expected an integer ≥ 1, got ${String(highWaterMark)}`);
+  }
+  let handler: string | null = null;
+  if (o.handler !== undefined) {
+    if (o.handler instanceof URL) {
+      if (o.handler.protocol !== 'file:') {
+        throw new ConfigError('threads.handler', `expected a file: URL, got ${o.handler.protocol}`);
+      }
+      handler = o.handler.href;
+    } else if (typeof o.handler === 'string' && o.handler !== '') {
+      if (o.handler.startsWith('file:')) handler = new URL(o.handler).href;
+      else handler = pathToFileURL(isAbsolute(o.handler) ? o.handler : resolve(o.handler)).href;
+    } else {
+      throw new ConfigError('threads.handler', 'expected a module path or a file: URL');
+    }
+  }
+  return Object.freeze({ count, handler, delivery, highWaterMark });
+}
