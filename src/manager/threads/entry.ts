@@ -11,6 +11,7 @@ import { ShardError } from '../../errors.js';
 import type { IdentifyQueue } from '../../shard/identify-queue.js';
 import type { SessionInfo, SessionStore } from '../../shard/session-store.js';
 import { Shard } from '../../shard/shard.js';
+import { wsGatewayConnection } from '../../transport/connection.js';
 import {
   type FromThread,
   reviveError,
@@ -58,7 +59,13 @@ function flush(): void {
   if (!paused && inFlight >= init.highWaterMark) {
     paused = true;
     for (const s of shards.values()) s.pauseReading();
+    threadDebug(`reading paused: ${inFlight} dispatches not yet delivered by the main thread`);
   }
+}
+
+/** A debug line of the thread itself (key -1: the manager emits it with shard id null). */
+function threadDebug(message: string): void {
+  push(TAG.event, -1, 'debug', [message]);
 }
 
 function push(...item: unknown[]): void {
@@ -70,9 +77,14 @@ function push(...item: unknown[]): void {
   }
 }
 
+/** Dispatches the main thread parses from the wire text (READY and RESUMED are the shard's own business). */
+const rawDispatch = (t: string): boolean => t !== 'READY' && t !== 'RESUMED';
+
 function pushDispatch(key: number, payload: GatewayDispatchPayload): void {
   let value: unknown = payload;
-  if (init.delivery === 'json') {
+  const raw = (payload as { raw?: string }).raw;
+  if (raw !== undefined) value = raw;
+  else if (init.delivery === 'json') {
     try {
       value = JSON.stringify(payload);
     } catch {
@@ -151,7 +163,10 @@ function start(key: number, slot: number, options: Record<string, unknown>): voi
       push(TAG.save, key, session, generation);
     },
   };
+  // `json` delivery of a JSON connection: the wire text itself crosses, validated but never parsed here.
+  const rawText = init.delivery === 'json' && options.encoding === 'json' && !init.handler;
   const shard = new Shard({
+    ...(rawText ? { transport: (o, h) => wsGatewayConnection({ ...o, rawDispatch }, h) } : {}),
     ...(options as { token: string; intents: number; shardId: number }),
     identifyQueue,
     sessionStore,
@@ -170,10 +185,11 @@ function start(key: number, slot: number, options: Record<string, unknown>): voi
 
 async function main(): Promise<void> {
   if (init.handler) {
-    const mod = (await import(init.handler)) as { default?: unknown };
+    const mod = (await import(init.handler)) as { default?: unknown; setup?: unknown };
     if (typeof mod.default !== 'function') {
       throw new TypeError(`threads.handler module ${init.handler} has no default export function`);
     }
+    if (typeof mod.setup === 'function') await mod.setup(init.handlerData, init.threadIndex);
     handler = mod.default as Handler;
   }
   port!.on('message', (m: ToThread) => {
@@ -231,6 +247,7 @@ async function main(): Promise<void> {
         if (paused && inFlight <= init.highWaterMark / 2) {
           paused = false;
           for (const s of shards.values()) s.resumeReading();
+          threadDebug(`reading resumed: ${inFlight} dispatches not yet delivered`);
         }
         break;
       case 'exit':

@@ -16,6 +16,11 @@ export interface ThreadsOptions {
    */
   readonly handler?: string | URL;
   /**
+   * Handler mode: passed (structured clone; a `SharedArrayBuffer` stays shared) to the module's optional
+   * `setup(data, threadIndex)` export, awaited before the thread's shards start.
+   */
+  readonly handlerData?: unknown;
+  /**
    * How dispatches reach the main thread: `'clone'` (structured clone of the decoded payload, default) or
    * `'json'` (JSON text, parsed on the main thread). See docs/manager.md for what each costs.
    */
@@ -36,6 +41,7 @@ export interface ResolvedThreadsOptions {
   readonly count: number;
   /** `file:` URL of the handler module, or null (dispatches are emitted on the main thread). */
   readonly handler: string | null;
+  readonly handlerData: unknown;
   readonly delivery: ThreadDelivery;
   readonly highWaterMark: number;
 }
@@ -87,5 +93,11 @@ export function resolveThreadsOptions(
       throw new ConfigError('threads.handler', 'expected a module path or a file: URL');
     }
   }
-  return Object.freeze({ count, handler, delivery, highWaterMark });
+  if (o.handlerData !== undefined && handler === null) {
+    throw new ConfigError(
+      'threads.handlerData',
+      'is only passed to a threads.handler module; set handler too',
+    );
+  }
+  return Object.freeze({ count, handler, handlerData: o.handlerData, delivery, highWaterMark });
 }

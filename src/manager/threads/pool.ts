@@ -165,6 +165,8 @@ export class ThreadPool implements ShardThreadHost {
     const init: ThreadInit = {
       delivery: this.options.delivery,
       handler: this.options.handler,
+      handlerData: this.options.handlerData,
+      threadIndex: t.index,
       highWaterMark: this.options.highWaterMark,
       handled,
     };
@@ -280,7 +282,8 @@ export class ThreadPool implements ShardThreadHost {
           let args = items[i + 3] as unknown[];
           if (name === 'error' || name === 'failed') args = [reviveError(args[0] as SerializedError)];
           if (name === 'ready' || name === 'resumed') t.restarts = 0;
-          shard?.event(name, args);
+          if (shard) shard.event(name, args);
+          else if (name === 'debug') this.#host.debug(`shard thread ${t.index}: ${String(args[0])}`);
           i += 4;
           break;
         }

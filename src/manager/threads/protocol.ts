@@ -16,6 +16,8 @@ export interface ThreadInit {
   readonly delivery: ThreadDelivery;
   /** Module whose default export receives every dispatch inside the thread (handler mode), or null. */
   readonly handler: string | null;
+  readonly handlerData: unknown;
+  readonly threadIndex: number;
   /** Dispatches posted but not yet acknowledged by the main thread before the thread pauses reading. */
   readonly highWaterMark: number;
   /** Handler mode: per shard slot, [session generation, last handled sequence] (Float64). */
