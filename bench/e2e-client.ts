@@ -245,6 +245,8 @@ async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
     identifyMarginMs: c.identifyMarginMs,
   });
   manager.on('dispatch', (payload) => onDispatch(payload.t));
+  if (process.env.E2E_DEBUG)
+    manager.on('debug', (m) => m.includes(process.env.E2E_DEBUG!) && console.error(m));
   manager.on('error', (err, shardId) => fault(`shardline shard ${shardId}: ${err.code} ${err.message}`));
   manager.on('close', (info, shardId) => fault(`shardline shard ${shardId} closed: ${JSON.stringify(info)}`));
   await manager.connect();

@@ -49,6 +49,9 @@ interface ThreadState {
   handled: Float64Array | null;
   readonly identifyWaits: Map<number, AbortController>;
   restarts: number;
+  /** Batches and dispatches received, for the debug line at close. */
+  batches: number;
+  dispatches: number;
   restartTimer: NodeJS.Timeout | undefined;
   exited: Promise<void>;
 }
@@ -79,6 +82,8 @@ export class ThreadPool implements ShardThreadHost {
       handled: null,
       identifyWaits: new Map(),
       restarts: 0,
+      batches: 0,
+      dispatches: 0,
       restartTimer: undefined,
       exited: Promise.resolve(),
     }));
@@ -143,6 +148,12 @@ export class ThreadPool implements ShardThreadHost {
         const w = t.worker;
         for (const s of t.shards.values()) s.failed(new ManagerError('MANAGER_DESTROYED', 'destroyed'));
         t.shards.clear();
+        if (t.batches > 0) {
+          const per = (t.dispatches / t.batches).toFixed(1);
+          this.#host.debug(
+            `shard thread ${t.index}: ${t.dispatches} dispatches in ${t.batches} batches (${per} per batch)`,
+          );
+        }
         if (!w) return;
         w.postMessage({ type: 'exit' } satisfies ToThread);
         const timer = setTimeout(() => void w.terminate(), EXIT_TIMEOUT_MS);
@@ -257,6 +268,8 @@ export class ThreadPool implements ShardThreadHost {
 
   #onBatch(t: ThreadState, worker: Worker, m: FromThread): void {
     const items = m.items;
+    t.batches++;
+    t.dispatches += m.events;
     const json = this.options.delivery === 'json';
     let i = 0;
     while (i < items.length) {
