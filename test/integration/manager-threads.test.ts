@@ -191,3 +191,13 @@ test('handler mode runs the dispatch handler inside the threads, once per event 
   assert.ok(snap.shards.every((s) => s.sequence !== null && s.eventsPerSecond > 0));
   await assert.rejects(manager.reshard(8), { code: 'NOT_SUPPORTED_IN_THREADS' });
 });
+
+test('a handler module that cannot load fails connect() after a bounded number of thread restarts', async (t) => {
+  const missing = new URL('../support/no-such-handler.js', import.meta.url);
+  const { manager, errors } = await setup(t, 2, { threads: { count: 1, handler: missing } });
+  await assert.rejects(manager.connect(), { code: 'THREAD_CRASHED' });
+  // One per death (the first and five restarts), then the shards' own failures.
+  assert.ok(errors.filter((c) => c === 'THREAD_CRASHED').length >= 6);
+  const pool = threadPoolOf(manager)!;
+  await waitFor(() => pool.workers.every((w) => w === null), { what: 'no thread left running' });
+});

@@ -154,7 +154,10 @@ export class ThreadPool implements ShardThreadHost {
             `shard thread ${t.index}: ${t.dispatches} dispatches in ${t.batches} batches (${per} per batch)`,
           );
         }
-        if (!w) return;
+        if (!w) {
+          await t.exited; // a retired thread finishing its exit
+          return;
+        }
         w.postMessage({ type: 'exit' } satisfies ToThread);
         const timer = setTimeout(() => void w.terminate(), EXIT_TIMEOUT_MS);
         await t.exited;
@@ -172,6 +175,7 @@ export class ThreadPool implements ShardThreadHost {
 
   #spawn(t: ThreadState): void {
     t.restartTimer = undefined;
+    if (t.shards.size === 0) return;
     const handled = this.options.handler ? new SharedArrayBuffer(MAX_SLOTS_PER_THREAD * 16) : null;
     const init: ThreadInit = {
       delivery: this.options.delivery,
@@ -344,9 +348,20 @@ export class ThreadPool implements ShardThreadHost {
           i = items.length;
       }
     }
-    if (m.events > 0 && t.worker === worker) {
-      worker.postMessage({ type: 'ack', events: m.events } satisfies ToThread);
-    }
+    if (t.worker !== worker) return;
+    // A thread left without shards (all destroyed, e.g. after a failed connect) ends, so it keeps no
+    // process alive; the next shard started there gets a new one.
+    if (t.shards.size === 0) this.#retire(t, worker);
+    else if (m.events > 0) worker.postMessage({ type: 'ack', events: m.events } satisfies ToThread);
+  }
+
+  #retire(t: ThreadState, worker: Worker): void {
+    t.generation++; // its exit is not a crash
+    t.worker = null;
+    t.slots.clear();
+    worker.postMessage({ type: 'exit' } satisfies ToThread);
+    const timer = setTimeout(() => void worker.terminate(), EXIT_TIMEOUT_MS);
+    void t.exited.then(() => clearTimeout(timer));
   }
 
   #identify(t: ThreadState, worker: Worker, shard: ThreadShard, req: number): void {
