@@ -4,6 +4,7 @@ import type { Compression, Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { IDENTIFY_WINDOW_MS, type IdentifyQueue } from '../shard/identify-queue.js';
 import {
+  DEFAULT_SHARD_OPTIONS,
   type ResolvedShardOptions,
   resolveShardOptions,
   type ShardOptions,
@@ -258,7 +259,7 @@ export function resolveShardManagerOptions(options: ShardManagerOptions): Resolv
       DEFAULT_SHARD_MANAGER_OPTIONS.reshardTimeoutMs,
     ),
     shardOptions: Object.freeze({ ...shardOptions }),
-    threads: resolveThreadsOptions(options.threads),
+    threads: resolveThreadsOptions(options.threads, options.encoding ?? DEFAULT_SHARD_OPTIONS.encoding),
   };
   if (resolved.threads) checkThreadable(resolved);
   checkShardOptions(resolved);

@@ -148,7 +148,11 @@ test('a slow main thread pauses the shard threads instead of queueing without bo
     () => sim.stats().sessions.every((x) => (got.get(x.shardId)?.at(-1) ?? 0) === x.sequence || x.ended),
     { what: 'every event delivered', timeoutMs: WAIT_MS, everyMs: 20 },
   );
-  assert.ok(debug.some((m) => m.includes('reading resumed')));
+  // The thread says so once the main thread acknowledged the backlog (a batch later than the events).
+  await waitFor(() => debug.some((m) => m.includes('reading resumed')), {
+    what: 'the thread to resume reading',
+    timeoutMs: WAIT_MS,
+  });
   for (const [, list] of got) {
     for (let i = 1; i < list.length; i++) assert.equal(list[i], list[i - 1]! + 1, 'in order, none lost');
   }

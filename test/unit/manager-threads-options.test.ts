@@ -30,6 +30,20 @@ test('threads is off by default and takes a count, auto or an object', () => {
   assert.ok(Object.isFrozen(o));
 });
 
+test('dispatches cross as JSON text with the JSON encoding and as a structured clone with ETF, by default', () => {
+  assert.equal(
+    resolveShardManagerOptions({ ...base, threads: 2, encoding: 'json' }).threads?.delivery,
+    'json',
+  );
+  assert.equal(
+    resolveShardManagerOptions({ ...base, threads: 2, encoding: 'etf' }).threads?.delivery,
+    'clone',
+  );
+  assert.equal(resolveShardManagerOptions({ ...base, threads: 2 }).threads?.delivery, 'clone');
+  const explicit = { ...base, threads: { count: 2, delivery: 'json' }, encoding: 'etf' } as const;
+  assert.equal(resolveShardManagerOptions(explicit).threads?.delivery, 'json');
+});
+
 test('a handler path becomes a file: URL', () => {
   const o = resolveThreadsOptions({ count: 1, handler: 'handlers/bot.js' });
   assert.equal(o?.handler, pathToFileURL(`${process.cwd()}/handlers/bot.js`).href);

@@ -158,7 +158,9 @@ function start(key: number, slot: number, options: Record<string, unknown>): voi
       if (handled) {
         generation = handled[slot * 2]! + 1;
         handled[slot * 2] = generation;
-        handled[slot * 2 + 1] = session ? session.sequence : 0;
+        // The sequence stays the last one handled: the save runs a tick after READY/RESUMED, when later
+        // dispatches of the same session may have been handled already.
+        if (!session) handled[slot * 2 + 1] = 0;
       }
       push(TAG.save, key, session, generation);
     },

@@ -21,10 +21,10 @@ export interface ThreadsOptions {
    */
   readonly handlerData?: unknown;
   /**
-   * How dispatches reach the main thread: `'json'` (default: JSON text parsed on the main thread; with the
-   * JSON encoding the wire text itself, validated but not parsed in the thread) or `'clone'` (structured
-   * clone of the payload decoded in the thread). `JSON.parse` is cheaper for the main thread than
-   * deserializing a clone; see docs/manager.md for the measured costs.
+   * How dispatches reach the main thread: `'json'` (JSON text parsed on the main thread; with the JSON
+   * encoding the wire text itself, validated but not parsed in the thread) or `'clone'` (structured clone
+   * of the payload decoded in the thread). Default: `'json'` with the JSON encoding, `'clone'` with ETF
+   * (re-encoding ETF to JSON costs more than the clone); see docs/manager.md for the measured costs.
    */
   readonly delivery?: ThreadDelivery;
   /** Dispatches a thread may have posted but the main thread not yet emitted before it stops reading. */
@@ -32,7 +32,6 @@ export interface ThreadsOptions {
 }
 
 export const DEFAULT_THREADS_OPTIONS = {
-  delivery: 'json',
   highWaterMark: 8192,
 } as const satisfies Partial<ThreadsOptions>;
 
@@ -51,6 +50,7 @@ export interface ResolvedThreadsOptions {
 /** Validates `threads` (a count, `'auto'` or `ThreadsOptions`); undefined = shards in the main thread. */
 export function resolveThreadsOptions(
   value: number | 'auto' | ThreadsOptions | undefined,
+  encoding: 'json' | 'etf' = 'etf',
 ): ResolvedThreadsOptions | null {
   if (value === undefined) return null;
   const o: ThreadsOptions =
@@ -73,7 +73,7 @@ export function resolveThreadsOptions(
       `expected an integer 1–${MAX_THREADS} or 'auto', got ${String(o.count)}`,
     );
   }
-  const delivery = o.delivery ?? DEFAULT_THREADS_OPTIONS.delivery;
+  const delivery = o.delivery ?? (encoding === 'json' ? 'json' : 'clone');
   if (delivery !== 'clone' && delivery !== 'json') {
     throw new ConfigError('threads.delivery', `expected 'clone' or 'json', got ${String(delivery)}`);
   }

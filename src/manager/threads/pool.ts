@@ -222,7 +222,7 @@ export class ThreadPool implements ShardThreadHost {
       }
       t.slots.set(shard.key, slot);
       t.handled[slot * 2] = 0;
-      t.handled[slot * 2 + 1] = 0;
+      t.handled[slot * 2 + 1] = shard.lastSequence ?? 0;
     }
     t.worker!.postMessage({
       type: 'start',

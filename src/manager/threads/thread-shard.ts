@@ -239,6 +239,8 @@ export class ThreadShard extends EventEmitter<ShardEventMap> {
       this.#resumeFrom = { ...info, sequence: this.lastSequence ?? info.sequence };
     }
     this.saved = { info: this.#resumeFrom, generation: 0 };
+    // The next thread starts counting from here (a second death before any dispatch resumes the same).
+    if (this.#resumeFrom) this.lastSequence = this.#resumeFrom.sequence;
     this.#emit('close', { code: 1006, reason: 'shard thread exited', byClient: false, action: 'resume' });
     const previous = this.#status;
     this.#status = 'backoff';
