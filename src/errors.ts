@@ -128,6 +128,8 @@ export const MANAGER_ERROR_CODES = [
   'SESSION_STORE_FAILED',
   'CONNECT_FAILED',
   'SHARD_ALREADY_STARTED',
+  'THREAD_CRASHED',
+  'NOT_SUPPORTED_IN_THREADS',
 ] as const;
 export type ManagerErrorCode = (typeof MANAGER_ERROR_CODES)[number];
 
