@@ -714,7 +714,7 @@ test('every command in README.md has a case, and every case a command in README.
   assert.equal(cased.size, CASES.flatMap((c) => c.readme).length, 'one case per command');
 });
 
-test('the README commands work on a fresh copy of the repository', { timeout: 300_000 }, async (t) => {
+test('the README commands work on a fresh copy of the repository', { timeout: 540_000 }, async (t) => {
   const dir = freshCopy(root);
   t.after(async () => {
     await killLeftovers();
