@@ -2,7 +2,15 @@
 export type { ShardlineError, SIMULATOR_ERROR_CODES, SimulatorErrorCode } from '../errors.js';
 export { SimulatorError } from '../errors.js';
 export type { Clock, TimerHandle } from '../util/clock.js';
-export type { COMPRESSIONS, Compression } from './compression.js';
+export type {
+  COMPRESSIONS,
+  Compression,
+  CompressionModeStats,
+  CompressionStats,
+  ZSTD_ENCODERS,
+  ZstdEncoder,
+  ZstdEncoderChoice,
+} from './compression.js';
 export type { ENCODINGS, Encoding } from './encoding.js';
 export type { Fault, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
