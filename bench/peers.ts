@@ -8,7 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 // Compiled to dist/bench/peers.js; the peers live in <root>/bench/node_modules.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const requireFromBench = createRequire(join(root, 'bench', 'package.json'));
+/**
+ * `SHARDLINE_BENCH_PEERS_DIR`: another directory holding the peers' package.json and node_modules, e.g. peers
+ * built for another Node major (native addons are per ABI) when the clients run on it.
+ */
+const peersDir = process.env.SHARDLINE_BENCH_PEERS_DIR ?? join(root, 'bench');
+const requireFromBench = createRequire(join(peersDir, 'package.json'));
 
 const cache = new Map<string, unknown>();
 
