@@ -125,13 +125,20 @@ export class SimConnection {
     return this.state !== 'closed' && this.#serverClose === undefined;
   }
 
-  /** Sends Hello and starts watching heartbeats. */
+  /** Applies faults armed for new connections, sends Hello (unless op 7 took its place), watches heartbeats. */
   start(): void {
     const o = this.core.options;
-    this.sendPayload(OPCODES.HELLO, {
-      heartbeat_interval: o.heartbeatIntervalMs,
-      _trace: [`["shardline-simulator",{"micros":0.0}]`],
-    });
+    let hello = true;
+    for (const fault of this.core.takeArmedFaults()) {
+      this.applyFault(fault);
+      if (fault.kind === 'reconnect') hello = false;
+    }
+    if (!this.open) return;
+    if (hello)
+      this.sendPayload(OPCODES.HELLO, {
+        heartbeat_interval: o.heartbeatIntervalMs,
+        _trace: [`["shardline-simulator",{"micros":0.0}]`],
+      });
     this.#scheduleHeartbeatCheck(o.heartbeatIntervalMs + o.heartbeatGraceMs);
   }
 

@@ -13,6 +13,19 @@ export const SLOT_ZLIB_JSON = 6; // deflated JSON body
 export const SLOT_ZLIB_ETF = 8; // deflated ETF body
 
 /**
+ * Events of the application rather than of a guild: Discord sends them to shard 0 only (as every event
+ * without a `guild_id`), so they are routed there even when an entitlement names a guild.
+ */
+export const SHARD_ZERO_EVENTS: ReadonlySet<string> = new Set([
+  'ENTITLEMENT_CREATE',
+  'ENTITLEMENT_UPDATE',
+  'ENTITLEMENT_DELETE',
+  'SUBSCRIPTION_CREATE',
+  'SUBSCRIPTION_UPDATE',
+  'SUBSCRIPTION_DELETE',
+]);
+
+/**
  * One dispatch (`op 0`) as the world produced it, shared by every session it fans out to. The `d`
  * payload is encoded at most once per encoding and variant (pre-encoding), then wrapped per session
  * with that session's `s`.

@@ -26,6 +26,10 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  *   else as that many WebSocket fragments of one message.
  * - `corrupt`: send one corrupt frame: garbage compressed bytes, or an undecodable JSON/ETF payload.
  * - `request-heartbeat`: send op 1; the client must heartbeat at once.
+ *
+ * With `next: n` the fault hits no open connection: it is armed for the next `n` connections to open
+ * (bootstrap or resume URL) and applied right after their WebSocket upgrade, before HELLO. A `reconnect`
+ * armed so is sent in place of HELLO (Discord documents op 7 at any time, even before or instead of HELLO).
  */
 export interface Fault {
   readonly kind: FaultKind;
@@ -35,6 +39,8 @@ export interface Fault {
   readonly resumable?: boolean;
   readonly ms?: number;
   readonly parts?: number;
+  /** Arm the fault for this many connections still to open (applied before HELLO) instead of open ones. */
+  readonly next?: number;
 }
 
 /** Validates a fault from JSON or code; throws `SimulatorError('SIMULATOR_FAULT_INVALID')`. */
@@ -49,7 +55,7 @@ export function parseFault(value: unknown): Fault {
     return bad(`unknown fault kind ${JSON.stringify(v.kind)}; kinds: ${FAULT_KINDS.join(', ')}`);
   }
   const out: { -readonly [K in keyof Fault]: Fault[K] } = { kind: v.kind as FaultKind };
-  const intField = (name: 'shardId' | 'code' | 'ms' | 'parts', min: number, max: number): void => {
+  const intField = (name: 'shardId' | 'code' | 'ms' | 'parts' | 'next', min: number, max: number): void => {
     const x = v[name];
     if (x === undefined || x === null) return;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
@@ -61,6 +67,7 @@ export function parseFault(value: unknown): Fault {
   intField('code', 1000, 4999);
   intField('ms', 0, 3_600_000);
   intField('parts', 2, 64);
+  intField('next', 1, 1000);
   if (v.resumable !== undefined && v.resumable !== null) {
     if (typeof v.resumable !== 'boolean') bad('resumable must be a boolean');
     out.resumable = v.resumable as boolean;
@@ -68,6 +75,9 @@ export function parseFault(value: unknown): Fault {
   if (v.sessionId !== undefined && v.sessionId !== null) {
     if (typeof v.sessionId !== 'string') bad('sessionId must be a string');
     out.sessionId = v.sessionId as string;
+  }
+  if (out.next !== undefined && (out.shardId !== undefined || out.sessionId !== undefined)) {
+    bad('next arms the fault for connections still to open: it cannot name a shardId or sessionId');
   }
   if (
     out.kind === 'close' &&

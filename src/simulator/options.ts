@@ -3,6 +3,7 @@ import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
 import { nativeZstdCompressUnavailable, ZSTD_ENCODERS, type ZstdEncoderChoice } from './compression.js';
+import { LARGE_BOT_GUILDS, largeBotSessionStartTotal } from './rules.js';
 
 /**
  * Options of `startSimulator()`. Every duration is in milliseconds and configurable, so tests can run the
@@ -19,12 +20,24 @@ export interface SimulatorOptions {
   guilds?: number;
   /** Members generated per guild (the bot comes on top). Default 20. */
   membersPerGuild?: number;
-  /** Shard count recommended by `GET /gateway/bot`. Default `ceil(guilds / 1000)`, at least 1. */
+  /**
+   * Shard count recommended by `GET /gateway/bot`. Default `ceil(guilds / 1000)`, at least 1, rounded up to
+   * a multiple of `largeBotShardMultiple` for a large bot.
+   */
   shards?: number;
-  /** `session_start_limit.max_concurrency`: identify buckets per identify window. Default 1. */
+  /** `session_start_limit.max_concurrency`: identify buckets per identify window. Default 1 (large bot: 16). */
   maxConcurrency?: number;
-  /** Daily session-start budget (`session_start_limit.total`). Default 1000. */
+  /**
+   * Daily session-start budget (`session_start_limit.total`). Default 1000; for a large bot
+   * `max(2000, (guilds / 1000) * 5)` (Discord's formula, in whole thousands of guilds).
+   */
   sessionStartTotal?: number;
+  /**
+   * Large bot sharding (Discord moves bots in more than 150,000 guilds to it): the shard number Discord
+   * assigned. IDENTIFY with a shard count that is not a multiple of it closes with 4010. Default 16 when
+   * `guilds` is over 150,000, else 0 (not a large bot).
+   */
+  largeBotShardMultiple?: number;
   /** When the session-start budget refills, measured from its first use. Default 24 h. */
   sessionStartResetMs?: number;
   /** `heartbeat_interval` sent in Hello. Default 41250. */
@@ -88,6 +101,7 @@ export interface ResolvedSimulatorOptions {
   readonly shards: number;
   readonly maxConcurrency: number;
   readonly sessionStartTotal: number;
+  readonly largeBotShardMultiple: number;
   readonly sessionStartResetMs: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatGraceMs: number;
@@ -140,6 +154,13 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   resumePath: '/resume',
   guildCreateDelayMs: 0,
 } as const satisfies Partial<ResolvedSimulatorOptions>;
+
+/**
+ * What a bot moved to large bot sharding usually gets (Discord names neither number, it assigns them): a
+ * shard multiple of 16 and a `max_concurrency` of 16.
+ */
+const LARGE_BOT_SHARD_MULTIPLE = 16;
+const LARGE_BOT_MAX_CONCURRENCY = 16;
 
 function int(
   name: string,
@@ -212,15 +233,49 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
       `only GUILD_MEMBERS (2), GUILD_PRESENCES (256) and MESSAGE_CONTENT (32768) are privileged, got ${privilegedIntents}`,
     );
   }
+  const largeBotShardMultiple = int(
+    'largeBotShardMultiple',
+    options.largeBotShardMultiple,
+    guilds > LARGE_BOT_GUILDS ? LARGE_BOT_SHARD_MULTIPLE : 0,
+    0,
+    1024,
+  );
+  const large = largeBotShardMultiple > 0;
+  const minShards = Math.max(1, Math.ceil(guilds / 1000));
+  const shards = int(
+    'shards',
+    options.shards,
+    large ? Math.ceil(minShards / largeBotShardMultiple) * largeBotShardMultiple : minShards,
+    1,
+    1_000_000,
+  );
+  if (large && shards % largeBotShardMultiple !== 0) {
+    throw new ConfigError(
+      'shards',
+      `a large bot's shard count must be a multiple of largeBotShardMultiple (${largeBotShardMultiple}), got ${shards}`,
+    );
+  }
   return Object.freeze({
     host,
     port: int('port', options.port, d.port, 0, 65535),
     tokens: Object.freeze([...tokens]),
     guilds,
     membersPerGuild: int('membersPerGuild', options.membersPerGuild, d.membersPerGuild, 0, 1_000_000),
-    shards: int('shards', options.shards, Math.max(1, Math.ceil(guilds / 1000)), 1, 1_000_000),
-    maxConcurrency: int('maxConcurrency', options.maxConcurrency, d.maxConcurrency, 1, 1024),
-    sessionStartTotal: int('sessionStartTotal', options.sessionStartTotal, d.sessionStartTotal, 0),
+    shards,
+    maxConcurrency: int(
+      'maxConcurrency',
+      options.maxConcurrency,
+      large ? LARGE_BOT_MAX_CONCURRENCY : d.maxConcurrency,
+      1,
+      1024,
+    ),
+    sessionStartTotal: int(
+      'sessionStartTotal',
+      options.sessionStartTotal,
+      large ? largeBotSessionStartTotal(guilds) : d.sessionStartTotal,
+      0,
+    ),
+    largeBotShardMultiple,
     sessionStartResetMs: int('sessionStartResetMs', options.sessionStartResetMs, d.sessionStartResetMs, 1),
     heartbeatIntervalMs,
     heartbeatGraceMs: int(

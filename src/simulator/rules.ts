@@ -150,6 +150,17 @@ export class SessionStartBudget {
   }
 }
 
+/** Bots in more than this many guilds are moved to large bot sharding. */
+export const LARGE_BOT_GUILDS = 150_000;
+
+/**
+ * Daily session starts of a bot under large bot sharding: `max(2000, (guild_count / 1000) * 5)` (Discord's
+ * formula; the division is read as whole thousands).
+ */
+export function largeBotSessionStartTotal(guildCount: number): number {
+  return Math.max(2000, Math.floor(guildCount / 1000) * 5);
+}
+
 /** The all-members Request Guild Members limit: one per guild per window. */
 export class MemberRequestLimiter {
   readonly #last = new Map<string, number>();
@@ -185,6 +196,8 @@ export interface IdentifyContext {
   readonly tokens: readonly string[];
   readonly privilegedIntents: number;
   readonly maxGuildsPerShard: number;
+  /** Large bot sharding: the shard count must be a multiple of this (0 or 1: any count). */
+  readonly shardMultiple?: number;
   /** Guild count a session with this shard would carry. */
   guildsOnShard(shardId: number, shardCount: number): number;
 }
@@ -252,6 +265,14 @@ export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequ
     shard = [s[0] as number, s[1] as number];
   }
   const [id, count] = shard ?? [0, 1];
+  const multiple = ctx.shardMultiple ?? 0;
+  if (multiple > 1 && count % multiple !== 0) {
+    return {
+      close: 4010,
+      violation: 'invalid-shard',
+      reason: `shard count must be a multiple of ${multiple}`,
+    };
+  }
   if (ctx.guildsOnShard(id, count) > ctx.maxGuildsPerShard) {
     return { close: 4011, violation: 'sharding-required', reason: 'sharding required' };
   }

@@ -5,7 +5,7 @@ import { runCommand } from './commands/command.js';
 import { type CommandContext, isObject } from './commands/context.js';
 import { CompressionCounters, type CompressionStats } from './compression.js';
 import type { SimConnection } from './connection.js';
-import { Dispatch, FULL, STRIPPED } from './dispatch.js';
+import { Dispatch, FULL, SHARD_ZERO_EVENTS, STRIPPED } from './dispatch.js';
 import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
 import type { Fault } from './faults.js';
 import { parseFault } from './faults.js';
@@ -24,7 +24,10 @@ import {
 import { Session } from './session.js';
 import { World } from './world.js';
 
-/** Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id` (or to shard 0 without one). */
+/**
+ * Where `emitEvent` sends a dispatch. Without any field: routed by `guild_id`, or to shard 0 without one
+ * and for entitlement and subscription events.
+ */
 export interface EmitTarget {
   /** Route as if the event belonged to this guild (default: `d.guild_id` when it is a string). */
   readonly guildId?: string;
@@ -132,6 +135,8 @@ export class SimulatorCore {
   #eventTimer: TimerHandle | undefined;
   /** Delayed initial guild bursts (`guildCreateDelayMs`), cleared on shutdown. */
   readonly #guildTimers = new Set<TimerHandle>();
+  /** Faults armed with `next` for connections still to open, each with how many it still hits. */
+  readonly #armed: Array<{ readonly fault: Fault; left: number }> = [];
   readonly #pool: Dispatch[] = [];
   #poolAt = 0;
   #eventsPerSecond = 0;
@@ -329,6 +334,7 @@ export class SimulatorCore {
       tokens: o.tokens,
       privilegedIntents: o.privilegedIntents,
       maxGuildsPerShard: o.maxGuildsPerShard,
+      shardMultiple: o.largeBotShardMultiple,
       guildsOnShard: (id, count) => this.world.countGuildsForShard(id, count),
     });
     if (isRuleFailure(req)) {
@@ -483,12 +489,14 @@ export class SimulatorCore {
     if (intent !== undefined && !(Number.isInteger(intent) && intent >= 0 && intent < 2 ** 31))
       invalid(`intent must be an intent bit (an integer ≥ 0), got ${JSON.stringify(intent)}`);
     let guildId = targetGuild;
-    if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string') guildId = d.guild_id;
+    if (guildId === undefined && isObject(d) && typeof d.guild_id === 'string' && !SHARD_ZERO_EVENTS.has(t))
+      guildId = d.guild_id;
     if (guildId !== undefined && !/^\d{1,20}$/.test(guildId)) {
       invalid(`guild id must be a snowflake, got ${JSON.stringify(guildId)}`);
     }
     const dispatch = new Dispatch(t, d, guildId, intent);
     this.#prepare(dispatch);
+    this.world.applyEvent(t, d);
     return this.#fanOut(dispatch, target);
   }
 
@@ -604,6 +612,10 @@ export class SimulatorCore {
     if (this.closed) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
     const f = parseFault(fault);
     this.#counts.faultsInjected++;
+    if (f.next !== undefined) {
+      this.#armed.push({ fault: f, left: f.next });
+      return 0;
+    }
     const targets = [...this.connections].filter((c) => {
       if (!c.open) return false;
       if (f.sessionId !== undefined) return c.session?.id === f.sessionId;
@@ -612,6 +624,17 @@ export class SimulatorCore {
     });
     for (const c of targets) c.applyFault(f);
     return targets.length;
+  }
+
+  /** The armed faults a connection that just opened must apply before HELLO (each counted down once). */
+  takeArmedFaults(): Fault[] {
+    const out: Fault[] = [];
+    for (const a of this.#armed) {
+      out.push(a.fault);
+      a.left--;
+    }
+    for (let i = this.#armed.length - 1; i >= 0; i--) if (this.#armed[i]!.left <= 0) this.#armed.splice(i, 1);
+    return out;
   }
 
   // ── stats ───────────────────────────────────────────────────────────────────────────────────────
@@ -657,6 +680,7 @@ export class SimulatorCore {
 
   shutdown(): void {
     this.closed = true;
+    this.#armed.length = 0;
     this.options.clock.clearTimeout(this.#eventTimer);
     this.#eventTimer = undefined;
     for (const s of this.sessions.values()) this.options.clock.clearTimeout(s.expiry);

@@ -29,7 +29,9 @@ export interface WorldChannel {
   readonly name: string;
   readonly position: number;
   readonly parent_id: string | null;
+  /** Voice channel status: ephemeral, never on the channel object (CHANNEL_INFO carries it). */
   status?: string | null;
+  /** Unix seconds the voice session started: ephemeral, like `status`. */
   voice_start_time?: number | null;
 }
 
@@ -53,7 +55,7 @@ export interface WorldGuild {
   readonly joinedAt: string;
 }
 
-/** An event the world produced: `guildId` undefined means a DM (routed to shard 0). */
+/** An event the world produced: `guildId` undefined routes it to shard 0 (DMs, entitlements). */
 export interface WorldEvent {
   readonly t: string;
   readonly d: Record<string, unknown>;
@@ -98,6 +100,12 @@ export function shardOf(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 }
 
+/** A "Playing" activity; its `id` (a hex string for games in Discord's payloads) follows from the name. */
+function activity(name: string): Record<string, unknown> {
+  const id = Buffer.from(name).toString('hex').slice(0, 16).padEnd(16, '0');
+  return { name, type: 0, id, created_at: 1_700_000_000_000 };
+}
+
 /** The fields of a plain text message with no mentions, attachments or components (fresh arrays each call). */
 function plainMessageFields() {
   return {
@@ -117,7 +125,8 @@ function plainMessageFields() {
 export class World {
   readonly seed: number;
   readonly bot: WorldUser;
-  readonly application: { readonly id: string; readonly flags: number };
+  /** The partial application of READY: `flags` and its string form `flags_new`. */
+  readonly application: { readonly id: string; readonly flags: number; readonly flags_new: string };
   readonly guilds: WorldGuild[] = [];
   readonly #guildById = new Map<string, WorldGuild>();
   readonly #dmUsers: WorldUser[] = [];
@@ -129,7 +138,7 @@ export class World {
     this.seed = options.seed;
     this.#random = seededRandom(options.seed);
     const botId = snowflake(1_600_000_000_000 + this.#int(1e10), this.#nextTail());
-    this.application = { id: botId, flags: 0 };
+    this.application = { id: botId, flags: 0, flags_new: '0' };
     this.bot = {
       id: botId,
       username: 'shardline-sim',
@@ -262,6 +271,7 @@ export class World {
       roles: m.roles,
       joined_at: m.joined_at,
       premium_since: null,
+      banner: null,
       deaf: false,
       mute: false,
       pending: false,
@@ -273,15 +283,14 @@ export class World {
     return out;
   }
 
-  presenceJson(guild: WorldGuild, m: WorldMember): Record<string, unknown> {
-    return {
-      user: { id: m.user.id },
-      guild_id: guild.id,
-      status: m.status,
-      activities:
-        m.status === 'offline' ? [] : [{ name: this.#pick(WORDS), type: 0, created_at: 1_700_000_000_000 }],
-      client_status: m.status === 'offline' ? {} : { desktop: m.status },
-    };
+  /** A member's presence; `withGuild: false` leaves out `guild_id`, as GUILD_MEMBERS_CHUNK does. */
+  presenceJson(guild: WorldGuild, m: WorldMember, withGuild = true): Record<string, unknown> {
+    const out: Record<string, unknown> = { user: { id: m.user.id } };
+    if (withGuild) out.guild_id = guild.id;
+    out.status = m.status;
+    out.activities = m.status === 'offline' ? [] : [activity(this.#pick(WORDS))];
+    out.client_status = m.status === 'offline' ? {} : { desktop: m.status };
+    return out;
   }
 
   /** GUILD_CREATE `d` for one guild, as a connection with the given intents and threshold sees it. */
@@ -331,13 +340,20 @@ export class World {
       public_updates_channel_id: null,
       nsfw_level: 0,
       premium_progress_bar_enabled: false,
+      application_id: null,
+      hub_type: null,
+      safety_alerts_channel_id: null,
+      incidents_data: null,
       joined_at: guild.joinedAt,
       large,
       unavailable: false,
       member_count: memberCount,
       voice_states: [],
       members: members.map((m) => this.memberJson(guild, m)),
-      channels: guild.channels.map((c) => ({ ...c, permission_overwrites: [] })),
+      channels: guild.channels.map(({ status: _s, voice_start_time: _v, ...c }) => ({
+        ...c,
+        permission_overwrites: [],
+      })),
       threads: [],
       presences: options.presences
         ? members.filter((m) => m.status !== 'offline').map((m) => this.presenceJson(guild, m))
@@ -346,6 +362,68 @@ export class World {
       guild_scheduled_events: [],
       soundboard_sounds: [],
     };
+  }
+
+  /** A voice or stage channel of a guild, or undefined. */
+  #voiceChannel(guildId: unknown, channelId: unknown): WorldChannel | undefined {
+    if (typeof guildId !== 'string' || typeof channelId !== 'string') return undefined;
+    const c = this.guild(guildId)?.channels.find((x) => x.id === channelId);
+    return c && (c.type === 2 || c.type === 13) ? c : undefined;
+  }
+
+  /** Sets a voice channel's status and returns its VOICE_CHANNEL_STATUS_UPDATE. */
+  voiceChannelStatusUpdate(guild: WorldGuild, channelId: string, status: string | null): WorldEvent {
+    const d = { id: channelId, guild_id: guild.id, status };
+    this.applyEvent('VOICE_CHANNEL_STATUS_UPDATE', d);
+    return { t: 'VOICE_CHANNEL_STATUS_UPDATE', guildId: guild.id, d };
+  }
+
+  /** Sets when a voice channel's session started (unix seconds, null: ended); returns its update event. */
+  voiceChannelStartTimeUpdate(guild: WorldGuild, channelId: string, startTime: number | null): WorldEvent {
+    const d = { id: channelId, guild_id: guild.id, voice_start_time: startTime };
+    this.applyEvent('VOICE_CHANNEL_START_TIME_UPDATE', d);
+    return { t: 'VOICE_CHANNEL_START_TIME_UPDATE', guildId: guild.id, d };
+  }
+
+  /**
+   * Keeps the world in step with an event sent through the simulator: a voice channel status or start time
+   * update changes what CHANNEL_INFO reports. Other events leave the world as it is.
+   */
+  applyEvent(t: string, d: unknown): void {
+    if (typeof d !== 'object' || d === null) return;
+    const o = d as Record<string, unknown>;
+    const c = this.#voiceChannel(o.guild_id, o.id);
+    if (!c) return;
+    if (t === 'VOICE_CHANNEL_STATUS_UPDATE' && (typeof o.status === 'string' || o.status === null)) {
+      c.status = o.status;
+    } else if (
+      t === 'VOICE_CHANNEL_START_TIME_UPDATE' &&
+      (o.voice_start_time === null ||
+        o.voice_start_time === undefined ||
+        Number.isInteger(o.voice_start_time))
+    ) {
+      c.voice_start_time = (o.voice_start_time as number | null | undefined) ?? null;
+    }
+  }
+
+  /**
+   * ENTITLEMENT_CREATE for a user's purchase (no guild): application events like this one go to shard 0
+   * only. `guildId` makes it a guild subscription's entitlement, still routed to shard 0.
+   */
+  entitlementCreate(options: { userId?: string; guildId?: string } = {}): WorldEvent {
+    const d: Record<string, unknown> = {
+      id: this.nextId(),
+      sku_id: snowflake(1_700_000_000_000, 0x5c1d),
+      application_id: this.application.id,
+      user_id: options.userId ?? this.#dmUsers[0]?.id ?? this.bot.id,
+      type: 1,
+      deleted: false,
+      starts_at: null,
+      ends_at: null,
+      consumed: false,
+    };
+    if (options.guildId !== undefined) d.guild_id = options.guildId;
+    return { t: 'ENTITLEMENT_CREATE', guildId: undefined, d };
   }
 
   /** One random live event with a realistic mix; DMs are about 2 %. */

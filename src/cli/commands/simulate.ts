@@ -18,7 +18,8 @@ export interface CommandIo {
 export const SIMULATE_USAGE =
   'usage: shardline simulate [--port N] [--host H] [--token T ...] [--guilds N] [--members-per-guild N] ' +
   '[--shards N] [--max-concurrency N] [--session-start-total N] [--heartbeat-interval MS] ' +
-  '[--identify-window MS] [--session-timeout MS] [--events-per-second N] [--seed N] [--privileged-intents LIST]';
+  '[--identify-window MS] [--session-timeout MS] [--events-per-second N] [--seed N] [--privileged-intents LIST] ' +
+  '[--large-bot-shard-multiple N]';
 
 const INT_FLAGS = {
   port: 'port',
@@ -31,6 +32,7 @@ const INT_FLAGS = {
   'identify-window': 'identifyWindowMs',
   'session-timeout': 'sessionTimeoutMs',
   seed: 'seed',
+  'large-bot-shard-multiple': 'largeBotShardMultiple',
 } as const satisfies Record<string, keyof SimulatorOptions>;
 
 /** Parses `simulate` arguments into simulator options; throws `UsageError` with a one-line reason. */

@@ -2,7 +2,10 @@ import { Dispatch } from '../dispatch.js';
 import type { CommandConnection, CommandContext, CommandSession } from './context.js';
 import { guildOf, isObject } from './context.js';
 
-/** op 43: CHANNEL_INFO with the requested fields of the guild's voice and stage channels. */
+/**
+ * op 43: CHANNEL_INFO with the requested fields of the guild's voice and stage channels. Field names other
+ * than `status` and `voice_start_time` are ignored (Discord may add fields; a request naming one is valid).
+ */
 export function requestChannelInfo<S extends CommandSession>(
   ctx: CommandContext<S>,
   conn: CommandConnection,
@@ -13,7 +16,7 @@ export function requestChannelInfo<S extends CommandSession>(
     !isObject(d) ||
     typeof d.guild_id !== 'string' ||
     !Array.isArray(d.fields) ||
-    !d.fields.every((f) => f === 'status' || f === 'voice_start_time')
+    !d.fields.every((f) => typeof f === 'string')
   ) {
     conn.closeWith(4001, 'invalid request channel info', 'invalid-payload');
     return;

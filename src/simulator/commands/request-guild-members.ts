@@ -108,7 +108,9 @@ export function requestGuildMembers<S extends CommandSession>(
     };
     if (notFound && i === 0) chunk.not_found = notFound;
     if (presences)
-      chunk.presences = slice.filter((m) => m.status !== 'offline').map((m) => world.presenceJson(guild, m));
+      chunk.presences = slice
+        .filter((m) => m.status !== 'offline')
+        .map((m) => world.presenceJson(guild, m, false));
     if (nonce !== undefined) chunk.nonce = nonce;
     ctx.deliver(session, new Dispatch('GUILD_MEMBERS_CHUNK', chunk, guild.id, 0));
   }
