@@ -166,6 +166,9 @@ async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
     compression: c.spec.compression,
     identifyWindowMs: c.identifyWindowMs,
     identifyMarginMs: c.identifyMarginMs,
+    // Thousands of sockets open at once against one loaded simulator: its handshakes can take over the
+    // default 15 s.
+    ...(c.shards > 500 ? { shardOptions: { openTimeoutMs: 120_000 } } : {}),
   });
   manager.on('dispatch', (payload) => onDispatch(payload.t));
   manager.on('error', (err, shardId) => fault(`shardline shard ${shardId}: ${err.code} ${err.message}`));

@@ -166,6 +166,12 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'idle-200', shards: idleShards, burst: false },
 ];
 
+/** Start-up allowance: twice the identify pacing of `shards` (2,500 shards take ~40 rounds), at least 60 s. */
+function startupTimeoutMs(shards: number): number {
+  const rounds = Math.ceil(shards / MAX_CONCURRENCY);
+  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS));
+}
+
 /** Fails the whole bench: a client that lost or duplicated events must not produce a figure. */
 class BenchFailure extends Error {}
 
@@ -175,7 +181,7 @@ class BenchFailure extends Error {}
  * and the retry is logged. Nothing was measured yet, so no figure is affected.
  */
 class StartupRefused extends BenchFailure {}
-const STARTUP_ATTEMPTS = 3;
+const STARTUP_ATTEMPTS = 5;
 
 // ── the child channel ───────────────────────────────────────────────────────────────────────────────
 
@@ -374,9 +380,9 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       identifyWindowMs: IDENTIFY_WINDOW_MS,
       identifyMarginMs: IDENTIFY_MARGIN_MS,
       guilds,
-      timeoutMs: 60_000,
+      timeoutMs: startupTimeoutMs(scenario.shards),
     });
-    const connected = await channel.next('connected', 90_000);
+    const connected = await channel.next('connected', startupTimeoutMs(scenario.shards) + 30_000);
     checkSimulator(sim, scenario.shards, true);
     started = true;
 
