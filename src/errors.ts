@@ -320,3 +320,34 @@ export class RedisError extends ShardlineError {
     this.retryAfterMs = details.retryAfterMs;
   }
 }
+
+// ---- library adapters ----
+
+export const ADAPTER_ERROR_CODES = [
+  'ADAPTER_CLOSED',
+  'HANDLER_FAILED',
+  'DELIVERY_SETTLED',
+  'COMMIT_REFUSED',
+  'ENTRY_REFUSED',
+] as const;
+export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
+
+/**
+ * A library adapter (`shardline/discordjs`) refused a call or saw a handler fail. `streamId` names the event
+ * stream entry concerned, when there is one.
+ */
+export class AdapterError extends ShardlineError {
+  declare readonly code: AdapterErrorCode;
+  readonly streamId: string | undefined;
+  readonly shardId: number | undefined;
+  constructor(
+    code: AdapterErrorCode,
+    message: string,
+    details: { streamId?: string; shardId?: number } = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.streamId = details.streamId;
+    this.shardId = details.shardId;
+  }
+}

@@ -128,6 +128,18 @@ export class CommandClient {
     payload: unknown,
     options: { timeoutMs?: number } = {},
   ): Promise<unknown> {
+    return (await this.enqueue(target, payload, options)).result;
+  }
+
+  /**
+   * Like `send`, but resolves as soon as the command is in the shard's command stream, with the promise of
+   * the worker's result (for a caller that, like a socket write, must not wait for the round trip).
+   */
+  async enqueue(
+    target: CommandTarget,
+    payload: unknown,
+    options: { timeoutMs?: number } = {},
+  ): Promise<{ result: Promise<unknown> }> {
     if (this.#closed) throw new RedisError('REDIS_CLOSED', 'command client is closed');
     const shardId = await this.#resolveShard(target);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
@@ -174,7 +186,7 @@ export class CommandClient {
       }
       throw toRedisError(err, shardId);
     }
-    return result;
+    return { result };
   }
 
   #startLoop(): void {

@@ -44,7 +44,9 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
+  discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
+  dashboard: ['.', 'util', 'shard', 'manager', 'redis'],
+  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'dashboard'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
@@ -52,6 +54,8 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
+  // an optional peer dependency: only its types, and only in its adapter
+  '@discordjs/core': ['discordjs'],
 };
 
 /** Packages `codec` may use beyond node built-ins (well-kept decoders the codec falls back on). */
