@@ -387,6 +387,50 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    readme:
+      'shardline conformance [--json --scenario NAME ... --env NAME=VAR ... --heartbeat-interval MS] -- <command>',
+    runs: '`node dist/src/cli/main.js conformance --json --scenario heartbeat-request -- node dist/scripts/conformance-client.js`',
+    asserts: 'exit 0; one JSON report whose only result is heartbeat-request: pass',
+    async check(ctx) {
+      const r = await run(
+        [
+          'node',
+          MAIN,
+          'conformance',
+          '--json',
+          '--scenario',
+          'heartbeat-request',
+          '--',
+          'node',
+          'dist/scripts/conformance-client.js',
+        ],
+        opts(ctx),
+      );
+      ok(r, 'conformance');
+      const report = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        results: { scenario: string; verdict: string }[];
+      };
+      assert.deepEqual(
+        report.results.map((x) => [x.scenario, x.verdict]),
+        [['heartbeat-request', 'pass']],
+      );
+    },
+  },
+  {
+    readme: ['npm run conformance', 'npm run conformance:peers'],
+    runs: 'not run',
+    notRun:
+      'every scenario against one client takes about a minute, against all peers several; the suite runs a subset (test/integration/conformance.test.ts)',
+    asserts:
+      'the scripts build and run the conformance command on the client script, and the peers script exists',
+    async check(ctx) {
+      const scripts = packageScripts(ctx);
+      assert.match(scripts.conformance ?? '', /conformance -- node dist\/scripts\/conformance-client\.js/);
+      assert.match(scripts['conformance:peers'] ?? '', /scripts\/conformance-peers\.mjs/);
+      assert.ok(existsSync(join(ctx.dir, 'scripts', 'conformance-peers.mjs')));
+    },
+  },
+  {
     readme: 'shardline tail --redis URL [--group G] [--types MESSAGE_CREATE,...]',
     needs: ['redis'],
     runs: 'three events published under a random key prefix, then `node dist/src/cli/main.js tail --redis redis://127.0.0.1:6379 --types MESSAGE_CREATE --prefix P --from 0 --count 2`',
@@ -663,7 +707,7 @@ test('every command in README.md has a case, and every case a command in README.
   assert.equal(cased.size, CASES.flatMap((c) => c.readme).length, 'one case per command');
 });
 
-test('the README commands work on a fresh copy of the repository', { timeout: 300_000 }, async (t) => {
+test('the README commands work on a fresh copy of the repository', { timeout: 540_000 }, async (t) => {
   const dir = freshCopy(root);
   t.after(async () => {
     await killLeftovers();

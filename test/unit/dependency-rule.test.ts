@@ -44,9 +44,23 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
+  // Grades clients from the gateway's side: like the simulator, it never imports the client it could mirror.
+  conformance: ['.', 'util', 'simulator'],
   discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
   dashboard: ['.', 'util', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'dashboard'],
+  cli: [
+    '.',
+    'util',
+    'codec',
+    'transport',
+    'shard',
+    'manager',
+    'simulator',
+    'redis',
+    'proxy',
+    'dashboard',
+    'conformance',
+  ],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
