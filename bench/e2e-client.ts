@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { BroadcastChannel } from 'node:worker_threads';
+import WebSocket from 'ws';
 import { ShardManager } from '../src/manager/manager.js';
 import type { ShardManagerOptions } from '../src/manager/options.js';
 import {
@@ -24,6 +25,7 @@ import {
   loadDiscordjsRest,
   loadDiscordjsWs,
   loadZlibSync,
+  loadZstdNapiBinding,
 } from './peers.js';
 
 const send = (m: ChildMessage): void => {
@@ -243,6 +245,9 @@ async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
     compression: c.spec.compression,
     identifyWindowMs: c.identifyWindowMs,
     identifyMarginMs: c.identifyMarginMs,
+    // Thousands of sockets open at once against one loaded simulator: its handshakes can take over the
+    // default 15 s.
+    ...(c.shards > 500 ? { shardOptions: { openTimeoutMs: 120_000 } } : {}),
   });
   manager.on('dispatch', (payload) => onDispatch(payload.t));
   if (process.env.E2E_DEBUG)
@@ -281,6 +286,110 @@ async function connectDiscordjs(c: ConnectCommand): Promise<RunningClient> {
   return { destroy: () => manager.destroy({ code: 1000 }) };
 }
 
+/**
+ * The floor: what any client must do, nothing more. One `ws` socket per shard, Hello → Identify (the same
+ * per-bucket spacing as the other clients) → heartbeats; each message decompressed by one streaming context
+ * (zlib-sync, whose message end is the `00 00 ff ff` suffix, or zstd-napi's DCtx) and passed to JSON.parse.
+ * No sequence tracking, resume, rate limiting or validation.
+ */
+async function connectMinimal(c: ConnectCommand): Promise<RunningClient> {
+  const sockets: WebSocket[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const compress = c.spec.compression === 'none' ? '' : `&compress=${c.spec.compression}`;
+  const url = `${c.gatewayUrl}/?v=10&encoding=json${compress}`;
+  const spacing = c.identifyWindowMs + c.identifyMarginMs;
+  const bucketNext = new Map<number, number>();
+  const zlibSync = c.spec.inflater === 'zlib-sync' ? loadZlibSync() : undefined;
+  const zstd = c.spec.inflater === 'zstd-napi' ? loadZstdNapiBinding() : undefined;
+  if (c.spec.inflater === 'zlib-sync' && !zlibSync) throw new Error('zlib-sync not installed');
+  if (c.spec.inflater === 'zstd-napi' && !zstd) throw new Error('zstd-napi not installed');
+  const zstdOut = Buffer.allocUnsafe(256 * 1024);
+
+  function decompressor(): (data: Buffer) => string | undefined {
+    if (zlibSync) {
+      const inflate = new zlibSync.Inflate({ chunkSize: 65_536 });
+      return (data) => {
+        const n = data.length;
+        const flush =
+          n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
+        inflate.push(data, flush ? zlibSync.Z_SYNC_FLUSH : false);
+        if (!flush) return undefined;
+        if (inflate.err < 0) throw new Error(`zlib-sync: ${inflate.msg}`);
+        return String(inflate.result);
+      };
+    }
+    if (zstd) {
+      const dctx = new zstd.DCtx();
+      return (data) => {
+        const parts: Buffer[] = [];
+        let src: Buffer = data;
+        for (;;) {
+          const [, produced, consumed] = dctx.decompressStream(zstdOut, src);
+          if (produced > 0) parts.push(Buffer.from(zstdOut.subarray(0, produced)));
+          src = src.subarray(consumed);
+          if (src.length === 0 && produced < zstdOut.length) break;
+        }
+        return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
+      };
+    }
+    return (data) => data.toString('utf8');
+  }
+
+  const shard = (id: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      sockets.push(ws);
+      const decode = decompressor();
+      let seq: number | null = null;
+      ws.on('error', (err) => {
+        fault(`minimal shard ${id}: ${err.message}`);
+        reject(err);
+      });
+      ws.on('close', (code) => fault(`minimal shard ${id} closed with ${code}`));
+      ws.on('message', (data: Buffer) => {
+        const text = decode(data);
+        if (text === undefined) return;
+        const p = JSON.parse(text) as { op: number; t: string | null; s: number | null; d: unknown };
+        if (p.s !== null) seq = p.s;
+        if (p.op === 0) {
+          onDispatch(p.t!);
+          if (p.t === 'READY') resolve();
+        } else if (p.op === 10) {
+          const interval = (p.d as { heartbeat_interval: number }).heartbeat_interval;
+          timers.push(setInterval(() => ws.send(JSON.stringify({ op: 1, d: seq })), interval));
+          const bucket = id % c.maxConcurrency;
+          const at = Math.max(Date.now(), bucketNext.get(bucket) ?? 0);
+          bucketNext.set(bucket, at + spacing);
+          timers.push(
+            setTimeout(() => {
+              ws.send(
+                JSON.stringify({
+                  op: 2,
+                  d: {
+                    token: c.token,
+                    intents: c.intents,
+                    shard: [id, c.shards],
+                    properties: { os: 'linux', browser: 'minimal', device: 'minimal' },
+                  },
+                }),
+              );
+            }, at - Date.now()),
+          );
+        }
+      });
+    });
+  await Promise.all(Array.from({ length: c.shards }, (_, id) => shard(id)));
+  return {
+    destroy: async () => {
+      for (const t of timers) clearTimeout(t);
+      for (const ws of sockets) {
+        ws.removeAllListeners('close');
+        ws.close(1000);
+      }
+    },
+  };
+}
+
 // ── IPC ─────────────────────────────────────────────────────────────────────────────────────────────
 
 let client: RunningClient | undefined;
@@ -292,6 +401,10 @@ async function connect(c: ConnectCommand): Promise<void> {
     loadDiscordjsRest();
     if (c.spec.inflater === 'zlib-sync' && !loadZlibSync()) throw new Error('zlib-sync not installed');
   }
+  if (c.spec.kind === 'minimal') {
+    if (c.spec.inflater === 'zlib-sync' && !loadZlibSync()) throw new Error('zlib-sync not installed');
+    if (c.spec.inflater === 'zstd-napi' && !loadZstdNapiBinding()) throw new Error('zstd-napi not installed');
+  }
   fullGc();
   const baseline = process.memoryUsage();
   const baselineNewSpace = newSpaceBytes();
@@ -299,7 +412,11 @@ async function connect(c: ConnectCommand): Promise<void> {
   if (c.shards > 1) snapshot('before');
   if (allocProfileStartup) await startAllocationProfile();
   const started = performance.now();
-  client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
+  client = await (c.spec.kind === 'shardline'
+    ? connectShardline(c)
+    : c.spec.kind === 'minimal'
+      ? connectMinimal(c)
+      : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
   while (guildCreatesNow() < c.guilds) {
     if (performance.now() > deadline) {

@@ -3,7 +3,8 @@
  * one gateway client, measured alone). Shared types only.
  */
 
-export type ClientKind = 'shardline' | 'discordjs';
+/** `minimal`: a hand-written floor (ws + one decompressor + JSON.parse, no protocol logic but Hello/Identify/heartbeats). */
+export type ClientKind = 'shardline' | 'discordjs' | 'minimal';
 
 /** One client configuration of the end-to-end bench. */
 export interface ClientSpec {
@@ -12,8 +13,8 @@ export interface ClientSpec {
   readonly kind: ClientKind;
   readonly encoding: 'json' | 'etf';
   readonly compression: 'zlib-stream' | 'zstd-stream' | 'none';
-  /** @discordjs/ws only: which inflater its zlib-stream uses. */
-  readonly inflater?: 'zlib-sync' | 'node:zlib';
+  /** @discordjs/ws and minimal clients: which decompressor they use. */
+  readonly inflater?: 'zlib-sync' | 'node:zlib' | 'zstd-napi';
   /** Shardline only: shard threads (`threads.count`) and how dispatches reach the user's callback. */
   readonly threads?: number;
   /** `clone`/`json`: delivered to the main thread that way; `handler`: the callback runs in the threads. */
@@ -42,6 +43,8 @@ export interface ConnectCommand {
   readonly spec: ClientSpec;
   /** Simulator REST base without version, e.g. `http://127.0.0.1:PORT/api`. */
   readonly api: string;
+  /** The simulator's gateway URL (minimal clients connect to it directly). */
+  readonly gatewayUrl: string;
   readonly token: string;
   readonly intents: number;
   readonly shards: number;

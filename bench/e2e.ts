@@ -12,7 +12,7 @@
  * counts as every other client), with no reconnect, drop, identify violation or extra event; a violation
  * aborts the whole bench with a non-zero exit instead of printing a number.
  *
- * Flags: --runs 5  --events 50000  --warmup 8192  --pool 4096  --idle-shards 200  --settle 6000 (ms)
+ * Flags: --runs 5  --events 50000  --warmup 8192  --pool 16384  --idle-shards 200  --settle 6000 (ms)
  *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
  *        --semi-space MiB (caps the clients' young generation; for the idle RSS breakdown)
  *        --threads N (adds each Shardline zlib-stream client with its shards in N worker threads)
@@ -23,18 +23,29 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep, setImmediate as yieldTick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type Simulator, startSimulator } from '../src/simulator/index.js';
+import {
+  type Simulator,
+  type SimulatorStats,
+  startSimulator,
+  type WorldEvent,
+} from '../src/simulator/index.js';
 import { ALL_INTENTS } from '../src/util/intents.js';
 import type { ChildMessage, ClientSpec, ParentMessage } from './e2e-protocol.js';
 import { benchFlag } from './harness.js';
-import { loadDiscordjsRest, loadDiscordjsWs, loadZlibSync } from './peers.js';
+import { loadDiscordjsRest, loadDiscordjsWs, peerInstalled } from './peers.js';
+import { type RealisticEvent, realisticEvents, summarize as summarizeCorpus } from './realistic-events.js';
 
 const CHILD = fileURLToPath(new URL('./e2e-client.js', import.meta.url));
 
 const runs = Number(benchFlag('runs') ?? 5);
 const burstEvents = Number(benchFlag('events') ?? 50_000);
 const warmupEvents = Number(benchFlag('warmup') ?? 8192);
-const poolSize = Number(benchFlag('pool') ?? 4096);
+/**
+ * Events cycle through a pool of pre-generated ones. A repeat inside a connection's compression window is
+ * an artificial match (zstd's window is 256 KiB): with 16 shards a connection gets 1/16 of the pool, so the
+ * pool must hold well over 16 × 256 KiB of events (16,384 × ≈ 540 B ≈ 8.6 MiB; 4,096 gave zstd 18–22×).
+ */
+const poolSize = Number(benchFlag('pool') ?? 16_384);
 const idleShards = Number(benchFlag('idle-shards') ?? 200);
 const settleMs = Number(benchFlag('settle') ?? 6000);
 const scenarioFilter = (benchFlag('scenarios') ?? 'burst-1,burst-16,idle-200').split(',');
@@ -62,12 +73,29 @@ const childFlags = benchFlag('child-flags');
  * depends on which side of it the run falls; a longer interval (with a longer `--settle`) shows the idle regime.
  */
 const idleHeartbeatMs = Number(benchFlag('idle-heartbeat-ms') ?? 2000);
+/** `--burst-heartbeat-ms 5000`: heartbeat interval in the burst scenarios (Discord: 41,250). */
+const burstHeartbeatMs = Number(benchFlag('burst-heartbeat-ms') ?? 5000);
 /**
  * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
  * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
  */
 const allocProfileDir = benchFlag('alloc-profile');
 const allocProfileStage = benchFlag('alloc-profile-stage');
+/**
+ * `--corpus world|realistic`: the burst's events. `world` (default): the simulator's own random world events
+ * (`emitRandomEvents` from a pre-encoded pool). `realistic`: a presence-dominated mix with today's payload
+ * sizes (bench/realistic-events.ts says where the mix comes from), through the same pre-encoded pool.
+ */
+const corpus = benchFlag('corpus') ?? 'world';
+if (corpus !== 'world' && corpus !== 'realistic') throw new Error(`--corpus world|realistic, got ${corpus}`);
+/**
+ * `--client-node PATH`: the Node binary of the client processes (default: this one). The simulator (this
+ * process) compresses zstd-stream for real only where node:zlib has zstd (Node >= 22.15); run the parent on
+ * such a Node and the clients on another with this flag to measure e.g. Node 20 clients on real zstd.
+ */
+const clientNode = benchFlag('client-node');
+/** `--max-concurrency 16`: identify buckets (more lets thousands of idle shards start sooner). */
+const maxConcurrencyFlag = Number(benchFlag('max-concurrency') ?? 16);
 
 /**
  * Identify pacing, scaled from Discord's 5 s: the simulator enforces one identify per bucket per
@@ -78,8 +106,9 @@ const allocProfileStage = benchFlag('alloc-profile-stage');
  * violation, with a 100 ms simulator window), so the enforced window is small and the margin large.
  */
 const IDENTIFY_WINDOW_MS = 25;
-const IDENTIFY_MARGIN_MS = 225;
-const MAX_CONCURRENCY = 16;
+/** `--identify-margin-ms 225`: raise it when the machine is so loaded that identifies are read in bunches. */
+const IDENTIFY_MARGIN_MS = Number(benchFlag('identify-margin-ms') ?? 225);
+const MAX_CONCURRENCY = maxConcurrencyFlag;
 const GUILDS = 64;
 const MEMBERS_PER_GUILD = 20;
 const SEED = 1;
@@ -93,6 +122,7 @@ const ALL_CLIENTS: readonly ClientSpec[] = [
   { name: 'shardline etf + zlib-stream', kind: 'shardline', encoding: 'etf', compression: 'zlib-stream' },
   { name: 'shardline json + zlib-stream', kind: 'shardline', encoding: 'json', compression: 'zlib-stream' },
   { name: 'shardline etf + zstd-stream', kind: 'shardline', encoding: 'etf', compression: 'zstd-stream' },
+  { name: 'shardline json + zstd-stream', kind: 'shardline', encoding: 'json', compression: 'zstd-stream' },
   { name: 'shardline json, uncompressed', kind: 'shardline', encoding: 'json', compression: 'none' },
   {
     name: '@discordjs/ws json + zlib-sync',
@@ -107,6 +137,20 @@ const ALL_CLIENTS: readonly ClientSpec[] = [
     encoding: 'json',
     compression: 'zlib-stream',
     inflater: 'node:zlib',
+  },
+  {
+    name: 'minimal json + zlib-sync',
+    kind: 'minimal',
+    encoding: 'json',
+    compression: 'zlib-stream',
+    inflater: 'zlib-sync',
+  },
+  {
+    name: 'minimal json + zstd-napi',
+    kind: 'minimal',
+    encoding: 'json',
+    compression: 'zstd-stream',
+    inflater: 'zstd-napi',
   },
 ];
 /**
@@ -140,6 +184,12 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'idle-200', shards: idleShards, burst: false },
 ];
 
+/** Start-up allowance: twice the identify pacing of `shards` (2,500 shards take ~40 rounds), at least 60 s. */
+function startupTimeoutMs(shards: number): number {
+  const rounds = Math.ceil(shards / MAX_CONCURRENCY);
+  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS));
+}
+
 /** Fails the whole bench: a client that lost or duplicated events must not produce a figure. */
 class BenchFailure extends Error {}
 
@@ -149,7 +199,7 @@ class BenchFailure extends Error {}
  * and the retry is logged. Nothing was measured yet, so no figure is affected.
  */
 class StartupRefused extends BenchFailure {}
-const STARTUP_ATTEMPTS = 3;
+const STARTUP_ATTEMPTS = 5;
 
 // ── the child channel ───────────────────────────────────────────────────────────────────────────────
 
@@ -233,6 +283,10 @@ interface BurstResult {
   readonly seconds: number;
   readonly simCpuSec: number;
   readonly byType: Record<string, number>;
+  /** Payload bytes / bytes on the wire the simulator sent in the burst (1 without compression). */
+  readonly ratio: number;
+  /** Mean payload bytes per burst event before compression. */
+  readonly meanPayloadBytes: number;
 }
 interface IdleResult {
   readonly rssKiBPerShard: number;
@@ -266,6 +320,21 @@ function checkSimulator(sim: Simulator, shards: number, startup = false): void {
   if (problems.length > 0) throw new BenchFailure(`simulator: ${problems.join('; ')}`);
 }
 
+/**
+ * Makes the simulator's pool hold the realistic corpus: `emitRandomEvents` fills its pool from
+ * `world.randomEvent()`, so the events are encoded once, as the world corpus is, and emitted as fast.
+ */
+function useRealisticCorpus(sim: Simulator): void {
+  const events: RealisticEvent[] = realisticEvents(sim.world.guilds, poolSize);
+  let at = 0;
+  Object.assign(sim.world, {
+    randomEvent: (): WorldEvent => {
+      const e = events[at++ % events.length]!;
+      return { t: e.t, d: e.d, guildId: e.d.guild_id as string };
+    },
+  });
+}
+
 /** Emits `count` pool events as fast as the sockets drain; returns the simulator's delivery count. */
 async function emit(sim: Simulator, count: number): Promise<number> {
   let sent = 0;
@@ -285,7 +354,7 @@ async function emit(sim: Simulator, count: number): Promise<number> {
 }
 
 async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResult | IdleResult> {
-  const heartbeatIntervalMs = scenario.burst ? 5000 : idleHeartbeatMs;
+  const heartbeatIntervalMs = scenario.burst ? burstHeartbeatMs : idleHeartbeatMs;
   const guilds = scenario.burst ? GUILDS : scenario.shards;
   const sim = await startSimulator({
     seed: SEED,
@@ -308,7 +377,12 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     ...(allocProfileDir ? { E2E_ALLOC_PROFILE: allocProfileDir } : {}),
     ...(allocProfileStage ? { E2E_ALLOC_PROFILE_STAGE: allocProfileStage } : {}),
   };
-  const child = fork(CHILD, [], { execArgv, stdio: 'inherit', env });
+  const child = fork(CHILD, [], {
+    execArgv,
+    stdio: 'inherit',
+    env,
+    ...(clientNode ? { execPath: clientNode } : {}),
+  });
   const channel = new ClientChannel(child);
   let started = false;
   try {
@@ -316,6 +390,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       cmd: 'connect',
       spec,
       api: `${sim.httpUrl}/api`,
+      gatewayUrl: sim.gatewayUrl,
       token: sim.tokens[0]!,
       intents: ALL_INTENTS,
       shards: scenario.shards,
@@ -323,9 +398,9 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       identifyWindowMs: IDENTIFY_WINDOW_MS,
       identifyMarginMs: IDENTIFY_MARGIN_MS,
       guilds,
-      timeoutMs: 60_000,
+      timeoutMs: startupTimeoutMs(scenario.shards),
     });
-    const connected = await channel.next('connected', 90_000);
+    const connected = await channel.next('connected', startupTimeoutMs(scenario.shards) + 30_000);
     checkSimulator(sim, scenario.shards, true);
     started = true;
 
@@ -351,12 +426,17 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     }
 
     await sleep(200);
+    if (corpus === 'realistic') useRealisticCorpus(sim);
     await channel.request({ cmd: 'arm', warm: warmupEvents, burst: burstEvents }, 'armed');
     const warmDeliveries = await emit(sim, warmupEvents);
     await channel.next('warmed', 60_000);
     const simCpu0 = process.cpuUsage();
+    const bytes0 = wireBytes(sim.stats(), spec.compression);
     const deliveries = await emit(sim, burstEvents);
     const simCpu = process.cpuUsage(simCpu0);
+    const bytes1 = wireBytes(sim.stats(), spec.compression);
+    const payloadBytes = bytes1.payload - bytes0.payload;
+    const sentBytes = bytes1.wire - bytes0.wire;
     if (warmDeliveries !== warmupEvents || deliveries !== burstEvents) {
       throw new BenchFailure(
         `simulator delivered ${warmDeliveries}+${deliveries}, expected ${warmupEvents}+${burstEvents}`,
@@ -386,6 +466,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       seconds: burst.seconds,
       simCpuSec: (simCpu.user + simCpu.system) / 1e6,
       byType: count.byType,
+      ratio: spec.compression === 'none' ? 1 : payloadBytes / sentBytes,
+      meanPayloadBytes: spec.compression === 'none' ? Number.NaN : payloadBytes / burstEvents,
     };
   } catch (err) {
     if (!(err instanceof BenchFailure)) throw err;
@@ -403,6 +485,24 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     await sim.close();
   }
 }
+
+/** Compressed and uncompressed bytes the simulator sent so far in `mode` (heartbeat ACKs included). */
+function wireBytes(
+  stats: SimulatorStats,
+  mode: ClientSpec['compression'],
+): { payload: number; wire: number } {
+  if (mode === 'none') return { payload: 0, wire: 0 };
+  const c = stats.compression[mode];
+  if (mode === 'zstd-stream' && stats.compression.zstdEncoder === 'raw-blocks' && !rawZstdWarned) {
+    rawZstdWarned = true;
+    console.log(
+      `WARNING: zstd-stream rows are NOT compressed (simulator on raw blocks: ${stats.compression.notice ?? 'zstdEncoder raw-blocks'}); ` +
+        'run the parent on Node >= 22.15 (--client-node keeps the clients on another Node)',
+    );
+  }
+  return { payload: c.payloadBytes, wire: c.wireBytes };
+}
+let rawZstdWarned = false;
 
 // ── statistics and the table ────────────────────────────────────────────────────────────────────────
 
@@ -441,13 +541,18 @@ function printTable(title: string, header: readonly string[], rows: readonly (re
 // ── main ────────────────────────────────────────────────────────────────────────────────────────────
 
 const djsMissing = !loadDiscordjsWs() || !loadDiscordjsRest();
-const zlibSyncMissing = !loadZlibSync();
+// Resolved, not loaded: the clients may run on another Node (--client-node) than this process.
+const zlibSyncMissing = !peerInstalled('zlib-sync');
 const clients = [...ALL_CLIENTS, ...THREADED_CLIENTS].filter((c) => {
   if (clientFilter && !clientFilter.some((f) => c.name.includes(f))) return false;
   if (c.kind === 'discordjs' && djsMissing) {
     console.log(
       `skipping ${c.name}: @discordjs/ws / @discordjs/rest not installed (npm --prefix bench install)`,
     );
+    return false;
+  }
+  if (c.inflater === 'zstd-napi' && !peerInstalled('zstd-napi/binding')) {
+    console.log(`skipping ${c.name}: zstd-napi not installed (npm --prefix bench install)`);
     return false;
   }
   if (c.inflater === 'zlib-sync' && zlibSyncMissing) {
@@ -462,8 +567,15 @@ const loadBefore = loadavg();
 console.log(
   `e2e bench: ${clients.length} clients, scenarios ${scenarios.map((s) => s.name).join(', ')}, ${runs} runs ` +
     `(order rotated), burst ${burstEvents} events after ${warmupEvents} warm-up (pool ${poolSize}, seed ${SEED}), ` +
-    `idle settle ${settleMs} ms; node ${process.version}; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; ${startedAt}`,
+    `idle settle ${settleMs} ms; corpus ${corpus}; simulator node ${process.version}, clients ${clientNode ?? 'same'}; ` +
+    `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; ${startedAt}`,
 );
+if (corpus === 'realistic') {
+  const probe = await startSimulator({ seed: SEED, guilds: GUILDS, membersPerGuild: MEMBERS_PER_GUILD });
+  const { meanBytes, mix } = summarizeCorpus(realisticEvents(probe.world.guilds, poolSize));
+  await probe.close();
+  console.log(`realistic corpus: mean ${meanBytes.toFixed(0)} bytes as JSON; ${mix}`);
+}
 
 type Results = Map<string, (BurstResult | IdleResult)[]>;
 const startupRetries: string[] = [];
@@ -496,7 +608,8 @@ try {
           }
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${fmt(r.eventsPerSec)} events/s, ` +
-              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s)`,
+              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s; ` +
+              `sent ratio ${r.ratio.toFixed(2)}×${Number.isNaN(r.meanPayloadBytes) ? '' : `, ${r.meanPayloadBytes.toFixed(0)} B/payload`})`,
           );
         } else {
           console.log(
@@ -533,8 +646,13 @@ const metricsOf = (scenario: Scenario) =>
     ? [
         { key: 'eventsPerSec', label: 'events/s' },
         { key: 'cpuSecPer100k', label: 'CPU s / 100k events' },
+        { key: 'ratio', label: 'compression ratio sent' },
       ]
-    : [{ key: 'rssKiBPerShard', label: 'RSS KiB / idle shard' }];
+    : [
+        { key: 'rssKiBPerShard', label: 'RSS KiB / idle shard' },
+        { key: 'heapKiBPerShard', label: 'heap KiB / idle shard' },
+        { key: 'externalKiBPerShard', label: 'external KiB / idle shard' },
+      ];
 for (const scenario of scenarios) {
   const per = results.get(scenario.name)!;
   const scenarioRows: Row[] = [];
@@ -572,34 +690,36 @@ for (const scenario of scenarios) {
   );
 }
 
-// Targets of issue #9, against @discordjs/ws json + zlib-sync.
+// Goals, against @discordjs/ws json + zlib-sync (json + zstd also against the minimal zstd-napi client).
 const targetLines: string[] = [];
 const find = (scenario: string, client: string, metric: string) =>
   rows[scenario]?.find((r) => r.client === client && r.metric === metric);
-for (const scenario of scenarios.filter((s) => s.burst)) {
-  const cpuRows = (rows[scenario.name] ?? []).filter(
-    (r) => r.metric === 'CPU s / 100k events' && r.client.startsWith('shardline') && r.ratio !== undefined,
-  );
-  const best = cpuRows.sort((a, b) => a.summary.median - b.summary.median)[0];
-  if (best) {
-    const tput = find(scenario.name, best.client, 'events/s');
+const CPU = 'CPU s / 100k events';
+const goal = (label: string, ratio: number | undefined, max: number) => {
+  if (ratio !== undefined)
     targetLines.push(
-      `${scenario.name}: best mode ${best.client}: CPU ${best.ratio!.toFixed(2)}× (target ≤ 0.60×) ${best.ratio! <= 0.6 ? 'MET' : 'MISSED'}; ` +
-        `throughput ${tput?.ratio?.toFixed(2)}× (target ≥ 1.65×) ${(tput?.ratio ?? 0) >= 1.65 ? 'MET' : 'MISSED'}`,
+      `${label} ${ratio.toFixed(2)}× (goal ≤ ${max.toFixed(2)}×) ${ratio <= max ? 'MET' : 'MISSED'}`,
     );
-  }
-  const json = find(scenario.name, 'shardline json + zlib-stream', 'CPU s / 100k events');
-  if (json?.ratio !== undefined) {
-    targetLines.push(
-      `${scenario.name}: shardline json + zlib-stream CPU ${json.ratio.toFixed(2)}× (target ≤ 0.80×) ${json.ratio <= 0.8 ? 'MET' : 'MISSED'}`,
+};
+for (const scenario of scenarios.filter((s) => s.burst)) {
+  const n = scenario.name;
+  goal(`${n}: shardline json + zlib-stream CPU`, find(n, 'shardline json + zlib-stream', CPU)?.ratio, 0.55);
+  goal(`${n}: shardline etf + zlib-stream CPU`, find(n, 'shardline etf + zlib-stream', CPU)?.ratio, 0.5);
+  goal(`${n}: shardline etf + zstd-stream CPU`, find(n, 'shardline etf + zstd-stream', CPU)?.ratio, 0.55);
+  const jsonZstd = find(n, 'shardline json + zstd-stream', CPU);
+  const napi = find(n, 'minimal json + zstd-napi', CPU);
+  if (jsonZstd && napi) {
+    goal(
+      `${n}: shardline json + zstd-stream CPU vs minimal zstd-napi`,
+      jsonZstd.summary.median / napi.summary.median,
+      1.1,
     );
   }
 }
-for (const r of (rows['idle-200'] ?? []).filter((x) => x.client.startsWith('shardline'))) {
-  if (r.ratio === undefined) continue;
-  targetLines.push(
-    `idle-200: ${r.client} RSS/shard ${r.ratio.toFixed(2)}× (target ≤ 0.50×) ${r.ratio <= 0.5 ? 'MET' : 'MISSED'}`,
-  );
+for (const r of (rows[`idle-${idleShards}`] ?? rows['idle-200'] ?? []).filter(
+  (x) => x.client.startsWith('shardline') && x.metric === 'RSS KiB / idle shard',
+)) {
+  goal(`idle: ${r.client} RSS/shard`, r.ratio, r.client.includes('uncompressed') ? 0.3 : 0.45);
 }
 if (targetLines.length > 0) {
   console.log('\n### targets (vs @discordjs/ws json + zlib-sync medians)');
@@ -631,6 +751,9 @@ if (jsonPath) {
           settleMs,
           seed: SEED,
           semiSpaceMiB: semiSpaceMiB ?? null,
+          corpus,
+          clientNode: clientNode ?? null,
+          maxConcurrency: MAX_CONCURRENCY,
         },
         rows,
         targets: targetLines,

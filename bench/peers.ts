@@ -8,7 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 // Compiled to dist/bench/peers.js; the peers live in <root>/bench/node_modules.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const requireFromBench = createRequire(join(root, 'bench', 'package.json'));
+/**
+ * `SHARDLINE_BENCH_PEERS_DIR`: another directory holding the peers' package.json and node_modules, e.g. peers
+ * built for another Node major (native addons are per ABI) when the clients run on it.
+ */
+const peersDir = process.env.SHARDLINE_BENCH_PEERS_DIR ?? join(root, 'bench');
+const requireFromBench = createRequire(join(peersDir, 'package.json'));
 
 const cache = new Map<string, unknown>();
 
@@ -70,9 +75,28 @@ export interface FzstdPeer {
   };
 }
 
+/** Whether a peer is installed, without loading it (a native peer may be built for another Node). */
+export function peerInstalled(name: string): boolean {
+  try {
+    requireFromBench.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const loadErlpack = (): ErlpackPeer | undefined => load<ErlpackPeer>('erlpack');
 export const loadZlibSync = (): ZlibSyncPeer | undefined => load<ZlibSyncPeer>('zlib-sync');
 export const loadZstdNapi = (): ZstdNapiPeer | undefined => load<ZstdNapiPeer>('zstd-napi');
+/** zstd-napi's raw binding: one streaming decompression context (`ZSTD_DCtx`). */
+export interface ZstdNapiBinding {
+  DCtx: new () => {
+    /** Returns [hint, produced, consumed], like ZSTD_decompressStream. */
+    decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
+  };
+}
+export const loadZstdNapiBinding = (): ZstdNapiBinding | undefined =>
+  load<ZstdNapiBinding>('zstd-napi/binding');
 export const loadFzstd = (): FzstdPeer | undefined => load<FzstdPeer>('fzstd');
 
 /** The subset of `@discordjs/ws` 2.x the end-to-end bench drives (typed here so the build needs no peer). */

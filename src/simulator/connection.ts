@@ -2,7 +2,6 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../util/clock.js';
 import type { Compression, TransportCompressor } from './compression.js';
-import { createCompressor } from './compression.js';
 import type { Dispatch, Variant } from './dispatch.js';
 import type { ClientPayload, Encoding, WireEncoder } from './encoding.js';
 import { allocWsFrame, frameBytes, jsonDispatchWsFrame, wsFrameHeadBytes } from './encoding.js';
@@ -81,7 +80,7 @@ export class SimConnection {
     this.compression = init.compression;
     this.viaResumeUrl = init.viaResumeUrl;
     this.#encoder = init.encoder;
-    this.#compressor = createCompressor(init.compression, init.core.options.zstdCompress);
+    this.#compressor = init.core.compression.create(init.compression);
     const o = init.core.options;
     this.#sendWindow = new SendWindow(o.sendLimit, o.sendWindowMs);
     this.#lastHeartbeatAt = o.clock.now();

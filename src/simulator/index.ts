@@ -8,7 +8,15 @@ export type {
 } from '../errors.js';
 export { RecordingError, SimulatorError } from '../errors.js';
 export type { Clock, TimerHandle } from '../util/clock.js';
-export type { COMPRESSIONS, Compression } from './compression.js';
+export type {
+  COMPRESSIONS,
+  Compression,
+  CompressionModeStats,
+  CompressionStats,
+  ZSTD_ENCODERS,
+  ZstdEncoder,
+  ZstdEncoderChoice,
+} from './compression.js';
 export type { ENCODINGS, Encoding } from './encoding.js';
 export type { Fault, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
+import { nativeZstdCompressUnavailable, ZSTD_ENCODERS, type ZstdEncoderChoice } from './compression.js';
 import type { SimulatorObserver } from './observer.js';
 import { type ReplayOptions, type ResolvedReplayOptions, resolveReplayOptions } from './replay-options.js';
 import { LARGE_BOT_GUILDS, largeBotSessionStartTotal } from './rules.js';
@@ -75,8 +76,13 @@ export interface SimulatorOptions {
   etfAtomKeys?: boolean;
   /** ETF output: snowflakes as 64-bit integers (SMALL_BIG_EXT), as Discord does. Default true. */
   etfBigintSnowflakes?: boolean;
-  /** zstd-stream output through the shared zstd encoder (real ratio, more CPU) instead of raw blocks. Default false. */
-  zstdCompress?: boolean;
+  /**
+   * Who writes zstd-stream output: `'native'` (node:zlib's zstd, windowLog 18, a flush per message, as
+   * Discord), `'typescript'` (the shared pure-TS encoder: real ratio, more CPU), `'raw-blocks'` (valid zstd,
+   * no ratio: for tests that need the payload bytes on the wire). Default `'auto'`: `'native'` where Node
+   * has it (>= 22.15), else `'raw-blocks'` with a one-line notice (`stats().compression.notice`).
+   */
+  zstdEncoder?: ZstdEncoderChoice;
   /** Path of `resume_gateway_url` (distinct from the bootstrap path `/`). Default `/resume`. */
   resumePath?: string;
   /**
@@ -123,7 +129,7 @@ export interface ResolvedSimulatorOptions {
   readonly privilegedIntents: number;
   readonly etfAtomKeys: boolean;
   readonly etfBigintSnowflakes: boolean;
-  readonly zstdCompress: boolean;
+  readonly zstdEncoder: ZstdEncoderChoice;
   readonly resumePath: string;
   readonly guildCreateDelayMs: number;
   readonly clock: Clock;
@@ -155,7 +161,7 @@ export const DEFAULT_SIMULATOR_OPTIONS = {
   privilegedIntents: PRIVILEGED_INTENTS,
   etfAtomKeys: true,
   etfBigintSnowflakes: true,
-  zstdCompress: false,
+  zstdEncoder: 'auto',
   resumePath: '/resume',
   guildCreateDelayMs: 0,
 } as const satisfies Partial<ResolvedSimulatorOptions>;
@@ -219,6 +225,17 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
   const eventsPerSecond = options.eventsPerSecond ?? d.eventsPerSecond;
   if (!Number.isFinite(eventsPerSecond) || eventsPerSecond < 0) {
     throw new ConfigError('eventsPerSecond', `expected a finite number ≥ 0, got ${String(eventsPerSecond)}`);
+  }
+  const zstdEncoder = options.zstdEncoder ?? d.zstdEncoder;
+  if (!(ZSTD_ENCODERS as readonly unknown[]).includes(zstdEncoder)) {
+    throw new ConfigError(
+      'zstdEncoder',
+      `expected one of ${ZSTD_ENCODERS.map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(zstdEncoder)}`,
+    );
+  }
+  if (zstdEncoder === 'native') {
+    const why = nativeZstdCompressUnavailable();
+    if (why !== null) throw new ConfigError('zstdEncoder', `'native' is not available here: ${why}`);
   }
   const privilegedIntents = int('privilegedIntents', options.privilegedIntents, d.privilegedIntents, 0);
   if ((privilegedIntents & ~PRIVILEGED_INTENTS) !== 0) {
@@ -298,7 +315,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     privilegedIntents,
     etfAtomKeys: options.etfAtomKeys ?? d.etfAtomKeys,
     etfBigintSnowflakes: options.etfBigintSnowflakes ?? d.etfBigintSnowflakes,
-    zstdCompress: options.zstdCompress ?? d.zstdCompress,
+    zstdEncoder,
     resumePath,
     guildCreateDelayMs: int('guildCreateDelayMs', options.guildCreateDelayMs, d.guildCreateDelayMs, 0),
     clock: options.clock ?? systemClock,

@@ -3,6 +3,7 @@ import { SimulatorError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
 import { runCommand } from './commands/command.js';
 import { type CommandContext, isObject } from './commands/context.js';
+import { CompressionCounters, type CompressionStats } from './compression.js';
 import type { SimConnection } from './connection.js';
 import { Dispatch, FULL, SHARD_ZERO_EVENTS, STRIPPED } from './dispatch.js';
 import { type Encoding, etfEncoder, jsonEncoder, type WireEncoder } from './encoding.js';
@@ -101,6 +102,8 @@ export interface SimulatorStats {
   /** Close codes the simulator sent. */
   readonly serverClosesByCode: Readonly<Record<string, number>>;
   readonly violations: Readonly<Record<ViolationKind, number>>;
+  /** Who writes zstd-stream, and the messages and bytes each compression sent (before and after). */
+  readonly compression: CompressionStats;
   readonly sessionStartLimit: {
     readonly total: number;
     readonly remaining: number;
@@ -134,6 +137,8 @@ export class SimulatorCore {
   /** One wire encoder per encoding, shared by every connection. */
   readonly encoders: Readonly<Record<Encoding, WireEncoder>>;
   readonly connections = new Set<SimConnection>();
+  /** Compression settings and byte counters shared by every connection. */
+  readonly compression: CompressionCounters;
   readonly sessions = new Map<string, Session>();
   /** Live (not ended) sessions by shard count, then shard id. */
   readonly #byShard = new Map<number, Map<number, Set<Session>>>();
@@ -183,6 +188,7 @@ export class SimulatorCore {
 
   constructor(options: ResolvedSimulatorOptions) {
     this.options = options;
+    this.compression = new CompressionCounters(options.zstdEncoder);
     this.world = new World({
       seed: options.seed,
       guilds: options.guilds,
@@ -722,6 +728,7 @@ export class SimulatorCore {
       closesByCode: { ...this.#closes },
       serverClosesByCode: { ...this.#serverCloses },
       violations: { ...this.#violations },
+      compression: this.compression.snapshot(),
       sessionStartLimit: this.sessionStartLimit(),
       shards: [...this.#shardCounters.values()].map((c) => ({ ...c })),
       sessions: [...this.sessions.values()].map((s) => ({

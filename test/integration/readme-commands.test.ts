@@ -646,8 +646,7 @@ const CASES: readonly Case[] = [
   benchCase('node dist/bench/manager-startup.bench.js'),
   benchCase('node dist/bench/shard-receive.bench.js'),
   benchCase('node dist/bench/redis.bench.js'),
-  e2eBenchCase('npm run bench:e2e -- --runs 5 --json /tmp/e2e.json'),
-  e2eBenchCase('node --expose-gc dist/bench/e2e.js --runs 5 --scenarios idle-200'),
+  e2eBenchCase('npm run bench:e2e'),
   {
     readme:
       'npm run chaos -- --minutes N --seed S [--encoding json|etf --compression zlib-stream|zstd-stream|none]',

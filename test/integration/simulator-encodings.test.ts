@@ -98,7 +98,7 @@ test('ETF output can use binary envelope keys and string snowflakes when configu
 
 for (const encoding of ['json', 'etf'] as const) {
   test(`${encoding} zstd-stream through the shared zstd encoder decodes and compresses`, async (t) => {
-    const sim = await simulator(t, { guilds: 2, zstdCompress: true });
+    const sim = await simulator(t, { guilds: 2, zstdEncoder: 'typescript' });
     const { client, sessionId } = await identified(t, sim, {}, { encoding, compress: 'zstd-stream' });
     await client.nextOp(0, 'GUILD_CREATE');
     await client.nextOp(0, 'GUILD_CREATE');

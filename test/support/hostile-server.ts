@@ -321,7 +321,8 @@ export class HostileServer {
       ws,
       encoding,
       compression,
-      compressor: createCompressor(compression),
+      // Independent zlib segments: #sendBig splices hand-made segments into the stream.
+      compressor: createCompressor(compression, { zlibIndependent: true }),
       pathSession: pathSession === undefined ? undefined : this.#bySession.get(pathSession),
     };
     const conn = new HostileServerConnection(this, info);

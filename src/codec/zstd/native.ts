@@ -44,6 +44,11 @@ const createZstdDecompress = zlibWithZstd.createZstdDecompress;
 const WINDOW_LOG_MAX_PARAM = zlibWithZstd.constants.ZSTD_d_windowLogMax;
 const FLUSH_CONTINUE = zlibWithZstd.constants.ZSTD_e_continue ?? 0;
 const OUT_CHUNK_BYTES = 64 * 1024;
+/**
+ * One output chunk for every context: push() is synchronous and copies each chunk out before the next
+ * write, so a per-connection chunk would only cost 64 KiB per idle shard.
+ */
+let sharedOut: Buffer | undefined;
 
 type ScanState = 'header' | 'block' | 'content' | 'checksum' | 'skip';
 
@@ -153,7 +158,6 @@ export class NativeZstdDecoder {
   readonly #limits: ZstdDecoderLimits;
   readonly #engine: ZstdEngine;
   readonly #handle: ZstdHandle;
-  readonly #out = Buffer.allocUnsafe(OUT_CHUNK_BYTES);
   #error: { message: string; code: string | undefined } | null = null;
   readonly #scanner = new BlockScanner();
   /** Output of the unfinished message in [0, #total): one buffer grown by doubling, whatever the pushes. */
@@ -184,9 +188,9 @@ export class NativeZstdDecoder {
     };
   }
 
-  /** A rough figure: the DCtx holds one window plus a block; we hold one output chunk. */
+  /** What we hold between pushes (an unfinished message); the DCtx's own window is not counted. */
   get retainedBytes(): number {
-    return OUT_CHUNK_BYTES;
+    return this.#acc?.length ?? 0;
   }
 
   push(frame: Uint8Array): Uint8Array | null {
@@ -196,7 +200,8 @@ export class NativeZstdDecoder {
     let inOff = 0;
     let inLen = frame.length;
     const state = this.#engine._writeState;
-    const out = this.#out;
+    sharedOut ??= Buffer.allocUnsafe(OUT_CHUNK_BYTES);
+    const out = sharedOut;
     for (let guard = 0; ; guard++) {
       this.#handle.writeSync(FLUSH_CONTINUE, frame, inOff, inLen, out, 0, out.length);
       if (this.#error) throw mapError(this.#error);
