@@ -181,6 +181,33 @@ export class WsFrameReader {
 
   #dropData = false;
 
+  /** Whether the bytes held back by a pause hold a whole close frame, at a frame boundary. */
+  #closeAhead(): boolean {
+    const buf = this.#rest;
+    if (buf === null) return false;
+    let off = this.#restOff;
+    while (off + 2 <= buf.length) {
+      const b1 = buf[off + 1]!;
+      let len = b1 & 0x7f;
+      let head = 2;
+      if (len === 126) {
+        if (off + 4 > buf.length) return false;
+        len = buf.readUInt16BE(off + 2);
+        head = 4;
+      } else if (len === 127) {
+        if (off + 10 > buf.length) return false;
+        const high = buf.readUInt32BE(off + 2);
+        if (high > MAX_HIGH_WORD) return false;
+        len = high * 2 ** 32 + buf.readUInt32BE(off + 6);
+        head = 10;
+      }
+      if ((b1 & 0x80) !== 0) head += 4;
+      if ((buf[off]! & 0x0f) === 8) return off + head + len <= buf.length;
+      off += head + len;
+    }
+    return false;
+  }
+
   #release(): void {
     this.#held = Buffer.alloc(0);
     this.#heldLen = 0;
@@ -201,6 +228,8 @@ export class WsFrameReader {
       if (this.#paused) {
         this.#rest = chunk;
         this.#restOff = off;
+        // A close frame already received is not kept waiting behind a pause (ws' receiver did not either).
+        if (this.#closeAhead()) this.takeClose();
         return;
       }
       const used = this.#frame(chunk, off, end - off);
