@@ -169,6 +169,11 @@ export class Transport {
     (ws as unknown as { _socket?: Duplex })._socket?.end();
   }
 
+  /** Whether `WsFrameReader` reads the socket (false before the handshake, or when ws keeps reading). */
+  get readsFrames(): boolean {
+    return this.#reader !== null;
+  }
+
   /** The URL connected to (`gatewayConnectUrl` of the options); ws keeps the one copy. */
   get url(): string {
     return this.#ws.url;

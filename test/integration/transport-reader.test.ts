@@ -4,9 +4,13 @@
  * closed with ws' close code and reported as a typed `FrameError`.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ShardlineError } from '../../src/errors.js';
 import type { GatewayEnvelope } from '../../src/transport/envelope.js';
@@ -19,8 +23,16 @@ interface Peer {
   readonly connection: Promise<WebSocket>;
 }
 
-async function startPeer(t: TestContext): Promise<Peer> {
-  const http = createServer();
+/** A self-signed certificate for 127.0.0.1 (test/fixtures/tls, valid for a century). */
+const TLS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'tls');
+
+async function startPeer(t: TestContext, tls = false): Promise<Peer> {
+  const http = tls
+    ? createHttpsServer({
+        key: readFileSync(join(TLS_DIR, 'localhost-key.pem')),
+        cert: readFileSync(join(TLS_DIR, 'localhost-cert.pem')),
+      })
+    : createServer();
   const wss = new WebSocketServer({ server: http });
   const connection = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -29,7 +41,8 @@ async function startPeer(t: TestContext): Promise<Peer> {
     wss.close();
     await new Promise((resolve) => http.close(resolve));
   });
-  return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`, connection };
+  const port = (http.address() as AddressInfo).port;
+  return { url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}`, connection };
 }
 
 interface Seen {
@@ -68,9 +81,10 @@ const hello = (n: number): string =>
 
 test('the transport reads split, fragmented and back-to-back frames, and ws answers pings', async (t) => {
   const peer = await startPeer(t);
-  const { seen } = open(t, peer.url);
+  const { transport, seen } = open(t, peer.url);
   const server = await peer.connection;
   await waitFor(() => seen.opened, { what: 'the transport to open' });
+  assert.equal(transport.readsFrames, true);
   const pong = new Promise<Buffer>((resolve) => server.once('pong', resolve));
   server.ping('are you there');
   assert.equal((await pong).toString(), 'are you there');
@@ -163,4 +177,32 @@ test('a message over maxPayloadBytes is refused from its header with 1009', asyn
   assert.equal(await serverClose, 1009);
   await waitFor(() => seen.closes.length === 1, { what: 'seen.closes.length === 1' });
   assert.equal((seen.errors[0] as FrameError | undefined)?.reason, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+});
+
+test('over TLS (wss) the reader gets the decrypted frames, and a close code', async (t) => {
+  // The fixture certificate is self-signed; only this test's connections to 127.0.0.1 skip verification.
+  const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  t.after(() => {
+    if (previous === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = previous;
+  });
+  const peer = await startPeer(t, true);
+  const { transport, seen } = open(t, peer.url);
+  const server = await peer.connection;
+  await waitFor(() => seen.opened, { what: 'the transport to open over TLS' });
+  assert.equal(transport.readsFrames, true);
+  const text = hello(7);
+  server.send(text.slice(0, 3), { fin: false });
+  server.send(text.slice(3), { fin: true });
+  server.send(hello(8));
+  await waitFor(() => seen.payloads.length === 2, { what: 'two payloads over TLS' });
+  server.close(4004, 'bye');
+  await waitFor(() => seen.closes.length === 1, { what: 'the close over TLS' });
+  assert.deepEqual(seen.closes, [[4004, 'bye']]);
+  assert.deepEqual(
+    seen.payloads.map((p) => (p.d as { heartbeat_interval: number }).heartbeat_interval),
+    [7, 8],
+  );
+  assert.deepEqual(seen.errors, []);
 });
