@@ -58,6 +58,14 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runProxy(argv, io),
     };
   },
+  dashboard: async () => {
+    const { runDashboard, DASHBOARD_COMMAND_USAGE } = await import('./commands/dashboard.js');
+    return {
+      summary: 'a live web page of a worker fleet in Redis: shards, leases, workers, streams, lag',
+      usage: DASHBOARD_COMMAND_USAGE,
+      run: (argv, io) => runDashboard(argv, io),
+    };
+  },
   simulate: async () => {
     const { runSimulate, SIMULATE_USAGE } = await import('./commands/simulate.js');
     return {

@@ -105,17 +105,53 @@ redis.call('HSET', KEYS[1], 'total', ARGV[1], 'remaining', ARGV[2], 'resetAt', n
 return 1
 `);
 
-// KEYS: budget. Returns {remaining, ms until reset} or false.
+// KEYS: budget. Returns {remaining, ms until reset, total} or false.
 const GET_BUDGET = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local resetAt = tonumber(redis.call('HGET', KEYS[1], 'resetAt'))
+local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
 if now >= resetAt then
-  return {tonumber(redis.call('HGET', KEYS[1], 'total')), 0}
+  return {total, 0, total}
 end
-return {tonumber(redis.call('HGET', KEYS[1], 'remaining')), resetAt - now}
+return {tonumber(redis.call('HGET', KEYS[1], 'remaining')), resetAt - now, total}
 `);
+
+/** Key of the cluster-wide daily session-start budget (a hash `{total, remaining, resetAt, resetAfter}`). */
+export function sessionStartBudgetKey(prefix: string): string {
+  return `${prefix}identify:budget`;
+}
+
+/** The daily session-start budget as Redis sees it now. */
+export interface SessionStartBudget {
+  readonly remaining: number;
+  readonly resetAfterMs: number;
+  readonly total: number;
+}
+
+/**
+ * Reads the budget the workers recorded (`setSessionStartLimit`), or `null` when none was set. A reply
+ * that is not three non-negative integers is a `REDIS_BAD_REPLY`.
+ */
+export async function readSessionStartBudget(options: RedisBaseOptions): Promise<SessionStartBudget | null> {
+  let reply: unknown;
+  try {
+    reply = await GET_BUDGET.run(
+      options.redis,
+      [sessionStartBudgetKey(options.prefix ?? DEFAULT_KEY_PREFIX)],
+      [],
+    );
+  } catch (err) {
+    throw toRedisError(err);
+  }
+  if (reply === null) return null;
+  const [remaining, resetAfterMs, total] = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const ok = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!ok(remaining) || !ok(resetAfterMs) || !ok(total))
+    throw new RedisError('REDIS_BAD_REPLY', `the session-start budget in Redis is not what Shardline writes`);
+  return { remaining, resetAfterMs, total };
+}
 
 function positiveInt(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -169,7 +205,7 @@ export class RedisIdentifyQueue implements IdentifyQueue {
   }
 
   get #budgetKey(): string {
-    return `${this.#prefix}identify:budget`;
+    return sessionStartBudgetKey(this.#prefix);
   }
 
   /** The shard's `IdentifyQueue` contract: resolves when `shardId` may identify; rejects with `signal.reason`. */

@@ -176,7 +176,7 @@ export class ShardLeases {
   }
 
   #key(shardId: number): string {
-    return `${this.#prefix}lease:${shardId}`;
+    return leaseKey(this.#prefix, shardId);
   }
 
   /** Shard ids this worker holds now. */
@@ -276,19 +276,8 @@ export class ShardLeases {
 
   /** Owner id of each leased shard among `0 … total-1` (free shards are absent). */
   async owners(total: number): Promise<Map<number, string>> {
-    if (!Number.isInteger(total) || total < 1) throw new ConfigError('total', `must be a positive integer`);
-    const keys = Array.from({ length: total }, (_, i) => this.#key(i));
-    let values: (string | null)[];
-    try {
-      values = await this.#redis.mget(...keys);
-    } catch (err) {
-      throw toRedisError(err);
-    }
-    const out = new Map<number, string>();
-    values.forEach((v, i) => {
-      if (v !== null) out.set(i, v.replace(/:\d+$/, '').replace(/#[0-9a-f-]{36}$/, ''));
-    });
-    return out;
+    const holders = await readLeaseHolders({ redis: this.#redis, prefix: this.#prefix }, total);
+    return new Map([...holders].map(([shardId, h]) => [shardId, h.owner]));
   }
 
   /** Shards among `0 … total-1` that nobody holds (for `--auto`). */
@@ -429,4 +418,47 @@ export class ShardLeases {
     this.stop();
     await Promise.allSettled(this.held().map((id) => this.release(id)));
   }
+}
+
+/** Key of a shard's lease: `owner#instance:token` while held. */
+export function leaseKey(prefix: string, shardId: number): string {
+  return `${prefix}lease:${shardId}`;
+}
+
+/** Who holds a shard's lease: the owner id (instance suffix dropped) and the fencing token. */
+export interface LeaseHolder {
+  readonly owner: string;
+  /** Fencing token, or null when the stored value does not end in one. */
+  readonly token: number | null;
+}
+
+/** Longest owner id kept from a lease value (a longer one is cut: it is shown, never trusted). */
+const MAX_OWNER_LENGTH = 200;
+
+/** Parses a stored lease value `owner#instance:token` (anything else is kept as a cut-down owner). */
+export function parseLeaseValue(value: string): LeaseHolder {
+  const m = /^(.*?)(?:#[0-9a-f-]{36})?:(\d{1,15})$/.exec(value);
+  const owner = (m ? m[1]! : value).slice(0, MAX_OWNER_LENGTH);
+  return { owner, token: m ? Number(m[2]) : null };
+}
+
+/** The holder of each leased shard among `0 … total-1` (free shards are absent), in one MGET. */
+export async function readLeaseHolders(
+  options: RedisBaseOptions,
+  total: number,
+): Promise<Map<number, LeaseHolder>> {
+  if (!Number.isInteger(total) || total < 1) throw new ConfigError('total', `must be a positive integer`);
+  const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+  const keys = Array.from({ length: total }, (_, i) => leaseKey(prefix, i));
+  let values: (string | null)[];
+  try {
+    values = await options.redis.mget(...keys);
+  } catch (err) {
+    throw toRedisError(err);
+  }
+  const out = new Map<number, LeaseHolder>();
+  values.forEach((v, i) => {
+    if (typeof v === 'string') out.set(i, parseLeaseValue(v));
+  });
+  return out;
 }

@@ -22,6 +22,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { redact } from '../util/redact.js';
 import { toRedisError } from './client.js';
 import { publishShardCount, serveCommands } from './commands.js';
+import { workerRegistryKey } from './fleet.js';
 import { RedisIdentifyQueue } from './identify-queue.js';
 import type { SessionInfo, SessionStore } from './interfaces.js';
 import { ShardLeases } from './leases.js';
@@ -88,7 +89,6 @@ export interface WorkerSnapshot {
   readonly readsPaused: boolean;
 }
 
-const WORKERS_KEY = 'workers';
 const PAUSE_LOG_INTERVAL_MS = 10_000;
 
 export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
@@ -349,7 +349,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     await this.#store.close().catch((err: unknown) => this.#redisTrouble(toRedisError(err)));
     await this.#leases.close();
     if (wasRunning) {
-      await this.#redis.zrem(this.#key(WORKERS_KEY), this.ownerId).catch(() => undefined);
+      await this.#redis.zrem(workerRegistryKey(this.options.prefix), this.ownerId).catch(() => undefined);
     }
     this.#metrics.close();
     this.#state = 'destroyed';
@@ -357,10 +357,6 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   }
 
   // ------------------------------------------------------------------------------------------ claiming
-
-  #key(name: string): string {
-    return `${this.options.prefix}${name}`;
-  }
 
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
@@ -396,7 +392,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
   async #register(): Promise<number> {
     // Wall time, not the injected clock: the registry's scores are compared across processes.
     const now = Date.now();
-    const key = this.#key(WORKERS_KEY);
+    const key = workerRegistryKey(this.options.prefix);
     const [, , count] = ((await this.#redis
       .multi()
       .zadd(key, now + this.options.leaseTtlMs, this.ownerId)

@@ -357,7 +357,7 @@ const CASES: readonly Case[] = [
   },
   {
     readme:
-      'shardline connect [--token-env NAME --api URL --intents LIST --shard-count auto|N --events --session-file PATH --metrics-port N --duration S]',
+      'shardline connect [--token-env NAME --api URL --intents LIST --shard-count auto|N --events --session-file PATH --metrics-port N --dashboard-port N --duration S]',
     runs: 'not against Discord (no network or real token in a test): `node dist/src/cli/main.js connect --api <simulate URL>/api --events --duration 3` against `simulate --guilds 5` from the fresh copy, the token in $DISCORD_TOKEN',
     asserts:
       'exit 0; NDJSON events on stdout: READY first, one GUILD_CREATE per guild, seqs 1..n; the token appears in no output',

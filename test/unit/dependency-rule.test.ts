@@ -44,8 +44,9 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy'],
   discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
+  dashboard: ['.', 'util', 'shard', 'manager', 'redis'],
+  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'dashboard'],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */

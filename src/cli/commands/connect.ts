@@ -4,6 +4,7 @@
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
+import { managerBudget } from '../../dashboard/sources.js';
 import { GatewayCloseError, ManagerError, RestError, ShardlineError } from '../../errors.js';
 import { ShardManager } from '../../manager/manager.js';
 import { serveMetrics } from '../../manager/metrics.js';
@@ -11,6 +12,7 @@ import { FileSessionStore } from '../../manager/session-store.js';
 import { INTENT_NAMES, intentBit, parseIntents as parseIntentNames } from '../../util/intents.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
+import { DASHBOARD_FLAGS, dashboardUsage, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
 import { LiveView, waitForStop } from '../live-view.js';
 import { dropForeignSessions } from '../session-check.js';
 
@@ -25,6 +27,7 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --session-file PATH      keep sessions in a file so a restart resumes instead of identifying
   --events                 print every dispatch as NDJSON on stdout (the status goes to stderr)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+${dashboardUsage('the shard table, the identify budget, charts')}
   --duration S             exit by itself after S seconds
   --plain                  print plain lines even on a terminal`;
 
@@ -78,6 +81,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     'metrics-port': { type: 'string' },
     duration: { type: 'string' },
     plain: { type: 'boolean' },
+    ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
   const tokenEnv = str('token-env') ?? 'DISCORD_TOKEN';
@@ -105,6 +109,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
   const duration = intFlag('duration', str('duration'), { min: 1, max: 31_536_000 });
   const events = v.events === true;
+  const dashboardFlags = parseDashboardFlags(v);
   const token = tokenFromEnv(io.env, tokenEnv);
 
   // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
@@ -137,6 +142,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     tty,
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   let failure: unknown;
   let stopping = false;
   try {
@@ -144,6 +150,12 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
       metrics = await serveMetrics(manager, { port: metricsPort });
       viewIo.stderr.write(`metrics on ${metrics.url}\n`);
     }
+    dashboard = await openDashboard(dashboardFlags, {
+      title: `shardline connect · ${api} · ${encoding}+${compression}`,
+      shards: manager,
+      budget: managerBudget(manager),
+    });
+    if (dashboard) viewIo.stderr.write(`dashboard on ${dashboard.url}\n`);
     view.start();
     if (sessionStore) for (const note of await dropForeignSessions(sessionStore, api)) view.note(note);
     const connectFailed = manager.connect().then(
@@ -160,6 +172,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     view.stop();
     await manager.destroy({ resumable: sessionFile !== undefined });
     await metrics?.close();
+    await dashboard?.close();
   }
   if (failure !== undefined) {
     io.stderr.write(`shardline connect: ${redact(explainConnectFailure(failure, api), token)}\n`);

@@ -4,6 +4,7 @@
  * Faults can be injected with keys (TTY) or on a schedule (`--fault-every`), so you can watch shards resume.
  */
 import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
+import { managerBudget } from '../../dashboard/sources.js';
 import { ShardManager } from '../../manager/manager.js';
 import { serveMetrics } from '../../manager/metrics.js';
 import { startupBoundMs } from '../../shard/identify-queue.js';
@@ -11,6 +12,7 @@ import { type Fault, startSimulator } from '../../simulator/index.js';
 import { INTENTS } from '../../simulator/intents.js';
 import { seededRandom } from '../../util/clock.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags } from '../args.js';
+import { DASHBOARD_FLAGS, dashboardUsage, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
 import { LiveView, waitForStop } from '../live-view.js';
 
 /**
@@ -55,6 +57,7 @@ export const DEMO_USAGE = `usage: shardline demo [flags]
   --fault-every S          inject a random fault into a random shard every S seconds (default off)
   --duration S             exit by itself after S seconds with a summary (default: until Ctrl-C)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+${dashboardUsage('the shard table, the identify budget, charts; buttons inject the same faults as the keys')}
   --seed N                 seed of the world, the event stream and the fault schedule (default 1)
   --plain                  print plain lines even on a terminal
 keys (when stdin is a terminal): 0-9 select a shard; ${describeDemoKeys()}; q quits`;
@@ -99,6 +102,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
     'metrics-port': { type: 'string' },
     seed: { type: 'string' },
     plain: { type: 'boolean' },
+    ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
   const shards = intFlag('shard-count', str('shard-count'), { min: 1, max: 256 }) ?? 4;
@@ -117,6 +121,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   const duration = intFlag('duration', str('duration'), { min: 1, max: 86_400 });
   const metricsPort = intFlag('metrics-port', str('metrics-port'), { min: 0, max: 65_535 });
   const seed = intFlag('seed', str('seed'), { min: 0, max: 2 ** 32 - 1 }) ?? 1;
+  const dashboardFlags = parseDashboardFlags(v);
   const tty = Boolean(io.stdout.isTTY) && v.plain !== true;
 
   const sim = await startSimulator({
@@ -171,9 +176,10 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   let selected = 0;
   let faults = 0;
   const lastFaults: string[] = [];
-  const inject = (kind: Fault['kind'], shard: number) => {
+  const inject = (kind: Fault['kind'], shard: number): boolean => {
     const fault: Fault = kind === 'close' ? { kind, shardId: shard, code: 4000 } : { kind, shardId: shard };
-    if (sim.inject(fault) > 0) {
+    const hit = sim.inject(fault) > 0;
+    if (hit) {
       faults++;
       const then = DEMO_KEYS.find((k) => k.fault === kind)?.outcome;
       const next =
@@ -184,8 +190,11 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       if (lastFaults.length > 3) lastFaults.shift();
       if (!tty) io.stdout.write(`fault: ${kind} -> shard ${shard}\n`);
     }
+    return hit;
   };
 
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   const startedAt = Date.now();
   const bound = startupBoundMs(shards, maxConcurrency, identifyWindowMs);
   const view = new LiveView(manager, io, {
@@ -199,10 +208,9 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
         tty
           ? `shard ${selected} selected · 0-9 select · r op 7, d drop, z zombie, c close → resume · i op 9 → identify · h op 1 · q quit`
           : '',
+        tty && dashboard ? `dashboard ${dashboard.url}` : '',
       ].filter((l) => l !== ''),
   });
-
-  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   const stopKeys = new AbortController();
   const onKey = (data: Buffer) => {
     const key = data.toString('utf8');
@@ -220,6 +228,21 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
       metrics = await serveMetrics(manager, { port: metricsPort });
       io.stdout.write(`metrics on ${metrics.url}\n`);
     }
+    dashboard = await openDashboard(dashboardFlags, {
+      title: `shardline demo · ${shards} shards · ${encoding}+${compression} · ${guilds} guilds`,
+      shards: manager,
+      budget: managerBudget(manager),
+      faults: {
+        kinds: DEMO_KEYS.map((k) => ({ kind: k.fault, label: k.label, outcome: k.outcome })),
+        inject: (kind, shard) => inject(kind as Fault['kind'], shard), // kind is one of DEMO_KEYS' (checked)
+      },
+    }).catch(async (err: unknown) => {
+      // A dashboard port in use: nothing started yet but the simulator and the metrics server.
+      await metrics?.close();
+      await sim.close();
+      throw err;
+    });
+    if (dashboard) io.stdout.write(`dashboard on ${dashboard.url}\n`);
     if (keys) {
       stdin.setRawMode?.(true);
       stdin.resume();
@@ -297,6 +320,7 @@ export async function runDemo(argv: readonly string[], io: CliIo): Promise<numbe
   };
   await manager.destroy({ resumable: false }); // the demo ends its sessions: close 1000
   await metrics?.close();
+  await dashboard?.close();
   await sim.close();
   io.stdout.write(
     `summary: ${summary.ready}/${summary.shards} shards ready · ${summary.dispatches} dispatches delivered · ` +

@@ -4,12 +4,20 @@
  * and the client tokens come from environment variables, never from the command line.
  */
 import { COMPRESSIONS, ENCODINGS } from '../../codec/formats.js';
+import { managerBudget } from '../../dashboard/sources.js';
 import { ConfigError } from '../../errors.js';
 import { FileSessionStore } from '../../manager/session-store.js';
 import { GatewayProxy } from '../../proxy/index.js';
 import { closeClient, createRedisClient, DEFAULT_KEY_PREFIX } from '../../redis/client.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, tokenFromEnv, UsageError } from '../args.js';
+import {
+  DASHBOARD_FLAGS,
+  dashboardUsage,
+  describeRedis,
+  openDashboard,
+  parseDashboardFlags,
+} from '../dashboard-flags.js';
 import { waitForStop } from '../live-view.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
@@ -33,6 +41,7 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --replay-ms MS           and for how long (default 180000)
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
   --duration S             exit by itself after S seconds
+${dashboardUsage('the upstream shards (or the fleet with --redis), clients, sessions')}
  Redis mode (excludes --api, --shard-count, --encoding, --compression, --session-file, --token-env):
   --redis URL              redis:// or rediss:// URL of the worker fleet
   --prefix P               Redis key prefix of the fleet (default ${DEFAULT_KEY_PREFIX})
@@ -62,6 +71,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     prefix: { type: 'string' },
     partitions: { type: 'string' },
     'snapshot-interval': { type: 'string' },
+    ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
   const port = intFlag('port', str('port'), { min: 0, max: 65_535 }) ?? DEFAULT_PROXY_PORT;
@@ -117,6 +127,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   if (prefix === '' || /\s/.test(prefix)) throw new UsageError('--prefix must be non-empty, without spaces');
   const partitions = intFlag('partitions', str('partitions'), { min: 1, max: 1024 });
   const snapshotInterval = intFlag('snapshot-interval', str('snapshot-interval'), { min: 0, max: 86_400 });
+  const dashboardFlags = parseDashboardFlags(v);
 
   const common = {
     intents,
@@ -134,7 +145,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
           onError: (err) => io.stderr.write(`shardline proxy: ${err.message} [${err.code}]\n`),
         });
   // where the upstream is, without a password a URL may carry
-  const upstreamName = redisUrl === undefined ? api : `redis ${new URL(redisUrl).host} (prefix ${prefix})`;
+  const upstreamName = redisUrl === undefined ? api : describeRedis(redisUrl, prefix);
   const proxy = new GatewayProxy(
     redis !== undefined
       ? {
@@ -158,10 +169,33 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   );
   let failure: unknown;
   let stopping = false;
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   try {
     await proxy.listen();
     io.stdout.write(`proxy listening on ${proxy.httpUrl}\n`);
     io.stdout.write(`REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${upstreamName}\n`);
+    dashboard = await openDashboard(dashboardFlags, {
+      title: `shardline proxy · ${proxy.gatewayUrl} · upstream ${upstreamName}`,
+      ...(proxy.manager ? { shards: proxy.manager, budget: managerBudget(proxy.manager) } : {}),
+      ...(redis !== undefined
+        ? {
+            fleet: {
+              redis,
+              prefix,
+              ...(partitions !== undefined ? { partitions } : {}),
+              label: upstreamName,
+            },
+          }
+        : {}),
+      info: () => {
+        const s = proxy.status();
+        return [
+          ['clients', String(s.connections)],
+          ['sessions', String(s.sessions)],
+        ];
+      },
+    });
+    if (dashboard) io.stdout.write(`dashboard on ${dashboard.url}\n`);
     const connected = proxy.connect().then(
       () => {
         const rebuilt = proxy.redisStats();
@@ -183,6 +217,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     throw err;
   } finally {
     stopping = true;
+    await dashboard?.close();
     await proxy.destroy();
     if (redis !== undefined) await closeClient(redis);
   }

@@ -15,6 +15,14 @@ import {
 } from '../../redis/index.js';
 import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
+import {
+  DASHBOARD_FLAGS,
+  type DashboardFlags,
+  dashboardUsage,
+  describeRedis,
+  openDashboard,
+  parseDashboardFlags,
+} from '../dashboard-flags.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
 export const WORKER_USAGE = `usage: shardline worker --redis URL --shard-ids 0-7|auto [--shard-count 16] [--max-shards N] [flags]
@@ -39,6 +47,7 @@ commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), n
   --redis-wait S           at startup, wait at most S seconds for Redis to answer (default: wait as long as it
                            takes, saying so on every attempt; 0: exit 1 at once)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
+${dashboardUsage("this worker's shards and the whole fleet in Redis")}
 SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
 signal exits at once).`;
 
@@ -60,12 +69,14 @@ const FLAGS = {
   'identify-window': { type: 'string' },
   'metrics-port': { type: 'string' },
   'redis-wait': { type: 'string' },
+  ...DASHBOARD_FLAGS,
 } as const;
 
 export interface WorkerCliConfig {
   readonly redisUrl: string;
   readonly tokenEnv: string;
   readonly metricsPort: number | undefined;
+  readonly dashboard: DashboardFlags | undefined;
   /** Everything for `new ShardWorker` except the client and the token. */
   readonly worker: Omit<ShardWorkerOptions, 'redis' | 'token'>;
 }
@@ -134,7 +145,7 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     ...(identifyWindowMs !== undefined ? { identifyWindowMs } : {}),
     ...(redisWait !== undefined ? { redisWaitMs: redisWait * 1000 } : {}),
   };
-  return { redisUrl, tokenEnv, metricsPort, worker };
+  return { redisUrl, tokenEnv, metricsPort, dashboard: parseDashboardFlags(v), worker };
 }
 
 export async function runWorker(argv: readonly string[], io: CliIo): Promise<number> {
@@ -174,6 +185,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     });
   });
   let metrics: MetricsServer | undefined;
+  let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   // A signal while start() still waits (for Redis, say) stops the worker at once.
   const stopOnSignal = (): void => void worker.destroy();
   if (io.signal.aborted) stopOnSignal();
@@ -191,6 +203,13 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
       metrics = await serveMetrics(worker, { port: config.metricsPort });
       say(`metrics on ${metrics.url}`);
     }
+    const where = describeRedis(config.redisUrl, worker.options.prefix);
+    dashboard = await openDashboard(config.dashboard, {
+      title: `shardline worker ${worker.ownerId} · ${where}`,
+      shards: worker,
+      fleet: { redis, prefix: worker.options.prefix, partitions: worker.options.partitions, label: where },
+    });
+    if (dashboard) say(`dashboard on ${dashboard.url}`);
     const stopped = new Promise<'signal'>((resolve) => {
       if (io.signal.aborted) resolve('signal');
       io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
@@ -200,6 +219,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
   } finally {
     await worker.destroy();
     await metrics?.close();
+    await dashboard?.close();
     await closeClient(redis);
   }
   if (fatal !== undefined) {
