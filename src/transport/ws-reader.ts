@@ -48,6 +48,11 @@ export interface FrameReaderOptions {
   readonly server?: boolean;
   /** Check that text messages and close reasons are UTF-8 (1007 otherwise). Default true. */
   readonly validateUtf8?: boolean;
+  /**
+   * When paused, report a close frame already received at once, dropping the data messages before it (they
+   * die with the connection). Default true; false keeps strict order (a close waits for `resume()`).
+   */
+  readonly closeWhilePaused?: boolean;
 }
 
 export interface FrameReaderHandlers {
@@ -81,6 +86,7 @@ export class WsFrameReader {
   readonly #max: number;
   readonly #server: boolean;
   readonly #utf8: boolean;
+  readonly #closeWhilePaused: boolean;
   #state = OPEN;
   #paused = false;
   /** A frame split across reads: its first `#heldLen` bytes; `#need` is what the next step needs in total. */
@@ -101,6 +107,7 @@ export class WsFrameReader {
     this.#max = options.maxMessageBytes;
     this.#server = options.server ?? false;
     this.#utf8 = options.validateUtf8 ?? true;
+    this.#closeWhilePaused = options.closeWhilePaused ?? true;
   }
 
   /** Whether frames may still come (no close frame, no error, not stopped). */
@@ -181,14 +188,22 @@ export class WsFrameReader {
 
   #dropData = false;
 
-  /** Whether the bytes held back by a pause hold a whole close frame, at a frame boundary. */
+  /**
+   * Whether the bytes held back by a pause hold a whole close frame, at a frame boundary, behind frames that
+   * pass the header checks (a frame that would be refused stops the search: its error comes first).
+   */
   #closeAhead(): boolean {
     const buf = this.#rest;
     if (buf === null) return false;
     let off = this.#restOff;
     while (off + 2 <= buf.length) {
+      const b0 = buf[off]!;
       const b1 = buf[off + 1]!;
+      const opcode = b0 & 0x0f;
       let len = b1 & 0x7f;
+      if ((b0 & 0x70) !== 0 || (opcode > 2 && opcode < 8) || opcode > 10) return false;
+      if (opcode >= 8 && ((b0 & 0x80) === 0 || len > 125 || (opcode === 8 && len === 1))) return false;
+      if (((b1 & 0x80) !== 0) !== this.#server) return false;
       let head = 2;
       if (len === 126) {
         if (off + 4 > buf.length) return false;
@@ -202,7 +217,7 @@ export class WsFrameReader {
         head = 10;
       }
       if ((b1 & 0x80) !== 0) head += 4;
-      if ((buf[off]! & 0x0f) === 8) return off + head + len <= buf.length;
+      if (opcode === 8) return off + head + len <= buf.length;
       off += head + len;
     }
     return false;
@@ -229,7 +244,7 @@ export class WsFrameReader {
         this.#rest = chunk;
         this.#restOff = off;
         // A close frame already received is not kept waiting behind a pause (ws' receiver did not either).
-        if (this.#closeAhead()) this.takeClose();
+        if (this.#closeWhilePaused && this.#closeAhead()) this.takeClose();
         return;
       }
       const used = this.#frame(chunk, off, end - off);

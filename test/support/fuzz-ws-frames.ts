@@ -124,7 +124,8 @@ export function runReader(
   let events = 0;
   let pauses = 0;
   const reader: WsFrameReader = new WsFrameReader(
-    { maxMessageBytes: maxPayload, server },
+    // Strict order: a close frame seen while paused waits for resume(), as every event does with ws.
+    { maxMessageBytes: maxPayload, server, closeWhilePaused: false },
     {
       message: (data, isBinary) => {
         log.push(`message ${isBinary ? 'binary' : 'text'} ${hex(data)}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
+import { WsFrameReader } from '../../src/transport/ws-reader.js';
 import { frameBytes, fuzzWsFrames, runReader, runWs } from '../support/fuzz-ws-frames.js';
 
 const h = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -154,8 +155,41 @@ test('ws-reader reads thousands of frames in one read, and 200 KiB frames in pie
 });
 
 test('ws-reader and ws agree on random frame streams, cut into random reads, paused or not', async () => {
-  const result = await fuzzWsFrames(1501, 3000);
+  const result = await fuzzWsFrames(1501, 2000);
   assert.equal(result.mismatch, undefined, JSON.stringify(result.mismatch, null, 1)?.slice(0, 4000));
   // The generator reaches errors, closes and messages alike.
   assert.ok(result.errors > 100 && result.closes > 100 && result.messages > 1000, JSON.stringify(result));
+});
+
+/** A reader that pauses after its first message and logs what it reports. */
+function pausingReader(log: string[]): WsFrameReader {
+  const reader: WsFrameReader = new WsFrameReader(
+    { maxMessageBytes: 1024 },
+    {
+      message: (data) => {
+        log.push(`message ${data.toString()}`);
+        reader.pause();
+      },
+      control: (opcode, payload) => log.push(`control ${opcode} ${payload.toString('hex')}`),
+      error: (err) => log.push(`error ${err.reason}`),
+    },
+  );
+  return reader;
+}
+
+test('ws-reader reports a close frame received behind a pause at once, dropping the data before it', () => {
+  const log: string[] = [];
+  const reader = pausingReader(log);
+  reader.push(Buffer.concat([h('8102' + hexOf('m1')), h('8102' + hexOf('m2')), h('880203e8')]));
+  assert.deepEqual(log, ['message m1', 'control 8 03e8']);
+  assert.equal(reader.isOpen, false);
+});
+
+test('ws-reader does not look for a close frame past a frame it would refuse', () => {
+  const log: string[] = [];
+  const reader = pausingReader(log);
+  reader.push(Buffer.concat([h('8102' + hexOf('m1')), h('8300'), h('880203e8')]));
+  assert.deepEqual(log, ['message m1']);
+  reader.resume();
+  assert.deepEqual(log, ['message m1', 'error WS_ERR_INVALID_OPCODE']);
 });
