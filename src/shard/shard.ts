@@ -87,6 +87,8 @@ export class Shard extends EventEmitter<ShardEventMap> {
   #epoch = 0;
   readonly #inbox: MachineInput[] = [];
   #running = false;
+  /** Exceptions recovered from in the current run of the inbox (see `#recover`). */
+  #recoveries = 0;
   #persistChain: Promise<void> = Promise.resolve();
   #latencyMs: number | null = null;
 
@@ -273,29 +275,7 @@ export class Shard extends EventEmitter<ShardEventMap> {
       return;
     }
     this.#running = true;
-    let recoveries = 0;
-    // An exception in the protocol step or in an effect (an encode, a socket write, a user-supplied hook)
-    // must not escape into the timer or socket callback that fed the input: report it and reconnect.
-    const recover = (cause: unknown, what: string): void => {
-      recoveries++;
-      const error = new ShardError(
-        'INTERNAL_ERROR',
-        `unexpected exception while running ${what}; reconnecting`,
-        {
-          cause,
-        },
-      );
-      this.#emitError(error);
-      if (recoveries > MAX_RECOVERIES_PER_RUN) return;
-      const clock = this.options.clock;
-      this.#inbox.push({
-        type: 'socket-error',
-        conn: this.#state.ctx.conn,
-        error,
-        now: clock.now(),
-        random: 0,
-      });
-    };
+    this.#recoveries = 0;
     try {
       // Usually the inbox is empty here: run the input directly instead of queueing it.
       let next: MachineInput | undefined = input;
@@ -310,14 +290,14 @@ export class Shard extends EventEmitter<ShardEventMap> {
           this.#state = result.state;
           effects = result.effects;
         } catch (cause) {
-          recover(cause, `the ${next.type} input`);
+          this.#recover(cause, `the ${next.type} input`);
         }
         for (let i = 0; i < effects.length; i++) {
           const effect = effects[i]!;
           try {
             this.#run(effect);
           } catch (cause) {
-            recover(cause, `the ${effect.type} effect`);
+            this.#recover(cause, `the ${effect.type} effect`);
           }
         }
         next = this.#inbox.length > 0 ? this.#inbox.shift() : undefined;
@@ -325,6 +305,31 @@ export class Shard extends EventEmitter<ShardEventMap> {
     } finally {
       this.#running = false;
     }
+  }
+
+  /**
+   * An exception in the protocol step or in an effect (an encode, a socket write, a user-supplied hook)
+   * must not escape into the timer or socket callback that fed the input: report it and reconnect.
+   */
+  #recover(cause: unknown, what: string): void {
+    this.#recoveries++;
+    const error = new ShardError(
+      'INTERNAL_ERROR',
+      `unexpected exception while running ${what}; reconnecting`,
+      {
+        cause,
+      },
+    );
+    this.#emitError(error);
+    if (this.#recoveries > MAX_RECOVERIES_PER_RUN) return;
+    const clock = this.options.clock;
+    this.#inbox.push({
+      type: 'socket-error',
+      conn: this.#state.ctx.conn,
+      error,
+      now: clock.now(),
+      random: 0,
+    });
   }
 
   #run(effect: Effect): void {

@@ -27,10 +27,13 @@ export function createDecompressor(
   return null;
 }
 
+type Slicer = (this: Uint8Array, start: number, end: number) => string;
+/** Node's native UTF-8 slicer (what `buf.toString('utf8')` ends in), called without the argument handling. */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: Slicer }).utf8Slice;
+
 export function bytesToText(bytes: Uint8Array): string {
-  // A Buffer (what ws and the zlib-stream decoder hand out) decodes in place; a plain Uint8Array needs a view.
-  if (Buffer.isBuffer(bytes)) return bytes.toString('utf8');
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  // The slicer reads any Uint8Array in place (ws, the frame reader and the zlib decoder hand out Buffers).
+  return utf8Slice.call(bytes, 0, bytes.byteLength);
 }
 
 export { assertJsonWithinLimits, codecFallbackNotice, parseJsonText };

@@ -4,12 +4,14 @@
  * Guarantees: an `'error'` listener is attached before anything else; `onClose` is called exactly once;
  * nothing is reported after `onClose`; `send` never writes to a socket that is not open.
  */
+import { Duplex, Writable } from 'node:stream';
 import { GatewayVersion } from 'discord-api-types/v10';
 import WebSocket from 'ws';
 import type { Compression, Encoding } from '../codec/formats.js';
 import { ShardError, type ShardlineError } from '../errors.js';
 import type { GatewayEnvelope } from './envelope.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { type FrameError, WsFrameReader } from './ws-reader.js';
 
 /** The gateway version asked for (`v=`), as discord-api-types/v10 names it. */
 export const GATEWAY_API_VERSION = Number(GatewayVersion);
@@ -49,6 +51,26 @@ export function gatewayConnectUrl(url: string, encoding: Encoding, compression: 
   return u.toString();
 }
 
+/** What `takeOverReading` needs of ws' internals once the handshake is done. */
+interface WsInternals {
+  _socket?: unknown;
+  _receiver?: { write?: unknown };
+}
+
+/** The socket ws opened, and its receiver, when they have the shape the take-over relies on. */
+function wsInternals(ws: WebSocket): { socket: Duplex; receiver: Writable } | null {
+  const { _socket: socket, _receiver: receiver } = ws as unknown as WsInternals;
+  if (!(socket instanceof Duplex) || !(receiver instanceof Writable)) return null;
+  if (socket.listenerCount('data') !== 1 || typeof socket.read !== 'function') return null;
+  return { socket, receiver };
+}
+
+/**
+ * Set `SHARDLINE_WS_READER=0` to leave reading to ws' own receiver (for comparison); any other value, or
+ * none, reads frames with `WsFrameReader`.
+ */
+const READER_ENABLED = process.env.SHARDLINE_WS_READER !== '0';
+
 function bytesOf(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -68,6 +90,9 @@ export class Transport {
   /** Messages ws had already taken off the socket when reading was paused; delivered on resume. */
   #held: [data: WebSocket.RawData, isBinary: boolean][] = [];
   #closeTimer: NodeJS.Timeout | undefined;
+  /** Our frame reader, once it took the socket over from ws' receiver (after the handshake). */
+  #reader: WsFrameReader | null = null;
+  #readerFailed = false;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -88,12 +113,70 @@ export class Transport {
     ws.on('error', (err) => this.#onSocketError(err));
     ws.on('open', () => {
       if (this.#closed) return;
+      if (READER_ENABLED) this.#takeOverReading();
       // ws ignores pause() before the socket is open: apply it now.
-      if (this.#paused) ws.pause();
+      if (this.#paused) {
+        ws.pause();
+        this.#reader?.pause();
+      }
       this.#handlers.onOpen();
     });
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', (code, reason) => this.#finish(code, reason.toString('utf8')));
+  }
+
+  /**
+   * Reads the socket with `WsFrameReader` instead of ws' receiver: ws keeps the handshake, the send path
+   * and the closing handshake (control frames are handed to its receiver as they came); data frames go
+   * straight from the socket read to the decoder. Runs inside ws' 'open' event, synchronously after ws
+   * attached its own 'data' listener, so no byte can reach ws' receiver first. When ws' internals do not
+   * have the expected shape, nothing changes and ws keeps reading.
+   */
+  #takeOverReading(): void {
+    const internals = wsInternals(this.#ws);
+    if (internals === null) return;
+    const { socket, receiver } = internals;
+    const reader = new WsFrameReader(
+      { maxMessageBytes: this.#options.maxPayloadBytes },
+      {
+        message: (data, isBinary) => this.#onFrame(data, isBinary),
+        // Control frames are rare: ws answers pings and runs the closing handshake, from a copy.
+        control: (_opcode, _payload, frame) => {
+          receiver.write(Buffer.from(frame));
+        },
+        error: (err) => this.#onReaderError(err),
+      },
+    );
+    const [wsOnData] = socket.listeners('data') as ((chunk: Buffer) => void)[];
+    socket.removeListener('data', wsOnData!);
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    // ws reads what is left in a paused socket into its receiver when the socket closes; take it first,
+    // so a close frame behind unread data still gives the peer's close code.
+    socket.prependListener('close', () => {
+      const left = socket.readableLength;
+      if (left > 0 && reader.isOpen) {
+        const chunk = socket.read(left) as Buffer | null;
+        if (chunk !== null) reader.push(chunk);
+      }
+      if (reader.isPaused) reader.takeClose();
+    });
+    this.#reader = reader;
+  }
+
+  /** A frame the reader refused: reported as that error, then closed as ws closes on its own. */
+  #onReaderError(err: FrameError): void {
+    this.#readerFailed = true;
+    if (!this.#closed) this.#handlers.onError(err);
+    const ws = this.#ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // As ws does after a receiver error: send the close frame, then end our side (nothing more is read).
+    ws.close(err.closeCode);
+    (ws as unknown as { _socket?: Duplex })._socket?.end();
+  }
+
+  /** Whether `WsFrameReader` reads the socket (false before the handshake, or when ws keeps reading). */
+  get readsFrames(): boolean {
+    return this.#reader !== null;
   }
 
   /** The URL connected to (`gatewayConnectUrl` of the options); ws keeps the one copy. */
@@ -130,12 +213,18 @@ export class Transport {
     if (this.#paused || this.#closed) return;
     this.#paused = true;
     this.#ws.pause();
+    this.#reader?.pause();
   }
 
   /** Reports the payloads held back since `pause()`, in order, then reads the socket again. */
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
+    if (this.#reader !== null) {
+      this.#reader.resume();
+      if (!this.#paused && !this.#closed) this.#ws.resume();
+      return;
+    }
     const held = this.#held;
     this.#held = [];
     for (const [data, isBinary] of held) {
@@ -171,7 +260,8 @@ export class Transport {
   }
 
   #onSocketError(err: Error): void {
-    if (this.#closed) return;
+    // After the reader refused a frame, that error was reported; what the socket says next is its echo.
+    if (this.#closed || this.#readerFailed) return;
     this.#handlers.onError(
       new ShardError('SOCKET_ERROR', `gateway socket error: ${err.message}`, { cause: err }),
     );
@@ -183,9 +273,15 @@ export class Transport {
       this.#held.push([data, isBinary]);
       return;
     }
+    this.#onFrame(bytesOf(data), isBinary);
+  }
+
+  /** Decodes one whole message (`bytes` need not outlive the call) and reports it. */
+  #onFrame(bytes: Uint8Array, isBinary: boolean): void {
+    if (this.#closed) return;
     let payload: GatewayEnvelope | undefined;
     try {
-      payload = this.#decoder.decode(bytesOf(data), isBinary);
+      payload = this.#decoder.decode(bytes, isBinary);
     } catch (err) {
       const error =
         err instanceof Error && 'code' in err
@@ -200,6 +296,7 @@ export class Transport {
   #finish(code: number, reason: string): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     this.#decoder.close();
+    this.#reader?.stop();
     if (this.#closed) return;
     this.#closed = true;
     // Unread payloads die with the connection; the gateway replays them on RESUME.
