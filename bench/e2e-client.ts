@@ -9,8 +9,16 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { BroadcastChannel } from 'node:worker_threads';
 import { ShardManager } from '../src/manager/manager.js';
-import type { ArmCommand, ChildMessage, ConnectCommand, ParentMessage } from './e2e-protocol.js';
+import type { ShardManagerOptions } from '../src/manager/options.js';
+import {
+  type ArmCommand,
+  type ChildMessage,
+  type ConnectCommand,
+  E2E_SHARED,
+  type ParentMessage,
+} from './e2e-protocol.js';
 import {
   type DiscordjsIdentifyThrottler,
   loadDiscordjsRest,
@@ -114,6 +122,61 @@ function onDispatch(t: string): void {
   }
 }
 
+// ── the same callback inside the shard threads (handler mode; see e2e-thread-handler.ts) ────────────────
+
+const HANDLER = new URL('./e2e-thread-handler.js', import.meta.url);
+let shared:
+  | { counters: Int32Array; times: Float64Array; buffer: SharedArrayBuffer; threads: number }
+  | undefined;
+
+const receivedNow = (): number => (shared ? Atomics.load(shared.counters, E2E_SHARED.received) : received);
+const guildCreatesNow = (): number =>
+  shared ? Atomics.load(shared.counters, E2E_SHARED.guildCreates) : guildCreates;
+const readiesNow = (): number => (shared ? Atomics.load(shared.counters, E2E_SHARED.readies) : readies);
+
+function armShared(m: ArmCommand): void {
+  const s = shared!;
+  s.times.fill(0);
+  Atomics.store(s.counters, E2E_SHARED.startAt, m.warm + 1);
+  Atomics.store(s.counters, E2E_SHARED.endAt, m.warm + m.burst);
+  Atomics.store(s.counters, E2E_SHARED.received, 0);
+  const channel = new BroadcastChannel(E2E_SHARED.channel);
+  channel.postMessage({ cmd: 'reset' });
+  channel.close();
+  // The burst ends in whichever thread delivers its last event: wait for that thread's mark.
+  void (async () => {
+    while (s.times[E2E_SHARED.t1] === 0) await sleep(2);
+    const t0 = E2E_SHARED.t0;
+    const t1 = E2E_SHARED.t1;
+    send({
+      type: 'burst',
+      seconds: (s.times[t1]! - s.times[t0]!) / 1000,
+      cpu: { user: s.times[t1 + 1]! - s.times[t0 + 1]!, system: s.times[t1 + 2]! - s.times[t0 + 2]! },
+      received: receivedNow(),
+    });
+  })();
+}
+
+/** Per-type counts summed over every shard thread. */
+async function sharedByType(): Promise<Record<string, number>> {
+  const s = shared!;
+  const channel = new BroadcastChannel(E2E_SHARED.channel);
+  const total: Record<string, number> = {};
+  const seen = new Set<number>();
+  await new Promise<void>((resolve) => {
+    channel.onmessage = (e) => {
+      const m = (e as MessageEvent).data as { threadIndex?: number; byType?: Record<string, number> };
+      if (m.byType === undefined || m.threadIndex === undefined || seen.has(m.threadIndex)) return;
+      seen.add(m.threadIndex);
+      for (const [t, n] of Object.entries(m.byType)) total[t] = (total[t] ?? 0) + n;
+      if (seen.size === s.threads) resolve();
+    };
+    channel.postMessage({ cmd: 'count' });
+  });
+  channel.close();
+  return total;
+}
+
 // ── @discordjs/ws identify throttling scaled to the simulator ───────────────────────────────────────
 
 /**
@@ -154,8 +217,24 @@ interface RunningClient {
   destroy(): Promise<void>;
 }
 
+function threadsOption(c: ConnectCommand): ShardManagerOptions['threads'] {
+  const count = c.spec.threads;
+  if (!count) return undefined;
+  if (c.spec.threadMode !== 'handler') return { count, delivery: c.spec.threadMode ?? 'clone' };
+  const buffer = new SharedArrayBuffer(E2E_SHARED.counters * 4 + E2E_SHARED.times * 8);
+  shared = {
+    buffer,
+    counters: new Int32Array(buffer, 0, E2E_SHARED.counters),
+    times: new Float64Array(buffer, E2E_SHARED.counters * 4, E2E_SHARED.times),
+    threads: count,
+  };
+  return { count, handler: HANDLER, handlerData: buffer };
+}
+
 async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
+  const threads = threadsOption(c);
   const manager = new ShardManager({
+    ...(threads !== undefined ? { threads } : {}),
     token: c.token,
     intents: c.intents,
     api: c.api,
@@ -166,6 +245,8 @@ async function connectShardline(c: ConnectCommand): Promise<RunningClient> {
     identifyMarginMs: c.identifyMarginMs,
   });
   manager.on('dispatch', (payload) => onDispatch(payload.t));
+  if (process.env.E2E_DEBUG)
+    manager.on('debug', (m) => m.includes(process.env.E2E_DEBUG!) && console.error(m));
   manager.on('error', (err, shardId) => fault(`shardline shard ${shardId}: ${err.code} ${err.message}`));
   manager.on('close', (info, shardId) => fault(`shardline shard ${shardId} closed: ${JSON.stringify(info)}`));
   await manager.connect();
@@ -220,9 +301,9 @@ async function connect(c: ConnectCommand): Promise<void> {
   const started = performance.now();
   client = await (c.spec.kind === 'shardline' ? connectShardline(c) : connectDiscordjs(c));
   const deadline = started + c.timeoutMs;
-  while (guildCreates < c.guilds) {
+  while (guildCreatesNow() < c.guilds) {
     if (performance.now() > deadline) {
-      throw new Error(`only ${guildCreates}/${c.guilds} GUILD_CREATEs after ${c.timeoutMs} ms`);
+      throw new Error(`only ${guildCreatesNow()}/${c.guilds} GUILD_CREATEs after ${c.timeoutMs} ms`);
     }
     await sleep(10);
   }
@@ -235,8 +316,8 @@ async function connect(c: ConnectCommand): Promise<void> {
     baselineExternal: baseline.external,
     baselineNewSpace,
     connectMs: performance.now() - started,
-    readies,
-    guildCreates,
+    readies: readiesNow(),
+    guildCreates: guildCreatesNow(),
   });
 }
 
@@ -251,15 +332,20 @@ process.on('message', (m: ParentMessage) => {
       byType.clear();
       startAt = m.warm + 1;
       endAt = m.warm + m.burst;
+      if (shared) armShared(m);
       // `warmed` is sent once the warm-up is in; the parent then sends the burst.
       void (async () => {
-        while (received < m.warm) await sleep(5);
+        while (receivedNow() < m.warm) await sleep(5);
         send({ type: 'warmed' });
       })();
       send({ type: 'armed' });
       break;
     case 'count':
-      send({ type: 'count', received, byType: Object.fromEntries(byType) });
+      if (shared) {
+        void sharedByType().then((counts) =>
+          send({ type: 'count', received: receivedNow(), byType: counts }),
+        );
+      } else send({ type: 'count', received, byType: Object.fromEntries(byType) });
       break;
     case 'rss':
       void stopAllocationProfile();

@@ -14,7 +14,28 @@ export interface ClientSpec {
   readonly compression: 'zlib-stream' | 'zstd-stream' | 'none';
   /** @discordjs/ws only: which inflater its zlib-stream uses. */
   readonly inflater?: 'zlib-sync' | 'node:zlib';
+  /** Shardline only: shard threads (`threads.count`) and how dispatches reach the user's callback. */
+  readonly threads?: number;
+  /** `clone`/`json`: delivered to the main thread that way; `handler`: the callback runs in the threads. */
+  readonly threadMode?: 'clone' | 'json' | 'handler';
 }
+
+/**
+ * Handler mode's shared memory (bench/e2e-thread-handler.ts): Int32 counters, then Float64 marks
+ * (wall ms, CPU user µs, CPU system µs) taken in the thread that delivered the first and last burst event.
+ */
+export const E2E_SHARED = {
+  counters: 8,
+  received: 0,
+  guildCreates: 1,
+  readies: 2,
+  startAt: 3,
+  endAt: 4,
+  times: 6,
+  t0: 0,
+  t1: 3,
+  channel: 'shardline-e2e-handler',
+} as const;
 
 export interface ConnectCommand {
   readonly cmd: 'connect';

@@ -15,6 +15,7 @@
  * Flags: --runs 5  --events 50000  --warmup 8192  --pool 4096  --idle-shards 200  --settle 6000 (ms)
  *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
  *        --semi-space MiB (caps the clients' young generation; for the idle RSS breakdown)
+ *        --threads N (adds each Shardline zlib-stream client with its shards in N worker threads)
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -108,6 +109,23 @@ const ALL_CLIENTS: readonly ClientSpec[] = [
     inflater: 'node:zlib',
   },
 ];
+/**
+ * `--threads N`: each Shardline zlib-stream client also runs with its shards in N worker threads, in the
+ * three ways dispatches can reach the callback (structured clone, JSON text, callback inside the threads).
+ */
+const threadCount = benchFlag('threads') === undefined ? 0 : Number(benchFlag('threads'));
+const THREAD_MODES = ['clone', 'json', 'handler'] as const;
+const THREADED_CLIENTS: readonly ClientSpec[] =
+  threadCount > 0
+    ? ALL_CLIENTS.filter((c) => c.kind === 'shardline' && c.compression === 'zlib-stream').flatMap((c) =>
+        THREAD_MODES.map((mode) => ({
+          ...c,
+          name: `${c.name}, ${threadCount} threads ${mode}`,
+          threads: threadCount,
+          threadMode: mode,
+        })),
+      )
+    : [];
 const REFERENCE = '@discordjs/ws json + zlib-sync';
 const REFERENCE_NATIVE = '@discordjs/ws json + node:zlib';
 
@@ -424,7 +442,7 @@ function printTable(title: string, header: readonly string[], rows: readonly (re
 
 const djsMissing = !loadDiscordjsWs() || !loadDiscordjsRest();
 const zlibSyncMissing = !loadZlibSync();
-const clients = ALL_CLIENTS.filter((c) => {
+const clients = [...ALL_CLIENTS, ...THREADED_CLIENTS].filter((c) => {
   if (clientFilter && !clientFilter.some((f) => c.name.includes(f))) return false;
   if (c.kind === 'discordjs' && djsMissing) {
     console.log(

@@ -11,11 +11,16 @@
 // pipelined XADD of the same entries without idempotency.
 // Run: npm run build && node dist/bench/redis.bench.js   (Redis at SHARDLINE_REDIS_URL or 127.0.0.1:6379;
 // BENCH_EVENTS=N to change N, default 20 000). Never asserted: the figures depend on the machine and load.
+// `--tracing on` adds, after the first row, the same row with OpenTelemetry traces on both sides (otelTracing
+// over the SDK's BasicTracerProvider, every span sampled and batched to an exporter that drops them), so the
+// cost of a span per event shows beside the untraced row.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Bench } from 'tinybench';
+import { otelTracing } from '../src/otel/index.js';
 import { deleteKeysWithPrefix } from '../src/redis/client.js';
 import { encodeEventValue } from '../src/redis/entry.js';
 import {
@@ -25,12 +30,27 @@ import {
   eventStreamKey,
   RedisEventPublisher,
 } from '../src/redis/index.js';
+import { benchFlag } from './harness.js';
 
 const URL = process.env.SHARDLINE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
 const SLOW_N = Math.min(N, 2_000);
 const SHARDS = 4;
 const GROUP = 'bench';
+const TRACING = benchFlag('tracing') === 'on';
+
+/** Traces as an application would run them, minus the network: sampled, batched, then dropped. */
+function benchTracing() {
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor({
+        export: (_spans, done) => done({ code: 0 }),
+        shutdown: async () => undefined,
+      }),
+    ],
+  });
+  return otelTracing({ tracer: provider.getTracer('bench') });
+}
 
 const message = {
   id: '1234567890123456789',
@@ -55,7 +75,9 @@ if (process.argv[2] === 'consumer') {
   // per round, consume `count` events of `prefix` (touching each event's data, as a real consumer does),
   // then report the round's CPU time
   const redis = createRedisClient(URL);
-  const rounds: { prefix: string; count: number; partitions: number; lazy: boolean }[] = [];
+  const rounds: { prefix: string; count: number; partitions: number; lazy: boolean; traced: boolean }[] = [];
+  // the span processor's timer runs only in a process that traces
+  let tracing: ReturnType<typeof benchTracing> | undefined;
   let wake: (() => void) | undefined;
   process.on('message', (m: unknown) => {
     if (m === 'exit') process.exit(0);
@@ -64,7 +86,8 @@ if (process.argv[2] === 'consumer') {
   });
   for (;;) {
     while (rounds.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-    const { prefix, count, partitions, lazy } = rounds.shift()!;
+    const { prefix, count, partitions, lazy, traced } = rounds.shift()!;
+    if (traced) tracing ??= benchTracing();
     const abort = new AbortController();
     let seen = 0;
     let nulls = 0;
@@ -81,6 +104,7 @@ if (process.argv[2] === 'consumer') {
       maxUnacked: 10_000,
       blockMs: 100,
       signal: abort.signal,
+      ...(traced && tracing ? { tracing } : {}),
     })) {
       if (!lazy && event.data === null) nulls++;
       void event.ack();
@@ -159,13 +183,13 @@ const waitFor = async (what: string): Promise<void> => {
   }
 };
 
-async function startConsumer(n: number, partitions = 1, lazy = false): Promise<void> {
+async function startConsumer(n: number, partitions = 1, lazy = false, traced = false): Promise<void> {
   const prefix = `shardline-bench:${randomBytes(4).toString('hex')}:`;
   for (let p = 0; p < partitions; p++) {
     await redis.xgroup('CREATE', eventStreamKey(prefix, p), GROUP, '0', 'MKSTREAM');
   }
   lastConsumerCpu = Number.NaN;
-  child.send({ prefix, count: n, partitions, lazy });
+  child.send({ prefix, count: n, partitions, lazy, traced });
   await waitFor('ready');
   round = { prefix, done: waitFor('done') };
 }
@@ -177,11 +201,19 @@ async function stopConsumer(): Promise<void> {
   round = undefined;
 }
 
-async function publishRound(task: string, batchSize: number, n: number, partitions = 1): Promise<void> {
-  await measured(task, n, () => publishOnly(batchSize, n, partitions));
+const publisherTracing = TRACING ? benchTracing() : undefined;
+
+async function publishRound(
+  task: string,
+  batchSize: number,
+  n: number,
+  partitions = 1,
+  traced = false,
+): Promise<void> {
+  await measured(task, n, () => publishOnly(batchSize, n, partitions, traced));
 }
 
-async function publishOnly(batchSize: number, n: number, partitions: number): Promise<void> {
+async function publishOnly(batchSize: number, n: number, partitions: number, traced: boolean): Promise<void> {
   const { prefix, done } = round!;
   const sessionId = `s${session++}`;
   // as a worker does: stop "reading the gateway" while publish() says the buffer is full (default mark)
@@ -191,6 +223,7 @@ async function publishOnly(batchSize: number, n: number, partitions: number): Pr
     prefix,
     batchSize,
     partitions,
+    ...(traced && publisherTracing ? { tracing: publisherTracing } : {}),
     onBackpressure: (full) => {
       if (!full) resume?.();
     },
@@ -227,11 +260,20 @@ async function plainXaddOnly(n: number): Promise<void> {
   await done;
 }
 
-const hooks = (n: number, partitions = 1, lazy = false) => ({
-  beforeEach: () => startConsumer(n, partitions, lazy),
+const hooks = (n: number, partitions = 1, lazy = false, traced = false) => ({
+  beforeEach: () => startConsumer(n, partitions, lazy, traced),
   afterEach: stopConsumer,
 });
-const TASKS = [
+interface Task {
+  readonly name: string;
+  readonly n: number;
+  readonly partitions: number;
+  /** 0: plain XADD baseline. */
+  readonly batch: number;
+  readonly lazy?: boolean;
+  readonly traced?: boolean;
+}
+const ALL_TASKS: readonly Task[] = [
   { name: `publisher batch 1000 → consumer process (${N} events)`, n: N, partitions: 1, batch: 1_000 },
   {
     name: `batch 1000, consumer routes only (parseData 'lazy', data never read) (${N} events)`,
@@ -249,7 +291,15 @@ const TASKS = [
     partitions: 1,
     batch: 0,
   },
-] as const;
+];
+const TRACED_TASK: Task = {
+  name: `publisher batch 1000 → consumer process, OTel traces on both sides (${N} events)`,
+  n: N,
+  partitions: 1,
+  batch: 1_000,
+  traced: true,
+};
+const TASKS: readonly Task[] = [ALL_TASKS[0]!, ...(TRACING ? [TRACED_TASK] : []), ...ALL_TASKS.slice(1)];
 
 const loadAtStart = loadavg()[0]!;
 const bench = new Bench({ iterations: 5, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
@@ -259,8 +309,8 @@ for (const task of TASKS) {
     () =>
       task.batch === 0
         ? plainXaddRound(task.name, task.n)
-        : publishRound(task.name, task.batch, task.n, task.partitions),
-    hooks(task.n, task.partitions, 'lazy' in task && task.lazy),
+        : publishRound(task.name, task.batch, task.n, task.partitions, task.traced === true),
+    hooks(task.n, task.partitions, task.lazy === true, task.traced === true),
   );
 }
 await bench.run();
@@ -296,6 +346,19 @@ const rate = (i: number): number | undefined => {
 const [best, base, slow] = [rate(0), rate(TASKS.length - 1), rate(TASKS.length - 2)];
 if (best && base) console.log(`publisher batch 1000 / plain XADD: ${(best / base).toFixed(2)}×`);
 if (best && slow) console.log(`publisher batch 1000 / no pipelining: ${(best / slow).toFixed(1)}×`);
+const tracedRow = rows[1];
+if (TRACING && first0() && tracedRow && 'redis' in tracedRow) {
+  const off = first0()!;
+  const delta = (a = Number.NaN, b = Number.NaN): string =>
+    `${(b - a).toFixed(1)} µs (${((b / a - 1) * 100).toFixed(0)} %)`;
+  console.log(
+    `tracing on vs off, CPU per event: publisher +${delta(off['CPU µs/ev publisher'], tracedRow['CPU µs/ev publisher'])}, consumer +${delta(off.consumer, tracedRow.consumer)}`,
+  );
+}
+function first0() {
+  const row = rows[0];
+  return row && 'redis' in row ? row : undefined;
+}
 const first = rows[0];
 if (first && 'redis' in first) {
   // each stage runs in its own process; on an otherwise idle machine the slowest stage's CPU cost bounds it

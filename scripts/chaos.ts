@@ -5,6 +5,9 @@
  * `npm run chaos -- --hostile [--seed N] [--duration S]` (or `--mode hostile`): standalone Shards of every
  * wire format and a ShardManager against a seeded malicious gateway that mixes valid dispatches with
  * hostile payloads of every class (see test/support/hostile-chaos.ts), at the default limits.
+ *
+ * `--threads N`: the shards run in N worker threads, and a thread is killed every `--kill-every S` seconds
+ * (default 5; terminate and uncaught exception in turn); its shards must RESUME with nothing lost or doubled.
  */
 import { parseArgs } from 'node:util';
 import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../src/codec/formats.js';
@@ -23,6 +26,8 @@ const { values } = parseArgs({
     hostile: { type: 'boolean', default: false },
     /** Seconds of attack in hostile mode (default 60). */
     duration: { type: 'string' },
+    threads: { type: 'string', default: '0' },
+    'kill-every': { type: 'string', default: '5' },
   },
 });
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -68,7 +73,12 @@ const seed = Number(values.seed);
 const shards = Number(values.shards);
 const encoding = values.encoding as Encoding;
 const compression = values.compression as Compression;
+const threads = Number(values.threads);
+const killEverySeconds = Number(values['kill-every']);
 if (
+  !Number.isInteger(threads) ||
+  threads < 0 ||
+  !(killEverySeconds > 0) ||
   !(minutes > 0) ||
   !Number.isInteger(seed) ||
   seed < 0 ||
@@ -79,7 +89,7 @@ if (
 ) {
   process.stderr.write(
     'usage: chaos [--minutes N (fractional ok)] [--seed N] [--shards N] [--encoding json|etf] ' +
-      '[--compression zlib-stream|zstd-stream|none] [--verbose]\n' +
+      '[--compression zlib-stream|zstd-stream|none] [--threads N] [--kill-every SECONDS] [--verbose]\n' +
       '       chaos --hostile [--seed N] [--duration SECONDS] [--verbose]\n',
   );
   process.exit(2);
@@ -92,6 +102,7 @@ const report = await runChaos({
   durationMs: Math.round(minutes * 60_000),
   heartbeatIntervalMs: 2_000,
   identifyWindowMs: 1_000,
+  ...(threads > 0 ? { threads, threadKillEveryMs: Math.round(killEverySeconds * 1000) } : {}),
   log: (line) => {
     if (values.verbose || line.startsWith('chaos') || line.startsWith('fault') || line.startsWith('error'))
       process.stdout.write(`${line}\n`);
@@ -101,7 +112,8 @@ const { sessions, failures, unhandled: _u, ...counts } = report;
 process.stdout.write(
   [
     '',
-    `chaos report (seed ${seed}, ${minutes} min, ${shards} shards, ${encoding} + ${compression}): ${report.ok ? 'OK' : 'FAILED'}`,
+    `chaos report (seed ${seed}, ${minutes} min, ${shards} shards, ${encoding} + ${compression}` +
+      `${threads > 0 ? `, ${threads} threads` : ''}): ${report.ok ? 'OK' : 'FAILED'}`,
     `  shards ready        ${report.ready}/${report.shards}`,
     `  faults injected     ${JSON.stringify(counts.faults)}`,
     `  dispatches          ${report.dispatchesDelivered} delivered, ${report.sessionsChecked} sessions checked, ` +

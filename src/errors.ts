@@ -100,18 +100,30 @@ export const REST_ERROR_CODES = [
   'REST_HTTP_ERROR',
   'REST_NETWORK_ERROR',
   'REST_BAD_RESPONSE',
+  'REST_RATE_LIMITED',
+  'REST_TIMEOUT',
 ] as const;
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
 
 /** A REST call (e.g. `GET /gateway/bot`) failed. `status` is the HTTP status, or 0 when none arrived. */
 export class RestError extends ShardlineError {
   declare readonly code: RestErrorCode;
+  /** HTTP status of the last answer; 0 when none came (network error, timeout). */
   readonly status: number;
   readonly route: string;
-  constructor(code: RestErrorCode, route: string, status: number, message: string, options?: ErrorOptions) {
+  /** Requests made before giving up (1 when the first answer was final). */
+  readonly attempts: number;
+  constructor(
+    code: RestErrorCode,
+    route: string,
+    status: number,
+    message: string,
+    options?: ErrorOptions & { readonly attempts?: number },
+  ) {
     super(code, `${route}: ${message}`, options);
     this.status = status;
     this.route = route;
+    this.attempts = options?.attempts ?? 1;
   }
 }
 
@@ -128,6 +140,8 @@ export const MANAGER_ERROR_CODES = [
   'SESSION_STORE_FAILED',
   'CONNECT_FAILED',
   'SHARD_ALREADY_STARTED',
+  'THREAD_CRASHED',
+  'NOT_SUPPORTED_IN_THREADS',
 ] as const;
 export type ManagerErrorCode = (typeof MANAGER_ERROR_CODES)[number];
 
@@ -318,6 +332,44 @@ export class RedisError extends ShardlineError {
     super(code, message, options);
     this.shardId = details.shardId;
     this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+export const RECORDING_ERROR_CODES = [
+  'RECORDING_UNREADABLE',
+  'RECORDING_UNWRITABLE',
+  'RECORDING_BAD_HEADER',
+  'RECORDING_BAD_VERSION',
+  'RECORDING_MALFORMED_LINE',
+  'RECORDING_LINE_TOO_LONG',
+  'RECORDING_TOO_LARGE',
+] as const;
+export type RecordingErrorCode = (typeof RECORDING_ERROR_CODES)[number];
+
+/**
+ * A gateway recording (NDJSON, optionally gzip) could not be read or replayed. `line` is the 1-based line of
+ * the file where it went wrong (0 when the file itself could not be opened).
+ */
+export class RecordingError extends ShardlineError {
+  declare readonly code: RecordingErrorCode;
+  readonly line: number;
+  constructor(code: RecordingErrorCode, message: string, line: number, options?: ErrorOptions) {
+    super(code, line > 0 ? `line ${line}: ${message}` : message, options);
+    this.line = line;
+  }
+}
+
+export const CONFORMANCE_ERROR_CODES = [
+  'CONFORMANCE_SCENARIO_UNKNOWN',
+  'CONFORMANCE_COMMAND_MISSING',
+] as const;
+export type ConformanceErrorCode = (typeof CONFORMANCE_ERROR_CODES)[number];
+
+/** `shardline conformance` was asked for something it cannot run (an unknown scenario, no client command). */
+export class ConformanceError extends ShardlineError {
+  declare readonly code: ConformanceErrorCode;
+  constructor(code: ConformanceErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }
 

@@ -63,6 +63,7 @@ export type { GatewayBotInfo, SessionStartLimit } from './manager/rest.js';
 export { shardForGuild } from './manager/routing.js';
 export type { FileSessionStoreOptions, SequenceAwareSessionStore } from './manager/session-store.js';
 export { FileSessionStore } from './manager/session-store.js';
+export type { ResolvedThreadsOptions, ThreadDelivery, ThreadsOptions } from './manager/threads/options.js';
 // Shard.
 export type {
   CloseInfo,

@@ -23,6 +23,11 @@ export interface LiveViewOptions {
   /** Keep this many recent dispatches. */
   recentEvents?: number;
   refreshMs?: number;
+  /**
+   * Where plain lines go instead of stdout (a command's logger): the line, its level and the structured
+   * fields of what it says.
+   */
+  log?: (level: 'info' | 'warn', line: string, fields: Readonly<Record<string, unknown>>) => void;
 }
 
 const CLEAR = '\x1b[H\x1b[2J';
@@ -91,13 +96,20 @@ export class LiveView {
         setImmediate(() => this.#leftThisTick.delete(shardId));
       }
       if (status === 'ready' && this.#startingUp) this.#checkStartedUp();
-      if (!options.tty) this.#io.stdout.write(`shard ${shardId}: ${previous} -> ${status}\n`);
+      if (!options.tty)
+        this.#plain('info', `shard ${shardId}: ${previous} -> ${status}`, { shardId, status, previous });
     });
     manager.on('close', (info, shardId) => {
       const before = this.#leftThisTick.get(shardId) ?? this.#state.get(shardId);
       const why = explainClose(info, before);
       const line = `shard ${shardId}: connection closed ${info.code} (${info.action})${why ? `: ${why}` : ''}`;
-      if (!options.tty) this.#io.stdout.write(`${line}\n`);
+      if (!options.tty)
+        this.#plain(info.action === 'fatal' || info.action === 'stop' ? 'warn' : 'info', line, {
+          shardId,
+          closeCode: info.code,
+          reason: info.reason,
+          action: info.action,
+        });
       else if (why) this.note(line);
     });
   }
@@ -105,11 +117,16 @@ export class LiveView {
   /** Adds a line to the notes under the table (TTY), or prints it (plain). */
   note(text: string): void {
     if (!this.#options.tty) {
-      this.#io.stdout.write(`${text}\n`);
+      this.#plain('info', text, {});
       return;
     }
     this.#notes.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
     if (this.#notes.length > KEEP_NOTES) this.#notes.shift();
+  }
+
+  #plain(level: 'info' | 'warn', line: string, fields: Readonly<Record<string, unknown>>): void {
+    if (this.#options.log) this.#options.log(level, line, fields);
+    else this.#io.stdout.write(`${line}\n`);
   }
 
   #checkStartedUp(): void {
@@ -167,7 +184,8 @@ export class LiveView {
     const now = Date.now();
     if (now - this.#lastPlain >= 1000) {
       this.#lastPlain = now;
-      this.#io.stdout.write(`${renderPlainLine(snap)}\n`);
+      const ready = snap.shards.filter((s) => s.state === 'ready').length;
+      this.#plain('info', renderPlainLine(snap), { ready, shards: snap.shards.length });
     }
   }
 

@@ -58,12 +58,29 @@ export const COMMANDS: Record<string, CommandLoader> = {
       run: (argv, io) => runProxy(argv, io),
     };
   },
+  conformance: async () => {
+    const { runConformanceCommand, CONFORMANCE_USAGE } = await import('./commands/conformance.js');
+    return {
+      summary:
+        'grade any gateway client (a command) against scripted simulator scenarios: heartbeats, faults, resumes',
+      usage: CONFORMANCE_USAGE,
+      run: (argv, io) => runConformanceCommand(argv, io),
+    };
+  },
   dashboard: async () => {
     const { runDashboard, DASHBOARD_COMMAND_USAGE } = await import('./commands/dashboard.js');
     return {
       summary: 'a live web page of a worker fleet in Redis: shards, leases, workers, streams, lag',
       usage: DASHBOARD_COMMAND_USAGE,
       run: (argv, io) => runDashboard(argv, io),
+    };
+  },
+  record: async () => {
+    const { runRecord, RECORD_USAGE } = await import('./commands/record.js');
+    return {
+      summary: 'connect like connect and write every gateway payload to a file that simulate --replay serves',
+      usage: RECORD_USAGE,
+      run: (argv, io) => runRecord(argv, io),
     };
   },
   simulate: async () => {
@@ -99,7 +116,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const command = await loader();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After `--` the arguments belong to another program (`conformance -- node bot.js --help`).
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     io.stdout.write(`${command.usage}\n`);
     return 0;
   }

@@ -33,6 +33,7 @@ export type {
   ShardManagerOptions,
 } from '../manager/options.js';
 export type { GatewayBotInfo, SessionStartLimit } from '../manager/rest.js';
+export type { ResolvedThreadsOptions, ThreadDelivery, ThreadsOptions } from '../manager/threads/options.js';
 export type { RedisBaseOptions } from '../redis/client.js';
 export type { RedisCommand } from '../redis/pending.js';
 export type { CloseInfo, HeartbeatInfo, ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';

@@ -11,11 +11,11 @@ export class EventRate {
     this.#second = Math.floor(nowMs / 1000);
   }
 
-  /** Counts one event at `nowMs`. */
-  count(nowMs: number): void {
+  /** Counts `n` events (default one) at `nowMs`. */
+  count(nowMs: number, n = 1): void {
     const second = Math.floor(nowMs / 1000);
     this.#advance(second);
-    this.#slots[second % EVENT_RATE_WINDOW_S]! += 1;
+    this.#slots[second % EVENT_RATE_WINDOW_S]! += n;
   }
 
   /** Mean events per second over the last `EVENT_RATE_WINDOW_S` seconds. */

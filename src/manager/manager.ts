@@ -42,7 +42,16 @@ import { fetchGatewayBot, type GatewayBotInfo } from './rest.js';
 import { shardForGuild } from './routing.js';
 import { isSequenceAware, type SequenceAwareSessionStore, scopedSessionStore } from './session-store.js';
 import type { IdentifyQueue, SessionStore } from './shard-contract.js';
-import { createShardSet, isSetLoaded, type ManagedShard, type ShardSet, snapshotOf } from './shard-set.js';
+import {
+  createShardSet,
+  isSetLoaded,
+  type ManagedShard,
+  type ShardHandle,
+  type ShardSet,
+  snapshotOf,
+} from './shard-set.js';
+import { ThreadPool } from './threads/pool.js';
+import { ThreadShard } from './threads/thread-shard.js';
 
 /** connect() attempts when the gateway answers 4011 (sharding required) and autoReshard is on. */
 const MAX_CONNECT_ATTEMPTS_ON_4011 = 3;
@@ -69,6 +78,10 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   #drain: { timer: TimerHandle; resolve(): void } | undefined;
   /** The manager as the resharding steps (reshard-run.ts) see it. */
   readonly #host: ReshardHost = this.#reshardHost();
+  /** Shard threads (`threads` option), or null: every shard in this thread. */
+  readonly #pool: ThreadPool | null;
+  /** Handler mode: dispatches are handled in the shard threads, never emitted here. */
+  readonly #inThread: boolean;
 
   constructor(options: ShardManagerOptions) {
     super();
@@ -81,6 +94,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       ...(o.memberRequestTimeoutMs !== undefined ? { timeoutMs: o.memberRequestTimeoutMs } : {}),
       send: (guildId, payload) => this.#send(this.shardForGuild(guildId), payload as GatewaySendPayload),
     });
+    this.#inThread = o.threads?.handler != null;
+    this.#pool = o.threads
+      ? new ThreadPool(this, o.threads, {
+          identifyQueue: () => this.#identifyQueue!,
+          debug: (message) => this.#debug(message, null),
+          error: (error) => this.#error(error, null),
+        })
+      : null;
   }
 
   /** The shards this process runs in the serving set, ascending (empty before `connect()`). */
@@ -250,6 +271,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
    * closes the old set. Resolves when the old set is closed. See reshard.ts for the no-loss/no-dup guarantee.
    */
   reshard(newCount: number): Promise<void> {
+    if (this.#inThread) {
+      return Promise.reject(
+        new ManagerError(
+          'NOT_SUPPORTED_IN_THREADS',
+          'resharding compares dispatches on the main thread; not available with threads.handler',
+        ),
+      );
+    }
     return runReshard(this.#host, newCount);
   }
 
@@ -271,6 +300,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
     this.#members.destroy();
     const resumable = options.resumable ?? this.options.sessionStore !== undefined;
     await this.#destroySets(resumable ? 4000 : 1000, options.reason);
+    await this.#pool?.close();
     this.#ownQueue?.destroy();
     const store = this.options.sessionStore;
     if (isSequenceAware(store)) await store.flush();
@@ -280,7 +310,11 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   // ------------------------------------------------------------------------------------------ internals
 
   async #fetchInfo(): Promise<GatewayBotInfo> {
-    const info = await fetchGatewayBot({ token: this.options.token, api: this.options.api });
+    const info = await fetchGatewayBot({
+      token: this.options.token,
+      api: this.options.api,
+      clock: this.options.clock,
+    });
     this.#info = info;
     this.#identifiesRemaining = info.sessionStartLimit.remaining;
     this.#metrics.identifiesRemaining.set(info.sessionStartLimit.remaining);
@@ -354,9 +388,8 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       : undefined;
     const info = this.#info!;
     for (const id of ids) {
-      const shard = new Shard(
-        shardOptionsFor(this.options, id, count, info.url, this.#identifyQueue!, store),
-      );
+      const shardOptions = shardOptionsFor(this.options, id, count, info.url, this.#identifyQueue!, store);
+      const shard: ShardHandle = this.#pool ? this.#pool.createShard(shardOptions) : new Shard(shardOptions);
       const managed: ManagedShard = {
         id,
         count,
@@ -453,6 +486,15 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       }
     });
     shard.on('dispatch', (payload) => this.#onDispatch(m, payload));
+    if (shard instanceof ThreadShard && this.#inThread) {
+      shard.onHandled = (count, seq) => {
+        if (seq !== null) {
+          m.lastSequence = seq;
+          this.#sequenceStore?.updateSequence(m.id, m.count, seq);
+        }
+        m.rate.count(this.#clock.now(), count);
+      };
+    }
   }
 
   /** The guilds of a new session's READY: the shard counts as loaded once each arrived (or timed out). */
@@ -481,11 +523,14 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
   }
 
   #onDispatch(m: ManagedShard, payload: GatewayDispatchPayload): void {
-    if (typeof payload.s === 'number') {
-      m.lastSequence = payload.s;
-      this.#sequenceStore?.updateSequence(m.id, m.count, payload.s);
+    // Handler mode: only dispatches the manager keeps books on cross; counted by `onHandled`.
+    if (!this.#inThread) {
+      if (typeof payload.s === 'number') {
+        m.lastSequence = payload.s;
+        this.#sequenceStore?.updateSequence(m.id, m.count, payload.s);
+      }
+      m.rate.count(this.#clock.now());
     }
-    m.rate.count(this.#clock.now());
     const t = payload.t as string;
     const d = payload.d as unknown;
     let initial = false;
@@ -506,6 +551,7 @@ export class ShardManager extends EventEmitter<ShardManagerEventMap> {
       }
     }
     this.#members.handleDispatch(t, d);
+    if (this.#inThread) return;
     const reshard = this.#reshard;
     if (!reshard) {
       if (m.set.role === 'active') this.#emitDispatch(payload, m.id);

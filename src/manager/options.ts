@@ -4,6 +4,7 @@ import type { Compression, Encoding } from '../codec/formats.js';
 import { ConfigError } from '../errors.js';
 import { IDENTIFY_WINDOW_MS, type IdentifyQueue } from '../shard/identify-queue.js';
 import {
+  DEFAULT_SHARD_OPTIONS,
   type ResolvedShardOptions,
   resolveShardOptions,
   type ShardOptions,
@@ -14,6 +15,11 @@ import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_DEDUPE_WINDOW_MS } from './reshard.js';
 import { DEFAULT_API_BASE_URL } from './rest.js';
+import {
+  type ResolvedThreadsOptions,
+  resolveThreadsOptions,
+  type ThreadsOptions,
+} from './threads/options.js';
 
 export interface AutoReshardOptions {
   /** Check `/gateway/bot`'s recommended count this often; 0 = never (close 4011 still triggers). */
@@ -53,6 +59,11 @@ export interface ShardManagerOptions {
   readonly reshardTimeoutMs?: number;
   /** Anything else for each `Shard` (timeouts, backoff, send limits of a scaled simulator, …). */
   readonly shardOptions?: ShardPassThroughOptions;
+  /**
+   * Run the shards in worker threads (a count, `'auto'` for one per core, or `ThreadsOptions`): sockets,
+   * decompression and decoding leave the main thread. Default: every shard in the main thread.
+   */
+  readonly threads?: number | 'auto' | ThreadsOptions;
 }
 
 export const DEFAULT_SHARD_MANAGER_OPTIONS = {
@@ -87,6 +98,8 @@ export interface ResolvedShardManagerOptions {
   readonly guildReadyTimeoutMs: number;
   readonly reshardTimeoutMs: number;
   readonly shardOptions: Readonly<ShardPassThroughOptions>;
+  /** null = shards in the main thread. */
+  readonly threads: ResolvedThreadsOptions | null;
 }
 
 function int(option: string, value: unknown, min: number): number {
@@ -246,7 +259,9 @@ export function resolveShardManagerOptions(options: ShardManagerOptions): Resolv
       DEFAULT_SHARD_MANAGER_OPTIONS.reshardTimeoutMs,
     ),
     shardOptions: Object.freeze({ ...shardOptions }),
+    threads: resolveThreadsOptions(options.threads, options.encoding ?? DEFAULT_SHARD_OPTIONS.encoding),
   };
+  if (resolved.threads) checkThreadable(resolved);
   checkShardOptions(resolved);
   return Object.freeze(resolved);
 }
@@ -261,5 +276,24 @@ function checkShardOptions(o: ResolvedShardManagerOptions): ResolvedShardOptions
     const managerLevel = ['encoding', 'compression', 'presence', 'intents', 'token'];
     const option = managerLevel.includes(err.option) ? err.option : `shardOptions.${err.option}`;
     throw new ConfigError(option, err.message.slice(err.option.length + 2), { cause: err });
+  }
+}
+
+/** What cannot cross into a shard thread: functions and objects that live on the main thread. */
+function checkThreadable(o: ResolvedShardManagerOptions): void {
+  if (o.clock !== systemClock) {
+    throw new ConfigError(
+      'clock',
+      'a custom clock cannot be used with threads (each thread keeps its own time)',
+    );
+  }
+  if (o.shardOptions.transport !== undefined) {
+    throw new ConfigError('shardOptions.transport', 'a custom transport cannot be used with threads');
+  }
+  if (o.threads?.handler && o.autoReshard !== false) {
+    throw new ConfigError(
+      'autoReshard',
+      'resharding compares dispatches on the main thread; it cannot be used with threads.handler',
+    );
   }
 }

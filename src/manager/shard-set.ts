@@ -2,17 +2,28 @@
  * The manager's bookkeeping of one shard set (the serving one, or the one joining during a reshard): each
  * shard with its state, guilds and event rate, and the set's readiness promise.
  */
+
+import type { GatewaySendPayload } from 'discord-api-types/v10';
 import type { ShardlineError } from '../errors.js';
-import type { ShardStatus } from '../shard/events.js';
-import type { Shard } from '../shard/shard.js';
+import type { ShardEventMap, ShardStatus } from '../shard/events.js';
+import type { DestroyOptions, Shard } from '../shard/shard.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { EventRate } from './event-rate.js';
 import type { ShardRole, ShardSnapshot } from './events.js';
 
+/** What the manager uses of a shard: a `Shard`, or a `ThreadShard` standing for one in a shard thread. */
+export interface ShardHandle {
+  readonly options: Shard['options'];
+  connect(): Promise<void>;
+  destroy(options?: DestroyOptions): Promise<void>;
+  send(payload: GatewaySendPayload): Promise<void>;
+  on<K extends keyof ShardEventMap>(event: K, listener: (...args: ShardEventMap[K]) => void): unknown;
+}
+
 export interface ManagedShard {
   readonly id: number;
   readonly count: number;
-  readonly shard: Shard;
+  readonly shard: ShardHandle;
   set: ShardSet;
   state: ShardStatus;
   latencyMs: number | null;

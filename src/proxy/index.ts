@@ -24,6 +24,7 @@ export type {
   ShardManagerOptions,
 } from '../manager/options.js';
 export type { GatewayBotInfo, SessionStartLimit } from '../manager/rest.js';
+export type { ResolvedThreadsOptions, ThreadDelivery, ThreadsOptions } from '../manager/threads/options.js';
 export type { RedisBaseOptions } from '../redis/client.js';
 export type { CloseInfo, HeartbeatInfo, ResumedInfo, SHARD_STATUSES, ShardStatus } from '../shard/events.js';
 export type { IdentifyQueue } from '../shard/identify-queue.js';

@@ -158,6 +158,10 @@ export function resolveGatewayProxyOptions(options: GatewayProxyOptions): Resolv
       'shardCountPollMs',
       'readCount',
       'blockMs',
+      'sessionSyncMs',
+      'maxSessionRecordBytes',
+      'maxResumeScan',
+      'resumeWaitMs',
     ] as const)
       integer(`redis.${name}`, redis[name], 1, name === 'snapshotIntervalMs' ? 0 : 1, 2 ** 31 - 1);
   }

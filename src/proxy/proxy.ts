@@ -14,8 +14,9 @@ import {
   type ResolvedGatewayProxyOptions,
   resolveGatewayProxyOptions,
 } from './options.js';
-import { RedisUpstream, type RedisUpstreamStats } from './redis-upstream.js';
+import { DEFAULT_REDIS_UPSTREAM_OPTIONS, RedisUpstream, type RedisUpstreamStats } from './redis-upstream.js';
 import { ProxyServer } from './server/server.js';
+import { SharedSessions } from './shared-sessions.js';
 import type { ProxyUpstream } from './upstream.js';
 
 export interface GatewayProxyEventMap {
@@ -37,6 +38,7 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
   readonly manager: ShardManager | undefined;
   readonly #upstream: ProxyUpstream;
   readonly #server: ProxyServer;
+  readonly #shared: SharedSessions | undefined;
 
   constructor(options: GatewayProxyOptions) {
     super();
@@ -65,10 +67,33 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
       this.#upstream = new ManagerUpstream(manager, o.intents);
     }
     this.#server = new ProxyServer(o, this.#upstream, this.cache, (m) => this.#debug(m));
+    if (o.redis !== undefined && this.#upstream instanceof RedisUpstream) {
+      const d = DEFAULT_REDIS_UPSTREAM_OPTIONS;
+      this.#shared = new SharedSessions(
+        {
+          redis: o.redis.redis,
+          prefix: o.redis.prefix,
+          syncMs: o.redis.sessionSyncMs ?? d.sessionSyncMs,
+          maxRecordBytes: o.redis.maxSessionRecordBytes ?? d.maxSessionRecordBytes,
+          maxResumeScan: o.redis.maxResumeScan ?? d.maxResumeScan,
+          resumeWaitMs: o.redis.resumeWaitMs ?? d.resumeWaitMs,
+        },
+        {
+          upstream: this.#upstream,
+          sessions: this.#server.sessions,
+          members: this.#server.members,
+          cache: this.cache,
+          clock: o.clock,
+          replay: { maxEvents: o.replayEvents, maxAgeMs: o.replayMs },
+          debug,
+        },
+      );
+      this.#server.shared = this.#shared;
+    }
     this.#upstream.listen({
-      dispatch: (payload, shardId) => {
+      dispatch: (payload, shardId, position) => {
         this.cache.apply(payload, shardId);
-        this.#server.dispatch(payload, shardId);
+        this.#server.dispatch(payload, shardId, position);
       },
       ready: (shardId) => {
         this.#server.sessions.endOtherCounts(this.#upstream.shardCount);
@@ -101,8 +126,9 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
    * Connects the upstream shards; resolves once every shard is READY with its guilds. With `redis`:
    * resolves once the cache is rebuilt (snapshot and the stream after it) and the live read has begun.
    */
-  connect(): Promise<void> {
-    return this.#upstream.start();
+  async connect(): Promise<void> {
+    await this.#shared?.start();
+    await this.#upstream.start();
   }
 
   async start(): Promise<void> {
@@ -125,6 +151,8 @@ export class GatewayProxy extends EventEmitter<GatewayProxyEventMap> {
 
   /** Closes every client connection and the upstream shards. */
   async destroy(): Promise<void> {
+    // the sessions' last anchors are stored first: other replicas resume them from there
+    await this.#shared?.close();
     await this.#server.close();
     await this.#upstream.stop();
   }

@@ -10,6 +10,7 @@
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import type { ShardlineError } from '../errors.js';
 import type { RedisBaseOptions } from '../redis/client.js';
+import { DEFAULT_KEY_PREFIX } from '../redis/client.js';
 import { CommandClient, readShardCount } from '../redis/commands.js';
 import {
   type CursorEvent,
@@ -17,6 +18,7 @@ import {
   readProxySnapshot,
   writeProxySnapshot,
 } from '../redis/event-cursor.js';
+import { eventStreamKeys } from '../redis/streams.js';
 import type { GatewayCache } from './cache/index.js';
 import {
   decodeRedisProxySnapshot,
@@ -41,6 +43,17 @@ export interface RedisUpstreamOptions extends RedisBaseOptions {
   readonly readCount?: number;
   /** How long a read waits for new entries (default 1 000 ms). */
   readonly blockMs?: number;
+  /**
+   * Client sessions are stored in Redis so a RESUME works on any replica: how often each session's record
+   * is written when it moved (default 1 000 ms; also refreshes its TTL).
+   */
+  readonly sessionSyncMs?: number;
+  /** Largest stored session record read back (default 4 096 bytes). */
+  readonly maxSessionRecordBytes?: number;
+  /** Most stream entries a RESUME on another replica reads to rebuild the missed events (default 200 000). */
+  readonly maxResumeScan?: number;
+  /** How long such a RESUME waits for this replica to have read up to the session's position (default 5 000 ms). */
+  readonly resumeWaitMs?: number;
 }
 
 /** Defaults of `RedisUpstreamOptions`. */
@@ -52,6 +65,10 @@ export const DEFAULT_REDIS_UPSTREAM_OPTIONS = {
   shardCountPollMs: 5_000,
   readCount: 500,
   blockMs: 1_000,
+  sessionSyncMs: 1_000,
+  maxSessionRecordBytes: 4_096,
+  maxResumeScan: 200_000,
+  resumeWaitMs: 5_000,
 } as const satisfies Partial<RedisUpstreamOptions>;
 
 /** How the cache was rebuilt at start. */
@@ -77,7 +94,12 @@ const UPSTREAM_SESSION_READY: ReadonlySet<string> = new Set(['READY', 'RESUMED']
 const MAX_SHARD_ID = 100_000;
 
 export class RedisUpstream implements ProxyUpstream {
-  readonly #options: Required<Omit<RedisUpstreamOptions, 'prefix'>> & { prefix: string | undefined };
+  readonly #options: Required<
+    Omit<
+      RedisUpstreamOptions,
+      'prefix' | 'sessionSyncMs' | 'maxSessionRecordBytes' | 'maxResumeScan' | 'resumeWaitMs'
+    >
+  > & { prefix: string | undefined };
   readonly #cache: GatewayCache;
   readonly #intents: number;
   readonly #debug: (message: string) => void;
@@ -100,6 +122,9 @@ export class RedisUpstream implements ProxyUpstream {
   #liveEvents = 0;
   #snapshots = 0;
   #trimmed = false;
+  readonly #streamKeys: string[];
+  /** Per partition: the stream id of the last event handed to the proxy (fanned out to its sessions). */
+  readonly #dispatched: string[];
 
   constructor(
     options: RedisUpstreamOptions,
@@ -119,6 +144,8 @@ export class RedisUpstream implements ProxyUpstream {
       readCount: options.readCount ?? d.readCount,
       blockMs: options.blockMs ?? d.blockMs,
     };
+    this.#streamKeys = eventStreamKeys(options.prefix ?? DEFAULT_KEY_PREFIX, this.#options.partitions);
+    this.#dispatched = this.#streamKeys.map(() => '0-0');
     this.#cache = cache;
     this.#intents = intents;
     this.#debug = debug;
@@ -143,6 +170,19 @@ export class RedisUpstream implements ProxyUpstream {
 
   async send(shardId: number, payload: GatewaySendPayload): Promise<void> {
     await this.#commands.send({ shardId }, payload);
+  }
+
+  /** The event stream that carries shard `shardId`'s events. */
+  streamOf(shardId: number): string {
+    return this.#streamKeys[shardId % this.#streamKeys.length]!;
+  }
+
+  /**
+   * The stream id of the last event of shard `shardId`'s stream that was handed to the proxy: every event
+   * up to it has been fanned out to the sessions, none after it. Undefined before the live read began.
+   */
+  dispatchedPosition(shardId: number): string | undefined {
+    return this.#live ? this.#dispatched[shardId % this.#dispatched.length] : undefined;
   }
 
   listen(events: ProxyUpstreamEvents): void {
@@ -187,6 +227,9 @@ export class RedisUpstream implements ProxyUpstream {
       ...(positions !== undefined ? { positions } : {}),
     });
     this.#applied = this.#cursor.positions();
+    this.#applied.forEach((p, i) => {
+      this.#dispatched[i] = p;
+    });
     try {
       this.#trimmed = (await this.#cursor.trimmedPastPosition()).some(Boolean);
     } catch (err) {
@@ -261,6 +304,8 @@ export class RedisUpstream implements ProxyUpstream {
   }
 
   #apply(event: CursorEvent): void {
+    const p = this.#streamKeys.indexOf(event.stream);
+    if (p >= 0) this.#dispatched[p] = event.id;
     if (event.shardId >= MAX_SHARD_ID) return;
     const payload = {
       op: 0,
@@ -268,7 +313,7 @@ export class RedisUpstream implements ProxyUpstream {
       t: event.type,
       d: event.data,
     } as unknown as GatewayDispatchPayload;
-    this.#events?.dispatch(payload, event.shardId);
+    this.#events?.dispatch(payload, event.shardId, event.id);
     if (UPSTREAM_SESSION_READY.has(event.type) && event.shardId < this.#shardCount) {
       const known = this.#ready.has(event.shardId);
       this.#ready.add(event.shardId);

@@ -6,8 +6,11 @@
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 
 export interface ProxyUpstreamEvents {
-  /** A dispatch received by upstream shard `shardId`, in the shard's order. */
-  dispatch(payload: GatewayDispatchPayload, shardId: number): void;
+  /**
+   * A dispatch received by upstream shard `shardId`, in the shard's order; `position` is its stream entry id
+   * when it was read from a Redis event stream.
+   */
+  dispatch(payload: GatewayDispatchPayload, shardId: number, position?: string): void;
   /** Shard `shardId` reached READY (or RESUMED): the cache holds its guilds and clients may identify. */
   ready(shardId: number): void;
 }

@@ -19,8 +19,10 @@ import {
   type RawStreams,
   type RawValue,
   type ReadEntry,
+  traceFieldOf,
 } from './entry.js';
 import { DEFAULT_PARTITIONS, DEFAULT_STREAM_MAX_LEN, deadLetterKey, eventStreamKeys } from './streams.js';
+import type { ConsumeSpan, DispatchTracing } from './tracing.js';
 
 export { parseEventFields };
 
@@ -39,6 +41,11 @@ export interface StreamEvent {
   readonly deliveries: number;
   /** Acknowledges the entry in its group (acks are batched into one XACK per tick). No-op for `tail`. */
   ack(): Promise<void>;
+  /**
+   * With `tracing`: the span of handling this event, a child of the publishing worker's span. `ack()`
+   * ends it; a handler that fails calls `trace.end(err)`. Undefined without tracing.
+   */
+  readonly trace?: ConsumeSpan | undefined;
 }
 
 export interface ConsumeOptions extends RedisBaseOptions {
@@ -73,6 +80,11 @@ export interface ConsumeOptions extends RedisBaseOptions {
    * reclaimed and dead-lettered after `maxDeliveries` like any other failing entry.
    */
   parseData?: ParseData;
+  /**
+   * A span per event from read to `ack()`, continuing the trace the publishing worker stored in the entry
+   * (see `RedisEventPublisherOptions.tracing`). Off by default.
+   */
+  tracing?: DispatchTracing;
   signal?: AbortSignal;
   /** Errors the loop recovered from (Redis down: it retries with backoff). */
   onError?: (err: ShardlineError) => void;
@@ -98,9 +110,17 @@ class LazyEvent implements StreamEvent {
   readonly type: string;
   readonly deliveries: number;
   readonly ack: () => Promise<void>;
+  readonly trace: ConsumeSpan | undefined;
   readonly #header: EventHeader;
   #data: unknown = UNPARSED;
-  constructor(id: string, stream: string, h: EventHeader, deliveries: number, ack: () => Promise<void>) {
+  constructor(
+    id: string,
+    stream: string,
+    h: EventHeader,
+    deliveries: number,
+    ack: () => Promise<void>,
+    trace: ConsumeSpan | undefined,
+  ) {
     this.id = id;
     this.stream = stream;
     this.shardId = h.shardId;
@@ -109,6 +129,7 @@ class LazyEvent implements StreamEvent {
     this.type = h.type;
     this.deliveries = deliveries;
     this.ack = ack;
+    this.trace = trace;
     this.#header = h;
   }
   get data(): unknown {
@@ -190,6 +211,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
     throw new ConfigError('parseData', `must be one of ${PARSE_DATA.join(', ')}, got ${String(parseData)}`);
   }
   const lazy = parseData === 'lazy';
+  const tracing = options.tracing;
   const signal = options.signal;
   const streams = eventStreamKeys(prefix, partitions);
   const redis = options.redis;
@@ -216,17 +238,30 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
     h: EventHeader,
     data: unknown,
     deliveries: number,
+    raw: readonly RawValue[],
   ): StreamEvent => {
     let acked = false;
     unacked++;
+    const trace =
+      tracing === undefined
+        ? undefined
+        : tracing.consume(traceFieldOf(raw), {
+            shardId: h.shardId,
+            type: h.type,
+            seq: h.seq,
+            stream,
+            id,
+            deliveries,
+          });
     const ack = (): Promise<void> => {
       if (acked) return Promise.resolve();
       acked = true;
+      if (trace !== undefined) trace.end();
       unacked--;
       if (unacked < maxUnacked) unackedWake?.();
       return acker.ack(stream, id);
     };
-    if (lazy) return new LazyEvent(id, stream, h, deliveries, ack);
+    if (lazy) return new LazyEvent(id, stream, h, deliveries, ack, trace);
     return {
       id,
       stream,
@@ -237,6 +272,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
       data,
       deliveries,
       ack,
+      trace,
     };
   };
 
@@ -267,7 +303,7 @@ export async function* consume(options: ConsumeOptions): AsyncGenerator<StreamEv
         await deadLetter(stream, id, raw, deliveries, 'unparsable entry');
         continue;
       }
-      out.push(make(stream, id, header, data, deliveries));
+      out.push(make(stream, id, header, data, deliveries, raw));
     }
     return out;
   };

@@ -12,6 +12,12 @@ import { RedisError } from '../errors.js';
  */
 export const EVENT_FIELD = 'e';
 
+/**
+ * Optional second field of an entry: the W3C traceparent of the span that published it (only when the
+ * publisher traces). Readers that do not trace, and earlier versions, ignore it.
+ */
+export const TRACE_FIELD = 'tp';
+
 /** A field name or value as read: consumers read Buffers (no UTF-8 decoding of names), others strings. */
 export type RawValue = string | Buffer;
 export type RawEntry = [id: string, fields: RawValue[]];
@@ -167,6 +173,21 @@ function legacyHeader(raw: readonly RawValue[]): EventHeader | undefined {
   const seq = Number(text(seqValue));
   if (!Number.isInteger(shardId) || !Number.isInteger(seq)) return undefined;
   return { shardId, seq, sessionId: text(session), type: text(type), payload: d, payloadStart: 0 };
+}
+
+/** The `tp` field of an entry, as text; undefined when it has none. Checked by the tracing, not here. */
+export function traceFieldOf(raw: readonly RawValue[]): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    const isTrace =
+      typeof k === 'string' ? k === TRACE_FIELD : k.length === 2 && k[0] === 0x74 && k[1] === 0x70;
+    if (!isTrace) continue;
+    const v = raw[i + 1]!;
+    // a traceparent is 55 characters; anything much longer is not one and is not decoded
+    if (v.length > 64) return undefined;
+    return typeof v === 'string' ? v : v.toString('latin1');
+  }
+  return undefined;
 }
 
 /** Parses an entry's fields up to (not including) the JSON payload; undefined when it is not an event. */

@@ -75,6 +75,13 @@ export {
   eventStreamKey,
   eventStreamKeys,
 } from './streams.js';
+export type {
+  ConsumeSpan,
+  ConsumeSpanInfo,
+  DispatchSpan,
+  DispatchSpanInfo,
+  DispatchTracing,
+} from './tracing.js';
 export {
   ShardWorker,
   type ShardWorkerEventMap,

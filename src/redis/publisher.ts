@@ -9,6 +9,7 @@ import {
   eventStreamKey,
   lastPublishedKey,
 } from './streams.js';
+import type { DispatchSpan, DispatchTracing } from './tracing.js';
 
 /** One gateway dispatch to publish. */
 export interface DispatchEvent {
@@ -86,6 +87,11 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
    * resumed under a newer lease, and report it.
    */
   onStale?: (shardId: number, err: RedisError, refused: RefusedEvents) => void;
+  /**
+   * A span per event from `publish()` until it is in Redis, its traceparent stored in the entry (field
+   * `tp`) for the consumer's span. Off (undefined) by default: then entries have the `e` field only.
+   */
+  tracing?: DispatchTracing;
 }
 
 // KEYS: stream, last-published hash. ARGV: maxlen, number of shards k, then k × (shard, session, fence),
@@ -93,7 +99,8 @@ export interface RedisEventPublisherOptions extends RedisBaseOptions {
 // holds one session and fence per shard (the client ends a batch where one changes). The stream is trimmed
 // once per call (XTRIM MAXLEN ~) rather than per XADD: the same bound, fewer arguments per event.
 // Returns {added, duplicates, then (shard id, fence stored for it) per shard whose events were refused}.
-const PUBLISH = new LuaScript(`
+// The traced variant takes a fourth argument per event, the traceparent, written as field 'tp' when set.
+const publishScript = (traced: boolean): string => `
 local added, dup = 0, 0
 local stale = {}
 local shards = {}
@@ -120,14 +127,18 @@ for s = 1, tonumber(ARGV[2]) do
   st.next = session
   shards[s] = st
 end
-for i = b, #ARGV, 3 do
+for i = b, #ARGV, ${traced ? 4 : 3} do
   local st = shards[tonumber(ARGV[i])]
   if not st.stale then
     local seq = tonumber(ARGV[i + 1])
     if st.session == st.next and seq <= st.seq then
       dup = dup + 1
     else
-      redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2])
+      ${
+        traced
+          ? "if ARGV[i + 3] == '' then redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2]) else redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2], 'tp', ARGV[i + 3]) end"
+          : "redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2])"
+      }
       st.session = st.next
       st.seq = seq
       st.seqText = ARGV[i + 1]
@@ -144,13 +155,17 @@ end
 local out = {added, dup}
 for _, s in ipairs(stale) do out[#out + 1] = s end
 return out
-`);
+`;
+const PUBLISH = new LuaScript(publishScript(false));
+const PUBLISH_TRACED = new LuaScript(publishScript(true));
 
 interface Encoded {
   readonly event: DispatchEvent;
   readonly fence: number;
   /** The entry's `e` value: header line + JSON. */
   readonly value: string;
+  /** Its span while tracing; undefined otherwise. */
+  readonly span: DispatchSpan | undefined;
 }
 
 /** One partition's buffer and pump. */
@@ -174,6 +189,7 @@ function publishArgs(
   keys: readonly [string, string],
   maxLen: number,
   batch: readonly Encoded[],
+  traced: boolean,
 ): { args: (string | number)[]; count: number } {
   const shards = new Map<number, { index: number; sessionId: string; fence: number }>();
   const table: (string | number)[] = [];
@@ -190,6 +206,7 @@ function publishArgs(
       break; // the next call starts with the new session or fence
     }
     events.push(shard.index, seq, e.value);
+    if (traced) events.push(e.span?.traceparent ?? '');
     count++;
   }
   const head: (string | number)[] = [sha, 2, keys[0], keys[1], maxLen, shards.size];
@@ -225,6 +242,8 @@ export class RedisEventPublisher {
   readonly #retryMaxMs: number;
   readonly #options: RedisEventPublisherOptions;
   readonly #lanes: Lane[];
+  readonly #tracing: DispatchTracing | undefined;
+  readonly #script: LuaScript;
   #count = 0;
   #full = false;
   #status: PublisherStatus = 'ok';
@@ -238,6 +257,8 @@ export class RedisEventPublisher {
   constructor(options: RedisEventPublisherOptions) {
     this.#options = options;
     this.#redis = options.redis;
+    this.#tracing = options.tracing;
+    this.#script = options.tracing === undefined ? PUBLISH : PUBLISH_TRACED;
     this.#prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.partitions = checkInt('partitions', options.partitions ?? DEFAULT_PARTITIONS, 1);
     this.maxLen = checkInt('maxLen', options.maxLen ?? DEFAULT_STREAM_MAX_LEN, 1);
@@ -297,6 +318,7 @@ export class RedisEventPublisher {
       event,
       fence: event.fence ?? 0,
       value: encodeEventValue(event.shardId, event.seq, event.sessionId, type, encodeData(event.data)),
+      span: this.#tracing?.publish({ shardId: event.shardId, type, seq: event.seq }),
     });
     this.#count++;
     if (!this.#full && this.#count >= this.highWaterMark) {
@@ -327,6 +349,8 @@ export class RedisEventPublisher {
     this.#closed = true;
     this.#count = 0;
     for (const lane of this.#lanes) {
+      if (this.#tracing !== undefined)
+        for (let i = lane.head; i < lane.buffer.length; i++) lane.buffer[i]!.span?.end('publisher aborted');
       lane.buffer = [];
       lane.head = 0;
       if (lane.retryTimer) clearTimeout(lane.retryTimer);
@@ -392,9 +416,11 @@ export class RedisEventPublisher {
 
   /** Writes the longest publishable prefix of `batch`; returns how many events it covered. */
   async #write(lane: Lane, all: Encoded[]): Promise<number> {
-    this.#scriptLoaded ??= PUBLISH.load(this.#redis);
+    const script = this.#script;
+    this.#scriptLoaded ??= script.load(this.#redis);
     await this.#scriptLoaded;
-    const { args, count } = publishArgs(PUBLISH.sha, lane.keys, this.maxLen, all);
+    const traced = this.#tracing !== undefined;
+    const { args, count } = publishArgs(script.sha, lane.keys, this.maxLen, all, traced);
     const batch = count === all.length ? all : all.slice(0, count);
     let reply: unknown;
     try {
@@ -402,7 +428,7 @@ export class RedisEventPublisher {
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw toRedisError(err);
       // Redis restarted and forgot the script: load it again and retry once, not an outage to report
-      this.#scriptLoaded = PUBLISH.load(this.#redis);
+      this.#scriptLoaded = script.load(this.#redis);
       try {
         await this.#scriptLoaded;
         reply = await this.#redis.call('evalsha', args);
@@ -415,8 +441,9 @@ export class RedisEventPublisher {
     this.#duplicates += dup;
     const highest = new Map<number, { sessionId: string; seq: number }>();
     const refused = new Map<number, { events: number; fence: number; sessionId: string; seq: number }>();
-    for (const { event, fence } of batch) {
+    for (const { event, fence, span } of batch) {
       if (stale.has(event.shardId)) {
+        if (span !== undefined) span.end('refused: a newer lease owner publishes this shard');
         const r = refused.get(event.shardId);
         if (r) {
           r.events++;
@@ -426,6 +453,7 @@ export class RedisEventPublisher {
         } else refused.set(event.shardId, { events: 1, fence, sessionId: event.sessionId, seq: event.seq });
         continue;
       }
+      if (span !== undefined) span.end();
       const h = highest.get(event.shardId);
       if (!h || h.sessionId !== event.sessionId || event.seq > h.seq) {
         highest.set(event.shardId, { sessionId: event.sessionId, seq: event.seq });

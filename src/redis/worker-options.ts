@@ -14,6 +14,7 @@ import { resolveShardOptions, type ShardPassThroughOptions } from '../shard/opti
 import { type Clock, systemClock } from '../util/clock.js';
 import { Secret } from '../util/redact.js';
 import { DEFAULT_KEY_PREFIX } from './client.js';
+import type { DispatchTracing } from './tracing.js';
 
 export interface ShardWorkerOptions {
   /** Client for every Redis piece (never closed by the worker; blocking readers use their own copies). */
@@ -48,6 +49,11 @@ export interface ShardWorkerOptions {
   readonly clock?: Clock;
   /** Events buffered while Redis is slow or down before reading the gateway pauses (default 10 000). */
   readonly highWaterMark?: number;
+  /**
+   * A span per dispatch until it is published, its traceparent stored in the stream entry so a consumer's
+   * span continues the trace (`otelTracing()` of `shardline/otel`). Off by default.
+   */
+  readonly tracing?: DispatchTracing;
   /** Event stream partitions; must match the consumers' (default 1). */
   readonly partitions?: number;
   /** Longest wait between publish retries while Redis is down (default 2 000 ms). */
@@ -82,6 +88,7 @@ export interface ResolvedShardWorkerOptions {
   readonly identifyMarginMs: number | undefined;
   readonly clock: Clock;
   readonly highWaterMark: number;
+  readonly tracing: DispatchTracing | undefined;
   readonly partitions: number;
   readonly retryMaxMs: number;
   readonly sessionFlushMs: number;
@@ -205,6 +212,7 @@ export function resolveShardWorkerOptions(
         : int('identifyMarginMs', options.identifyMarginMs, 0),
     clock: clockOf(options.clock),
     highWaterMark: int('highWaterMark', options.highWaterMark ?? d.highWaterMark, 1),
+    tracing: tracingOf(options.tracing),
     partitions: int('partitions', options.partitions ?? d.partitions, 1, 1024),
     retryMaxMs: int('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 100),
     sessionFlushMs: int('sessionFlushMs', options.sessionFlushMs ?? d.sessionFlushMs, 1),
@@ -267,4 +275,20 @@ function resolveShardPassThroughOptions(value: unknown, token: string): ShardPas
     throw err;
   }
   return Object.freeze({ ...(given as ShardPassThroughOptions) });
+}
+
+function tracingOf(value: unknown): DispatchTracing | undefined {
+  if (value === undefined) return undefined;
+  const t = value as Partial<DispatchTracing> | null;
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    typeof t.publish !== 'function' ||
+    typeof t.consume !== 'function'
+  )
+    throw new ConfigError(
+      'tracing',
+      'must be a DispatchTracing (publish and consume functions), such as otelTracing()',
+    );
+  return value as DispatchTracing;
 }

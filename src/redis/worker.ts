@@ -161,6 +161,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
       partitions: o.partitions,
       highWaterMark: o.highWaterMark,
       retryMaxMs: o.retryMaxMs,
+      ...(o.tracing !== undefined ? { tracing: o.tracing } : {}),
       onPublished: (shardId, sessionId, seq) => this.#onPublished(shardId, sessionId, seq),
       onStale: (shardId, err, refused) => this.#onStale(shardId, err, refused),
       onBackpressure: (full) => this.#setPaused(full),
@@ -274,7 +275,7 @@ export class ShardWorker extends EventEmitter<ShardWorkerEventMap> {
     const o = this.options;
     let info: Awaited<ReturnType<typeof fetchGatewayBot>>;
     try {
-      info = await fetchGatewayBot({ token: o.token, api: o.api });
+      info = await fetchGatewayBot({ token: o.token, api: o.api, clock: o.clock });
     } catch (err) {
       this.#state = 'idle';
       throw err;

@@ -682,10 +682,15 @@ function deliver(step: Step, payload: Envelope): void {
   if (payload.skipped || payload.t === null) return;
   const filter = step.ctx.config.dispatchFilter;
   if (filter && !filter.has(payload.t)) return;
-  step.emit({
-    name: 'dispatch',
-    args: [{ op: 0, t: payload.t, s: payload.s, d: payload.d } as GatewayDispatchPayload],
-  });
+  step.emit({ name: 'dispatch', args: [dispatchOf(payload, payload.t)] });
+}
+
+/** The emitted payload; a `raw` envelope (text parsed by another thread) keeps its text. */
+function dispatchOf(payload: Envelope, t: string): GatewayDispatchPayload {
+  if (payload.raw !== undefined) {
+    return { op: 0, t, s: payload.s, d: undefined, raw: payload.raw } as unknown as GatewayDispatchPayload;
+  }
+  return { op: 0, t, s: payload.s, d: payload.d } as GatewayDispatchPayload;
 }
 
 // ---------------------------------------------------------------------------------------------- timers
@@ -839,10 +844,7 @@ function inOrderDispatch(state: ShardState, conn: number, payload: Envelope): Tr
   if (payload.skipped || t === null || (filter !== null && !filter.has(t))) {
     return { state: next, effects: NO_EFFECTS };
   }
-  const event: ShardEvent = {
-    name: 'dispatch',
-    args: [{ op: 0, t, s, d: payload.d } as GatewayDispatchPayload],
-  };
+  const event: ShardEvent = { name: 'dispatch', args: [dispatchOf(payload, t)] };
   return { state: next, effects: [{ type: 'emit', event }] };
 }
 

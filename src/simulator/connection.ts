@@ -7,6 +7,7 @@ import type { Dispatch, Variant } from './dispatch.js';
 import type { ClientPayload, Encoding, WireEncoder } from './encoding.js';
 import { allocWsFrame, frameBytes, jsonDispatchWsFrame, wsFrameHeadBytes } from './encoding.js';
 import type { Fault } from './faults.js';
+import { notify } from './observer.js';
 import {
   CLIENT_OPCODES,
   OPCODES,
@@ -129,6 +130,13 @@ export class SimConnection {
   /** Applies faults armed for new connections, sends Hello (unless op 7 took its place), watches heartbeats. */
   start(): void {
     const o = this.core.options;
+    notify(o.observer, 'connectionOpened', {
+      connectionId: this.id,
+      viaResumeUrl: this.viaResumeUrl,
+      encoding: this.encoding,
+      compression: this.compression,
+      at: o.clock.now(),
+    });
     let hello = true;
     for (const fault of this.core.takeArmedFaults()) {
       this.applyFault(fault);
@@ -147,12 +155,36 @@ export class SimConnection {
 
   sendPayload(op: number, d: unknown): void {
     if (!this.open) return;
+    const o = this.core.options;
+    if (o.observer) {
+      notify(o.observer, 'serverPayload', {
+        connectionId: this.id,
+        op,
+        t: null,
+        s: null,
+        sessionId: this.session?.id,
+        d,
+        at: o.clock.now(),
+      });
+    }
     const frame = this.#encoder.payload(op, d);
     this.#write(this.#compressor ? this.#compressor.message(frameBytes(frame)) : frame);
   }
 
   sendDispatch(dispatch: Dispatch, variant: Variant, seq: number): void {
     if (!this.open) return;
+    const o = this.core.options;
+    if (o.observer) {
+      notify(o.observer, 'serverPayload', {
+        connectionId: this.id,
+        op: 0,
+        t: dispatch.t,
+        s: seq,
+        sessionId: this.session?.id,
+        d: undefined,
+        at: o.clock.now(),
+      });
+    }
     if (this.#compressor) {
       this.#write(this.#encoder.dispatchCompressed(dispatch, variant, seq, this.#compressor));
     } else if (this.encoding === 'json' && this.#plain()) {
@@ -289,8 +321,11 @@ export class SimConnection {
 
   invalidSession(resumable: boolean): void {
     this.core.countInvalidSession();
-    if (!resumable && this.session) {
-      this.core.endSession(this.session);
+    if (this.session) {
+      // d:false ends the session; d:true only takes it off this connection, so a RESUME may follow here
+      // (as after a failed IDENTIFY/RESUME, where op 9 usually comes) or on a new connection.
+      if (resumable) this.core.detach(this.session);
+      else this.core.endSession(this.session);
       this.session = undefined;
       this.state = 'awaiting-auth';
     }
@@ -376,6 +411,15 @@ export class SimConnection {
       return;
     }
     const op = payload.op;
+    if (o.observer) {
+      notify(o.observer, 'clientPayload', {
+        connectionId: this.id,
+        op: typeof op === 'number' ? op : undefined,
+        d: payload.d,
+        bytes: data.length,
+        at: now,
+      });
+    }
     if (typeof op !== 'number' || !CLIENT_OPCODES.has(op)) {
       this.closeWith(4001, 'unknown opcode', 'unknown-opcode');
       return;
@@ -450,6 +494,14 @@ export class SimConnection {
       if (clientInitiated && SESSION_ENDING_CLIENT_CODES.has(code)) this.core.endSession(session);
       else this.core.detach(session);
     }
-    this.core.connectionClosed(this, clientInitiated ? code : (this.#serverClose ?? code));
+    const finalCode = clientInitiated ? code : (this.#serverClose ?? code);
+    this.core.connectionClosed(this, finalCode);
+    const o = this.core.options;
+    notify(o.observer, 'connectionClosed', {
+      connectionId: this.id,
+      code: finalCode,
+      by: clientInitiated ? 'client' : 'server',
+      at: o.clock.now(),
+    });
   }
 }

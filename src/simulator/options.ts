@@ -2,6 +2,8 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { PRIVILEGED_INTENTS } from '../util/intents.js';
+import type { SimulatorObserver } from './observer.js';
+import { type ReplayOptions, type ResolvedReplayOptions, resolveReplayOptions } from './replay-options.js';
 import { LARGE_BOT_GUILDS, largeBotSessionStartTotal } from './rules.js';
 
 /**
@@ -84,6 +86,13 @@ export interface SimulatorOptions {
   guildCreateDelayMs?: number;
   /** Time source for every timer of the simulator. Default the system clock. */
   clock?: Clock;
+  /**
+   * Serve a recording (`shardline record`) instead of the synthetic world: READY and guilds from the file,
+   * then its events with their recorded pacing. `guilds` defaults to 0 and `shards` to the recording's count.
+   */
+  replay?: ReplayOptions;
+  /** Tap on every connection's payloads and closes (grading tools). Default none. */
+  observer?: SimulatorObserver;
 }
 
 export interface ResolvedSimulatorOptions {
@@ -118,6 +127,8 @@ export interface ResolvedSimulatorOptions {
   readonly resumePath: string;
   readonly guildCreateDelayMs: number;
   readonly clock: Clock;
+  readonly replay: ResolvedReplayOptions | undefined;
+  readonly observer: SimulatorObserver | undefined;
 }
 
 export const DEFAULT_SIMULATOR_OPTIONS = {
@@ -291,5 +302,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     resumePath,
     guildCreateDelayMs: int('guildCreateDelayMs', options.guildCreateDelayMs, d.guildCreateDelayMs, 0),
     clock: options.clock ?? systemClock,
+    replay: options.replay === undefined ? undefined : resolveReplayOptions(options.replay),
+    observer: options.observer,
   });
 }

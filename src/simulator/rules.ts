@@ -213,7 +213,8 @@ export function isPresenceUpdate(d: unknown): d is Record<string, unknown> {
     isObject(d) &&
     typeof d.status === 'string' &&
     PRESENCE_STATUSES.has(d.status) &&
-    (d.activities === undefined || Array.isArray(d.activities)) &&
+    // null: Eris sends `activities: null` in IDENTIFY's presence, and Discord accepts it.
+    (d.activities === undefined || d.activities === null || Array.isArray(d.activities)) &&
     (d.since === undefined || d.since === null || typeof d.since === 'number') &&
     (d.afk === undefined || typeof d.afk === 'boolean')
   );
@@ -288,7 +289,8 @@ export function validateIdentify(d: unknown, ctx: IdentifyContext): IdentifyRequ
   if (d.properties !== undefined && !isObject(d.properties)) {
     return { close: 4001, violation: 'invalid-payload', reason: 'properties must be an object' };
   }
-  if (d.compress !== undefined && typeof d.compress !== 'boolean') {
+  // Oceanic.js sends its transport compression name ('zlib-stream') here, and Discord serves it.
+  if (d.compress !== undefined && typeof d.compress !== 'boolean' && typeof d.compress !== 'string') {
     return { close: 4001, violation: 'invalid-payload', reason: 'compress must be a boolean' };
   }
   if (d.presence !== undefined && d.presence !== null && !isPresenceUpdate(d.presence)) {

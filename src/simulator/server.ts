@@ -9,6 +9,7 @@ import { ENCODINGS, type Encoding } from './encoding.js';
 import type { Fault } from './faults.js';
 import type { ResolvedSimulatorOptions, SimulatorOptions } from './options.js';
 import { resolveSimulatorOptions } from './options.js';
+import { loadRecording, Replay } from './replay.js';
 import { handleHttp, parseRequestTarget } from './rest.js';
 import { type EmitTarget, SimulatorCore, type SimulatorStats } from './simulator.js';
 import type { World } from './world.js';
@@ -48,8 +49,13 @@ export interface Simulator {
 
 /** Starts a simulator listening on `host:port` (127.0.0.1, a free port by default). */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const o = resolveSimulatorOptions(options);
+  let o = resolveSimulatorOptions(options);
+  // A replay reads (and checks) its recording first; its shard count is then what /gateway/bot recommends.
+  const recording = o.replay ? await loadRecording(o.replay) : undefined;
+  if (recording) o = resolveSimulatorOptions({ guilds: 0, shards: recording.header.shardCount, ...options });
   const core = new SimulatorCore(o);
+  const replay = recording && o.replay ? new Replay(core, o.replay, recording) : undefined;
+  core.opening = replay;
 
   // maxPayload is the simulator's own payload limit: `ws` refuses a longer frame (or fragmented message)
   // at its header instead of buffering up to it, and the connection answers with Discord's 4002.
@@ -168,6 +174,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     emitRandomEvents: (count, options) => core.emitRandomEvents(count, options),
     setEventsPerSecond: (n) => core.setEventsPerSecond(n),
     close() {
+      const stopped = replay?.stop();
       closing ??= new Promise<void>((resolve) => {
         core.shutdown();
         for (const c of core.connections) c.ws.terminate();
@@ -175,7 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();
-      });
+      }).then(() => stopped);
       return closing;
     },
   };

@@ -10,6 +10,7 @@ import type { Fault } from './faults.js';
 import { parseFault } from './faults.js';
 import { INTENTS } from './intents.js';
 import type { ResolvedSimulatorOptions } from './options.js';
+import type { ReplayStats } from './replay.js';
 import {
   gatewayToken,
   IdentifyBuckets,
@@ -36,6 +37,18 @@ export interface EmitTarget {
   readonly sessionId?: string;
   /** Intent needed to receive it; default from the event name, 0 = always delivered. */
   readonly intent?: number;
+}
+
+/** Supplies READY and the first GUILD_CREATEs of new sessions instead of the world (replay of a recording). */
+export interface SessionOpening {
+  /** READY fields for a session of `[shardId, shardCount]` (session id, resume URL and shard are set after). */
+  ready(shard: readonly [number, number]): Record<string, unknown>;
+  /** The GUILD_CREATE data the session receives after READY, in order. */
+  guildCreates(shard: readonly [number, number]): Iterable<{ readonly d: unknown; readonly guildId: string }>;
+  /** The session got its READY and guilds. */
+  sessionStarted(shard: readonly [number, number]): void;
+  /** Progress of the replay, for `stats().replay`. */
+  stats(): ReplayStats;
 }
 
 export interface SessionStats {
@@ -96,6 +109,8 @@ export interface SimulatorStats {
   };
   readonly shards: readonly ShardStats[];
   readonly sessions: readonly SessionStats[];
+  /** Progress of the recording being replayed (`startSimulator({ replay })`), if any. */
+  readonly replay?: ReplayStats;
 }
 
 /** How many ended sessions `stats().sessions` keeps. */
@@ -140,6 +155,8 @@ export class SimulatorCore {
   gatewayUrl = '';
   resumeGatewayUrl = '';
   closed = false;
+  /** What new sessions receive first instead of the world (set while a recording is replayed). */
+  opening: SessionOpening | undefined;
 
   readonly #counts = {
     connectionsTotal: 0,
@@ -363,7 +380,8 @@ export class SimulatorCore {
     this.#shardCounter(session.shard).sessions++;
     this.#attach(conn, session);
     this.#counts.identifies++;
-    const guilds = this.world.guildsForShard(shardId, shardCount);
+    const opening = this.opening;
+    const guilds = opening ? [] : this.world.guildsForShard(shardId, shardCount);
     const ready: Record<string, unknown> = {
       v: 10,
       user_settings: {},
@@ -380,6 +398,13 @@ export class SimulatorCore {
       application: { ...this.world.application },
       _trace: ['["shardline-simulator",{"micros":0.0}]'],
     };
+    if (opening) {
+      Object.assign(ready, opening.ready(session.shard), {
+        session_id: session.id,
+        resume_gateway_url: this.resumeGatewayUrl,
+      });
+      delete ready.shard;
+    }
     if (session.shardGiven) ready.shard = [shardId, shardCount];
     this.#deliver(session, new Dispatch('READY', ready, undefined, 0));
     const presences = (req.intents & INTENTS.GUILD_PRESENCES) !== 0;
@@ -389,6 +414,18 @@ export class SimulatorCore {
         const d = this.world.guildCreate(g, { presences, largeThreshold: req.largeThreshold });
         this.#deliver(session, new Dispatch('GUILD_CREATE', d, g.id));
       }
+      if (!opening) return;
+      for (const g of opening.guildCreates(session.shard)) {
+        if (session.ended || !session.connection) return;
+        const dispatch = new Dispatch('GUILD_CREATE', g.d, g.guildId);
+        try {
+          this.#prepare(dispatch);
+        } catch {
+          continue;
+        }
+        this.#deliver(session, dispatch);
+      }
+      opening.sessionStarted(session.shard);
     };
     if (o.guildCreateDelayMs === 0) {
       burst();
@@ -513,6 +550,34 @@ export class SimulatorCore {
         cause: err,
       });
     }
+  }
+
+  /**
+   * Sends a dispatch of a recording: sessions with the recorded shard count get it on the recorded shard id;
+   * sessions with another count (or when the shard is unknown) get it by guild, shard 0 without one.
+   * Throws `SimulatorError` when `d` cannot be encoded.
+   */
+  emitRecorded(
+    t: string,
+    d: unknown,
+    guildId: string | undefined,
+    recorded: readonly [number, number] | undefined,
+  ): number {
+    if (this.closed) throw new SimulatorError('SIMULATOR_CLOSED', 'the simulator is closed');
+    const dispatch = new Dispatch(t, d, guildId);
+    this.#prepare(dispatch);
+    this.#counts.eventsEmitted++;
+    let n = 0;
+    for (const [count, byId] of this.#byShard) {
+      let id: number;
+      if (recorded && recorded[1] === count) id = recorded[0];
+      else if (dispatch.routeKey < 0) id = 0;
+      else id = dispatch.routeKey % count;
+      const set = byId.get(id);
+      if (!set) continue;
+      for (const s of set) if (this.#deliver(s, dispatch)) n++;
+    }
+    return n;
   }
 
   #fanOut(dispatch: Dispatch, target: EmitTarget): number {
@@ -668,6 +733,7 @@ export class SimulatorCore {
         ended: s.ended,
         intents: s.intents,
       })),
+      ...(this.opening ? { replay: this.opening.stats() } : {}),
     };
   }
 

@@ -5,4 +5,6 @@ export interface GatewayEnvelope {
   readonly s: number | null;
   readonly t: string | null;
   readonly skipped?: boolean;
+  /** JSON text of a dispatch left undecoded for another thread to parse (`rawDispatch`); `d` is undefined. */
+  readonly raw?: string;
 }

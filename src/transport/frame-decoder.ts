@@ -24,6 +24,8 @@ export interface FrameDecoderOptions {
   readonly maxPayloadBytes: number;
   /** When set, dispatches whose type it rejects may come back `skipped`, without decoding `d` (JSON and ETF). */
   readonly wantDispatch?: ((t: string) => boolean) | undefined;
+  /** JSON only: dispatches left as validated text (`raw`), see `TransportOptions.rawDispatch`. */
+  readonly rawDispatch?: ((t: string) => boolean) | undefined;
 }
 
 function toEnvelope(value: unknown): GatewayEnvelope {
@@ -81,6 +83,12 @@ export class FrameDecoder {
     if (want) {
       const peek = peekUnwantedJsonDispatch(text, want);
       if (peek) return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
+    }
+    const raw = this.#options.rawDispatch;
+    if (raw) {
+      // The peek validates the whole document, so the other thread's JSON.parse cannot fail.
+      const peek = peekUnwantedJsonDispatch(text, (t) => !raw(t));
+      if (peek) return { op: 0, t: peek.t, s: peek.s, d: undefined, raw: text };
     }
     return toEnvelope(parseJsonText(text));
   }

@@ -23,6 +23,11 @@ export interface TransportOptions {
   readonly maxPayloadBytes: number;
   /** When set, dispatches whose type it rejects may be reported `skipped`, without decoding `d`. */
   readonly wantDispatch?: ((t: string) => boolean) | undefined;
+  /**
+   * JSON only: dispatches whose type it accepts are returned as their validated text (`raw`) without
+   * `JSON.parse`, for a shard thread that hands the parsing to the main thread.
+   */
+  readonly rawDispatch?: ((t: string) => boolean) | undefined;
   /** How long a closing handshake may take before the socket is terminated. Default 5000 ms. */
   readonly closeTimeoutMs?: number;
 }

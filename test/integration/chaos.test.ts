@@ -57,3 +57,21 @@ test('the same chaos over json + zstd-stream loses nothing either', async () => 
   assert.ok(Object.values(report.faults).reduce((a, b) => a + b, 0) >= 10, JSON.stringify(report.faults));
   assert.equal(report.tokenLeaks, 0);
 });
+
+test('the same chaos with the shards in two threads, a thread killed every ~1.5 s, loses nothing', async () => {
+  const report = await runChaos({
+    ...SCALED,
+    seed: 5,
+    durationMs: 6_000,
+    encoding: 'json',
+    compression: 'zlib-stream',
+    threads: 2,
+    threadKillEveryMs: 1_500,
+  });
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.ready, 16);
+  const kills = (report.faults['thread-terminate'] ?? 0) + (report.faults['thread-crash'] ?? 0);
+  assert.ok(kills >= 2, JSON.stringify(report.faults));
+  assert.equal(report.errorsByCode.THREAD_CRASHED, kills);
+  assert.equal(report.tokenLeaks, 0);
+});

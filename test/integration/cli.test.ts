@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../../src/simulator/index.js';
+import { logMessage, logMessages } from '../support/log-lines.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -34,7 +35,8 @@ function cli(
     child.stdout.on('data', (chunk: Buffer) => {
       const before = stdout.length;
       stdout += chunk.toString();
-      if (onLine) for (const line of stdout.slice(before).split('\n')) if (line) onLine(line, child);
+      if (onLine)
+        for (const line of stdout.slice(before).split('\n')) if (line) onLine(logMessage(line), child);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -228,7 +230,7 @@ test('connect restarted inside the identify window says why the gateway refused 
   assert.equal(again.code, 0, again.stderr);
   const closed = lines.find((l) => l.includes('connection closed'));
   assert.match(
-    closed ?? again.stdout,
+    closed ?? logMessages(again.stdout),
     /^shard 0: connection closed 4000 \(reidentify\): the gateway refused the identify \(op 9\): .*identify window/,
   );
 });
@@ -264,7 +266,7 @@ test('a session file from another gateway is explained once and the shard identi
   t.after(() => sim.close());
   const second = await run(sim.restUrl, sim.tokens[0]!);
   assert.equal(second.code, 0, second.stderr);
-  const output = second.stdout + second.stderr;
+  const output = logMessages(second.stdout + second.stderr);
   assert.doesNotMatch(output, /SOCKET_ERROR/);
   assert.equal(output.match(/ECONNREFUSED/g)?.length, 1, output);
   const notes = output.split('\n').filter((l) => l.includes('saved session'));
@@ -273,6 +275,6 @@ test('a session file from another gateway is explained once and the shard identi
     notes[0]!,
     /^session file: the saved session of shard 0 points at ws:\/\/127\.0\.0\.1:\d+, which does not answer \(ECONNREFUSED\): .*identifying instead$/,
   );
-  assert.match(second.stdout, /^shard 0: identifying -> ready$/m);
+  assert.match(logMessages(second.stdout), /^shard 0: identifying -> ready$/m);
   assert.equal(sim.stats().identifies, 1);
 });

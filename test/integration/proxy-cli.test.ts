@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../../src/simulator/index.js';
+import { logMessages, logRecord } from '../support/log-lines.js';
 import { RawClient } from '../support/raw-client.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -28,7 +29,7 @@ function run(args: string[], env: NodeJS.ProcessEnv) {
   const waitFor = (re: RegExp) =>
     new Promise<RegExpExecArray>((resolvePromise, reject) => {
       const check = (text: string) => {
-        const m = re.exec(text);
+        const m = re.exec(logMessages(text));
         if (m) resolvePromise(m);
       };
       lines.push(check);
@@ -75,6 +76,13 @@ test('shardline proxy prints where it listens first, serves /gateway/bot and REA
   assert.equal(await p.exited, 0);
   const { stdout, stderr } = p.output();
   assert.ok(!stdout.includes(token) && !stderr.includes(token), 'the token never appears');
+  // stdout is a pipe: JSON log records, the first one saying where the proxy listens
+  const first = logRecord(stdout.split('\n')[0]!);
+  assert.ok(first, stdout);
+  assert.equal(first.msg, `proxy listening on ${base}`);
+  assert.equal(first.url, base);
+  assert.equal(first.level, 30);
+  assert.match(first.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 
 for (const [args, env, reason] of [

@@ -9,6 +9,7 @@ import { proxySnapshotKey } from '../../src/redis/event-cursor.js';
 import { eventStreamKey } from '../../src/redis/streams.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { shardOf } from '../../src/simulator/world.js';
+import { logMessages } from '../support/log-lines.js';
 import { CLIENT_TOKEN, identifiedClient, proxyClient, UPSTREAM_INTENTS } from '../support/proxy-harness.js';
 import { RawClient } from '../support/raw-client.js';
 import { REDIS_URL, redisFixture, waitFor } from '../support/redis.js';
@@ -148,11 +149,21 @@ test('two proxy replicas on a worker fleet: READY with guilds, live events, comm
     stats.replayedEvents >= 1 && stats.replayedEvents < streamLength,
     JSON.stringify({ stats, streamLength }),
   );
-  // The old session is unknown to the new process: RESUME gets op 9, IDENTIFY gets everything.
+  // The session of the stopped process is stored in Redis: the new process resumes it from the stream
+  // (the GUILD_UPDATE it missed, then RESUMED); a seq before its GUILD_CREATEs (events the proxy made, which
+  // no stream holds) gets op 9. An IDENTIFY gets everything.
   const { client: resumer } = await proxyClient(t, a2);
-  resumer.resume(CLIENT_TOKEN, before.sessionId, before.ready.s);
-  assert.equal((await resumer.nextOp(9)).d, false);
+  resumer.resume(CLIENT_TOKEN, before.sessionId, before.client.lastSeq);
+  const missed = await resumer.nextOp(0);
+  assert.equal(missed.t, 'GUILD_UPDATE');
+  assert.equal(missed.s, before.client.lastSeq! + 1);
+  assert.equal((missed.d as Rec).name, 'renamed while the proxy was down');
+  await resumer.nextOp(0, 'RESUMED');
   await resumer.terminate();
+  const { client: behind } = await proxyClient(t, a2);
+  behind.resume(CLIENT_TOKEN, before.sessionId, before.ready.s);
+  assert.equal((await behind.nextOp(9)).d, false);
+  await behind.terminate();
   const again = await identifyAll(t, a2, sim, 0);
   assert.equal(again.creates.get(guild0)?.name, 'renamed while the proxy was down');
   const live = messageTo(again.client, 'after restart');
@@ -236,7 +247,7 @@ test('shardline proxy --redis serves the fleet without a bot token; own-shard fl
   await waitFor(() => /upstream ready: 2 shards of the worker fleet/.test(p.out()), {
     what: `ready line: ${p.out()} ${p.err()}`,
   });
-  const base = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(p.out())?.[1];
+  const base = /^proxy listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(logMessages(p.out()))?.[1];
   assert.ok(base, p.out());
   const body = (await (await fetch(`${base}/api/v10/gateway/bot`)).json()) as { url: string; shards: number };
   assert.equal(body.shards, SHARDS);

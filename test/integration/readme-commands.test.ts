@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RedisEventPublisher } from '../../src/redis/index.js';
+import { logMessages } from '../support/log-lines.js';
 import {
   extractReadmeCommands,
   type Finished,
@@ -137,7 +138,7 @@ function argvOf(line: string): string[] {
 /** Shards a worker's log says are READY (or resumed) and not taken again or given up since. */
 function readyShards(log: string): Set<number> {
   const ready = new Set<number>();
-  for (const line of log.split('\n')) {
+  for (const line of logMessages(log).split('\n')) {
     const taken = /^owns shard (\d+) /.exec(line);
     const up = /^shard (\d+) (?:ready|resumed) /.exec(line);
     const lost = /^(?:released|gave up) shard (\d+)/.exec(line);
@@ -357,7 +358,7 @@ const CASES: readonly Case[] = [
   },
   {
     readme:
-      'shardline connect [--token-env NAME --api URL --intents LIST --shard-count auto|N --events --session-file PATH --metrics-port N --dashboard-port N --duration S]',
+      'shardline connect [--token-env NAME --api URL --intents LIST --shard-count auto|N --events --session-file PATH --metrics-port N --dashboard-port N --duration S --log-format json|pretty --log-level L]',
     runs: 'not against Discord (no network or real token in a test): `node dist/src/cli/main.js connect --api <simulate URL>/api --events --duration 3` against `simulate --guilds 5` from the fresh copy, the token in $DISCORD_TOKEN',
     asserts:
       'exit 0; NDJSON events on stdout: READY first, one GUILD_CREATE per guild, seqs 1..n; the token appears in no output',
@@ -384,6 +385,50 @@ const CASES: readonly Case[] = [
       );
       assert.ok(!r.output.includes(sim.token), 'the token was printed');
       ok(await sim.done, 'simulate after SIGINT');
+    },
+  },
+  {
+    readme:
+      'shardline conformance [--json --scenario NAME ... --env NAME=VAR ... --heartbeat-interval MS] -- <command>',
+    runs: '`node dist/src/cli/main.js conformance --json --scenario heartbeat-request -- node dist/scripts/conformance-client.js`',
+    asserts: 'exit 0; one JSON report whose only result is heartbeat-request: pass',
+    async check(ctx) {
+      const r = await run(
+        [
+          'node',
+          MAIN,
+          'conformance',
+          '--json',
+          '--scenario',
+          'heartbeat-request',
+          '--',
+          'node',
+          'dist/scripts/conformance-client.js',
+        ],
+        opts(ctx),
+      );
+      ok(r, 'conformance');
+      const report = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        results: { scenario: string; verdict: string }[];
+      };
+      assert.deepEqual(
+        report.results.map((x) => [x.scenario, x.verdict]),
+        [['heartbeat-request', 'pass']],
+      );
+    },
+  },
+  {
+    readme: ['npm run conformance', 'npm run conformance:peers'],
+    runs: 'not run',
+    notRun:
+      'every scenario against one client takes about a minute, against all peers several; the suite runs a subset (test/integration/conformance.test.ts)',
+    asserts:
+      'the scripts build and run the conformance command on the client script, and the peers script exists',
+    async check(ctx) {
+      const scripts = packageScripts(ctx);
+      assert.match(scripts.conformance ?? '', /conformance -- node dist\/scripts\/conformance-client\.js/);
+      assert.match(scripts['conformance:peers'] ?? '', /scripts\/conformance-peers\.mjs/);
+      assert.ok(existsSync(join(ctx.dir, 'scripts', 'conformance-peers.mjs')));
     },
   },
   {
@@ -488,7 +533,8 @@ const CASES: readonly Case[] = [
       victim.kill('SIGKILL');
       await victim.done;
       await waitFor(
-        () => moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(survivor.stdout())),
+        () =>
+          moved.every((id) => new RegExp(`^shard ${id} resumed `, 'm').test(logMessages(survivor.stdout()))),
         {
           what: () => `the surviving worker did not resume shards ${moved.join(', ')}:\n${logs()}`,
           timeoutMs: 90_000,
@@ -497,7 +543,7 @@ const CASES: readonly Case[] = [
       survivor.kill('SIGTERM');
       const end = await survivor.done;
       ok(end, 'worker after SIGTERM');
-      assert.match(end.stdout, /^stopped: events flushed, leases released$/m);
+      assert.match(logMessages(end.stdout), /^stopped: events flushed, leases released$/m);
       for (const w of workers) assert.ok(!w.stdout().includes('sim-token'), 'a worker printed the token');
       assert.ok(!tail.output.includes('sim-token'));
       sim.kill('SIGINT');
@@ -553,12 +599,16 @@ const CASES: readonly Case[] = [
       const first = await bot();
       ok(first, 'connect, first run');
       for (const id of [0, 1])
-        assert.match(first.output, new RegExp(`^shard ${id}: identifying -> ready$`, 'm'));
+        assert.match(logMessages(first.output), new RegExp(`^shard ${id}: identifying -> ready$`, 'm'));
       const second = await bot();
       ok(second, 'connect, second run');
       for (const id of [0, 1])
-        assert.match(second.output, new RegExp(`^shard ${id}: resuming -> ready$`, 'm'));
-      assert.doesNotMatch(second.output, /-> identifying$/m, 'the restarted bot resumed against the proxy');
+        assert.match(logMessages(second.output), new RegExp(`^shard ${id}: resuming -> ready$`, 'm'));
+      assert.doesNotMatch(
+        logMessages(second.output),
+        /-> identifying$/m,
+        'the restarted bot resumed against the proxy',
+      );
       assert.deepEqual(
         upstream(await stats()),
         [2, 2, 0],
@@ -664,7 +714,7 @@ test('every command in README.md has a case, and every case a command in README.
   assert.equal(cased.size, CASES.flatMap((c) => c.readme).length, 'one case per command');
 });
 
-test('the README commands work on a fresh copy of the repository', { timeout: 300_000 }, async (t) => {
+test('the README commands work on a fresh copy of the repository', { timeout: 540_000 }, async (t) => {
   const dir = freshCopy(root);
   t.after(async () => {
     await killLeftovers();

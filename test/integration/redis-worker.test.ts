@@ -41,7 +41,7 @@ function readyShards(workers: readonly WorkerProcess[]): number[] {
 /** No output line of any worker holds the token. */
 function assertNoToken(workers: readonly WorkerProcess[], sim: Simulator): void {
   for (const w of workers)
-    assert.ok(!w.lines.some((l) => l.includes(sim.tokens[0]!)), `${w.name} printed the token`);
+    assert.ok(!w.raw.some((l) => l.includes(sim.tokens[0]!)), `${w.name} printed the token`);
 }
 
 function dump(workers: readonly WorkerProcess[]): string {
@@ -322,7 +322,7 @@ test('a worker with a rejected token exits 1 with an actionable message that doe
   t.after(() => worker.kill('SIGKILL'));
   assert.equal(await worker.exited, 1, worker.dump());
   assert.ok(worker.has(/token was rejected/), worker.dump());
-  assert.ok(!worker.lines.some((l) => l.includes(wrong)));
+  assert.ok(!worker.raw.some((l) => l.includes(wrong)));
 });
 
 test('a worker whose Redis never answers says it waits on every attempt, then --redis-wait makes it exit 1 with a clear message', async (t) => {

@@ -65,6 +65,16 @@ test('invalid-session fault sends op 9 with the chosen resumability', async (t) 
   assert.equal(await resumeOutcome(sim, b.sessionId, 1), 'invalid:false');
 });
 
+test('after op 9 d:true the session may be resumed on the same connection (it is taken off it)', async (t) => {
+  const sim = await simulator(t, { guilds: 0 });
+  const a = await identified(t, sim);
+  sim.inject({ kind: 'invalid-session', resumable: true, sessionId: a.sessionId });
+  assert.equal((await a.client.nextOp(9)).d, true);
+  a.client.resume(sim.tokens[0]!, a.sessionId, 1);
+  await a.client.nextOp(0, 'RESUMED');
+  assert.equal(sim.stats().violations['already-authenticated'], 0);
+});
+
 test('zombie fault: heartbeats are no longer acknowledged but dispatches still flow', async (t) => {
   const sim = await simulator(t, { guilds: 0 });
   const a = await identified(t, sim);

@@ -216,7 +216,7 @@ test('IDENTIFY fields of the wrong type close with 4001; huge shard arrays with 
   const sim = await simulator(t, { guilds: 1, identifyWindowMs: 0 });
   for (const [extra, code] of [
     [{ properties: 'linux' }, 4001],
-    [{ compress: 'yes' }, 4001],
+    [{ compress: 7 }, 4001],
     [{ presence: { status: 'bogus' } }, 4001],
     [{ presence: { status: 'online', activities: 'x' } }, 4001],
     [{ large_threshold: 1e9 }, 4001],
@@ -231,6 +231,12 @@ test('IDENTIFY fields of the wrong type close with 4001; huge shard arrays with 
   }
   const ok = await identified(t, sim, { presence: null, compress: false, properties: {} });
   assert.equal(ok.ready.t, 'READY');
+  // Oceanic.js sends its transport compression name as `compress`; Eris a presence with activities: null.
+  const oceanic = await identified(t, sim, {
+    compress: 'zlib-stream',
+    presence: { status: 'online', activities: null },
+  });
+  assert.equal(oceanic.ready.t, 'READY');
 });
 
 test('op 31 lists each guild once however often it is asked for', async (t) => {

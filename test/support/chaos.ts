@@ -12,6 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Compression, Encoding } from '../../src/codec/formats.js';
 import { ShardManager } from '../../src/manager/manager.js';
+import { threadPoolOf } from '../../src/manager/threads/pool.js';
 import { type Fault, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { INTENTS } from '../../src/simulator/intents.js';
 import { seededRandom } from '../../src/util/clock.js';
@@ -41,6 +42,13 @@ export interface ChaosOptions {
   readonly settleTimeoutMs?: number;
   /** Receives every line the run prints (progress, errors, debug); checked for the token. */
   readonly log?: (line: string) => void;
+  /** Run the shards in this many worker threads (the manager's `threads` option); default in-process. */
+  readonly threads?: number;
+  /**
+   * With `threads`: kill a shard thread every ~N ms during the faults, alternately by `worker.terminate()`
+   * and by an uncaught exception inside the thread; its shards must RESUME in a new thread.
+   */
+  readonly threadKillEveryMs?: number;
 }
 
 export interface SessionCheck {
@@ -214,6 +222,7 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
       shardOptions: { invalidSessionDelayMs: [identifyWindowMs / 5, identifyWindowMs] },
       ...(options.encoding ? { encoding: options.encoding } : {}),
       ...(options.compression ? { compression: options.compression } : {}),
+      ...(options.threads ? { threads: options.threads } : {}),
     });
     const errorsByCode: Record<string, number> = {};
     manager.on('error', (err, shardId) => {
@@ -254,7 +263,24 @@ async function runRound(options: ChaosOptions): Promise<RoundReport> {
     const random = seededRandom(seed);
     const faults: Record<string, number> = {};
     const end = Date.now() + options.durationMs;
+    const pool = threadPoolOf(manager);
+    const killEvery = options.threadKillEveryMs;
+    let nextKill = killEvery && pool ? Date.now() + killEvery : Number.POSITIVE_INFINITY;
+    let kills = 0;
     while (Date.now() < end) {
+      if (pool && killEvery && Date.now() >= nextKill) {
+        nextKill = Date.now() + killEvery;
+        const index = kills % pool.options.count;
+        const how = kills % 2 === 0 ? 'thread-terminate' : 'thread-crash';
+        const worker = pool.workers[index];
+        if (worker) {
+          if (how === 'thread-terminate') void worker.terminate();
+          else pool.crash(index);
+          faults[how] = (faults[how] ?? 0) + 1;
+          print(`fault ${how} -> thread ${index}`);
+        }
+        kills++;
+      }
       await new Promise((r) => setTimeout(r, Math.round(faultEveryMs * (0.5 + random()))));
       const fault = randomFault(random, Math.floor(random() * shards));
       if (sim.inject(fault) > 0) {

@@ -8,6 +8,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { logMessage } from './log-lines.js';
 
 export interface ReadmeCommand {
   /** The command as written, whitespace collapsed, without a trailing `# comment`. */
@@ -182,7 +183,7 @@ export function start(argv: readonly string[], options: StartOptions): Running {
     pending += text;
     const parts = pending.split('\n');
     pending = parts.pop() ?? '';
-    for (const l of parts) offer(l);
+    for (const l of parts) offer(logMessage(l));
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

@@ -7,13 +7,17 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Simulator } from '../../src/simulator/index.js';
+import { logMessage } from './log-lines.js';
 
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 export class WorkerProcess {
   readonly child: ChildProcess;
+  /** Output lines as messages (a JSON log line gives its `msg`; see log-lines.ts). */
   readonly stdout: string[] = [];
   readonly stderr: string[] = [];
+  /** Every output line as written, stdout and stderr. */
+  readonly raw: string[] = [];
   readonly exited: Promise<number | null>;
   readonly name: string;
 
@@ -26,7 +30,8 @@ export class WorkerProcess {
         rest += chunk.toString('utf8');
         const parts = rest.split('\n');
         rest = parts.pop()!;
-        into.push(...parts);
+        this.raw.push(...parts);
+        into.push(...parts.map(logMessage));
       };
     };
     child.stdout?.on('data', lines(this.stdout));

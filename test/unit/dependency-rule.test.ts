@@ -43,10 +43,25 @@ const ALLOWED_AREAS: Record<string, readonly string[]> = {
   simulator: ['.', 'util', 'codec'],
   redis: ['.', 'util', 'codec', 'shard', 'manager'],
   metrics: ['manager'],
+  otel: ['redis'],
   proxy: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
+  // Grades clients from the gateway's side: like the simulator, it never imports the client it could mirror.
+  conformance: ['.', 'util', 'simulator'],
   discordjs: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'redis'],
   dashboard: ['.', 'util', 'shard', 'manager', 'redis'],
-  cli: ['.', 'util', 'codec', 'transport', 'shard', 'manager', 'simulator', 'redis', 'proxy', 'dashboard'],
+  cli: [
+    '.',
+    'util',
+    'codec',
+    'transport',
+    'shard',
+    'manager',
+    'simulator',
+    'redis',
+    'proxy',
+    'dashboard',
+    'conformance',
+  ],
 };
 
 /** Which areas may import each third-party package; a package not listed may be imported anywhere. */
@@ -54,8 +69,11 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   ws: ['transport', 'simulator', 'proxy'],
   ioredis: ['redis'],
   'prom-client': ['manager', 'cli', 'redis'],
-  // an optional peer dependency: only its types, and only in its adapter
+  // optional peer dependencies: each only in its adapter
   '@discordjs/core': ['discordjs'],
+  '@opentelemetry/api': ['otel'],
+  pino: ['cli'],
+  'pino-pretty': ['cli'],
 };
 
 /** Packages `codec` may use beyond node built-ins (well-kept decoders the codec falls back on). */

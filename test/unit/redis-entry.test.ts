@@ -7,7 +7,9 @@ import {
   parseEventHeader,
   parsePayload,
   parseStreamsReply,
+  traceFieldOf,
 } from '../../src/redis/entry.js';
+import { formatTraceparent, parseTraceparent } from '../../src/redis/tracing.js';
 
 const badEntry = (err: unknown): boolean => err instanceof RedisError && err.code === 'REDIS_BAD_ENTRY';
 
@@ -108,4 +110,34 @@ test('an unexpected stream read reply is a REDIS_BAD_ENTRY, never a TypeError', 
   ]) {
     assert.throws(() => parseStreamsReply(reply), badEntry, JSON.stringify(reply));
   }
+});
+
+test('a trace field beside the event is ignored by the event parse and read on its own', () => {
+  const tp = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+  const value = encodeEventValue(1, 5, 's', 'T', '{"x":1}');
+  for (const fields of [
+    ['e', value, 'tp', tp],
+    [Buffer.from('e'), Buffer.from(value), Buffer.from('tp'), Buffer.from(tp)],
+  ]) {
+    assert.deepEqual(parseEventFields(fields), {
+      shardId: 1,
+      seq: 5,
+      sessionId: 's',
+      type: 'T',
+      data: { x: 1 },
+    });
+    assert.equal(traceFieldOf(fields), tp);
+  }
+  assert.equal(traceFieldOf(['e', value]), undefined);
+  assert.equal(traceFieldOf(['e', value, 'tp', 'x'.repeat(100)]), undefined, 'too long to be one');
+  assert.equal(parseTraceparent(tp)?.traceId, 'a'.repeat(32));
+  for (const bad of [
+    '',
+    'garbage',
+    `01-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+    `00-${'0'.repeat(32)}-${'b'.repeat(16)}-01`,
+    `00-${'A'.repeat(32)}-${'b'.repeat(16)}-01`,
+  ])
+    assert.equal(parseTraceparent(bad), undefined, bad);
+  assert.equal(formatTraceparent('a'.repeat(32), 'b'.repeat(16), 1), tp);
 });

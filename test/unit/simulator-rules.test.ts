@@ -10,6 +10,7 @@ import { INTENTS } from '../../src/simulator/intents.js';
 import { resolveSimulatorOptions } from '../../src/simulator/options.js';
 import {
   IdentifyBuckets,
+  isPresenceUpdate,
   isRuleFailure,
   MemberRequestLimiter,
   SendWindow,
@@ -172,4 +173,9 @@ test('simulator options are validated with the option name', () => {
   const o = resolveSimulatorOptions({ guilds: 2501 });
   assert.equal(o.shards, 3);
   assert.ok(Object.isFrozen(o));
+});
+
+test('a presence with activities: null is accepted (Eris sends it in IDENTIFY), a non-array is not', () => {
+  assert.equal(isPresenceUpdate({ status: 'online', activities: null, afk: false, since: null }), true);
+  assert.equal(isPresenceUpdate({ status: 'online', activities: 'playing' }), false);
 });

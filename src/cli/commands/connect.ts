@@ -14,6 +14,7 @@ import { redact } from '../../util/redact.js';
 import { type CliIo, choiceFlag, intFlag, parseFlags, rangeFlag, tokenFromEnv, UsageError } from '../args.js';
 import { DASHBOARD_FLAGS, dashboardUsage, openDashboard, parseDashboardFlags } from '../dashboard-flags.js';
 import { LiveView, waitForStop } from '../live-view.js';
+import { createCliLogger, LOG_FLAGS, LOG_USAGE, logFormat, parseLogFlags } from '../log.js';
 import { dropForeignSessions } from '../session-check.js';
 
 export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DISCORD_TOKEN)
@@ -29,7 +30,10 @@ export const CONNECT_USAGE = `usage: shardline connect [flags]   (token from $DI
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
 ${dashboardUsage('the shard table, the identify budget, charts')}
   --duration S             exit by itself after S seconds
-  --plain                  print plain lines even on a terminal`;
+  --plain                  log lines instead of the live view, even on a terminal
+${LOG_USAGE}
+On a terminal the live view shows the shards; elsewhere (or with --plain or --log-format) every state
+change, close and status line is a log record.`;
 
 /** `Guilds,GuildMessages` or `513` → bitfield; unknown names are a UsageError listing the known ones. */
 export function parseIntents(raw: string | undefined): number {
@@ -81,6 +85,7 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     'metrics-port': { type: 'string' },
     duration: { type: 'string' },
     plain: { type: 'boolean' },
+    ...LOG_FLAGS,
     ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
@@ -111,10 +116,12 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
   const events = v.events === true;
   const dashboardFlags = parseDashboardFlags(v);
   const token = tokenFromEnv(io.env, tokenEnv);
+  const logSettings = parseLogFlags(v);
 
   // With --events, stdout carries NDJSON only; the view goes to stderr as plain lines.
   const viewIo: CliIo = events ? { ...io, stdout: io.stderr } : io;
-  const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true;
+  const tty = !events && Boolean(io.stdout.isTTY) && v.plain !== true && logSettings.format === undefined;
+  const log = createCliLogger(viewIo.stdout, { name: 'connect', settings: logSettings, secrets: [token] });
   const sessionFile = str('session-file');
   const sessionStore = sessionFile ? new FileSessionStore({ path: sessionFile }) : undefined;
   const manager = new ShardManager({
@@ -128,7 +135,10 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     ...(sessionStore ? { sessionStore } : {}),
   });
   manager.on('error', (err, shardId) => {
-    viewIo.stderr.write(`shard ${shardId ?? '-'}: ${redact(err.message, token)} [${err.code}]\n`);
+    const line = `shard ${shardId ?? '-'}: ${err.message} [${err.code}]`;
+    // under the live view the screen is stdout's: errors go to stderr as before
+    if (tty) viewIo.stderr.write(`${redact(line, token)}\n`);
+    else log.warn({ ...(shardId === null ? {} : { shardId }), code: err.code }, line);
   });
   if (events)
     manager.on('dispatch', (payload, shardId) => {
@@ -140,22 +150,29 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     // Unknown until GET /gateway/bot answers; the progress bar still shows READY shards over all.
     startupEta: () => null,
     tty,
+    log: (level, line, fields) => log[level](fields, line),
   });
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   let failure: unknown;
   let stopping = false;
+  // Ends the --duration wait when the command ends otherwise, so a failure exits at once.
+  const ended = new AbortController();
   try {
     if (metricsPort !== undefined) {
       metrics = await serveMetrics(manager, { port: metricsPort });
-      viewIo.stderr.write(`metrics on ${metrics.url}\n`);
+      if (tty) viewIo.stderr.write(`metrics on ${metrics.url}\n`);
+      else log.info({ url: metrics.url }, `metrics on ${metrics.url}`);
     }
     dashboard = await openDashboard(dashboardFlags, {
       title: `shardline connect · ${api} · ${encoding}+${compression}`,
       shards: manager,
       budget: managerBudget(manager),
     });
-    if (dashboard) viewIo.stderr.write(`dashboard on ${dashboard.url}\n`);
+    if (dashboard) {
+      if (tty) viewIo.stderr.write(`dashboard on ${dashboard.url}\n`);
+      else log.info({ url: dashboard.url }, `dashboard on ${dashboard.url}`);
+    }
     view.start();
     if (sessionStore) for (const note of await dropForeignSessions(sessionStore, api)) view.note(note);
     const connectFailed = manager.connect().then(
@@ -166,8 +183,9 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
         return 'failed' as const;
       },
     );
-    await Promise.race([waitForStop(io.signal, duration), connectFailed]);
+    await Promise.race([waitForStop(AbortSignal.any([io.signal, ended.signal]), duration), connectFailed]);
   } finally {
+    ended.abort();
     stopping = true;
     view.stop();
     await manager.destroy({ resumable: sessionFile !== undefined });
@@ -175,7 +193,9 @@ export async function runConnect(argv: readonly string[], io: CliIo): Promise<nu
     await dashboard?.close();
   }
   if (failure !== undefined) {
-    io.stderr.write(`shardline connect: ${redact(explainConnectFailure(failure, api), token)}\n`);
+    const why = explainConnectFailure(failure, api);
+    if (!tty && logFormat(logSettings, viewIo.stdout) === 'json') log.fatal(why);
+    io.stderr.write(`shardline connect: ${redact(why, token)}\n`);
     return 1;
   }
   view.draw();

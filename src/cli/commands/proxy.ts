@@ -19,6 +19,7 @@ import {
   parseDashboardFlags,
 } from '../dashboard-flags.js';
 import { waitForStop } from '../live-view.js';
+import { createCliLogger, LOG_FLAGS, LOG_USAGE, logFormat, parseLogFlags, shardField } from '../log.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
 export const DEFAULT_PROXY_PORT = 7878;
@@ -42,6 +43,7 @@ export const PROXY_USAGE = `usage: shardline proxy [flags]   (bot token from $DI
   --session-file PATH      keep the upstream sessions in a file so a proxy restart resumes them
   --duration S             exit by itself after S seconds
 ${dashboardUsage('the upstream shards (or the fleet with --redis), clients, sessions')}
+${LOG_USAGE}
  Redis mode (excludes --api, --shard-count, --encoding, --compression, --session-file, --token-env):
   --redis URL              redis:// or rediss:// URL of the worker fleet
   --prefix P               Redis key prefix of the fleet (default ${DEFAULT_KEY_PREFIX})
@@ -71,6 +73,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     prefix: { type: 'string' },
     partitions: { type: 'string' },
     'snapshot-interval': { type: 'string' },
+    ...LOG_FLAGS,
     ...DASHBOARD_FLAGS,
   });
   const str = (k: string) => v[k] as string | undefined;
@@ -127,6 +130,12 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
   if (prefix === '' || /\s/.test(prefix)) throw new UsageError('--prefix must be non-empty, without spaces');
   const partitions = intFlag('partitions', str('partitions'), { min: 1, max: 1024 });
   const snapshotInterval = intFlag('snapshot-interval', str('snapshot-interval'), { min: 0, max: 86_400 });
+  const logSettings = parseLogFlags(v);
+  const log = createCliLogger(io.stdout, {
+    name: 'proxy',
+    settings: logSettings,
+    secrets: [token, ...clientTokens],
+  });
   const dashboardFlags = parseDashboardFlags(v);
 
   const common = {
@@ -142,7 +151,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     redisUrl === undefined
       ? undefined
       : createRedisClient(redisUrl, {
-          onError: (err) => io.stderr.write(`shardline proxy: ${err.message} [${err.code}]\n`),
+          onError: (err) => log.warn({ code: err.code }, `Redis connection: ${err.message} [${err.code}]`),
         });
   // where the upstream is, without a password a URL may carry
   const upstreamName = redisUrl === undefined ? api : describeRedis(redisUrl, prefix);
@@ -167,13 +176,35 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
           ...(sessionFile ? { upstream: { sessionStore: new FileSessionStore({ path: sessionFile }) } } : {}),
         },
   );
+  proxy.on('debug', (message) => log.debug(message));
+  proxy.on('ready', (shardId) => log.debug({ shardId }, `upstream shard ${shardId} ready`));
+  proxy.manager?.on('status', (status, previous, shardId) =>
+    log.debug({ shardId, status, previous }, `upstream shard ${shardId}: ${previous} -> ${status}`),
+  );
+  proxy.manager?.on('close', (info, shardId) =>
+    log[info.action === 'fatal' ? 'error' : 'info'](
+      { shardId, closeCode: info.code, action: info.action },
+      `upstream shard ${shardId}: connection closed ${info.code} (${info.action})`,
+    ),
+  );
+  proxy.manager?.on('error', (err, shardId) =>
+    log.warn(
+      { ...shardField(shardId), code: err.code },
+      `upstream shard ${shardId ?? '-'}: ${err.message} [${err.code}]`,
+    ),
+  );
   let failure: unknown;
   let stopping = false;
+  // Ends the --duration wait when the command ends otherwise, so a failure exits at once.
+  const ended = new AbortController();
   let dashboard: Awaited<ReturnType<typeof openDashboard>>;
   try {
     await proxy.listen();
-    io.stdout.write(`proxy listening on ${proxy.httpUrl}\n`);
-    io.stdout.write(`REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${upstreamName}\n`);
+    log.info({ url: proxy.httpUrl }, `proxy listening on ${proxy.httpUrl}`);
+    log.info(
+      { restUrl: proxy.restUrl, gatewayUrl: proxy.gatewayUrl, upstream: upstreamName },
+      `REST base ${proxy.restUrl} · gateway ${proxy.gatewayUrl} · upstream ${upstreamName}`,
+    );
     dashboard = await openDashboard(dashboardFlags, {
       title: `shardline proxy · ${proxy.gatewayUrl} · upstream ${upstreamName}`,
       ...(proxy.manager ? { shards: proxy.manager, budget: managerBudget(proxy.manager) } : {}),
@@ -195,14 +226,15 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
         ];
       },
     });
-    if (dashboard) io.stdout.write(`dashboard on ${dashboard.url}\n`);
+    if (dashboard) log.info({ url: dashboard.url }, `dashboard on ${dashboard.url}`);
     const connected = proxy.connect().then(
       () => {
         const rebuilt = proxy.redisStats();
         const from = rebuilt
           ? ` of the worker fleet (cache from the ${rebuilt.rebuiltFrom}, ${rebuilt.replayedEvents} events replayed)`
           : '';
-        io.stdout.write(`upstream ready: ${proxy.status().shardCount} shards${from}; clients may identify\n`);
+        const shards = proxy.status().shardCount;
+        log.info({ shards }, `upstream ready: ${shards} shards${from}; clients may identify`);
         return new Promise<never>(() => {});
       },
       (err: unknown) => {
@@ -210,19 +242,22 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
         return 'failed' as const;
       },
     );
-    await Promise.race([waitForStop(io.signal, duration), connected]);
+    await Promise.race([waitForStop(AbortSignal.any([io.signal, ended.signal]), duration), connected]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE')
       throw new ConfigError('port', `${host}:${port} is already in use; choose another --port`);
     throw err;
   } finally {
+    ended.abort();
     stopping = true;
     await dashboard?.close();
     await proxy.destroy();
     if (redis !== undefined) await closeClient(redis);
   }
   if (failure !== undefined) {
-    io.stderr.write(`shardline proxy: ${redact(explainConnectFailure(failure, api), token)}\n`);
+    const why = explainConnectFailure(failure, api);
+    if (logFormat(logSettings, io.stdout) === 'json') log.fatal(why);
+    io.stderr.write(`shardline proxy: ${redact(why, token)}\n`);
     return 1;
   }
   return 0;

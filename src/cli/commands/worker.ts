@@ -1,6 +1,6 @@
 /**
  * `shardline worker`: a thin layer over `ShardWorker` (src/redis/worker.ts). Parses flags into worker
- * options, prints the worker's log lines, serves /metrics, and on SIGTERM/SIGINT stops taking shards,
+ * options, logs the worker's lines (src/cli/log.ts), serves /metrics, and on SIGTERM/SIGINT stops taking shards,
  * closes them resumably, flushes and releases the leases. The token comes from an environment variable.
  */
 import { ENCODINGS } from '../../codec/formats.js';
@@ -23,6 +23,15 @@ import {
   openDashboard,
   parseDashboardFlags,
 } from '../dashboard-flags.js';
+import {
+  createCliLogger,
+  LOG_FLAGS,
+  LOG_USAGE,
+  type LogSettings,
+  logFormat,
+  parseLogFlags,
+  shardField,
+} from '../log.js';
 import { explainConnectFailure, parseIntents } from './connect.js';
 
 export const WORKER_USAGE = `usage: shardline worker --redis URL --shard-ids 0-7|auto [--shard-count 16] [--max-shards N] [flags]
@@ -48,6 +57,7 @@ commands from the command streams. Token from $DISCORD_TOKEN (or --token-env), n
                            takes, saying so on every attempt; 0: exit 1 at once)
   --metrics-port N         serve Prometheus metrics on http://127.0.0.1:N/metrics
 ${dashboardUsage("this worker's shards and the whole fleet in Redis")}
+${LOG_USAGE}
 SIGTERM/SIGINT: closes the shards resumably, flushes events and sessions, releases the leases (a second
 signal exits at once).`;
 
@@ -69,6 +79,7 @@ const FLAGS = {
   'identify-window': { type: 'string' },
   'metrics-port': { type: 'string' },
   'redis-wait': { type: 'string' },
+  ...LOG_FLAGS,
   ...DASHBOARD_FLAGS,
 } as const;
 
@@ -76,6 +87,7 @@ export interface WorkerCliConfig {
   readonly redisUrl: string;
   readonly tokenEnv: string;
   readonly metricsPort: number | undefined;
+  readonly log: LogSettings;
   readonly dashboard: DashboardFlags | undefined;
   /** Everything for `new ShardWorker` except the client and the token. */
   readonly worker: Omit<ShardWorkerOptions, 'redis' | 'token'>;
@@ -145,14 +157,24 @@ export function parseWorkerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     ...(identifyWindowMs !== undefined ? { identifyWindowMs } : {}),
     ...(redisWait !== undefined ? { redisWaitMs: redisWait * 1000 } : {}),
   };
-  return { redisUrl, tokenEnv, metricsPort, dashboard: parseDashboardFlags(v), worker };
+  return {
+    redisUrl,
+    tokenEnv,
+    metricsPort,
+    log: parseLogFlags(v),
+    dashboard: parseDashboardFlags(v),
+    worker,
+  };
 }
 
 export async function runWorker(argv: readonly string[], io: CliIo): Promise<number> {
   const config = parseWorkerArgs(argv, io.env);
   const token = tokenFromEnv(io.env, config.tokenEnv);
-  const say = (line: string): void => {
-    io.stdout.write(`${redact(line, token)}\n`);
+  const log = createCliLogger(io.stdout, { name: 'worker', settings: config.log, secrets: [token] });
+  /** The reason the process exits 1: a plain line on stderr, and a record for log collectors. */
+  const die = (why: string): void => {
+    if (logFormat(config.log, io.stdout) === 'json') log.fatal(why);
+    io.stderr.write(`shardline worker: ${redact(why, token)}\n`);
   };
   let lastRedisError = '';
   const redis = createRedisClient(config.redisUrl, {
@@ -160,21 +182,21 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
       // ioredis reports every failed reconnect; one line per distinct failure is enough.
       if (err.message === lastRedisError) return;
       lastRedisError = err.message;
-      io.stderr.write(`shardline worker: Redis connection: ${err.message} — reconnecting with backoff\n`);
+      log.warn({ code: err.code }, `Redis connection: ${err.message} — reconnecting with backoff`);
     },
   });
   redis.on('ready', () => {
-    if (lastRedisError !== '') say('Redis connection re-established');
+    if (lastRedisError !== '') log.info('Redis connection re-established');
     lastRedisError = '';
   });
   const worker = new ShardWorker({ ...config.worker, redis, token });
-  worker.on('log', (level, message) => {
-    if (level === 'warn') io.stderr.write(`shardline worker: ${redact(message, token)}\n`);
-    else say(message);
+  worker.on('log', (level, message, shardId) => {
+    log[level](shardField(shardId), message);
   });
   worker.on('error', (err, shardId) => {
-    io.stderr.write(
-      `shardline worker: ${shardId === null ? '' : `shard ${shardId}: `}${redact(err.message, token)} [${err.code}]\n`,
+    log.error(
+      { ...shardField(shardId), code: err.code },
+      `${shardId === null ? '' : `shard ${shardId}: `}${err.message} [${err.code}]`,
     );
   });
   let fatal: unknown;
@@ -194,14 +216,12 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     try {
       await worker.connect();
     } catch (err) {
-      io.stderr.write(
-        `shardline worker: ${redact(explainConnectFailure(err, config.worker.api ?? 'https://discord.com/api'), token)}\n`,
-      );
+      die(explainConnectFailure(err, config.worker.api ?? 'https://discord.com/api'));
       return 1;
     }
     if (config.metricsPort !== undefined) {
       metrics = await serveMetrics(worker, { port: config.metricsPort });
-      say(`metrics on ${metrics.url}`);
+      log.info({ url: metrics.url }, `metrics on ${metrics.url}`);
     }
     const where = describeRedis(config.redisUrl, worker.options.prefix);
     dashboard = await openDashboard(config.dashboard, {
@@ -209,13 +229,13 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
       shards: worker,
       fleet: { redis, prefix: worker.options.prefix, partitions: worker.options.partitions, label: where },
     });
-    if (dashboard) say(`dashboard on ${dashboard.url}`);
+    if (dashboard) log.info({ url: dashboard.url }, `dashboard on ${dashboard.url}`);
     const stopped = new Promise<'signal'>((resolve) => {
       if (io.signal.aborted) resolve('signal');
       io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
     });
     const why = await Promise.race([stopped, fatalSeen]);
-    if (why === 'signal') say('signal received: stopping (a second signal exits at once)');
+    if (why === 'signal') log.info('signal received: stopping (a second signal exits at once)');
   } finally {
     await worker.destroy();
     await metrics?.close();
@@ -223,9 +243,7 @@ export async function runWorker(argv: readonly string[], io: CliIo): Promise<num
     await closeClient(redis);
   }
   if (fatal !== undefined) {
-    io.stderr.write(
-      `shardline worker: ${redact(explainConnectFailure(fatal, config.worker.api ?? ''), token)}\n`,
-    );
+    die(explainConnectFailure(fatal, config.worker.api ?? ''));
     return 1;
   }
   return 0;

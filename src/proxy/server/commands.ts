@@ -116,18 +116,36 @@ function requestMembers(ctx: ProxyContext, session: ClientSession, d: unknown): 
     return invalid('request guild members: query or user_ids is required');
   if (!onShard(session, guildId)) return undefined;
   const presences = d.presences === true && (session.intents & GatewayIntentBits.GuildPresences) !== 0;
-  if (ctx.cache.membersComplete(guildId)) {
-    answerFromCache(ctx, session, guildId, {
-      ...(typeof d.query === 'string' ? { query: d.query } : {}),
-      ...(typeof d.limit === 'number' ? { limit: d.limit } : {}),
-      ...(userIds ? { user_ids: userIds } : {}),
-      presences,
-      nonce,
-    });
+  const answer = () => {
+    if (ctx.cache.membersComplete(guildId)) {
+      answerFromCache(ctx, session, guildId, {
+        ...(typeof d.query === 'string' ? { query: d.query } : {}),
+        ...(typeof d.limit === 'number' ? { limit: d.limit } : {}),
+        ...(userIds ? { user_ids: userIds } : {}),
+        presences,
+        nonce,
+      });
+      return;
+    }
+    const ours = ctx.members.register(session, nonce);
+    forward(ctx, session, { op: 8, d: { ...d, guild_id: guildId, nonce: ours, presences } });
+  };
+  const shared = ctx.shared;
+  if (!shared) {
+    answer();
     return undefined;
   }
-  const ours = ctx.members.register(session, nonce);
-  forward(ctx, session, { op: 8, d: { ...d, guild_id: guildId, nonce: ours, presences } });
+  // Redis mode: the chunks are events the stream cannot rebuild for another replica; the stored session
+  // says so before any of them can reach the client (see SharedSessions).
+  session.ownEvents++;
+  void shared
+    .beforeOwnEvents(session)
+    .then(() => {
+      if (!session.ended) answer();
+    })
+    .finally(() => {
+      session.ownEvents--;
+    });
   return undefined;
 }
 

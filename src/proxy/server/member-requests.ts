@@ -75,6 +75,12 @@ export class MemberRequestRouter {
     return undefined;
   }
 
+  /** Whether a forwarded request of `session` still waits for its answer. */
+  hasPending(session: ClientSession): boolean {
+    for (const p of this.#pending.values()) if (p.session === session) return true;
+    return false;
+  }
+
   /** A GUILD_MEMBERS_CHUNK or RATE_LIMITED answering a proxy's request that `route` did not take: drop it. */
   isProxyAnswer(t: string, d: unknown): boolean {
     if (typeof d !== 'object' || d === null) return false;

@@ -1,22 +1,28 @@
 /**
  * The events a client session was sent (or would have been sent while it was away), bounded by count and
- * by age, so a client that RESUMEs gets exactly what it missed, or learns that it cannot.
+ * by age, so a client that RESUMEs gets exactly what it missed, or learns that it cannot. An event that
+ * came from a Redis event stream keeps its stream position, so the newest evicted one tells where a
+ * replay from the stream has to start (see `SharedSessions`).
  */
 import type { OutboundEvent } from './outbound-event.js';
 
-interface Entry {
+export interface ReplayEntry {
   readonly s: number;
   readonly at: number;
   readonly event: OutboundEvent;
+  /** Stream entry id of the upstream event (Redis upstream), undefined for events made by the proxy. */
+  readonly pos: string | undefined;
 }
 
 export class ReplayBuffer {
   readonly #maxEvents: number;
   readonly #maxAgeMs: number;
-  #entries: Entry[] = [];
+  #entries: ReplayEntry[] = [];
   #head = 0;
   /** Highest sequence number that was evicted (0 when none was). */
   #evictedUpTo = 0;
+  /** The newest evicted entry that came from a stream. */
+  #evictedStream: ReplayEntry | undefined;
 
   constructor(maxEvents: number, maxAgeMs: number) {
     this.#maxEvents = maxEvents;
@@ -27,8 +33,16 @@ export class ReplayBuffer {
     return this.#entries.length - this.#head;
   }
 
-  push(s: number, event: OutboundEvent, now: number): void {
-    this.#entries.push({ s, at: now, event });
+  get maxEvents(): number {
+    return this.#maxEvents;
+  }
+
+  get maxAgeMs(): number {
+    return this.#maxAgeMs;
+  }
+
+  push(s: number, event: OutboundEvent, now: number, pos?: string): void {
+    this.#entries.push({ s, at: now, event, pos });
     this.trim(now);
   }
 
@@ -38,13 +52,26 @@ export class ReplayBuffer {
       this.size > this.#maxEvents ||
       (this.size > 0 && now - this.#entries[this.#head]!.at > this.#maxAgeMs)
     ) {
-      this.#evictedUpTo = this.#entries[this.#head]!.s;
+      const e = this.#entries[this.#head]!;
+      this.#evictedUpTo = e.s;
+      if (e.pos !== undefined) this.#evictedStream = e;
       this.#head++;
     }
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** A session taken over from another replica: nothing at or below `seq` is here. */
+  floor(seq: number): void {
+    this.#evictedUpTo = Math.max(this.#evictedUpTo, seq);
+  }
+
+  /** `(s, pos)` of the newest evicted stream event, if any. */
+  get evictedStream(): { s: number; pos: string } | undefined {
+    const e = this.#evictedStream;
+    return e?.pos !== undefined ? { s: e.s, pos: e.pos } : undefined;
   }
 
   /**

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { COMPRESSIONS, type Compression, ENCODINGS, type Encoding } from '../../codec/formats.js';
 import type { ProxyCacheView } from '../cache-view.js';
 import type { ResolvedGatewayProxyOptions } from '../options.js';
+import type { SharedSessions } from '../shared-sessions.js';
 import type { ProxyUpstream } from '../upstream.js';
 import { ClientConnection } from './connection.js';
 import type { ProxyContext } from './context.js';
@@ -58,6 +59,7 @@ export class ProxyServer {
       cache,
       sessions: this.sessions,
       members: this.members,
+      shared: undefined,
       gatewayUrl: () => this.gatewayUrl,
       whenReady: (shardId, fn) => this.#whenReady(shardId, fn),
       debug,
@@ -87,6 +89,11 @@ export class ProxyServer {
     });
   }
 
+  /** Redis mode: client sessions shared with the other replicas. */
+  set shared(shared: SharedSessions) {
+    this.#context.shared = shared;
+  }
+
   /** `ws://HOST:PORT` (or the configured public URL): bootstrap URL and `resume_gateway_url`. */
   get gatewayUrl(): string {
     return this.#url;
@@ -114,7 +121,7 @@ export class ProxyServer {
   }
 
   /** An upstream dispatch: cached already; fanned out to the sessions of its shard. */
-  dispatch(payload: GatewayDispatchPayload, shardId: number): void {
+  dispatch(payload: GatewayDispatchPayload, shardId: number, pos?: string): void {
     const t = payload.t as string;
     if (UPSTREAM_SESSION_EVENTS.has(t)) return;
     if (t === 'GUILD_MEMBERS_CHUNK' || t === 'RATE_LIMITED') {
@@ -132,6 +139,7 @@ export class ProxyServer {
       this.#upstream.shardCount,
       new OutboundEvent(t, payload.d),
       typeof botId === 'string' ? botId : undefined,
+      pos,
     );
   }
 
