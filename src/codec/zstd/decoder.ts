@@ -144,6 +144,30 @@ function decodeHuffmanStream(
 }
 
 const SHARED_BITS = new BackwardBits();
+
+/**
+ * Messages are carved out of a shared slab (like Node's Buffer pool, without a Buffer object per message
+ * and with a larger slab): a message up to OUT_SLAB_MAX costs one view, no zero-fill. A kept message keeps
+ * its slab alive, as a pooled Buffer keeps Node's pool. Larger messages get their own unzeroed buffer.
+ */
+const OUT_SLAB_BYTES = 32 * 1024;
+const OUT_SLAB_MAX = 4 * 1024;
+let outSlab = new ArrayBuffer(0);
+let outSlabPos = 0;
+
+function outputBytes(length: number): Uint8Array {
+  if (length > OUT_SLAB_MAX) {
+    const own = Buffer.allocUnsafeSlow(length);
+    return new Uint8Array(own.buffer, own.byteOffset, length);
+  }
+  if (outSlabPos + length > outSlab.byteLength) {
+    outSlab = Buffer.allocUnsafeSlow(OUT_SLAB_BYTES).buffer as ArrayBuffer;
+    outSlabPos = 0;
+  }
+  const out = new Uint8Array(outSlab, outSlabPos, length);
+  outSlabPos = (outSlabPos + length + 7) & ~7;
+  return out;
+}
 const SHARED_WEIGHT_TABLE = new FseDecodeTable(6);
 
 export class ZstdDecoderCore {
@@ -323,8 +347,7 @@ export class ZstdDecoderCore {
     // slice(), which allocates a zeroed ArrayBuffer per message). Every byte is overwritten below.
     // The result is a plain Uint8Array view; a small one may share its ArrayBuffer with other messages.
     const length = this.#pendingBytes + tail.length;
-    const pooled = Buffer.allocUnsafe(length);
-    const out = new Uint8Array(pooled.buffer, pooled.byteOffset, length);
+    const out = outputBytes(length);
     if (this.#pending.length === 0) {
       out.set(tail);
       return out;
@@ -839,7 +862,8 @@ export class ZstdDecoderCore {
       let at = rankStart[w]!;
       const stop = at + (1 << (w - 1));
       rankStart[w] = stop;
-      while (at < stop) table[at++] = entry;
+      if (w > 4) table.fill(entry, at, stop);
+      else while (at < stop) table[at++] = entry;
     }
     this.#hufBits = maxBits;
     return p;
