@@ -9,7 +9,7 @@
  * carried it reached the upstream socket ('data', before `ws` parses it) to the return of the client
  * socket's `send` with it. Measurement only: `ws`'s `emit` and `send` are wrapped here, nothing in the proxy.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { GatewayProxy } from '../src/proxy/index.js';
@@ -31,29 +31,27 @@ const MAX_ID = 1 << 22;
 const arrivedAt = new Float64Array(MAX_ID);
 const residence: number[] = [];
 let measuring = false;
-let chunkAt = 0;
 let inMessage: number | undefined;
-const hooked = new WeakSet<Socket>();
-type AnyWs = WebSocket & { _isServer: boolean; _socket: Socket | null };
+type AnyWs = WebSocket & { _isServer: boolean };
 const proto = WebSocket.prototype as unknown as {
-  emit(this: AnyWs, event: string, ...args: unknown[]): boolean;
   send(this: AnyWs, data: unknown, ...rest: unknown[]): void;
 };
-const emit = proto.emit;
-proto.emit = function (this: AnyWs, event: string, ...args: unknown[]): boolean {
-  if (event !== 'message' || this._isServer) return emit.call(this, event, ...args);
-  const socket = this._socket;
-  if (socket && !hooked.has(socket)) {
-    hooked.add(socket);
-    socket.prependListener('data', () => {
-      chunkAt = performance.now();
-    });
-  }
-  inMessage = chunkAt;
+// Every socket read is stamped as it is emitted: the upstream shard's frame reader (src/transport/ws-reader.ts)
+// consumes its socket's 'data' directly, and its dispatches run synchronously inside that emit, so the stamp
+// of the read being emitted is the arrival of the chunk that carried the event.
+const socketEmit = Socket.prototype.emit as (
+  this: Socket,
+  event: string | symbol,
+  ...args: unknown[]
+) => boolean;
+Socket.prototype.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+  if (event !== 'data') return socketEmit.call(this, event, ...args);
+  const outer = inMessage;
+  inMessage = performance.now();
   try {
-    return emit.call(this, event, ...args);
+    return socketEmit.call(this, event, ...args);
   } finally {
-    inMessage = undefined;
+    inMessage = outer;
   }
 };
 const idOf = (text: string): number => {
