@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { shardOf } from '../../src/simulator/world.js';
 import { killed, startNdjsonChild } from '../support/ndjson-child.js';
 import { CLIENT_TOKEN, proxyRig } from '../support/proxy-harness.js';
 import { waitFor } from '../support/sim-helpers.js';
+import { zlibSyncUnavailable } from '../support/zlib-sync.js';
 
 const CHILD = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -15,20 +15,6 @@ const CHILD = join(
   'proxy-discordjs-client-child.js',
 );
 const SHARDS = 2;
-
-/**
- * discord.js 14 speaks zlib-stream only through zlib-sync, a native addon built by `npm ci` for the Node
- * that ran it: under another major (the compiled suite runs again on each supported one) it does not load,
- * and discord.js quietly connects uncompressed. Why it cannot run, or null.
- */
-function zlibSyncUnavailable(): string | null {
-  try {
-    createRequire(import.meta.url)('zlib-sync');
-    return null;
-  } catch (err) {
-    return `zlib-sync (a native addon) does not load under Node ${process.version} here: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
 
 interface Line {
   kind: 'ready' | 'message' | 'compression';

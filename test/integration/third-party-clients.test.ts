@@ -4,7 +4,6 @@
  * op 7, op 9, drop and zombie, with no simulator rule violation. One simulator per client, all clients at once.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,22 +11,13 @@ import { ClientProcess } from '../../src/conformance/client-process.js';
 import { ConnectionRecorder } from '../../src/conformance/recorder.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../support/wait.js';
+import { zlibSyncUnavailable } from '../support/zlib-sync.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const PEERS = ['discordjs-client', 'discordjs-ws', 'eris', 'oceanic'] as const;
 const INTERVAL = 1000;
 /** Peers whose zlib-stream goes through the native zlib-sync addon (without it they quietly connect uncompressed). */
 const NEEDS_ZLIB_SYNC = new Set(['discordjs-client', 'eris']);
-
-/** Why zlib-sync (built by `npm ci` for the Node that ran it) does not load under this Node, or null. */
-function zlibSyncUnavailable(): string | null {
-  try {
-    createRequire(import.meta.url)('zlib-sync');
-    return null;
-  } catch (err) {
-    return `zlib-sync (a native addon) does not load under Node ${process.version} here: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
 
 async function matrixRun(peer: string, compress: 'zlib-stream' | undefined): Promise<void> {
   const label = `${peer} ${compress ?? 'json'}`;
