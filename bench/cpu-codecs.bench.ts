@@ -5,7 +5,8 @@
  * - zstd-stream decode of the bench corpus compressed for real as Discord does (one frame never ended,
  *   windowLog 18, ZSTD_e_flush per message; reference zstd level 3 via zstd-napi): our TypeScript decoder,
  *   node:zlib's zstd (Node >= 22.15) and zstd-napi's DCtx, each a fresh context per session.
- * - ETF encode of identify / presence update / request guild members: encodeEtf vs erlpack.pack.
+ * - ETF encode of identify / presence update / request guild members: encodeEtf vs erlpack.pack, first with
+ *   an encoder that has seen only client payloads, then after it encoded the corpus (as etf.bench.ts does).
  * Run: npm run bench -- cpu-codecs   (peers: npm --prefix bench install)
  */
 import { createRequire } from 'node:module';
@@ -13,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeEtf } from '../src/codec/index.js';
 import { nativeZstdAvailable, ZstdStreamDecoder } from '../src/codec/zstd-stream.js';
-import { createCorpus } from './corpus.js';
+import { createCorpus, toEtfForm } from './corpus.js';
 import { loadErlpack } from './peers.js';
 
 interface NapiBinding {
@@ -107,23 +108,32 @@ if (napi) {
 }
 
 if (erlpack) {
-  console.log('\nETF encode, CPU ns per call (erlpack / ours = how many times faster ours is)');
-  console.log('| payload | encodeEtf ns | erlpack.pack ns | × erlpack |');
-  console.log('|:--|--:|--:|--:|');
-  for (const [name, value] of [
+  const payloads = [
     ['identify', corpus.client.identify],
     ['presence update', corpus.client.presenceUpdate],
     ['request guild members', corpus.client.requestGuildMembers],
-  ] as const) {
-    const [ours, theirs] = interleaved(
-      [
-        ['encodeEtf', () => encodeEtf(value)],
-        ['erlpack', () => erlpack.pack(value)],
-      ],
-      100_000,
-    );
-    console.log(
-      `| ${name} | ${ours!.toFixed(0)} | ${theirs!.toFixed(0)} | ${(theirs! / ours!).toFixed(2)}× |`,
-    );
-  }
+  ] as const;
+  const encodeTable = (title: string) => {
+    console.log(`\nETF encode, CPU ns per call (erlpack / ours = how many times faster ours is), ${title}`);
+    console.log('| payload | encodeEtf ns | erlpack.pack ns | × erlpack |');
+    console.log('|:--|--:|--:|--:|');
+    for (const [name, value] of payloads) {
+      const [ours, theirs] = interleaved(
+        [
+          ['encodeEtf', () => encodeEtf(value)],
+          ['erlpack', () => erlpack.pack(value)],
+        ],
+        100_000,
+      );
+      console.log(
+        `| ${name} | ${ours!.toFixed(0)} | ${theirs!.toFixed(0)} | ${(theirs! / ours!).toFixed(2)}× |`,
+      );
+    }
+  };
+  encodeTable('encoder fresh (only client payloads so far)');
+  // As etf.bench does before its encode groups: the corpus events in the ETF form Discord sends (many shapes,
+  // some objects in V8 dictionary mode), then READY and both GUILD_CREATEs.
+  for (const p of [...corpus.events, corpus.ready, corpus.guildCreateSmall, corpus.guildCreateLarge])
+    encodeEtf(toEtfForm(p));
+  encodeTable(`after encoding the ${corpus.events.length}-event corpus, READY and GUILD_CREATEs`);
 }
