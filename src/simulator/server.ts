@@ -47,6 +47,9 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** New WebSocket connections set up per event-loop turn; more wait for the next turn (see the upgrade handler). */
+const UPGRADES_PER_TURN = 16;
+
 /** Starts a simulator listening on `host:port` (127.0.0.1, a free port by default). */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   let o = resolveSimulatorOptions(options);
@@ -77,14 +80,50 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
 
-  server.on('upgrade', (req, socket: Duplex, head) => {
-    socket.on('error', () => socket.destroy());
+  // Upgrades are handled at most UPGRADES_PER_TURN per event-loop turn, the rest queued in arrival order:
+  // a new connection costs a compression context and a Hello (≈ 1 ms of CPU for zstd-stream), and
+  // thousands arriving at once (a client starting 2,500 shards) would otherwise keep the loop in one poll
+  // phase for seconds, during which the identifies of connections already open sit unread and are then
+  // stamped together (a false identify-concurrency op 9) or answered after the client's READY timeout.
+  const pendingUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
+  let pendingHead = 0;
+  let turnBudget = UPGRADES_PER_TURN;
+  let turnScheduled = false;
+  function runUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (socket.destroyed) return;
     try {
       upgrade(req, socket, head);
     } catch {
       core.countInternalError();
       socket.destroy();
     }
+  }
+  function nextTurn(): void {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(() => {
+      turnScheduled = false;
+      turnBudget = UPGRADES_PER_TURN;
+      while (turnBudget > 0 && pendingHead < pendingUpgrades.length) {
+        turnBudget--;
+        const [req, socket, head] = pendingUpgrades[pendingHead]!;
+        pendingUpgrades[pendingHead++] = undefined as never;
+        runUpgrade(req, socket, head);
+      }
+      if (pendingHead < pendingUpgrades.length) nextTurn();
+      else {
+        pendingUpgrades.length = 0;
+        pendingHead = 0;
+      }
+    });
+  }
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    socket.on('error', () => socket.destroy());
+    nextTurn();
+    if (turnBudget > 0 && pendingHead === pendingUpgrades.length) {
+      turnBudget--;
+      runUpgrade(req, socket, head);
+    } else pendingUpgrades.push([req, socket, head]);
   });
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -179,6 +218,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         core.shutdown();
         for (const c of core.connections) c.ws.terminate();
         for (const ws of wss.clients) ws.terminate();
+        for (let i = pendingHead; i < pendingUpgrades.length; i++) pendingUpgrades[i]![1].destroy();
+        pendingUpgrades.length = 0;
+        pendingHead = 0;
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();
