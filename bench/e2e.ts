@@ -6,7 +6,9 @@
  *   burst-1 / burst-16  1 or 16 shards; `--warmup` events, then a burst of `--events` events sent as fast
  *                       as the sockets take them (pre-encoded pool, 4 MiB outbound cap). Figures: events/s
  *                       delivered to the user callback (first → last burst event) and client CPU s per 100k.
- *   idle-200            200 identified shards heartbeating; RSS after settling minus the pre-connect RSS,
+ *   idle-N              N (`--idle-shards`, default 200) identified shards heartbeating; RSS after settling
+ *                       minus the pre-connect RSS, per shard. `--scenarios idle` (or `idle-200`, the old name)
+ *                       selects it whatever N is.
  *                       per shard.
  * Every run checks that the client got exactly the events the simulator delivered (by type, and the same
  * counts as every other client), with no reconnect, drop, identify violation or extra event; a violation
@@ -19,8 +21,9 @@
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldTick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -131,6 +134,7 @@ const ALL_CLIENTS: readonly ClientSpec[] = [
     compression: 'zlib-stream',
     inflater: 'zlib-sync',
   },
+  { name: '@discordjs/ws json (uncompressed)', kind: 'discordjs', encoding: 'json', compression: 'none' },
   {
     name: '@discordjs/ws json + node:zlib',
     kind: 'discordjs',
@@ -174,20 +178,50 @@ const REFERENCE = '@discordjs/ws json + zlib-sync';
 const REFERENCE_NATIVE = '@discordjs/ws json + node:zlib';
 
 interface Scenario {
-  readonly name: 'burst-1' | 'burst-16' | 'idle-200';
+  readonly name: string;
   readonly shards: number;
   readonly burst: boolean;
 }
 const SCENARIOS: readonly Scenario[] = [
   { name: 'burst-1', shards: 1, burst: true },
   { name: 'burst-16', shards: 16, burst: true },
-  { name: 'idle-200', shards: idleShards, burst: false },
+  { name: `idle-${idleShards}`, shards: idleShards, burst: false },
 ];
+const selected = (s: Scenario): boolean =>
+  scenarioFilter.includes(s.name) ||
+  (!s.burst && scenarioFilter.some((f) => f === 'idle' || f === 'idle-200'));
 
-/** Start-up allowance: twice the identify pacing of `shards` (2,500 shards take ~40 rounds), at least 60 s. */
+/**
+ * Start-up allowance: twice the identify pacing of `shards` (2,500 shards in 64 buckets take 40 rounds), plus
+ * 20 ms per shard for the connection storm (the simulator sets up ≈ 16 connections per event-loop turn, each
+ * a compression context and a Hello), at least 60 s.
+ */
 function startupTimeoutMs(shards: number): number {
   const rounds = Math.ceil(shards / MAX_CONCURRENCY);
-  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS));
+  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS) + 20 * shards);
+}
+
+/**
+ * Both this process (the simulator's end) and the client's need one descriptor per shard. Linux only
+ * (`/proc/self/limits`); elsewhere nothing is checked.
+ */
+function checkDescriptorLimit(shards: number): void {
+  let limits: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return;
+  }
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
+  if (soft === undefined || soft === 'unlimited') return;
+  const need = shards + 256;
+  if (Number(soft) < need) {
+    console.error(
+      `e2e bench: ${shards} shards need about ${need} open files in this process and in each client ` +
+        `process, the limit is ${soft}: raise it (ulimit -n ${Math.max(need, 4096)}) and run again`,
+    );
+    process.exit(1);
+  }
 }
 
 /** Fails the whole bench: a client that lost or duplicated events must not produce a figure. */
@@ -299,6 +333,9 @@ interface IdleResult {
   readonly rss: number;
   readonly connectMs: number;
   readonly heartbeatAcks: number;
+  /** The simulator's (this process's) longest event-loop stall and its CPU seconds during the start-up. */
+  readonly simStallMs: number;
+  readonly simStartupCpuSec: number;
 }
 
 function checkSimulator(sim: Simulator, shards: number, startup = false): void {
@@ -385,6 +422,11 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   });
   const channel = new ClientChannel(child);
   let started = false;
+  // Idle start-ups: how long the simulator's event loop stalled (an identify is stamped when it is read).
+  const stall = scenario.burst ? undefined : monitorEventLoopDelay({ resolution: 10 });
+  stall?.enable();
+  const startupCpu0 = process.cpuUsage();
+  const stallMs = () => (stall ? stall.max / 1e6 : 0);
   try {
     channel.send({
       cmd: 'connect',
@@ -401,6 +443,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       timeoutMs: startupTimeoutMs(scenario.shards),
     });
     const connected = await channel.next('connected', startupTimeoutMs(scenario.shards) + 30_000);
+    stall?.disable();
+    const startupCpu = process.cpuUsage(startupCpu0);
     checkSimulator(sim, scenario.shards, true);
     started = true;
 
@@ -422,6 +466,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
         rss,
         connectMs: connected.connectMs,
         heartbeatAcks,
+        simStallMs: stallMs(),
+        simStartupCpuSec: (startupCpu.user + startupCpu.system) / 1e6,
       };
     }
 
@@ -477,10 +523,12 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     const refusedAtStartup = !started && st.violations['identify-concurrency'] > 0;
     throw new (refusedAtStartup ? StartupRefused : BenchFailure)(
       `${spec.name}, ${scenario.name}: ${err.message} [simulator: ${st.identifies} identifies, ` +
-        `${st.connectionsTotal} connections, ${st.invalidSessionsSent} op 9, violations ` +
+        `${st.connectionsTotal} connections, ${st.invalidSessionsSent} op 9, ` +
+        `${stall ? `longest event-loop stall ${stallMs().toFixed(0)} ms, ` : ''}violations ` +
         `${JSON.stringify(Object.fromEntries(violations))}, closes ${JSON.stringify(st.closesByCode)}]`,
     );
   } finally {
+    stall?.disable();
     await channel.exit();
     await sim.close();
   }
@@ -561,7 +609,8 @@ const clients = [...ALL_CLIENTS, ...THREADED_CLIENTS].filter((c) => {
   }
   return true;
 });
-const scenarios = SCENARIOS.filter((s) => scenarioFilter.includes(s.name));
+const scenarios = SCENARIOS.filter(selected);
+checkDescriptorLimit(Math.max(...scenarios.map((s) => s.shards)));
 const startedAt = new Date().toISOString();
 const loadBefore = loadavg();
 console.log(
@@ -617,7 +666,8 @@ try {
               `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)}, ` +
               `new space ${r.newSpaceKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
-              `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks)`,
+              `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks; simulator ` +
+              `${r.simStartupCpuSec.toFixed(1)} CPU s, longest stall ${r.simStallMs.toFixed(0)} ms in the start-up)`,
           );
         }
       }
@@ -716,7 +766,7 @@ for (const scenario of scenarios.filter((s) => s.burst)) {
     );
   }
 }
-for (const r of (rows[`idle-${idleShards}`] ?? rows['idle-200'] ?? []).filter(
+for (const r of (rows[`idle-${idleShards}`] ?? []).filter(
   (x) => x.client.startsWith('shardline') && x.metric === 'RSS KiB / idle shard',
 )) {
   goal(`idle: ${r.client} RSS/shard`, r.ratio, r.client.includes('uncompressed') ? 0.3 : 0.45);
