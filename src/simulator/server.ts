@@ -47,6 +47,13 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/**
+ * Connections the kernel may hold for accept() (Node's default is 511; Linux caps it at net.core.somaxconn). A
+ * client starting 2,500 shards opens 2,500 sockets at once: past the backlog their SYNs are dropped and
+ * retried after 1, 3, 7, 15, 31 and 63 s, so the last shards started minutes late or not at all.
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** New WebSocket connections set up per event-loop turn; more wait for the next turn (see the upgrade handler). */
 const UPGRADES_PER_TURN = 16;
 
@@ -186,7 +193,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    server.listen({ port: o.port, host: o.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
