@@ -202,10 +202,11 @@ function startupTimeoutMs(shards: number): number {
 }
 
 /**
- * Both this process (the simulator's end) and the client's need one descriptor per shard. Linux only
- * (`/proc/self/limits`); elsewhere nothing is checked.
+ * Both this process (the simulator's end) and the client's need one descriptor per shard: too low a limit
+ * ends the bench with a message. The accept backlog is capped by net.core.somaxconn: below the shard count
+ * only a warning (start-ups still finish, slowly). Linux only (/proc); elsewhere nothing is checked.
  */
-function checkDescriptorLimit(shards: number): void {
+function checkSystemLimits(shards: number): void {
   let limits: string;
   try {
     limits = readFileSync('/proc/self/limits', 'utf8');
@@ -221,6 +222,30 @@ function checkDescriptorLimit(shards: number): void {
         `process, the limit is ${soft}: raise it (ulimit -n ${Math.max(need, 4096)}) and run again`,
     );
     process.exit(1);
+  }
+  let somaxconn: number | undefined;
+  try {
+    somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  } catch {}
+  if (somaxconn !== undefined && somaxconn < shards) {
+    console.log(
+      `WARNING: net.core.somaxconn is ${somaxconn} (< ${shards} shards): the simulator's listen backlog is ` +
+        'capped there, SYNs past it are dropped and retried after 1, 3, 7 … s, and start-ups get slow',
+    );
+  }
+}
+
+/** Linux's count of SYNs dropped because a listen queue was full (machine-wide), or undefined elsewhere. */
+function listenOverflows(): number | undefined {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/);
+    const at = names.indexOf('ListenOverflows');
+    return at > 0 ? Number(values[at]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -336,6 +361,8 @@ interface IdleResult {
   /** The simulator's (this process's) longest event-loop stall and its CPU seconds during the start-up. */
   readonly simStallMs: number;
   readonly simStartupCpuSec: number;
+  /** SYNs dropped machine-wide for a full listen queue during the start-up (Linux; NaN elsewhere). */
+  readonly listenOverflows: number;
 }
 
 function checkSimulator(sim: Simulator, shards: number, startup = false): void {
@@ -426,6 +453,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   const stall = scenario.burst ? undefined : monitorEventLoopDelay({ resolution: 10 });
   stall?.enable();
   const startupCpu0 = process.cpuUsage();
+  const overflows0 = listenOverflows();
   const stallMs = () => (stall ? stall.max / 1e6 : 0);
   try {
     channel.send({
@@ -445,6 +473,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     const connected = await channel.next('connected', startupTimeoutMs(scenario.shards) + 30_000);
     stall?.disable();
     const startupCpu = process.cpuUsage(startupCpu0);
+    const overflows1 = listenOverflows();
     checkSimulator(sim, scenario.shards, true);
     started = true;
 
@@ -468,6 +497,8 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
         heartbeatAcks,
         simStallMs: stallMs(),
         simStartupCpuSec: (startupCpu.user + startupCpu.system) / 1e6,
+        listenOverflows:
+          overflows0 === undefined || overflows1 === undefined ? Number.NaN : overflows1 - overflows0,
       };
     }
 
@@ -610,7 +641,7 @@ const clients = [...ALL_CLIENTS, ...THREADED_CLIENTS].filter((c) => {
   return true;
 });
 const scenarios = SCENARIOS.filter(selected);
-checkDescriptorLimit(Math.max(...scenarios.map((s) => s.shards)));
+checkSystemLimits(Math.max(...scenarios.map((s) => s.shards)));
 const startedAt = new Date().toISOString();
 const loadBefore = loadavg();
 console.log(
@@ -667,7 +698,8 @@ try {
               `new space ${r.newSpaceKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
               `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks; simulator ` +
-              `${r.simStartupCpuSec.toFixed(1)} CPU s, longest stall ${r.simStallMs.toFixed(0)} ms in the start-up)`,
+              `${r.simStartupCpuSec.toFixed(1)} CPU s, longest stall ${r.simStallMs.toFixed(0)} ms in the start-up; ` +
+              `${r.listenOverflows} listen-queue overflows machine-wide)`,
           );
         }
       }
