@@ -44,6 +44,32 @@ function check(text: string): void {
     assert.deepEqual(got, full, `filtered decode disagrees on ${JSON.stringify(text)}`);
     if (skipped) assert.ok('t' in full && full.t !== null && full.op === 0 && !want(full.t));
   }
+  // A shard thread's raw delivery (`rawDispatch`): the text left undecoded must be one the main thread's
+  // JSON.parse reads with the same op, s and t, and everything else must decode as without it.
+  for (const raw of [() => true, (t: string) => t.length % 2 === 1]) {
+    const decoder = new FrameDecoder({
+      encoding: 'json',
+      compression: 'none',
+      maxPayloadBytes: 1 << 26,
+      rawDispatch: raw,
+    });
+    let got: Outcome;
+    let rawText: string | undefined;
+    try {
+      const e = decoder.decode(Buffer.from(text), false)!;
+      rawText = e.raw;
+      got = { op: e.op, s: e.s, t: e.t };
+    } catch (err) {
+      got = { error: (err as CodecError).code };
+    }
+    assert.deepEqual(got, full, `raw decode disagrees on ${JSON.stringify(text)}`);
+    if (rawText !== undefined) {
+      assert.equal(rawText, text);
+      const parsed = JSON.parse(rawText) as { op: unknown; s?: unknown; t: unknown };
+      assert.deepEqual({ op: parsed.op, s: parsed.s ?? null, t: parsed.t }, full, 'main-thread parse');
+      assert.ok(typeof parsed.t === 'string' && raw(parsed.t));
+    }
+  }
 }
 
 test('peek and full decode agree on duplicated, escaped and nested keys, odd numbers and bad JSON', () => {
