@@ -272,7 +272,13 @@ async function connectDiscordjs(c: ConnectCommand): Promise<RunningClient> {
     shardIds: null,
     encoding: 'json',
     compression:
-      c.spec.inflater === 'zlib-sync' ? ws.CompressionMethod.ZlibSync : ws.CompressionMethod.ZlibNative,
+      c.spec.compression === 'none'
+        ? null
+        : c.spec.inflater === 'zlib-sync'
+          ? ws.CompressionMethod.ZlibSync
+          : ws.CompressionMethod.ZlibNative,
+    // As for Shardline's openTimeoutMs: thousands of sockets against one simulator (defaults 30 s / 60 s).
+    ...(c.shards > 500 ? { handshakeTimeout: 120_000, helloTimeout: 120_000 } : {}),
     buildIdentifyThrottler: () =>
       new WindowIdentifyThrottler(c.maxConcurrency, c.identifyWindowMs + c.identifyMarginMs),
   });

@@ -6,7 +6,9 @@
  *   burst-1 / burst-16  1 or 16 shards; `--warmup` events, then a burst of `--events` events sent as fast
  *                       as the sockets take them (pre-encoded pool, 4 MiB outbound cap). Figures: events/s
  *                       delivered to the user callback (first → last burst event) and client CPU s per 100k.
- *   idle-200            200 identified shards heartbeating; RSS after settling minus the pre-connect RSS,
+ *   idle-N              N (`--idle-shards`, default 200) identified shards heartbeating; RSS after settling
+ *                       minus the pre-connect RSS, per shard. `--scenarios idle` (or `idle-200`, the old name)
+ *                       selects it whatever N is.
  *                       per shard.
  * Every run checks that the client got exactly the events the simulator delivered (by type, and the same
  * counts as every other client), with no reconnect, drop, identify violation or extra event; a violation
@@ -16,11 +18,13 @@
  *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
  *        --semi-space MiB (caps the clients' young generation; for the idle RSS breakdown)
  *        --threads N (adds each Shardline zlib-stream client with its shards in N worker threads)
+ *        --prepare-burst (the simulator encodes and compresses the burst before it starts, then only writes)
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldTick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -73,8 +77,15 @@ const childFlags = benchFlag('child-flags');
  * depends on which side of it the run falls; a longer interval (with a longer `--settle`) shows the idle regime.
  */
 const idleHeartbeatMs = Number(benchFlag('idle-heartbeat-ms') ?? 2000);
-/** `--burst-heartbeat-ms 5000`: heartbeat interval in the burst scenarios (Discord: 41,250). */
-const burstHeartbeatMs = Number(benchFlag('burst-heartbeat-ms') ?? 5000);
+/**
+ * `--burst-heartbeat-ms 5000`: heartbeat interval in the burst scenarios (Discord: 41,250). With
+ * `--prepare-burst` the default is Discord's 41,250: a heartbeat ACK compressed while the burst is held
+ * waits behind the connection's prepared frames (same stream), so at 5 s a slow run would see it late
+ * and the client would close the connection as a zombie.
+ */
+const burstHeartbeatMs = Number(
+  benchFlag('burst-heartbeat-ms') ?? (process.argv.includes('--prepare-burst') ? 41_250 : 5000),
+);
 /**
  * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
  * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
@@ -94,6 +105,14 @@ if (corpus !== 'world' && corpus !== 'realistic') throw new Error(`--corpus worl
  * such a Node and the clients on another with this flag to measure e.g. Node 20 clients on real zstd.
  */
 const clientNode = benchFlag('client-node');
+/**
+ * `--prepare-burst`: the simulator prepares the whole burst before it starts (`prepareRandomEvents`: every
+ * frame encoded and compressed by its connection's own stream, byte for byte what it would send) and then
+ * only writes the frames out, under the same 4 MiB outbound cap. The clients get identical bytes; the
+ * simulator's CPU during the burst drops to about its socket writes, so on 2 cores a client's events/s is
+ * less bounded by the simulator sharing them (issue #15, shard threads). Preparation CPU is printed apart.
+ */
+const prepareBurst = process.argv.includes('--prepare-burst');
 /** `--max-concurrency 16`: identify buckets (more lets thousands of idle shards start sooner). */
 const maxConcurrencyFlag = Number(benchFlag('max-concurrency') ?? 16);
 
@@ -131,6 +150,7 @@ const ALL_CLIENTS: readonly ClientSpec[] = [
     compression: 'zlib-stream',
     inflater: 'zlib-sync',
   },
+  { name: '@discordjs/ws json (uncompressed)', kind: 'discordjs', encoding: 'json', compression: 'none' },
   {
     name: '@discordjs/ws json + node:zlib',
     kind: 'discordjs',
@@ -174,20 +194,75 @@ const REFERENCE = '@discordjs/ws json + zlib-sync';
 const REFERENCE_NATIVE = '@discordjs/ws json + node:zlib';
 
 interface Scenario {
-  readonly name: 'burst-1' | 'burst-16' | 'idle-200';
+  readonly name: string;
   readonly shards: number;
   readonly burst: boolean;
 }
 const SCENARIOS: readonly Scenario[] = [
   { name: 'burst-1', shards: 1, burst: true },
   { name: 'burst-16', shards: 16, burst: true },
-  { name: 'idle-200', shards: idleShards, burst: false },
+  { name: `idle-${idleShards}`, shards: idleShards, burst: false },
 ];
+const selected = (s: Scenario): boolean =>
+  scenarioFilter.includes(s.name) ||
+  (!s.burst && scenarioFilter.some((f) => f === 'idle' || f === 'idle-200'));
 
-/** Start-up allowance: twice the identify pacing of `shards` (2,500 shards take ~40 rounds), at least 60 s. */
+/**
+ * Start-up allowance: twice the identify pacing of `shards` (2,500 shards in 64 buckets take 40 rounds), plus
+ * 40 ms per shard for the connection storm (the simulator sets up ≈ 16 connections per event-loop turn, each
+ * a compression context and a Hello; 2,500 Node 24 zstd-stream clients took 120 s at load 16), at least 60 s.
+ */
 function startupTimeoutMs(shards: number): number {
   const rounds = Math.ceil(shards / MAX_CONCURRENCY);
-  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS));
+  return Math.max(60_000, 2 * rounds * (IDENTIFY_WINDOW_MS + IDENTIFY_MARGIN_MS) + 40 * shards);
+}
+
+/**
+ * Both this process (the simulator's end) and the client's need one descriptor per shard: too low a limit
+ * ends the bench with a message. The accept backlog is capped by net.core.somaxconn: below the shard count
+ * only a warning (start-ups still finish, slowly). Linux only (/proc); elsewhere nothing is checked.
+ */
+function checkSystemLimits(shards: number): void {
+  let limits: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return;
+  }
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
+  if (soft === undefined || soft === 'unlimited') return;
+  const need = shards + 256;
+  if (Number(soft) < need) {
+    console.error(
+      `e2e bench: ${shards} shards need about ${need} open files in this process and in each client ` +
+        `process, the limit is ${soft}: raise it (ulimit -n ${Math.max(need, 4096)}) and run again`,
+    );
+    process.exit(1);
+  }
+  let somaxconn: number | undefined;
+  try {
+    somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  } catch {}
+  if (somaxconn !== undefined && somaxconn < shards) {
+    console.log(
+      `WARNING: net.core.somaxconn is ${somaxconn} (< ${shards} shards): the simulator's listen backlog is ` +
+        'capped there, SYNs past it are dropped and retried after 1, 3, 7 … s, and start-ups get slow',
+    );
+  }
+}
+
+/** Linux's count of SYNs dropped because a listen queue was full (machine-wide), or undefined elsewhere. */
+function listenOverflows(): number | undefined {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/);
+    const at = names.indexOf('ListenOverflows');
+    return at > 0 ? Number(values[at]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Fails the whole bench: a client that lost or duplicated events must not produce a figure. */
@@ -282,6 +357,8 @@ interface BurstResult {
   readonly cpuSecPer100k: number;
   readonly seconds: number;
   readonly simCpuSec: number;
+  /** `--prepare-burst`: the simulator's CPU preparing the burst before it started (NaN otherwise). */
+  readonly simPrepareCpuSec: number;
   readonly byType: Record<string, number>;
   /** Payload bytes / bytes on the wire the simulator sent in the burst (1 without compression). */
   readonly ratio: number;
@@ -299,6 +376,11 @@ interface IdleResult {
   readonly rss: number;
   readonly connectMs: number;
   readonly heartbeatAcks: number;
+  /** The simulator's (this process's) longest event-loop stall and its CPU seconds during the start-up. */
+  readonly simStallMs: number;
+  readonly simStartupCpuSec: number;
+  /** SYNs dropped machine-wide for a full listen queue during the start-up (Linux; NaN elsewhere). */
+  readonly listenOverflows: number;
 }
 
 function checkSimulator(sim: Simulator, shards: number, startup = false): void {
@@ -337,8 +419,21 @@ function useRealisticCorpus(sim: Simulator): void {
 
 /** Emits `count` pool events as fast as the sockets drain; returns the simulator's delivery count. */
 async function emit(sim: Simulator, count: number): Promise<number> {
+  return pace(sim, count, (k) => sim.emitRandomEvents(k, { pool: poolSize }));
+}
+
+/** Writes out `count` prepared events (`--prepare-burst`) as fast as the sockets drain. */
+async function release(sim: Simulator, count: number): Promise<void> {
+  const released = await pace(sim, count, (k) => sim.releasePrepared(k));
+  if (released !== count || sim.preparedEvents !== 0) {
+    throw new BenchFailure(`released ${released} of ${count} prepared events (${sim.preparedEvents} left)`);
+  }
+}
+
+/** Calls `step(k)` for chunks of `count` events, pausing while the outbound cap is exceeded; sums its results. */
+async function pace(sim: Simulator, count: number, step: (k: number) => number): Promise<number> {
   let sent = 0;
-  let deliveries = 0;
+  let total = 0;
   while (sent < count) {
     if (sim.stats().outboundBufferedBytes > MAX_OUTBOUND_BYTES) {
       // A timer, not setImmediate: spinning here would take CPU from the client on a 2-core machine.
@@ -346,11 +441,11 @@ async function emit(sim: Simulator, count: number): Promise<number> {
       continue;
     }
     const k = Math.min(EMIT_CHUNK, count - sent);
-    deliveries += sim.emitRandomEvents(k, { pool: poolSize });
+    total += step(k);
     sent += k;
     await yieldTick();
   }
-  return deliveries;
+  return total;
 }
 
 async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResult | IdleResult> {
@@ -385,6 +480,12 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
   });
   const channel = new ClientChannel(child);
   let started = false;
+  // Idle start-ups: how long the simulator's event loop stalled (an identify is stamped when it is read).
+  const stall = scenario.burst ? undefined : monitorEventLoopDelay({ resolution: 10 });
+  stall?.enable();
+  const startupCpu0 = process.cpuUsage();
+  const overflows0 = listenOverflows();
+  const stallMs = () => (stall ? stall.max / 1e6 : 0);
   try {
     channel.send({
       cmd: 'connect',
@@ -401,6 +502,9 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       timeoutMs: startupTimeoutMs(scenario.shards),
     });
     const connected = await channel.next('connected', startupTimeoutMs(scenario.shards) + 30_000);
+    stall?.disable();
+    const startupCpu = process.cpuUsage(startupCpu0);
+    const overflows1 = listenOverflows();
     checkSimulator(sim, scenario.shards, true);
     started = true;
 
@@ -422,6 +526,10 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
         rss,
         connectMs: connected.connectMs,
         heartbeatAcks,
+        simStallMs: stallMs(),
+        simStartupCpuSec: (startupCpu.user + startupCpu.system) / 1e6,
+        listenOverflows:
+          overflows0 === undefined || overflows1 === undefined ? Number.NaN : overflows1 - overflows0,
       };
     }
 
@@ -430,10 +538,22 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     await channel.request({ cmd: 'arm', warm: warmupEvents, burst: burstEvents }, 'armed');
     const warmDeliveries = await emit(sim, warmupEvents);
     await channel.next('warmed', 60_000);
-    const simCpu0 = process.cpuUsage();
     const bytes0 = wireBytes(sim.stats(), spec.compression);
-    const deliveries = await emit(sim, burstEvents);
-    const simCpu = process.cpuUsage(simCpu0);
+    let deliveries: number;
+    let prepCpu: NodeJS.CpuUsage | undefined;
+    let simCpu: NodeJS.CpuUsage;
+    if (prepareBurst) {
+      const prepCpu0 = process.cpuUsage();
+      deliveries = sim.prepareRandomEvents(burstEvents, { pool: poolSize });
+      prepCpu = process.cpuUsage(prepCpu0);
+      const simCpu0 = process.cpuUsage();
+      await release(sim, burstEvents);
+      simCpu = process.cpuUsage(simCpu0);
+    } else {
+      const simCpu0 = process.cpuUsage();
+      deliveries = await emit(sim, burstEvents);
+      simCpu = process.cpuUsage(simCpu0);
+    }
     const bytes1 = wireBytes(sim.stats(), spec.compression);
     const payloadBytes = bytes1.payload - bytes0.payload;
     const sentBytes = bytes1.wire - bytes0.wire;
@@ -465,6 +585,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       cpuSecPer100k: (cpuSec / burstEvents) * 100_000,
       seconds: burst.seconds,
       simCpuSec: (simCpu.user + simCpu.system) / 1e6,
+      simPrepareCpuSec: prepCpu === undefined ? Number.NaN : (prepCpu.user + prepCpu.system) / 1e6,
       byType: count.byType,
       ratio: spec.compression === 'none' ? 1 : payloadBytes / sentBytes,
       meanPayloadBytes: spec.compression === 'none' ? Number.NaN : payloadBytes / burstEvents,
@@ -477,10 +598,12 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     const refusedAtStartup = !started && st.violations['identify-concurrency'] > 0;
     throw new (refusedAtStartup ? StartupRefused : BenchFailure)(
       `${spec.name}, ${scenario.name}: ${err.message} [simulator: ${st.identifies} identifies, ` +
-        `${st.connectionsTotal} connections, ${st.invalidSessionsSent} op 9, violations ` +
+        `${st.connectionsTotal} connections, ${st.invalidSessionsSent} op 9, ` +
+        `${stall ? `longest event-loop stall ${stallMs().toFixed(0)} ms, ` : ''}violations ` +
         `${JSON.stringify(Object.fromEntries(violations))}, closes ${JSON.stringify(st.closesByCode)}]`,
     );
   } finally {
+    stall?.disable();
     await channel.exit();
     await sim.close();
   }
@@ -561,13 +684,14 @@ const clients = [...ALL_CLIENTS, ...THREADED_CLIENTS].filter((c) => {
   }
   return true;
 });
-const scenarios = SCENARIOS.filter((s) => scenarioFilter.includes(s.name));
+const scenarios = SCENARIOS.filter(selected);
+checkSystemLimits(Math.max(...scenarios.map((s) => s.shards)));
 const startedAt = new Date().toISOString();
 const loadBefore = loadavg();
 console.log(
   `e2e bench: ${clients.length} clients, scenarios ${scenarios.map((s) => s.name).join(', ')}, ${runs} runs ` +
     `(order rotated), burst ${burstEvents} events after ${warmupEvents} warm-up (pool ${poolSize}, seed ${SEED}), ` +
-    `idle settle ${settleMs} ms; corpus ${corpus}; simulator node ${process.version}, clients ${clientNode ?? 'same'}; ` +
+    `idle settle ${settleMs} ms; corpus ${corpus}; burst ${prepareBurst ? 'prepared before the clock (--prepare-burst)' : 'encoded and compressed while sent'}; simulator node ${process.version}, clients ${clientNode ?? 'same'}; ` +
     `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; ${startedAt}`,
 );
 if (corpus === 'realistic') {
@@ -608,7 +732,7 @@ try {
           }
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${fmt(r.eventsPerSec)} events/s, ` +
-              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s; ` +
+              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s${Number.isNaN(r.simPrepareCpuSec) ? '' : ` + ${r.simPrepareCpuSec.toFixed(2)} preparing`}; ` +
               `sent ratio ${r.ratio.toFixed(2)}×${Number.isNaN(r.meanPayloadBytes) ? '' : `, ${r.meanPayloadBytes.toFixed(0)} B/payload`})`,
           );
         } else {
@@ -617,7 +741,9 @@ try {
               `(heap ${r.heapKiBPerShard.toFixed(1)}, external ${r.externalKiBPerShard.toFixed(1)}, ` +
               `new space ${r.newSpaceKiBPerShard.toFixed(1)} KiB/shard) ` +
               `(${(r.baselineRss / 1048576).toFixed(1)} → ${(r.rss / 1048576).toFixed(1)} MiB, ` +
-              `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks)`,
+              `connect ${(r.connectMs / 1000).toFixed(1)} s, ${r.heartbeatAcks} heartbeat acks; simulator ` +
+              `${r.simStartupCpuSec.toFixed(1)} CPU s, longest stall ${r.simStallMs.toFixed(0)} ms in the start-up; ` +
+              `${r.listenOverflows} listen-queue overflows machine-wide)`,
           );
         }
       }
@@ -716,7 +842,7 @@ for (const scenario of scenarios.filter((s) => s.burst)) {
     );
   }
 }
-for (const r of (rows[`idle-${idleShards}`] ?? rows['idle-200'] ?? []).filter(
+for (const r of (rows[`idle-${idleShards}`] ?? []).filter(
   (x) => x.client.startsWith('shardline') && x.metric === 'RSS KiB / idle shard',
 )) {
   goal(`idle: ${r.client} RSS/shard`, r.ratio, r.client.includes('uncompressed') ? 0.3 : 0.45);
@@ -752,6 +878,7 @@ if (jsonPath) {
           seed: SEED,
           semiSpaceMiB: semiSpaceMiB ?? null,
           corpus,
+          prepareBurst,
           clientNode: clientNode ?? null,
           maxConcurrency: MAX_CONCURRENCY,
         },

@@ -325,7 +325,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   }
 
   const b = { ...DEFAULT_BACKOFF_OPTIONS, ...pick(options, 'reconnectBackoff') };
-  const reconnectBackoff: BackoffOptions = Object.freeze({
+  const reconnectBackoff: BackoffOptions = sharedFrozen('reconnectBackoff', {
     baseMs: duration('reconnectBackoff.baseMs', b.baseMs, 0),
     maxMs: duration('reconnectBackoff.maxMs', b.maxMs, 0),
     factor: duration('reconnectBackoff.factor', b.factor, 1),
@@ -345,7 +345,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
   if (delayMax < delayMin) throw new ConfigError('invalidSessionDelayMs', 'max must be ≥ min');
 
   const l = { ...DEFAULT_SEND_LIMIT, ...pick(options, 'sendLimit') };
-  const sendLimit: SendLimit = Object.freeze({
+  const sendLimit: SendLimit = sharedFrozen('sendLimit', {
     perWindow: int('sendLimit.perWindow', l.perWindow, 2),
     windowMs: duration('sendLimit.windowMs', l.windowMs),
     marginMs: duration('sendLimit.marginMs', l.marginMs, 0),
@@ -392,7 +392,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     compression,
     presence,
     largeThreshold,
-    identifyProperties: Object.freeze({ ...props }),
+    identifyProperties: sharedFrozen('identifyProperties', { ...props }),
     identifyQueue,
     sessionStore,
     clock,
@@ -402,7 +402,7 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     readyTimeoutMs: duration('readyTimeoutMs', pick(options, 'readyTimeoutMs')),
     closeTimeoutMs: duration('closeTimeoutMs', pick(options, 'closeTimeoutMs')),
     reconnectBackoff,
-    invalidSessionDelayMs: Object.freeze([delayMin, delayMax] as const),
+    invalidSessionDelayMs: sharedFrozen('invalidSessionDelayMs', [delayMin, delayMax] as const),
     maxQueuedSends: int('maxQueuedSends', pick(options, 'maxQueuedSends'), 1),
     sendLimit,
     dispatches,
@@ -411,6 +411,28 @@ function resolveChecked(options: ShardOptions, tokenValue: unknown): ResolvedSha
     maxHeartbeatIntervalMs,
     stableConnectionMs,
   });
+}
+
+/**
+ * The last frozen value resolved for each option object (identify properties, backoff, send limit, invalid
+ * session delay): a shard whose value is equal gets that same object, so the shards of one manager share
+ * one copy instead of holding one each.
+ */
+const lastResolved = new Map<string, Readonly<Record<string, unknown>>>();
+
+function sharedFrozen<T extends object>(option: string, value: T): Readonly<T> {
+  const last = lastResolved.get(option);
+  if (last !== undefined && Array.isArray(last) === Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (
+      keys.length === Object.keys(last).length &&
+      keys.every((k) => Object.is(last[k], (value as Record<string, unknown>)[k]))
+    )
+      return last as Readonly<T>;
+  }
+  const frozen = Object.freeze(value);
+  lastResolved.set(option, frozen as Readonly<Record<string, unknown>>);
+  return frozen;
 }
 
 /** The part of the resolved options the pure machine needs. */

@@ -42,10 +42,31 @@ export interface Simulator {
    * n pre-generated, pre-encoded events instead (load tests).
    */
   emitRandomEvents(count: number, options?: { pool?: number }): number;
+  /**
+   * Load tests: `emitRandomEvents` with each connection's output (encoded and compressed by its own stream,
+   * byte for byte what it would have sent) kept back in order; returns how many deliveries happened.
+   * `releasePrepared(n)` then writes the frames of the next n prepared events, so a timed burst costs the
+   * simulator about its socket writes. Output produced meanwhile (a heartbeat ACK) waits behind them.
+   */
+  prepareRandomEvents(count: number, options?: { pool?: number }): number;
+  /** Writes the frames of the next `count` prepared events; returns how many events were released. */
+  releasePrepared(count: number): number;
+  /** Prepared events not released yet. */
+  readonly preparedEvents: number;
   setEventsPerSecond(n: number): void;
   /** Destroys every connection (clients see 1006) and stops the server. */
   close(): Promise<void>;
 }
+
+/**
+ * Connections the kernel may hold for accept() (Node's default is 511; Linux caps it at net.core.somaxconn). A
+ * client starting 2,500 shards opens 2,500 sockets at once: past the backlog their SYNs are dropped and
+ * retried after 1, 3, 7, 15, 31 and 63 s, so the last shards started minutes late or not at all.
+ */
+const LISTEN_BACKLOG = 4096;
+
+/** New WebSocket connections set up per event-loop turn; more wait for the next turn (see the upgrade handler). */
+const UPGRADES_PER_TURN = 16;
 
 /** Starts a simulator listening on `host:port` (127.0.0.1, a free port by default). */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -77,14 +98,50 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
 
-  server.on('upgrade', (req, socket: Duplex, head) => {
-    socket.on('error', () => socket.destroy());
+  // Upgrades are handled at most UPGRADES_PER_TURN per event-loop turn, the rest queued in arrival order:
+  // a new connection costs a compression context and a Hello (≈ 1 ms of CPU for zstd-stream), and
+  // thousands arriving at once (a client starting 2,500 shards) would otherwise keep the loop in one poll
+  // phase for seconds, during which the identifies of connections already open sit unread and are then
+  // stamped together (a false identify-concurrency op 9) or answered after the client's READY timeout.
+  const pendingUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
+  let pendingHead = 0;
+  let turnBudget = UPGRADES_PER_TURN;
+  let turnScheduled = false;
+  function runUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (socket.destroyed) return;
     try {
       upgrade(req, socket, head);
     } catch {
       core.countInternalError();
       socket.destroy();
     }
+  }
+  function nextTurn(): void {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(() => {
+      turnScheduled = false;
+      turnBudget = UPGRADES_PER_TURN;
+      while (turnBudget > 0 && pendingHead < pendingUpgrades.length) {
+        turnBudget--;
+        const [req, socket, head] = pendingUpgrades[pendingHead]!;
+        pendingUpgrades[pendingHead++] = undefined as never;
+        runUpgrade(req, socket, head);
+      }
+      if (pendingHead < pendingUpgrades.length) nextTurn();
+      else {
+        pendingUpgrades.length = 0;
+        pendingHead = 0;
+      }
+    });
+  }
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    socket.on('error', () => socket.destroy());
+    nextTurn();
+    if (turnBudget > 0 && pendingHead === pendingUpgrades.length) {
+      turnBudget--;
+      runUpgrade(req, socket, head);
+    } else pendingUpgrades.push([req, socket, head]);
   });
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -147,7 +204,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => {
+    server.listen({ port: o.port, host: o.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -172,6 +229,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inject: (fault) => core.inject(fault),
     emitEvent: (t, d, target) => core.emitEvent(t, d, target),
     emitRandomEvents: (count, options) => core.emitRandomEvents(count, options),
+    prepareRandomEvents: (count, options) => core.prepareRandomEvents(count, options),
+    releasePrepared: (count) => core.releasePrepared(count),
+    get preparedEvents() {
+      return core.preparedEvents;
+    },
     setEventsPerSecond: (n) => core.setEventsPerSecond(n),
     close() {
       const stopped = replay?.stop();
@@ -179,6 +241,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         core.shutdown();
         for (const c of core.connections) c.ws.terminate();
         for (const ws of wss.clients) ws.terminate();
+        for (let i = pendingHead; i < pendingUpgrades.length; i++) pendingUpgrades[i]![1].destroy();
+        pendingUpgrades.length = 0;
+        pendingHead = 0;
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();

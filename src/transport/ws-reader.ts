@@ -2,8 +2,8 @@
  * The receive side of a WebSocket (RFC 6455 §5): socket bytes in, whole messages and control frames out.
  * Built for the gateway's traffic (many small binary or text messages per socket read): a frame that lies
  * whole inside one socket read is handed out as a view of that read, with nothing copied or allocated; only
- * a frame split across reads is gathered in one buffer kept for the connection, and only a fragmented
- * message is assembled in a second one. A message handed out is valid only during the call.
+ * a frame split across reads is gathered in one buffer (kept for the connection while it is small, see
+ * KEEP_HELD_BYTES), and only a fragmented message is assembled in a second one. A message handed out is valid only during the call.
  *
  * Checks and their close codes follow ws' Receiver (the peer this replaces), in the same order, so both
  * refuse the same bytes alike: reserved bits and opcodes 1002, a control frame fragmented or over 125 bytes
@@ -71,6 +71,14 @@ const OPEN = 0;
 const CLOSED = 1;
 const FAILED = 2;
 
+/** The buffer of a reader holding nothing: one for every reader (most never gather a frame). */
+const EMPTY = Buffer.alloc(0);
+/**
+ * A gathering buffer up to this size is kept for the connection's next split frame; a larger one is let go
+ * once its frame is handed out, so an idle connection does not keep the size of its largest frame.
+ */
+const KEEP_HELD_BYTES = 1024;
+
 /** 2^53 - 1 as the high 32 bits of a 64-bit length allow it (ws' limit). */
 const MAX_HIGH_WORD = 2 ** 21 - 1;
 
@@ -90,12 +98,12 @@ export class WsFrameReader {
   #state = OPEN;
   #paused = false;
   /** A frame split across reads: its first `#heldLen` bytes; `#need` is what the next step needs in total. */
-  #held: Buffer = Buffer.alloc(0);
+  #held: Buffer = EMPTY;
   #heldLen = 0;
   #need = 0;
   /** A fragmented message: opcode of its first frame (0: none), payload so far in `#msg[0, #msgLen)`. */
   #msgOpcode = 0;
-  #msg: Buffer = Buffer.alloc(0);
+  #msg: Buffer = EMPTY;
   #msgLen = 0;
   /** Reads not yet parsed because reading was paused: `#rest` from `#restOff`, then `#queue`. */
   #rest: Buffer | null = null;
@@ -224,9 +232,9 @@ export class WsFrameReader {
   }
 
   #release(): void {
-    this.#held = Buffer.alloc(0);
+    this.#held = EMPTY;
     this.#heldLen = 0;
-    this.#msg = Buffer.alloc(0);
+    this.#msg = EMPTY;
     this.#msgLen = 0;
     this.#rest = null;
     this.#queue = [];
@@ -260,8 +268,9 @@ export class WsFrameReader {
   /** Keeps `chunk[off, end)`, the start of a frame, in the held buffer. */
   #hold(chunk: Buffer, off: number, end: number): void {
     const n = end - off;
+    // allocUnsafeSlow: a buffer of its own, not a slice that keeps an 8 KiB pool slab alive with it.
     if (this.#held.length < Math.max(n, this.#need))
-      this.#held = Buffer.allocUnsafe(Math.max(this.#need, n, 256));
+      this.#held = Buffer.allocUnsafeSlow(Math.max(this.#need, n, 256));
     chunk.copy(this.#held, 0, off, end);
     this.#heldLen = n;
   }
@@ -275,7 +284,7 @@ export class WsFrameReader {
       const need = this.#need;
       const take = Math.min(need - this.#heldLen, chunk.length - off);
       if (this.#held.length < need) {
-        const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.#held.length));
+        const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.#held.length));
         this.#held.copy(grown, 0, 0, this.#heldLen);
         this.#held = grown;
       }
@@ -290,6 +299,7 @@ export class WsFrameReader {
       }
       if (used > 0) {
         this.#heldLen = 0;
+        if (this.#held.length > KEEP_HELD_BYTES) this.#held = EMPTY;
         return this.#state === OPEN ? off : -1;
       }
     }
@@ -396,7 +406,7 @@ export class WsFrameReader {
     }
     this.#handlers.message(data, opcode === 2);
     // A large assembled message's buffer is not kept for the rest of the connection.
-    if (this.#msg.length > 64 * 1024) this.#msg = Buffer.alloc(0);
+    if (this.#msg.length > 64 * 1024) this.#msg = EMPTY;
     return total;
   }
 
