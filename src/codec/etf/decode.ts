@@ -854,12 +854,17 @@ function resetSharedCaches(): void {
   inputView = EMPTY_VIEW;
 }
 
+function checkPositiveInteger(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0))
+    throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
+}
+
+/** Runs on every call that passes options (the shard's receive path does): named loads, no allocation. */
 function checkDecodeOptions(o: EtfDecodeOptions): void {
-  for (const name of ['maxDepth', 'maxBytes', 'maxBigBytes', 'maxElements'] as const) {
-    const v = o[name];
-    if (v !== undefined && !(Number.isInteger(v) && v > 0))
-      throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
-  }
+  checkPositiveInteger('maxDepth', o.maxDepth);
+  checkPositiveInteger('maxBytes', o.maxBytes);
+  checkPositiveInteger('maxBigBytes', o.maxBigBytes);
+  checkPositiveInteger('maxElements', o.maxElements);
   if (o.maxDepth !== undefined && o.maxDepth > MAX_ETF_DECODE_DEPTH)
     throw new ConfigError(
       'maxDepth',
