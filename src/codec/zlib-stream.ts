@@ -270,7 +270,8 @@ class HandleInflater implements Inflater {
           slabOffset = (outOff + 7) & ~7; // hand out [start, outOff); the next message starts aligned
           return out.subarray(start, outOff);
         }
-        if (out === transient) return out.subarray(0, outOff);
+        // A plain view: cheaper to make than a Buffer one, and transient output goes to decoders only.
+        if (out === transient) return new Uint8Array(out.buffer, out.byteOffset, outOff);
         if (large) this.#ratio = Math.max(1, used / input.byteLength);
         return takeOutput(out, used);
       }
