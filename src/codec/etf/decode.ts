@@ -231,7 +231,7 @@ function uint64ToDecimal(hi: number, lo: number): string {
 }
 
 // Recently decoded 64-bit bignums (snowflakes repeat: guild, channel and user ids) and their decimal strings.
-// 4,096 slots (about 50 KiB, plus the strings): with 1,024 the ids of a few thousand members and channels
+// 4,096 slots (about 100 KiB, plus the strings): with 1,024 the ids of a few thousand members and channels
 // evicted each other and ETF decode of the e2e bench's events was about 6 % slower.
 const BIG_CACHE_BITS = 12;
 const BIG_CACHE_SHIFT = 32 - BIG_CACHE_BITS;
