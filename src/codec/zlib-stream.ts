@@ -47,12 +47,20 @@ export interface ZlibStreamDecoderOptions {
   maxPendingFrames?: number;
   /** Which engine decodes; default `'auto'`. */
   engine?: ZlibEngine;
+  /**
+   * For callers that decode each message before the next `push()` (as the shard's receive path does): a
+   * message of up to 64 KiB is then a view of one buffer that every transient decoder of the thread reuses,
+   * valid only until the next `push()` of any such decoder. Saves allocating a fresh slab every ~100
+   * messages. Default false (a message stays valid, see `push`). Only the `'handle'` engine reuses memory.
+   */
+  transientOutput?: boolean;
 }
 
 export const DEFAULT_ZLIB_STREAM_DECODER_OPTIONS = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxPendingFrames: 4096,
   engine: 'auto',
+  transientOutput: false,
 } as const satisfies Required<Omit<ZlibStreamDecoderOptions, 'maxPendingBytes'>>;
 
 export interface ResolvedZlibStreamDecoderOptions {
@@ -60,6 +68,7 @@ export interface ResolvedZlibStreamDecoderOptions {
   readonly maxPendingBytes: number;
   readonly maxPendingFrames: number;
   readonly engine: ResolvedZlibEngine;
+  readonly transientOutput: boolean;
 }
 
 export interface ZlibStreamEncoderOptions {
@@ -118,7 +127,13 @@ export function resolveZlibStreamDecoderOptions(
     maxPendingBytes: integerIn('maxPendingBytes', merged.maxPendingBytes ?? maxMessageBytes, 1, 2 ** 30),
     maxPendingFrames: integerIn('maxPendingFrames', merged.maxPendingFrames, 1, 2 ** 30),
     engine: resolveEngine(merged.engine),
+    transientOutput: resolveFlag('transientOutput', merged.transientOutput),
   });
+}
+
+function resolveFlag(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(option, `expected a boolean, got ${String(value)}`);
+  return value;
 }
 
 export function resolveZlibStreamEncoderOptions(
@@ -152,6 +167,15 @@ function currentSlab(): Buffer {
     slabOffset = 0;
   }
   return slab;
+}
+
+/** The output buffer of transient decoders (`transientOutput`), reused for every message. */
+const TRANSIENT_BYTES = 64 * 1024;
+let transient: Buffer | null = null;
+
+function transientBuffer(): Buffer {
+  transient ??= Buffer.allocUnsafeSlow(TRANSIENT_BYTES);
+  return transient;
 }
 
 const SCRATCH_BYTES = 64 * 1024;
@@ -194,8 +218,11 @@ const afterEnd = (): DecompressError =>
 // Engines
 
 interface Inflater {
-  /** Inflates one complete message (its compressed bytes end with the sync-flush marker). */
-  inflate(input: Uint8Array, maxBytes: number): Uint8Array;
+  /**
+   * Inflates one complete message (its compressed bytes end with the sync-flush marker); with `reuse`, a
+   * small one into the thread's transient buffer.
+   */
+  inflate(input: Uint8Array, maxBytes: number, reuse: boolean): Uint8Array;
   close(): void;
 }
 
@@ -207,7 +234,7 @@ class HandleInflater implements Inflater {
   /** Output/input ratio of the last large message, to size the next one's buffer (JSON ≈ 7, ETF less). */
   #ratio = 8;
 
-  inflate(input: Uint8Array, maxBytes: number): Uint8Array {
+  inflate(input: Uint8Array, maxBytes: number, reuse: boolean): Uint8Array {
     // windowBits 0: the window size comes from the zlib header, so a small-window stream costs less.
     this.#z ??= SyncZlibHandle.inflate({ windowBits: 0 });
     const z = this.#z;
@@ -216,8 +243,10 @@ class HandleInflater implements Inflater {
     const large = input.byteLength >= LARGE_INPUT_BYTES;
     let out = large
       ? Buffer.allocUnsafe(Math.min(Math.ceil(input.byteLength * this.#ratio * 1.0625) + 4096, maxBytes + 1))
-      : currentSlab();
-    let start = large ? 0 : slabOffset; // output of this message is out[start, outOff)
+      : reuse
+        ? transientBuffer()
+        : currentSlab();
+    let start = large || reuse ? 0 : slabOffset; // output of this message is out[start, outOff)
     let outOff = start;
     let inOff = 0;
     let inLen = input.byteLength;
@@ -241,6 +270,8 @@ class HandleInflater implements Inflater {
           slabOffset = (outOff + 7) & ~7; // hand out [start, outOff); the next message starts aligned
           return out.subarray(start, outOff);
         }
+        // A plain view: cheaper to make than a Buffer one, and transient output goes to decoders only.
+        if (out === transient) return new Uint8Array(out.buffer, out.byteOffset, outOff);
         if (large) this.#ratio = Math.max(1, used / input.byteLength);
         return takeOutput(out, used);
       }
@@ -290,7 +321,7 @@ class PortableInflater implements Inflater {
   #started = false;
   #ended = false;
 
-  inflate(input: Uint8Array, maxBytes: number): Uint8Array {
+  inflate(input: Uint8Array, maxBytes: number, _reuse: boolean): Uint8Array {
     if (this.#ended) throw afterEnd();
     let body = input;
     if (!this.#started) {
@@ -421,7 +452,7 @@ export class ZlibStreamDecoder {
     }
     this.#inflater ??= this.options.engine === 'handle' ? new HandleInflater() : new PortableInflater();
     try {
-      return this.#inflater.inflate(input, max);
+      return this.#inflater.inflate(input, max, this.options.transientOutput);
     } catch (err) {
       return this.#fail(
         err instanceof DecompressError ? err : decompressError('DECOMPRESSOR_FAILED', 'zlib failed', err),

@@ -17,12 +17,16 @@ export interface StreamDecompressor {
   close(): void;
 }
 
-/** A fresh decompressor for a new connection, or null for `none`. */
+/**
+ * A fresh decompressor for a new connection, or null for `none`. A message it returns is valid only until
+ * the next `push()` of any connection of this thread: decode it at once.
+ */
 export function createDecompressor(
   compression: Compression,
   maxMessageBytes: number,
 ): StreamDecompressor | null {
-  if (compression === 'zlib-stream') return new ZlibStreamDecoder({ maxMessageBytes });
+  // Transient: FrameDecoder decodes every message before the next push, so small ones reuse one buffer.
+  if (compression === 'zlib-stream') return new ZlibStreamDecoder({ maxMessageBytes, transientOutput: true });
   if (compression === 'zstd-stream') return new ZstdStreamDecoder({ maxMessageBytes });
   return null;
 }

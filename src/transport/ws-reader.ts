@@ -57,7 +57,7 @@ export interface FrameReaderOptions {
 
 export interface FrameReaderHandlers {
   /** One whole data message; `data` is valid only during the call (its memory is reused). */
-  message(data: Buffer, isBinary: boolean): void;
+  message(data: Uint8Array, isBinary: boolean): void;
   /**
    * One control frame, checked: opcode 8 (close; nothing is read after it), 9 (ping) or 10 (pong).
    * `frame` is the whole frame as received (header and unmasked payload), valid only during the call.
@@ -379,8 +379,9 @@ export class WsFrameReader {
       return total;
     }
     if (fin && this.#msgOpcode === 0) {
-      // The common case: a whole message in one frame, handed out in place.
-      const data = buf.subarray(start, stop);
+      // The common case: a whole message in one frame, handed out in place (a plain Uint8Array view: about
+      // half the cost of Buffer#subarray on Node 20, and the receive path needs no Buffer methods).
+      const data = new Uint8Array(buf.buffer, buf.byteOffset + start, len);
       if (opcode === 1 && this.#utf8 && !isUtf8(data)) {
         return this.#fail('WS_ERR_INVALID_UTF8', 1007, 'invalid UTF-8 sequence');
       }

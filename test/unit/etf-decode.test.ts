@@ -313,6 +313,16 @@ test('rejects invalid options with a ConfigError naming the option', () => {
     () => decodeEtf(b(131, 97, 1), { maxBytes: -1 }),
     (err: unknown) => err instanceof ConfigError && err.option === 'maxBytes',
   );
+  for (const [option, bad] of [
+    ['maxBigBytes', 0],
+    ['maxElements', 2.5],
+    ['maxDepth', Number.NaN],
+  ] as const) {
+    assert.throws(
+      () => decodeEtf(b(131, 97, 1), { [option]: bad }),
+      (err: unknown) => err instanceof ConfigError && err.option === option,
+    );
+  }
   assert.throws(
     () => decodeEtf(b(131, 97, 1), { bigint: 'number' as 'string' }),
     (err: unknown) => err instanceof ConfigError && err.option === 'bigint',

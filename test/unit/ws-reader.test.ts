@@ -167,7 +167,7 @@ function pausingReader(log: string[]): WsFrameReader {
     { maxMessageBytes: 1024 },
     {
       message: (data) => {
-        log.push(`message ${data.toString()}`);
+        log.push(`message ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString()}`);
         reader.pause();
       },
       control: (opcode, payload) => log.push(`control ${opcode} ${payload.toString('hex')}`),

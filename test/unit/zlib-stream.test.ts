@@ -293,6 +293,43 @@ test('both decoder engines give the same bytes for the same stream', async (t) =
   assertMessages(viaPortable, viaHandle);
 });
 
+test('transientOutput: each message is right when read before the next push, across interleaved decoders', async () => {
+  // Two connections of one thread share the transient buffer; sizes cross the 64 KiB buffer and the
+  // large-input path, so every way out of the inflate loop is taken.
+  const a = [...SMALL_MESSAGES, jsonMessage(70_000, 3), jsonMessage(600_000, 4), ...SMALL_MESSAGES];
+  const b = [jsonMessage(900, 7), jsonMessage(65_536, 8), ...SMALL_MESSAGES, jsonMessage(20, 9)];
+  const chunksA = await syncFlushChunks(a);
+  const chunksB = await syncFlushChunks(b);
+  for (const engine of ENGINES) {
+    const da = new ZlibStreamDecoder({ engine, transientOutput: true });
+    const db = new ZlibStreamDecoder({ engine, transientOutput: true });
+    assert.equal(da.options.transientOutput, true);
+    const kept: Uint8Array[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      for (const [decoder, chunks, messages] of [
+        [da, chunksA, a],
+        [db, chunksB, b],
+      ] as const) {
+        if (i >= chunks.length) continue;
+        const message = decoder.push(chunks[i]!);
+        assert.ok(message !== null);
+        assert.ok(Buffer.from(message).equals(messages[i]!), `${engine}: message ${i} differs`);
+        kept.push(message);
+      }
+    }
+    if (engine === 'handle') {
+      // The point of the option: small messages are views of one reused buffer (so old ones are overwritten).
+      const small = kept.filter((m) => m.byteLength > 0 && m.byteLength < 16 * 1024);
+      assert.ok(small.length > 4);
+      assert.ok(small.every((m) => m.buffer === small[0]!.buffer && m.byteOffset === 0));
+    }
+  }
+  // Default: every message stays valid after later pushes.
+  const decoder = new ZlibStreamDecoder();
+  assert.equal(decoder.options.transientOutput, false);
+  assertMessages(decodeFrames(decoder, chunksA), a);
+});
+
 test('auto picks the synchronous handle when it passed its self-test', () => {
   assert.equal(new ZlibStreamDecoder().engine, SYNC_HANDLE_AVAILABLE ? 'handle' : 'portable');
   assert.equal(new ZlibStreamEncoder().engine, SYNC_HANDLE_AVAILABLE ? 'handle' : 'portable');
@@ -303,6 +340,7 @@ test('rejects bad options with ConfigError naming the option', () => {
     [() => new ZlibStreamDecoder({ maxMessageBytes: 0 }), 'maxMessageBytes'],
     [() => new ZlibStreamDecoder({ maxMessageBytes: 1.5 }), 'maxMessageBytes'],
     [() => new ZlibStreamDecoder({ engine: 'fast' as 'auto' }), 'engine'],
+    [() => new ZlibStreamDecoder({ transientOutput: 1 as unknown as boolean }), 'transientOutput'],
     [() => new ZlibStreamEncoder({ level: 10 }), 'level'],
     [() => new ZlibStreamEncoder({ windowBits: 8 }), 'windowBits'],
     [() => new ZlibStreamEncoder({ memLevel: 0 }), 'memLevel'],
