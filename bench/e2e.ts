@@ -16,6 +16,7 @@
  *        --scenarios burst-1,burst-16,idle-200  --clients <substring,...>  --json FILE  --cpu-prof DIR
  *        --semi-space MiB (caps the clients' young generation; for the idle RSS breakdown)
  *        --threads N (adds each Shardline zlib-stream client with its shards in N worker threads)
+ *        --prepare-burst (the simulator encodes and compresses the burst before it starts, then only writes)
  * Run: npm run bench:e2e [-- flags]
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -73,8 +74,15 @@ const childFlags = benchFlag('child-flags');
  * depends on which side of it the run falls; a longer interval (with a longer `--settle`) shows the idle regime.
  */
 const idleHeartbeatMs = Number(benchFlag('idle-heartbeat-ms') ?? 2000);
-/** `--burst-heartbeat-ms 5000`: heartbeat interval in the burst scenarios (Discord: 41,250). */
-const burstHeartbeatMs = Number(benchFlag('burst-heartbeat-ms') ?? 5000);
+/**
+ * `--burst-heartbeat-ms 5000`: heartbeat interval in the burst scenarios (Discord: 41,250). With
+ * `--prepare-burst` the default is Discord's 41,250: a heartbeat ACK compressed while the burst is held
+ * waits behind the connection's prepared frames (same stream), so at 5 s a slow run would see it late
+ * and the client would close the connection as a zombie.
+ */
+const burstHeartbeatMs = Number(
+  benchFlag('burst-heartbeat-ms') ?? (process.argv.includes('--prepare-burst') ? 41_250 : 5000),
+);
 /**
  * `--alloc-profile DIR`: idle clients write a sampling allocation profile of the settling phase into DIR;
  * with `--alloc-profile-stage connect`, of the start-up instead (connect until every GUILD_CREATE is in).
@@ -94,6 +102,14 @@ if (corpus !== 'world' && corpus !== 'realistic') throw new Error(`--corpus worl
  * such a Node and the clients on another with this flag to measure e.g. Node 20 clients on real zstd.
  */
 const clientNode = benchFlag('client-node');
+/**
+ * `--prepare-burst`: the simulator prepares the whole burst before it starts (`prepareRandomEvents`: every
+ * frame encoded and compressed by its connection's own stream, byte for byte what it would send) and then
+ * only writes the frames out, under the same 4 MiB outbound cap. The clients get identical bytes; the
+ * simulator's CPU during the burst drops to about its socket writes, so on 2 cores a client's events/s is
+ * less bounded by the simulator sharing them (issue #15, shard threads). Preparation CPU is printed apart.
+ */
+const prepareBurst = process.argv.includes('--prepare-burst');
 /** `--max-concurrency 16`: identify buckets (more lets thousands of idle shards start sooner). */
 const maxConcurrencyFlag = Number(benchFlag('max-concurrency') ?? 16);
 
@@ -282,6 +298,8 @@ interface BurstResult {
   readonly cpuSecPer100k: number;
   readonly seconds: number;
   readonly simCpuSec: number;
+  /** `--prepare-burst`: the simulator's CPU preparing the burst before it started (NaN otherwise). */
+  readonly simPrepareCpuSec: number;
   readonly byType: Record<string, number>;
   /** Payload bytes / bytes on the wire the simulator sent in the burst (1 without compression). */
   readonly ratio: number;
@@ -337,8 +355,21 @@ function useRealisticCorpus(sim: Simulator): void {
 
 /** Emits `count` pool events as fast as the sockets drain; returns the simulator's delivery count. */
 async function emit(sim: Simulator, count: number): Promise<number> {
+  return pace(sim, count, (k) => sim.emitRandomEvents(k, { pool: poolSize }));
+}
+
+/** Writes out `count` prepared events (`--prepare-burst`) as fast as the sockets drain. */
+async function release(sim: Simulator, count: number): Promise<void> {
+  const released = await pace(sim, count, (k) => sim.releasePrepared(k));
+  if (released !== count || sim.preparedEvents !== 0) {
+    throw new BenchFailure(`released ${released} of ${count} prepared events (${sim.preparedEvents} left)`);
+  }
+}
+
+/** Calls `step(k)` for chunks of `count` events, pausing while the outbound cap is exceeded; sums its results. */
+async function pace(sim: Simulator, count: number, step: (k: number) => number): Promise<number> {
   let sent = 0;
-  let deliveries = 0;
+  let total = 0;
   while (sent < count) {
     if (sim.stats().outboundBufferedBytes > MAX_OUTBOUND_BYTES) {
       // A timer, not setImmediate: spinning here would take CPU from the client on a 2-core machine.
@@ -346,11 +377,11 @@ async function emit(sim: Simulator, count: number): Promise<number> {
       continue;
     }
     const k = Math.min(EMIT_CHUNK, count - sent);
-    deliveries += sim.emitRandomEvents(k, { pool: poolSize });
+    total += step(k);
     sent += k;
     await yieldTick();
   }
-  return deliveries;
+  return total;
 }
 
 async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResult | IdleResult> {
@@ -430,10 +461,22 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
     await channel.request({ cmd: 'arm', warm: warmupEvents, burst: burstEvents }, 'armed');
     const warmDeliveries = await emit(sim, warmupEvents);
     await channel.next('warmed', 60_000);
-    const simCpu0 = process.cpuUsage();
     const bytes0 = wireBytes(sim.stats(), spec.compression);
-    const deliveries = await emit(sim, burstEvents);
-    const simCpu = process.cpuUsage(simCpu0);
+    let deliveries: number;
+    let prepCpu: NodeJS.CpuUsage | undefined;
+    let simCpu: NodeJS.CpuUsage;
+    if (prepareBurst) {
+      const prepCpu0 = process.cpuUsage();
+      deliveries = sim.prepareRandomEvents(burstEvents, { pool: poolSize });
+      prepCpu = process.cpuUsage(prepCpu0);
+      const simCpu0 = process.cpuUsage();
+      await release(sim, burstEvents);
+      simCpu = process.cpuUsage(simCpu0);
+    } else {
+      const simCpu0 = process.cpuUsage();
+      deliveries = await emit(sim, burstEvents);
+      simCpu = process.cpuUsage(simCpu0);
+    }
     const bytes1 = wireBytes(sim.stats(), spec.compression);
     const payloadBytes = bytes1.payload - bytes0.payload;
     const sentBytes = bytes1.wire - bytes0.wire;
@@ -465,6 +508,7 @@ async function runOnce(spec: ClientSpec, scenario: Scenario): Promise<BurstResul
       cpuSecPer100k: (cpuSec / burstEvents) * 100_000,
       seconds: burst.seconds,
       simCpuSec: (simCpu.user + simCpu.system) / 1e6,
+      simPrepareCpuSec: prepCpu === undefined ? Number.NaN : (prepCpu.user + prepCpu.system) / 1e6,
       byType: count.byType,
       ratio: spec.compression === 'none' ? 1 : payloadBytes / sentBytes,
       meanPayloadBytes: spec.compression === 'none' ? Number.NaN : payloadBytes / burstEvents,
@@ -567,7 +611,7 @@ const loadBefore = loadavg();
 console.log(
   `e2e bench: ${clients.length} clients, scenarios ${scenarios.map((s) => s.name).join(', ')}, ${runs} runs ` +
     `(order rotated), burst ${burstEvents} events after ${warmupEvents} warm-up (pool ${poolSize}, seed ${SEED}), ` +
-    `idle settle ${settleMs} ms; corpus ${corpus}; simulator node ${process.version}, clients ${clientNode ?? 'same'}; ` +
+    `idle settle ${settleMs} ms; corpus ${corpus}; burst ${prepareBurst ? 'prepared before the clock (--prepare-burst)' : 'encoded and compressed while sent'}; simulator node ${process.version}, clients ${clientNode ?? 'same'}; ` +
     `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; ${startedAt}`,
 );
 if (corpus === 'realistic') {
@@ -608,7 +652,7 @@ try {
           }
           console.log(
             `${scenario.name} run ${run + 1} ${spec.name}: ${fmt(r.eventsPerSec)} events/s, ` +
-              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s; ` +
+              `${r.cpuSecPer100k.toFixed(3)} CPU s/100k (${r.seconds.toFixed(2)} s; simulator ${r.simCpuSec.toFixed(2)} CPU s${Number.isNaN(r.simPrepareCpuSec) ? '' : ` + ${r.simPrepareCpuSec.toFixed(2)} preparing`}; ` +
               `sent ratio ${r.ratio.toFixed(2)}×${Number.isNaN(r.meanPayloadBytes) ? '' : `, ${r.meanPayloadBytes.toFixed(0)} B/payload`})`,
           );
         } else {
@@ -752,6 +796,7 @@ if (jsonPath) {
           seed: SEED,
           semiSpaceMiB: semiSpaceMiB ?? null,
           corpus,
+          prepareBurst,
           clientNode: clientNode ?? null,
           maxConcurrency: MAX_CONCURRENCY,
         },

@@ -62,6 +62,14 @@ export class SimConnection {
   #handshakeTimer: NodeJS.Timeout | undefined;
   #splitNext = 0;
   #corked = false;
+  /**
+   * Output kept back in order (`SimulatorCore.prepareRandomEvents`): the first `#heldPrepared` frames from
+   * `#heldHead` are prepared events, released one by one; what was written after them waits behind them.
+   */
+  #held: (Frame | undefined)[] = [];
+  #heldHead = 0;
+  #heldPrepared = 0;
+  #holding = false;
   #reconnectTimer: TimerHandle | undefined;
   /** Set once we decided to close: the code we sent (1006 for a drop). */
   #serverClose: number | undefined;
@@ -196,9 +204,55 @@ export class SimConnection {
     this.core.countDispatchSent(this);
   }
 
+  /**
+   * While the core prepares events, every frame this connection would write (already encoded and
+   * compressed with its own stream context, so the bytes are exactly those it would have sent) is kept in
+   * order instead; `releaseHeld` writes them later.
+   */
+  hold(on: boolean): void {
+    this.#holding = on;
+  }
+
+  /** Frames kept back by `hold` that are not released yet (prepared or queued behind them). */
+  get heldFrames(): number {
+    return this.#held.length - this.#heldHead;
+  }
+
+  /**
+   * Writes the next prepared frame; once the last one is out, also what was queued behind it (a heartbeat
+   * ACK compressed after the prepared frames). Returns false when nothing was held (closed in between).
+   */
+  releaseHeld(): boolean {
+    if (this.#heldPrepared === 0) return false;
+    const f = this.#held[this.#heldHead]!;
+    this.#held[this.#heldHead++] = undefined;
+    this.#heldPrepared--;
+    this.#writeNow(f);
+    if (this.#heldPrepared === 0) {
+      const rest = this.#held.slice(this.#heldHead) as Frame[];
+      this.#held = [];
+      this.#heldHead = 0;
+      for (const r of rest) this.#writeNow(r);
+    }
+    return true;
+  }
+
   /** Queues or sends a frame; `text` sends bytes as a TEXT frame (pre-encoded JSON). */
   #write(frame: string | Uint8Array, text = false): void {
     const f = text ? { text: frame } : frame;
+    if (this.#holding || this.#held.length > 0) {
+      this.#held.push(f);
+      if (this.#holding) {
+        this.#heldPrepared++;
+        this.core.noteHeld(this);
+      }
+      return;
+    }
+    this.#writeNow(f);
+  }
+
+  /** Sends a frame now, or queues it behind a `delay` fault's frames. */
+  #writeNow(f: Frame): void {
     if (
       this.#delayed.length > 0 ||
       (this.#delayUntil > 0 && this.core.options.clock.now() < this.#delayUntil)
@@ -263,6 +317,8 @@ export class SimConnection {
   /** No fault shapes the output right now (no delay, no split) and the socket is writable. */
   #plain(): boolean {
     return (
+      !this.#holding &&
+      this.#held.length === 0 &&
       this.#delayUntil === 0 &&
       this.#delayed.length === 0 &&
       this.#splitNext === 0 &&
@@ -487,6 +543,9 @@ export class SimConnection {
     this.#handshakeTimer = undefined;
     this.core.options.clock.clearTimeout(this.#delayTimer);
     this.#delayed = [];
+    this.#held = [];
+    this.#heldHead = 0;
+    this.#heldPrepared = 0;
     const session = this.session;
     this.session = undefined;
     if (session && session.connection === this) {

@@ -42,6 +42,17 @@ export interface Simulator {
    * n pre-generated, pre-encoded events instead (load tests).
    */
   emitRandomEvents(count: number, options?: { pool?: number }): number;
+  /**
+   * Load tests: `emitRandomEvents` with each connection's output (encoded and compressed by its own stream,
+   * byte for byte what it would have sent) kept back in order; returns how many deliveries happened.
+   * `releasePrepared(n)` then writes the frames of the next n prepared events, so a timed burst costs the
+   * simulator about its socket writes. Output produced meanwhile (a heartbeat ACK) waits behind them.
+   */
+  prepareRandomEvents(count: number, options?: { pool?: number }): number;
+  /** Writes the frames of the next `count` prepared events; returns how many events were released. */
+  releasePrepared(count: number): number;
+  /** Prepared events not released yet. */
+  readonly preparedEvents: number;
   setEventsPerSecond(n: number): void;
   /** Destroys every connection (clients see 1006) and stops the server. */
   close(): Promise<void>;
@@ -172,6 +183,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inject: (fault) => core.inject(fault),
     emitEvent: (t, d, target) => core.emitEvent(t, d, target),
     emitRandomEvents: (count, options) => core.emitRandomEvents(count, options),
+    prepareRandomEvents: (count, options) => core.prepareRandomEvents(count, options),
+    releasePrepared: (count) => core.releasePrepared(count),
+    get preparedEvents() {
+      return core.preparedEvents;
+    },
     setEventsPerSecond: (n) => core.setEventsPerSecond(n),
     close() {
       const stopped = replay?.stop();

@@ -154,6 +154,12 @@ export class SimulatorCore {
   readonly #armed: Array<{ readonly fault: Fault; left: number }> = [];
   readonly #pool: Dispatch[] = [];
   #poolAt = 0;
+  /** `prepareRandomEvents`: the connection of each held frame in send order, and each event's last frame. */
+  #heldOrder: SimConnection[] = [];
+  #heldAt = 0;
+  #preparedEnds: number[] = [];
+  #preparedAt = 0;
+  #preparing = false;
   #eventsPerSecond = 0;
   #eventCarry = 0;
   #lastTick = 0;
@@ -628,6 +634,70 @@ export class SimulatorCore {
       n += this.#fanOut(new Dispatch(e.t, e.d, e.guildId), {});
     }
     return n;
+  }
+
+  /**
+   * Load tests: does all the work of `emitRandomEvents(count, options)` now — sequence numbers, session
+   * buffers, each connection's encoding and its own compression stream, counters — but keeps every
+   * connection's frames, in order, instead of writing them; `releasePrepared` writes them. The bytes each
+   * client receives are exactly those `emitRandomEvents` would have sent, so a measured burst costs the
+   * simulator little more than socket writes. Output a connection produces meanwhile (a heartbeat ACK) is
+   * compressed after the prepared frames and queued behind them. Returns how many deliveries happened.
+   */
+  prepareRandomEvents(count: number, options: { pool?: number } = {}): number {
+    if (this.#preparing || this.preparedEvents > 0) {
+      throw new SimulatorError(
+        'SIMULATOR_EVENT_INVALID',
+        'prepared events are still held: release them (releasePrepared) before preparing more',
+      );
+    }
+    this.#preparing = true;
+    for (const c of this.connections) c.hold(true);
+    let n = 0;
+    try {
+      for (let i = 0; i < count; i++) {
+        n += this.emitRandomEvents(1, options);
+        this.#preparedEnds.push(this.#heldOrder.length);
+      }
+    } finally {
+      this.#preparing = false;
+      for (const c of this.connections) c.hold(false);
+    }
+    return n;
+  }
+
+  /** A connection kept back a frame of the event being prepared (`SimConnection.hold`). */
+  noteHeld(conn: SimConnection): void {
+    this.#heldOrder.push(conn);
+  }
+
+  /** Prepared events not yet released. */
+  get preparedEvents(): number {
+    return this.#preparedEnds.length - this.#preparedAt;
+  }
+
+  /** Writes the frames of the next `count` prepared events (in the order they were prepared); returns how many events. */
+  releasePrepared(count: number): number {
+    let events = 0;
+    while (events < count && this.#preparedAt < this.#preparedEnds.length) {
+      const end = this.#preparedEnds[this.#preparedAt++]!;
+      while (this.#heldAt < end) {
+        const conn = this.#heldOrder[this.#heldAt++]!;
+        try {
+          conn.releaseHeld();
+        } catch {
+          conn.internalError();
+        }
+      }
+      events++;
+    }
+    if (this.#preparedAt === this.#preparedEnds.length) {
+      this.#heldOrder = [];
+      this.#heldAt = 0;
+      this.#preparedEnds = [];
+      this.#preparedAt = 0;
+    }
+    return events;
   }
 
   setEventsPerSecond(n: number): void {

@@ -84,13 +84,26 @@ export class FrameDecoder {
       const peek = peekUnwantedJsonDispatch(text, want);
       if (peek) return { op: 0, t: peek.t, s: peek.s, d: undefined, skipped: true };
     }
+    const value = parseJsonText(text);
     const raw = this.#options.rawDispatch;
     if (raw) {
-      // The peek validates the whole document, so the other thread's JSON.parse cannot fail.
-      const peek = peekUnwantedJsonDispatch(text, (t) => !raw(t));
-      if (peek) return { op: 0, t: peek.t, s: peek.s, d: undefined, raw: text };
+      // Validated by JSON.parse itself, so the other thread's JSON.parse of the same text cannot fail and
+      // sees the same op, s and t. Measured: a JavaScript scan of the whole document (json-peek) costs
+      // about twice JSON.parse here, and nothing cheaper agrees with JSON.parse on hostile input.
+      const v = value as { op?: unknown; s?: unknown; t?: unknown } | null;
+      if (
+        typeof v === 'object' &&
+        v !== null &&
+        !Array.isArray(v) &&
+        Object.is(v.op, 0) &&
+        typeof v.t === 'string' &&
+        (v.s === null || v.s === undefined || (Number.isSafeInteger(v.s) && (v.s as number) >= 0)) &&
+        raw(v.t)
+      ) {
+        return { op: 0, t: v.t, s: (v.s as number | null | undefined) ?? null, d: undefined, raw: text };
+      }
     }
-    return toEnvelope(parseJsonText(text));
+    return toEnvelope(value);
   }
 
   close(): void {

@@ -40,8 +40,37 @@ function isHex(c: number): boolean {
   return (c >= ZERO && c <= NINE) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
 }
 
+/**
+ * Fast path of `scanString` for the document being peeked (`peek` is synchronous and never nests): when the
+ * document holds no character below U+0020 at all, a string without a backslash ends at the next quote,
+ * found by `indexOf` instead of a loop in JavaScript. `nextBackslash` is the first backslash at or after
+ * the last position asked for (`text.length` when there is none).
+ */
+let fastStrings = false;
+let nextBackslash = 0;
+/** Any character JSON forbids unescaped in a string (and whitespace, which is allowed between tokens). */
+const CONTROL = /[\u0000-\u001f]/;
+
+function startDocument(text: string): void {
+  fastStrings = !CONTROL.test(text);
+  nextBackslash = -1;
+}
+
 /** Index after the JSON string whose opening quote is at `at`, or -1 when it is not valid JSON. */
 function scanString(text: string, at: number): number {
+  if (fastStrings) {
+    const q = text.indexOf('"', at + 1);
+    if (q < 0) return -1;
+    if (nextBackslash <= at) {
+      nextBackslash = text.indexOf('\\', at + 1);
+      if (nextBackslash < 0) nextBackslash = text.length;
+    }
+    if (q < nextBackslash) return q + 1;
+  }
+  return scanStringSlow(text, at);
+}
+
+function scanStringSlow(text: string, at: number): number {
   const n = text.length;
   let j = at + 1;
   while (j < n) {
@@ -169,6 +198,7 @@ function scanValue(text: string, at: number): number {
  */
 function peek(text: string, skip?: (envelope: PeekedEnvelope) => boolean): PeekedEnvelope | undefined {
   const n = text.length;
+  startDocument(text);
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== OPEN_OBJECT) return undefined;
   i = skipSpace(text, i + 1);

@@ -44,6 +44,32 @@ function check(text: string): void {
     assert.deepEqual(got, full, `filtered decode disagrees on ${JSON.stringify(text)}`);
     if (skipped) assert.ok('t' in full && full.t !== null && full.op === 0 && !want(full.t));
   }
+  // A shard thread's raw delivery (`rawDispatch`): the text left undecoded must be one the main thread's
+  // JSON.parse reads with the same op, s and t, and everything else must decode as without it.
+  for (const raw of [() => true, (t: string) => t.length % 2 === 1]) {
+    const decoder = new FrameDecoder({
+      encoding: 'json',
+      compression: 'none',
+      maxPayloadBytes: 1 << 26,
+      rawDispatch: raw,
+    });
+    let got: Outcome;
+    let rawText: string | undefined;
+    try {
+      const e = decoder.decode(Buffer.from(text), false)!;
+      rawText = e.raw;
+      got = { op: e.op, s: e.s, t: e.t };
+    } catch (err) {
+      got = { error: (err as CodecError).code };
+    }
+    assert.deepEqual(got, full, `raw decode disagrees on ${JSON.stringify(text)}`);
+    if (rawText !== undefined) {
+      assert.equal(rawText, text);
+      const parsed = JSON.parse(rawText) as { op: unknown; s?: unknown; t: unknown };
+      assert.deepEqual({ op: parsed.op, s: parsed.s ?? null, t: parsed.t }, full, 'main-thread parse');
+      assert.ok(typeof parsed.t === 'string' && raw(parsed.t));
+    }
+  }
 }
 
 test('peek and full decode agree on duplicated, escaped and nested keys, odd numbers and bad JSON', () => {
@@ -80,6 +106,20 @@ test('peek and full decode agree on duplicated, escaped and nested keys, odd num
     '{"t":"A","s":1,"op":0,"d":1.}',
     '{"t":"A","s":1,"op":0,"d":tru}',
     '{"t":"A","s":1,"op":0,"__proto__":{"t":"B"}}',
+    // The fast string path (indexOf to the next quote when no backslash comes first and the document holds
+    // no control character): escapes after plain strings, quotes right after backslashes, control characters
+    // in a string of a document that also has them as whitespace.
+    '{"t":"A","s":1,"op":0,"d":{"a":"x","b":"y\\"z","c":"\\\\"}}',
+    '{"t":"A","s":1,"op":0,"d":{"a":"x","b":"y\\\\"z"}}',
+    '{"t":"A","s":1,"op":0,"d":{"a":"plain","b":"\\u00zz"}}',
+    '{"t":"A","s":1,"op":0,"d":"a\tb"}',
+    '{"t":"A","s":1,"op":0,"d":["ok",\n"a\nb"]}',
+    '{"t":"A","s":1,"op":0,"d":["ok",\n"ab"]}',
+    '{"t":"A","s":1,"op":0,"d":"\\"}',
+    '{"t":"A","s":1,"op":0,"d":"x\\"',
+    '{"t":"A\\"","s":1,"op":0,"d":{}}',
+    '{"t":"A","s":1,"op":0,"d":{"k\\"":1,"k":"v"}}',
+    '{"t":"A","s":1,"op":0,"d":"unterminated',
   ];
   for (const text of cases) check(text);
 });
@@ -94,6 +134,35 @@ test('peek and full decode agree on 5,000 generated envelopes (seeded)', () => {
   }
   // The generator must produce plenty of inputs the peek accepts, or the test proves little.
   assert.ok(peeked > 1_000, `only ${peeked} peeked`);
+});
+
+test('peek and full decode agree on 20,000 mutated realistic events (fast and slow string paths)', () => {
+  const rand = seededRandom(4242);
+  const base = [
+    '{"t":"MESSAGE_CREATE","s":7,"op":0,"d":{"id":"1","content":"caf\u00e9 \\"quoted\\" \\\\ back","embeds":[],"n":-1.5e3,"ok":true,"x":null}}',
+    '{"t":"PRESENCE_UPDATE","s":8,"op":0,"d":{"user":{"id":"2"},"status":"online","activities":[{"name":"\\u00e9t\u00e9","type":0}]}}',
+    '{"t":"TYPING_START","s":9,"op":0,"d":{"channel_id":"3","user_id":"4","timestamp":1700000000}}',
+  ];
+  const chars = ['"', '\\', '\n', '\t', '\u0001', 'u', '0', '}', ']', ',', ':', ' ', 'x', '\u00e9'];
+  let peeked = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let text = base[i % base.length]!;
+    const edits = 1 + Math.floor(rand() * 3);
+    for (let k = 0; k < edits && rand() < 0.9; k++) {
+      const at = Math.floor(rand() * text.length);
+      const c = chars[Math.floor(rand() * chars.length)]!;
+      const op = Math.floor(rand() * 3);
+      text =
+        op === 0
+          ? text.slice(0, at) + text.slice(at + 1)
+          : op === 1
+            ? text.slice(0, at) + c + text.slice(at)
+            : text.slice(0, at) + c + text.slice(at + 1);
+    }
+    check(text);
+    if (peekJsonEnvelope(text) !== undefined) peeked++;
+  }
+  assert.ok(peeked > 2_000, `only ${peeked} peeked`);
 });
 
 test('an unwanted dispatch in Discord key order is peeked; a wanted one is left to the decoder', () => {
