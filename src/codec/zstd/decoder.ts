@@ -10,7 +10,8 @@ import { DecompressError } from '../../errors.js';
 import {
   BLOCK_SIZE_MAX,
   buildFseDecodeTable,
-  buildRleTable,
+  buildSeqDecodeTable,
+  buildSeqRleTable,
   corrupt,
   FseDecodeTable,
   highBit,
@@ -26,23 +27,44 @@ import {
   ML_DEFAULT_NORM,
   ML_MAX_LOG,
   ML_MAX_SYMBOL,
+  OF_BITS,
   OF_DEFAULT_LOG,
   OF_DEFAULT_NORM,
   OF_MAX_LOG,
   OF_MAX_SYMBOL,
-  predefinedTable,
+  predefinedSeqTable,
   readFseDescription,
+  SEQ_NEXT_MASK,
+  SeqDecodeTable,
   ZSTD_MAGIC,
 } from './tables.js';
 
-const LL_PREDEFINED = predefinedTable(LL_DEFAULT_NORM, LL_DEFAULT_LOG);
-const ML_PREDEFINED = predefinedTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG);
-const OF_PREDEFINED = predefinedTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG);
+const LL_PREDEFINED = predefinedSeqTable(LL_DEFAULT_NORM, LL_DEFAULT_LOG, LL_BITS);
+const ML_PREDEFINED = predefinedSeqTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG, ML_BITS);
+const OF_PREDEFINED = predefinedSeqTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG, OF_BITS);
 
 const HUF_MAX_BITS = 11;
 // Scratch shared by every context: decoding is synchronous, never nests, and nothing in these outlives the
 // header or block that fills them.
-const SHARED_LITERALS = new Uint8Array(BLOCK_SIZE_MAX);
+/**
+ * Sequence execution copies literals and non-overlapping matches 8 bytes at a time through DataViews (two
+ * 32-bit loads and stores; a byte loop costs 1.5–2 ns a byte on Node 20, `copyWithin` ≈ 35–45 ns a call). Such
+ * a copy may write up to WILD_COPY_SLACK - 1 bytes past its end, which the next copy overwrites; it runs only
+ * where the output buffer has that slack, and reads literals from this scratch, which has it too.
+ */
+const WILD_COPY_SLACK = 8;
+/** Matches at least this long (and not overlapping themselves) are copied with `copyWithin`. */
+const MATCH_COPY_WITHIN_BYTES = 64;
+/** Literal runs at least this long are copied with `set`. */
+const LITERAL_SET_BYTES = 256;
+const SHARED_LITERALS = new Uint8Array(BLOCK_SIZE_MAX + WILD_COPY_SLACK);
+const SHARED_LITERALS_VIEW = new DataView(SHARED_LITERALS.buffer);
+/**
+ * The sequences bitstream of the current block, copied with 4 bytes of padding so that every read of up to
+ * 25 bits is one in-bounds 32-bit DataView load. Grown on demand (sequence sections are usually small).
+ */
+let seqBits = new Uint8Array(1024);
+let seqBitsView = new DataView(seqBits.buffer);
 const SHARED_NORM = new Int16Array(256);
 const SHARED_DESCR = new Int32Array(3);
 const SHARED_WEIGHTS = new Uint8Array(256);
@@ -106,6 +128,21 @@ class BackwardBits {
       ((s[i] ?? 0) | ((s[i + 1] ?? 0) << 8) | ((s[i + 2] ?? 0) << 16) | ((s[i + 3] ?? 0) << 24)) >>> (p & 7);
     return v & ((1 << n) - 1);
   }
+}
+
+/**
+ * The `n` ≤ 9 bits at bit `p` of the backward stream starting at byte `base`; bits below the start read as 0
+ * (an overread, which the caller detects from `p < 0`). Two bytes hold them; the second lies inside the
+ * stream whenever the bits reach into it (otherwise it is masked off, and past the array reads as 0).
+ */
+function lowBits(src: Uint8Array, base: number, p: number, n: number): number {
+  if (p >= 0) {
+    const i = base + (p >>> 3);
+    return ((src[i]! | (src[i + 1]! << 8)) >>> (p & 7)) & ((1 << n) - 1);
+  }
+  const have = p + n;
+  if (have <= 0) return 0;
+  return (src[base]! & ((1 << have) - 1)) << -p;
 }
 
 /** Decodes one Huffman-coded stream of `count` literals into `out` at `o` (table entry = sym << 4 | bits). */
@@ -183,6 +220,7 @@ export class ZstdDecoderCore {
 
   // Window / output buffer: history of the frame in [#histStart, #pos), unreturned output in [#msgStart, #pos).
   #buf: Uint8Array = new Uint8Array(0);
+  #view = new DataView(this.#buf.buffer);
   #pos = 0;
   #histStart = 0;
   #msgStart = 0;
@@ -196,12 +234,12 @@ export class ZstdDecoderCore {
 
   // Entropy state carried between blocks of a frame; the context's own tables are allocated the first time
   // a block describes one (a stream using the predefined tables never needs them).
-  #llTable: FseDecodeTable | null = null;
-  #mlTable: FseDecodeTable | null = null;
-  #ofTable: FseDecodeTable | null = null;
-  #llCurrent: FseDecodeTable | null = null;
-  #mlCurrent: FseDecodeTable | null = null;
-  #ofCurrent: FseDecodeTable | null = null;
+  #llTable: SeqDecodeTable | null = null;
+  #mlTable: SeqDecodeTable | null = null;
+  #ofTable: SeqDecodeTable | null = null;
+  #llCurrent: SeqDecodeTable | null = null;
+  #mlCurrent: SeqDecodeTable | null = null;
+  #ofCurrent: SeqDecodeTable | null = null;
   /** Huffman decoding table, 1 << #hufBits entries used; allocated (and grown) as a tree needs it. */
   #huf: Uint16Array = new Uint16Array(0);
   #hufBits = 0; // 0 = no table yet
@@ -221,7 +259,7 @@ export class ZstdDecoderCore {
 
   /** Bytes held by this context (window buffer, tables, scratch), for memory reporting. */
   get retainedBytes(): number {
-    const table = (t: FseDecodeTable | null): number => (t === null ? 0 : t.symbol.length * 4);
+    const table = (t: SeqDecodeTable | null): number => (t === null ? 0 : t.info.byteLength);
     return (
       this.#buf.byteLength +
       this.#huf.byteLength +
@@ -250,12 +288,17 @@ export class ZstdDecoderCore {
     this.#histStart = 0;
     this.#msgStart = 0;
     // Keep a small buffer; drop a large one so a reset bounds memory again.
-    if (this.#buf.length > RESET_KEEP_BYTES) this.#buf = new Uint8Array(0);
+    if (this.#buf.length > RESET_KEEP_BYTES) this.#setBuffer(new Uint8Array(0));
   }
 
   release(): void {
     this.reset();
-    this.#buf = new Uint8Array(0);
+    this.#setBuffer(new Uint8Array(0));
+  }
+
+  #setBuffer(buf: Uint8Array): void {
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   push(chunk: Uint8Array): Uint8Array | null {
@@ -445,7 +488,7 @@ export class ZstdDecoderCore {
     const size = Math.min(Math.max(cap, need), Math.max(need, this.#buf.length * 2, MIN_BUFFER_BYTES));
     const grown = new Uint8Array(size);
     grown.set(this.#buf.subarray(0, used));
-    this.#buf = grown;
+    this.#setBuffer(grown);
     return grown;
   }
 
@@ -581,7 +624,13 @@ export class ZstdDecoderCore {
     p = this.#readTable(src, p, end, modes >>> 6, 'll');
     p = this.#readTable(src, p, end, (modes >>> 4) & 3, 'of');
     p = this.#readTable(src, p, end, (modes >>> 2) & 3, 'ml');
-    this.#executeSequences(src, p, end, nbSeq, litSrc, litPos, litSize, limit);
+    if (litSrc !== this.#lits) {
+      // Raw literals: into the scratch, whose slack the 8-byte literal copies need.
+      const lits = this.#lits;
+      if (litSize < 64) for (let i = 0; i < litSize; i++) lits[i] = litSrc[litPos + i]!;
+      else lits.set(litSrc.subarray(litPos, litPos + litSize));
+    }
+    this.#executeSequences(src, p, end, nbSeq, litSize, limit);
   }
 
   #copyLiterals(lits: Uint8Array, from: number, count: number, limit: number): void {
@@ -596,7 +645,7 @@ export class ZstdDecoderCore {
   }
 
   #readTable(src: Uint8Array, p: number, end: number, mode: number, kind: 'll' | 'of' | 'ml'): number {
-    let table: FseDecodeTable | null;
+    let table: SeqDecodeTable | null;
     if (mode === 0) {
       table = kind === 'll' ? LL_PREDEFINED : kind === 'of' ? OF_PREDEFINED : ML_PREDEFINED;
     } else if (mode === 1) {
@@ -605,14 +654,15 @@ export class ZstdDecoderCore {
       const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
       if (sym > maxSym) throw corrupt('RLE sequence symbol out of range');
       const own = this.#ownTable(kind);
-      buildRleTable(sym, own);
+      buildSeqRleTable(sym, kind === 'll' ? LL_BITS : kind === 'of' ? OF_BITS : ML_BITS, own);
       table = own;
     } else if (mode === 2) {
       const maxSym = kind === 'll' ? LL_MAX_SYMBOL : kind === 'of' ? OF_MAX_SYMBOL : ML_MAX_SYMBOL;
       const maxLog = kind === 'll' ? LL_MAX_LOG : kind === 'of' ? OF_MAX_LOG : ML_MAX_LOG;
       readFseDescription(src, p, end, maxSym, maxLog, this.#norm, this.#descr);
       const own = this.#ownTable(kind);
-      buildFseDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, own);
+      const bits = kind === 'll' ? LL_BITS : kind === 'of' ? OF_BITS : ML_BITS;
+      buildSeqDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, bits, own);
       p += this.#descr[0]!;
       table = own;
     } else {
@@ -625,46 +675,52 @@ export class ZstdDecoderCore {
     return p;
   }
 
-  #ownTable(kind: 'll' | 'of' | 'ml'): FseDecodeTable {
+  #ownTable(kind: 'll' | 'of' | 'ml'): SeqDecodeTable {
     if (kind === 'll') {
-      this.#llTable ??= new FseDecodeTable(LL_MAX_LOG);
+      this.#llTable ??= new SeqDecodeTable(LL_MAX_LOG);
       return this.#llTable;
     }
     if (kind === 'of') {
-      this.#ofTable ??= new FseDecodeTable(OF_MAX_LOG);
+      this.#ofTable ??= new SeqDecodeTable(OF_MAX_LOG);
       return this.#ofTable;
     }
-    this.#mlTable ??= new FseDecodeTable(ML_MAX_LOG);
+    this.#mlTable ??= new SeqDecodeTable(ML_MAX_LOG);
     return this.#mlTable;
   }
 
+  /**
+   * Decodes and executes the block's sequences; the literals are in `this.#lits[0, litSize)`. Bit reads:
+   * the extra bits of a sequence (offset, match length, literal length) and then its three state updates
+   * are each one 32-bit load when they total ≤ 25 bits (a load shifted by up to 7 bits still holds them);
+   * anything wider, or a read running below the start of the stream, goes through the slow reader, which
+   * yields zeros below the start and makes the final `bp === 0` check fail. Codes need no range check: every
+   * table holds only symbols its description allowed (readFseDescription's maxSymbol, the RLE check).
+   */
   #executeSequences(
     src: Uint8Array,
     start: number,
     end: number,
     nbSeq: number,
-    lits: Uint8Array,
-    litPos: number,
     litSize: number,
     limit: number,
   ): void {
-    // The backward bitstream is read inline (hot loop): `bp` = bits left below the read position; a read
-    // of n ≤ 24 bits at bit p loads 4 bytes from byte p >> 3. Reads that run below the start (bp < 0) go
-    // through the slow reader, which yields zeros there, and fail the final `bp === 0` check.
+    const length = end - start;
+    if (seqBits.length < length + 4) {
+      seqBits = new Uint8Array(Math.max(length + 4, 2 * seqBits.length));
+      seqBitsView = new DataView(seqBits.buffer);
+    }
+    const bits = seqBits;
+    const bitsView = seqBitsView;
+    if (length < 64) for (let i = 0; i < length; i++) bits[i] = src[start + i]!;
+    else bits.set(src.subarray(start, end));
     const br = this.#bits;
-    br.init(src, start, end);
+    br.init(bits, 0, length);
     const ll = this.#llCurrent!;
     const of = this.#ofCurrent!;
     const ml = this.#mlCurrent!;
-    const llSym = ll.symbol;
-    const llNb = ll.nbBits;
-    const llNext = ll.next;
-    const ofSym = of.symbol;
-    const ofNb = of.nbBits;
-    const ofNext = of.next;
-    const mlSym = ml.symbol;
-    const mlNb = ml.nbBits;
-    const mlNext = ml.next;
+    const llInfo = ll.info;
+    const ofInfo = of.info;
+    const mlInfo = ml.info;
     let llState = br.read(ll.log);
     let ofState = br.read(of.log);
     let mlState = br.read(ml.log);
@@ -674,45 +730,36 @@ export class ZstdDecoderCore {
     let rep1 = rep[1]!;
     let rep2 = rep[2]!;
     let buf = this.#buf;
+    let view = this.#view;
     let o = this.#pos;
     const histStart = this.#histStart;
-    const litEnd = litPos + litSize;
+    const lits = this.#lits;
+    const litView = SHARED_LITERALS_VIEW;
+    let litPos = 0;
     for (let n = 0; n < nbSeq; n++) {
-      const ofCode = ofSym[ofState]!;
-      const mlCode = mlSym[mlState]!;
-      const llCode = llSym[llState]!;
-      if (ofCode > 31 || mlCode > ML_MAX_SYMBOL || llCode > LL_MAX_SYMBOL)
-        throw corrupt('sequence code out of range');
-      // Offset bits (up to 31), then match-length bits, then literal-length bits (≤ 16 each).
+      const li = llInfo[llState]!;
+      const mi = mlInfo[mlState]!;
+      const oi = ofInfo[ofState]!;
+      const llBits = (li >>> 16) & 31;
+      const mlBits = (mi >>> 16) & 31;
+      const ofBits = (oi >>> 16) & 31;
+      let litLen = LL_BASE[li >>> 24]!;
+      let matchLen = ML_BASE[mi >>> 24]!;
       let ofValue: number;
-      if (ofCode <= 24 && bp >= ofCode) {
-        bp -= ofCode;
-        const i = start + (bp >>> 3);
-        const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
-        ofValue = (1 << ofCode) + (v & ((1 << ofCode) - 1));
+      // Offset bits (up to 31), then match-length bits, then literal-length bits (≤ 16 each).
+      const extra = llBits + mlBits + ofBits;
+      if (extra <= 25 && bp >= extra) {
+        bp -= extra;
+        const v = bitsView.getInt32(bp >>> 3, true) >>> (bp & 7);
+        litLen += v & ((1 << llBits) - 1);
+        matchLen += (v >>> llBits) & ((1 << mlBits) - 1);
+        ofValue = (1 << ofBits) + ((v >>> (llBits + mlBits)) & ((1 << ofBits) - 1));
       } else {
         br.pos = bp;
-        ofValue = 2 ** ofCode + br.read(ofCode);
+        ofValue = 2 ** ofBits + br.read(ofBits);
+        matchLen += br.read(mlBits);
+        litLen += br.read(llBits);
         bp = br.pos;
-      }
-      let matchLen = ML_BASE[mlCode]!;
-      let litLen = LL_BASE[llCode]!;
-      const mlBits = ML_BITS[mlCode]!;
-      const llBits = LL_BITS[llCode]!;
-      const extra = mlBits + llBits;
-      if (extra > 0) {
-        if (bp >= extra && extra <= 24) {
-          bp -= extra;
-          const i = start + (bp >>> 3);
-          const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
-          litLen += v & ((1 << llBits) - 1);
-          matchLen += (v >>> llBits) & ((1 << mlBits) - 1);
-        } else {
-          br.pos = bp;
-          matchLen += br.read(mlBits);
-          litLen += br.read(llBits);
-          bp = br.pos;
-        }
       }
       let offset: number;
       if (ofValue > 3) {
@@ -736,47 +783,60 @@ export class ZstdDecoderCore {
       }
       if (n + 1 < nbSeq) {
         // State updates: literal length, match length, offset (≤ 9 + 9 + 8 bits).
-        const lb = llNb[llState]!;
-        const mb = mlNb[mlState]!;
-        const ob = ofNb[ofState]!;
+        const lb = (li >>> 10) & 31;
+        const mb = (mi >>> 10) & 31;
+        const ob = (oi >>> 10) & 31;
         const total = lb + mb + ob;
-        if (bp >= total) {
+        if (total <= 25 && bp >= total) {
           bp -= total;
-          const i = start + (bp >>> 3);
-          const v = (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> (bp & 7);
-          const lo = v & ((1 << ob) - 1);
-          const mid = (v >>> ob) & ((1 << mb) - 1);
-          const hi = (v >>> (ob + mb)) & ((1 << lb) - 1);
-          llState = llNext[llState]! + hi;
-          mlState = mlNext[mlState]! + mid;
-          ofState = ofNext[ofState]! + lo;
+          const v = bitsView.getInt32(bp >>> 3, true) >>> (bp & 7);
+          ofState = (oi & SEQ_NEXT_MASK) + (v & ((1 << ob) - 1));
+          mlState = (mi & SEQ_NEXT_MASK) + ((v >>> ob) & ((1 << mb) - 1));
+          llState = (li & SEQ_NEXT_MASK) + ((v >>> (ob + mb)) & ((1 << lb) - 1));
         } else {
           br.pos = bp;
-          llState = llNext[llState]! + br.read(lb);
-          mlState = mlNext[mlState]! + br.read(mb);
-          ofState = ofNext[ofState]! + br.read(ob);
+          llState = (li & SEQ_NEXT_MASK) + br.read(lb);
+          mlState = (mi & SEQ_NEXT_MASK) + br.read(mb);
+          ofState = (oi & SEQ_NEXT_MASK) + br.read(ob);
           bp = br.pos;
         }
       }
       // Execute: literals, then the match.
-      if (litPos + litLen > litEnd) throw corrupt('sequence uses more literals than decoded');
-      if (o + litLen + matchLen > limit) throw corrupt('block decompresses past the block size');
-      if (o + litLen + matchLen > buf.length) buf = this.#ensure(o + litLen + matchLen, o);
-      if (litLen < 16) {
-        for (let i = 0; i < litLen; i++) buf[o++] = lits[litPos++]!;
-      } else {
-        buf.set(lits.subarray(litPos, litPos + litLen), o);
+      const litStop = litPos + litLen;
+      if (litStop > litSize) throw corrupt('sequence uses more literals than decoded');
+      const oEnd = o + litLen + matchLen;
+      if (oEnd > limit) throw corrupt('block decompresses past the block size');
+      if (oEnd > buf.length) {
+        buf = this.#ensure(oEnd, o);
+        view = this.#view;
+      }
+      const wild = oEnd + WILD_COPY_SLACK <= buf.length;
+      if (litLen > 0) {
+        if (wild && litLen < LITERAL_SET_BYTES) {
+          for (let k = 0; k < litLen; k += 8) {
+            view.setInt32(o + k, litView.getInt32(litPos + k, true), true);
+            view.setInt32(o + k + 4, litView.getInt32(litPos + k + 4, true), true);
+          }
+        } else if (litLen < 16) {
+          for (let i = 0; i < litLen; i++) buf[o + i] = lits[litPos + i]!;
+        } else buf.set(lits.subarray(litPos, litStop), o);
         o += litLen;
-        litPos += litLen;
+        litPos = litStop;
       }
       if (offset > o - histStart || offset <= 0) throw corrupt(`match offset ${offset} beyond the window`);
       let from = o - offset;
-      if (matchLen >= 16 && offset >= matchLen) {
+      if (offset >= 8 && wild && matchLen < MATCH_COPY_WITHIN_BYTES) {
+        // From at least 8 bytes back, every 8 bytes read lie before the write position: already final.
+        for (let k = 0; k < matchLen; k += 8) {
+          view.setInt32(o + k, view.getInt32(from + k, true), true);
+          view.setInt32(o + k + 4, view.getInt32(from + k + 4, true), true);
+        }
+        o = oEnd;
+      } else if (matchLen >= 16 && offset >= matchLen) {
         buf.copyWithin(o, from, from + matchLen);
-        o += matchLen;
+        o = oEnd;
       } else {
-        const stop = o + matchLen;
-        while (o < stop) buf[o++] = buf[from++]!;
+        while (o < oEnd) buf[o++] = buf[from++]!;
       }
     }
     if (bp !== 0) throw corrupt('sequence bitstream size mismatch');
@@ -784,7 +844,7 @@ export class ZstdDecoderCore {
     rep[1] = rep1;
     rep[2] = rep2;
     this.#pos = o;
-    this.#copyLiterals(lits, litPos, litEnd - litPos, limit);
+    this.#copyLiterals(lits, litPos, litSize - litPos, limit);
   }
 
   /** Reads a Huffman tree description; returns the position after it. */
@@ -809,22 +869,32 @@ export class ZstdDecoderCore {
       const table = this.#weightTable;
       buildFseDecodeTable(this.#norm, this.#descr[2]!, this.#descr[1]!, table);
       const br = this.#bits;
-      br.init(src, p + this.#descr[0]!, stop);
+      const base = p + this.#descr[0]!;
+      br.init(src, base, stop);
       let s1 = br.read(table.log);
       let s2 = br.read(table.log);
+      // Two interleaved states, ≤ 6 bits a read (inline: lowBits), until the stream is overread.
+      let pos = br.pos;
+      const symbol = table.symbol;
+      const next = table.next;
+      const nbBits = table.nbBits;
       count = 0;
       for (;;) {
         if (count > 253) throw corrupt('too many Huffman weights');
-        weights[count++] = table.symbol[s1]!;
-        s1 = table.next[s1]! + br.read(table.nbBits[s1]!);
-        if (br.pos < 0) {
-          weights[count++] = table.symbol[s2]!;
+        weights[count++] = symbol[s1]!;
+        let n = nbBits[s1]!;
+        pos -= n;
+        s1 = next[s1]! + lowBits(src, base, pos, n);
+        if (pos < 0) {
+          weights[count++] = symbol[s2]!;
           break;
         }
-        weights[count++] = table.symbol[s2]!;
-        s2 = table.next[s2]! + br.read(table.nbBits[s2]!);
-        if (br.pos < 0) {
-          weights[count++] = table.symbol[s1]!;
+        weights[count++] = symbol[s2]!;
+        n = nbBits[s2]!;
+        pos -= n;
+        s2 = next[s2]! + lowBits(src, base, pos, n);
+        if (pos < 0) {
+          weights[count++] = symbol[s1]!;
           break;
         }
       }

@@ -89,7 +89,7 @@ const LL_ENC = buildFseEncodeTable(LL_DEFAULT_NORM, LL_DEFAULT_LOG);
 const ML_ENC = buildFseEncodeTable(ML_DEFAULT_NORM, ML_DEFAULT_LOG);
 const OF_ENC = buildFseEncodeTable(OF_DEFAULT_NORM, OF_DEFAULT_LOG);
 
-function codeFor(base: Uint32Array, value: number): number {
+function codeFor(base: Int32Array, value: number): number {
   let c = 0;
   while (c + 1 < base.length && base[c + 1]! <= value) c++;
   return c;

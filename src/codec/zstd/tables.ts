@@ -8,7 +8,7 @@ export const ZSTD_MAGIC = 0xfd2fb528;
 export const BLOCK_SIZE_MAX = 128 * 1024;
 
 /** Literals-length codes 0..35: baseline and number of extra bits. */
-export const LL_BASE = Uint32Array.of(
+export const LL_BASE = Int32Array.of(
   0,
   1,
   2,
@@ -85,7 +85,7 @@ export const LL_BITS = Uint8Array.of(
   16,
 );
 /** Match-length codes 0..52: baseline and number of extra bits. */
-export const ML_BASE = Uint32Array.of(
+export const ML_BASE = Int32Array.of(
   3,
   4,
   5,
@@ -356,18 +356,16 @@ export class FseDecodeTable {
 }
 
 const symbolNextScratch = new Uint16Array(256);
+const spreadScratch = new Uint8Array(1 << 9);
 
-/** Builds `table` from a normalized distribution of `symbolCount` symbols (RFC 8878 §4.1.1). */
-export function buildFseDecodeTable(
-  norm: Int16Array,
-  symbolCount: number,
-  log: number,
-  table: FseDecodeTable,
-): void {
+/**
+ * Spreads the symbols of a normalized distribution over `1 << log` states into `sym` (RFC 8878 §4.1.1) and
+ * leaves each symbol's first next-state counter in `symbolNextScratch`.
+ */
+function spreadSymbols(norm: Int16Array, symbolCount: number, log: number, sym: Uint8Array): void {
   const size = 1 << log;
   let high = size - 1;
   const symbolNext = symbolNextScratch;
-  const sym = table.symbol;
   for (let s = 0; s < symbolCount; s++) {
     const n = norm[s]!;
     if (n === -1) {
@@ -378,37 +376,101 @@ export function buildFseDecodeTable(
   const mask = size - 1;
   const step = (size >> 1) + (size >> 3) + 3;
   let pos = 0;
-  for (let s = 0; s < symbolCount; s++) {
-    const n = norm[s]!;
-    for (let i = 0; i < n; i++) {
-      sym[pos] = s;
-      do pos = (pos + step) & mask;
-      while (pos > high);
+  if (high === mask) {
+    // No "less than one" symbols: every step lands on a free state.
+    for (let s = 0; s < symbolCount; s++) {
+      for (let i = norm[s]!; i > 0; i--) {
+        sym[pos] = s;
+        pos = (pos + step) & mask;
+      }
+    }
+  } else {
+    for (let s = 0; s < symbolCount; s++) {
+      for (let i = norm[s]!; i > 0; i--) {
+        sym[pos] = s;
+        do pos = (pos + step) & mask;
+        while (pos > high);
+      }
     }
   }
   if (pos !== 0) throw corrupt('invalid FSE distribution');
+}
+
+/** Builds `table` from a normalized distribution of `symbolCount` symbols (RFC 8878 §4.1.1). */
+export function buildFseDecodeTable(
+  norm: Int16Array,
+  symbolCount: number,
+  log: number,
+  table: FseDecodeTable,
+): void {
+  const size = 1 << log;
+  const sym = table.symbol;
+  spreadSymbols(norm, symbolCount, log, sym);
+  const symbolNext = symbolNextScratch;
+  const nbBits = table.nbBits;
+  const next = table.next;
   for (let u = 0; u < size; u++) {
     const s = sym[u]!;
     const x = symbolNext[s]!;
     symbolNext[s] = x + 1;
     const nb = log - highBit(x);
-    table.nbBits[u] = nb;
-    table.next[u] = (x << nb) - size;
+    nbBits[u] = nb;
+    next[u] = (x << nb) - size;
   }
   table.log = log;
 }
 
-/** A one-state table that always yields `symbol` (RLE mode). */
-export function buildRleTable(symbol: number, table: FseDecodeTable): void {
-  table.log = 0;
-  table.symbol[0] = symbol;
-  table.nbBits[0] = 0;
-  table.next[0] = 0;
+/**
+ * A sequence-section decoding table (literal lengths, match lengths or offsets): one 32-bit entry per
+ * state, so a sequence costs one load per table. Entry layout: base of the next state in bits 0–9, bits to
+ * read for the next state in bits 10–14, extra bits of the value in bits 16–20, the symbol (code) in bits
+ * 24–31. The value's baseline comes from the code (LL_BASE / ML_BASE, `1 << code` for offsets).
+ */
+export class SeqDecodeTable {
+  log = 0;
+  readonly info: Int32Array;
+  constructor(maxLog: number) {
+    this.info = new Int32Array(1 << maxLog);
+  }
 }
 
-export function predefinedTable(norm: Int16Array, log: number): FseDecodeTable {
-  const table = new FseDecodeTable(log);
-  buildFseDecodeTable(norm, norm.length, log, table);
+export const SEQ_NEXT_MASK = 0x3ff;
+
+/** Offset codes: the code is also the number of extra bits. */
+export const OF_BITS = Uint8Array.from({ length: OF_MAX_SYMBOL + 1 }, (_, i) => i);
+
+/** Builds a sequence table from a normalized distribution; `extraBits[symbol]` = extra bits of its value. */
+export function buildSeqDecodeTable(
+  norm: Int16Array,
+  symbolCount: number,
+  log: number,
+  extraBits: Uint8Array,
+  table: SeqDecodeTable,
+): void {
+  const size = 1 << log;
+  const sym = spreadScratch;
+  spreadSymbols(norm, symbolCount, log, sym);
+  const symbolNext = symbolNextScratch;
+  const info = table.info;
+  for (let u = 0; u < size; u++) {
+    const s = sym[u]!;
+    const x = symbolNext[s]!;
+    symbolNext[s] = x + 1;
+    const nb = log - highBit(x);
+    info[u] = ((x << nb) - size) | (nb << 10) | (extraBits[s]! << 16) | (s << 24);
+  }
+  table.log = log;
+}
+
+/** A one-state sequence table that always yields `symbol` (RLE mode). */
+export function buildSeqRleTable(symbol: number, extraBits: Uint8Array, table: SeqDecodeTable): void {
+  table.log = 0;
+  table.info[0] = (extraBits[symbol]! << 16) | (symbol << 24);
+}
+
+export function predefinedSeqTable(norm: Int16Array, log: number, extraBits: Uint8Array): SeqDecodeTable {
+  const table = new SeqDecodeTable(log);
+  buildSeqDecodeTable(norm, norm.length, log, extraBits, table);
   return table;
 }
 
